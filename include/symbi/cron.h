@@ -1,0 +1,54 @@
+/* cron.h - cron expressions and time zones (SPEC §3): parsing to a compact
+ * form, next/previous fire instants in a zone across DST, TZif zones.
+ * Pure: no I/O but reading zone files, `now` always passed in. */
+#ifndef SYMBI_CRON_H
+#define SYMBI_CRON_H
+
+#include "symbi/model.h"
+
+struct symbi_cron;  /* a parsed expression (opaque) */
+struct symbi_zone;  /* a loaded time zone (opaque, cached, shared, never freed) */
+
+#define SYMBI_CRON_MAX_LEN 256
+
+/* Parses expr (5, 6 or 7 fields, macros, @every). On error returns
+ * SYMBI_EPARSE/SYMBI_ERANGE/SYMBI_ETOOBIG with err->msg like
+ * `cron: day-of-week value 8 out of range 0-7 at position 9 in "0 9 * * 8"`. */
+int symbi_cron_parse(const char *expr, struct symbi_cron **out, struct symbi_err *err);
+void symbi_cron_free(struct symbi_cron *c);
+
+/* Loads (once, then cached; thread-safe) the IANA zone `name` ("UTC" and
+ * NULL mean UTC) from $TZDIR or /usr/share/zoneinfo. SYMBI_ENOTFOUND with
+ * err->msg `unknown time zone "Mars/Base"`. */
+int symbi_zone_get(const char *name, const struct symbi_zone **out, struct symbi_err *err);
+const char *symbi_zone_name(const struct symbi_zone *z);
+/* UTC offset in seconds at instant t (ms). */
+int symbi_zone_offset(const struct symbi_zone *z, int64_t t_ms);
+
+struct symbi_cron_opts {
+    enum symbi_dst_gap gap;
+    enum symbi_dst_overlap overlap;
+    int64_t every_anchor_ms; /* @every: the job's creation or last fire */
+};
+
+/* The first fire instant strictly after `after_ms` (UTC ms, whole seconds),
+ * or SYMBI_ENOTFOUND when there is none (e.g. a 7-field year in the past).
+ * opts may be NULL (defaults). */
+int symbi_cron_next(const struct symbi_cron *c, const struct symbi_zone *z, int64_t after_ms,
+                    const struct symbi_cron_opts *opts, int64_t *next_ms);
+/* The last fire instant strictly before `before_ms`. */
+int symbi_cron_prev(const struct symbi_cron *c, const struct symbi_zone *z, int64_t before_ms,
+                    const struct symbi_cron_opts *opts, int64_t *prev_ms);
+
+/* The job's next fire strictly after `after_ms`: cron_expr in its timezone
+ * with its dst options, or its `at` instant if still ahead. *next is
+ * SYMBI_TIME_NONE when the job will not fire again. Parses (and caches
+ * nothing); errors as above. */
+int symbi_cron_job_next(const struct symbi_job *job, int64_t after_ms, int64_t *next,
+                        struct symbi_err *err);
+
+/* Validates a cron expression / zone without keeping anything. */
+int symbi_cron_validate(const char *expr, struct symbi_err *err);
+int symbi_zone_validate(const char *name, struct symbi_err *err);
+
+#endif

@@ -1,0 +1,211 @@
+/* store.h - the JobStore (SPEC §1, §4, §13): persistent jobs, runs, agents,
+ * audit events, contexts, API keys and scheduler nodes behind one interface.
+ * SQLite is the embedded backend; the contract (docs/store.md) is written so
+ * that a PostgreSQL backend can implement it for several nodes. */
+#ifndef SYMBI_STORE_H
+#define SYMBI_STORE_H
+
+#include "symbi/model.h"
+
+struct symbi_store;
+
+/* Opens (creating and migrating) the store named by url: a file path or
+ * "sqlite:PATH" for SQLite; "postgres://..." where that backend is built.
+ * The handle is used by one thread at a time; open one per thread.
+ * Errors: SYMBI_EIO (cannot open), SYMBI_ESTORE, SYMBI_EUNSUPPORTED. */
+int symbi_store_open(const char *url, struct symbi_store **out, struct symbi_err *err);
+void symbi_store_close(struct symbi_store *st); /* NULL is a no-op */
+
+/* ---- jobs ----
+ * Every change writes its audit event (CronJobCreated, ...) in the same
+ * transaction, with `actor` ("cli", "api", "scheduler", ...). */
+
+/* Inserts job: assigns id (when empty), created_at/updated_at, computes
+ * next_run from `now` when it is NONE. SYMBI_EEXIST when the name is taken. */
+int symbi_store_job_create(struct symbi_store *st, struct symbi_job *job, int64_t now,
+                           const char *actor, struct symbi_err *err);
+/* Upsert by name (declarative files): creates, or updates the definition
+ * fields of the job of that name keeping its id, counters and status (a
+ * paused job stays paused); *created says which. next_run is recomputed
+ * when the schedule (cron_expr, at, timezone) changed. */
+int symbi_store_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now,
+                           const char *actor, bool *created, struct symbi_err *err);
+/* Replaces the stored job of job->id with job (updated_at set). */
+int symbi_store_job_update(struct symbi_store *st, struct symbi_job *job, int64_t now,
+                           const char *actor, struct symbi_err *err);
+/* Finds a job by full id, unique id prefix of >= 8 characters, or exact
+ * name. SYMBI_ENOTFOUND, SYMBI_EAMBIGUOUS. out is initialised by the call. */
+int symbi_store_job_get(struct symbi_store *st, const char *ref, struct symbi_job *out,
+                        struct symbi_err *err);
+int symbi_store_job_delete(struct symbi_store *st, const char *id, const char *actor,
+                           struct symbi_err *err);
+/* pause / resume / reset (SPEC §5.5): status change, next_run recomputed
+ * from now on resume and reset, failure_count 0 on reset. SYMBI_ESTATE when
+ * the transition makes no sense (resume of a completed job). */
+int symbi_store_job_set_status(struct symbi_store *st, const char *id,
+                               enum symbi_job_status status, int64_t now, const char *actor,
+                               struct symbi_err *err);
+int symbi_store_job_reset(struct symbi_store *st, const char *id, int64_t now, const char *actor,
+                          struct symbi_err *err);
+
+struct symbi_job_filter {
+    bool has_status;
+    enum symbi_job_status status;
+    const char *agent; /* NULL: any */
+    int64_t limit;     /* <= 0: no limit */
+    int64_t offset;
+};
+/* All matching jobs ordered by name; *jobs is an array of *n jobs that the
+ * caller frees with symbi_job_list_free. */
+int symbi_store_job_list(struct symbi_store *st, const struct symbi_job_filter *f,
+                         struct symbi_job **jobs, size_t *n, struct symbi_err *err);
+void symbi_job_list_free(struct symbi_job *jobs, size_t n);
+/* Jobs per status (indexed by enum symbi_job_status). */
+int symbi_store_job_counts(struct symbi_store *st, int64_t counts[5], struct symbi_err *err);
+/* The smallest next_run of an active job (SYMBI_TIME_NONE when none):
+ * the scheduler sleeps until then. */
+int symbi_store_next_due(struct symbi_store *st, int64_t *next, struct symbi_err *err);
+/* A number that changes whenever any job changes (e.g. SQLite data_version
+ * plus a counter table): the scheduler polls it once per tick to notice
+ * changes made by other processes. */
+int symbi_store_change_mark(struct symbi_store *st, int64_t *mark);
+
+/* ---- the claim (SPEC §5.1) ----
+ * In ONE transaction: select the active jobs with next_run <= now (at most
+ * `limit`, oldest first), ask `plan` what to record for each, insert the
+ * planned runs (with node = `node`), advance the job's next_run / status /
+ * last_run / run_count as planned, commit. A fire is thus never lost and
+ * never claimed twice. The runs inserted with status QUEUED are returned in
+ * *runs (*n of them) for the caller to execute; others (skipped, missed)
+ * are only recorded. The planner must not touch the store. */
+#define SYMBI_PLAN_MAX_RUNS 101
+struct symbi_fire_plan {
+    struct symbi_run runs[SYMBI_PLAN_MAX_RUNS]; /* planner fills scheduled_at, due_at,
+                                                   trigger, status, attempt, input */
+    size_t n_runs;
+    int64_t next_run;                /* new next_run (SYMBI_TIME_NONE: none) */
+    enum symbi_job_status status;    /* new status (e.g. COMPLETED for a one-shot) */
+};
+typedef int (*symbi_fire_planner)(void *ud, const struct symbi_job *job, int64_t now,
+                                  struct symbi_fire_plan *plan);
+int symbi_store_claim_due(struct symbi_store *st, int64_t now, size_t limit, const char *node,
+                          symbi_fire_planner plan, void *ud, struct symbi_run **runs, size_t *n,
+                          struct symbi_err *err);
+
+/* ---- runs ---- */
+
+/* Inserts run (id assigned when empty). SYMBI_EEXIST when (job_id,
+ * scheduled_at, attempt) is already recorded. */
+int symbi_store_run_insert(struct symbi_store *st, struct symbi_run *run, struct symbi_err *err);
+/* Writes every mutable field of run (status, times, output, ...). */
+int symbi_store_run_update(struct symbi_store *st, const struct symbi_run *run,
+                           struct symbi_err *err);
+/* Moves run `id` from status `from` to `to` only if it is still in `from`
+ * (SYMBI_ESTATE otherwise): a compare-and-set for approvals and pickup. */
+int symbi_store_run_transition(struct symbi_store *st, const char *id,
+                               enum symbi_run_status from, enum symbi_run_status to,
+                               int64_t now, struct symbi_err *err);
+/* By full id or unique prefix (>= 8). */
+int symbi_store_run_get(struct symbi_store *st, const char *ref, struct symbi_run *out,
+                        struct symbi_err *err);
+
+struct symbi_run_filter {
+    const char *job_id;   /* NULL: any job */
+    bool has_status;
+    enum symbi_run_status status;
+    const char *node;     /* NULL: any node */
+    int64_t due_before;   /* SYMBI_TIME_NONE: no bound; else due_at <= this */
+    bool oldest_first;    /* default newest first (by scheduled_at, created_at) */
+    int64_t limit;        /* <= 0: no limit */
+    int64_t offset;
+};
+int symbi_store_run_list(struct symbi_store *st, const struct symbi_run_filter *f,
+                         struct symbi_run **runs, size_t *n, struct symbi_err *err);
+void symbi_run_list_free(struct symbi_run *runs, size_t n);
+int symbi_store_run_count(struct symbi_store *st, const struct symbi_run_filter *f, int64_t *n,
+                          struct symbi_err *err);
+
+/* Takes ownership for `node` of queued runs that no node owns (manual runs
+ * written by the CLI or API, retries) and are due at `now`, oldest due
+ * first, at most limit; returns them like claim_due. */
+int symbi_store_claim_queued(struct symbi_store *st, int64_t now, size_t limit, const char *node,
+                             struct symbi_run **runs, size_t *n, struct symbi_err *err);
+
+/* Records the outcome of a finished run and the job's counters in one
+ * transaction: run_count, last_run, failure_count (reset on success,
+ * incremented on failure), status (dead_letter when failure_count reaches
+ * max_retries), plus the audit events. `retry`, when not NULL, is inserted
+ * too (a queued retry run). */
+struct symbi_run_outcome {
+    const struct symbi_run *run;      /* final status set */
+    bool counts_as_failure;
+    int max_retries;                  /* effective limit */
+    const struct symbi_run *retry;    /* NULL: no retry */
+    bool *dead_lettered;              /* out: the job moved to dead_letter */
+};
+int symbi_store_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int64_t now,
+                           struct symbi_err *err);
+
+/* ---- agents ---- */
+int symbi_store_agent_upsert(struct symbi_store *st, const struct symbi_agent_def *a, int64_t now,
+                             struct symbi_err *err);
+int symbi_store_agent_get(struct symbi_store *st, const char *name, struct symbi_agent_def *out,
+                          struct symbi_err *err);
+
+/* ---- audit ---- */
+int symbi_store_audit_append(struct symbi_store *st, const struct symbi_audit_event *e,
+                             struct symbi_err *err);
+struct symbi_audit_filter {
+    const char *type;  /* NULL: any */
+    const char *job;   /* job id or name; NULL: any */
+    int64_t since;     /* SYMBI_TIME_NONE: unbounded */
+    int64_t until;
+    int64_t limit;     /* <= 0: 100 */
+};
+int symbi_store_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
+                            struct symbi_audit_event **events, size_t *n, struct symbi_err *err);
+void symbi_audit_list_free(struct symbi_audit_event *events, size_t n);
+
+/* ---- session contexts (SPEC §6.3), keyed by job ---- */
+int symbi_store_context_get(struct symbi_store *st, const char *job_id, char **json,
+                            struct symbi_err *err); /* *json NULL when none */
+int symbi_store_context_put(struct symbi_store *st, const char *job_id, const char *json,
+                            int64_t now, struct symbi_err *err);
+int symbi_store_context_clear(struct symbi_store *st, const char *job_id, struct symbi_err *err);
+
+/* ---- API keys (SPEC §9) ----
+ * The store keeps name, salt and hash; hashing is the caller's. */
+struct symbi_api_key {
+    char id[SYMBI_UUID_LEN + 1];
+    char *name;
+    char *salt;   /* hex */
+    char *hash;   /* hex */
+    int64_t created_at;
+    int64_t revoked_at; /* SYMBI_TIME_NONE when live */
+};
+void symbi_api_key_cleanup(struct symbi_api_key *k);
+int symbi_store_api_key_insert(struct symbi_store *st, struct symbi_api_key *k,
+                               struct symbi_err *err);
+int symbi_store_api_key_list(struct symbi_store *st, struct symbi_api_key **keys, size_t *n,
+                             struct symbi_err *err);
+void symbi_api_key_list_free(struct symbi_api_key *keys, size_t n);
+/* By id, id prefix or name. */
+int symbi_store_api_key_revoke(struct symbi_store *st, const char *ref, int64_t now,
+                               struct symbi_err *err);
+
+/* ---- scheduler nodes and leases (SPEC §5.6, §13) ---- */
+/* Registers or renews node's lease until now + lease_ms; pid and host are
+ * informational. */
+int symbi_store_node_heartbeat(struct symbi_store *st, const char *node, int64_t now,
+                               int64_t lease_ms, struct symbi_err *err);
+int symbi_store_node_remove(struct symbi_store *st, const char *node, struct symbi_err *err);
+/* true when some node other than `except` (NULL: any) holds a live lease. */
+int symbi_store_node_alive(struct symbi_store *st, const char *except, int64_t now, bool *alive,
+                           struct symbi_err *err);
+/* Runs left `running` (or queued and owned) by nodes whose lease expired
+ * before now: marked interrupted (error "scheduler stopped: node X lease
+ * expired"); returned so the caller can plan their retries. */
+int symbi_store_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **runs,
+                                size_t *n, struct symbi_err *err);
+
+#endif

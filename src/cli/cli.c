@@ -1,0 +1,106 @@
+/* cli.c - command-table dispatch, help and usage output, error printing and
+ * the data-directory rule shared by every command. */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void symbi_cli_print_table(FILE *out, const struct symbi_cli_cmd *table, size_t n,
+                           const char *group)
+{
+    fprintf(out, "usage: %s <command> [options]\n\ncommands:\n", group);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %-12s %s\n", table[i].name, table[i].summary);
+    fprintf(out, "\nRun '%s <command> --help' for a command's options.\n", group);
+}
+
+bool symbi_cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    }
+    return false;
+}
+
+int symbi_cli_dispatch(struct symbi_cli *cli, const struct symbi_cli_cmd *table, size_t n,
+                       const char *group, int argc, char **argv)
+{
+    if (argc < 1 || strcmp(argv[0], "help") == 0 || strcmp(argv[0], "--help") == 0 ||
+        strcmp(argv[0], "-h") == 0) {
+        if (argc >= 2) {
+            for (size_t i = 0; i < n; i++) {
+                if (strcmp(table[i].name, argv[1]) == 0) {
+                    fputs(table[i].usage, stdout);
+                    return SYMBI_EXIT_OK;
+                }
+            }
+        }
+        symbi_cli_print_table(argc < 1 ? stderr : stdout, table, n, group);
+        return argc < 1 ? SYMBI_EXIT_USAGE : SYMBI_EXIT_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(table[i].name, argv[0]) != 0)
+            continue;
+        if (symbi_cli_wants_help(argc, argv) && table[i].run != symbi_cli_cmd_cron) {
+            fputs(table[i].usage, stdout);
+            return SYMBI_EXIT_OK;
+        }
+        return table[i].run(cli, argc, argv);
+    }
+    fprintf(stderr, "%s: unknown command '%s'\n\n", group, argv[0]);
+    symbi_cli_print_table(stderr, table, n, group);
+    return SYMBI_EXIT_USAGE;
+}
+
+int symbi_cli_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("symbi: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+int symbi_cli_usage(const struct symbi_cli_cmd *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("symbi: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("\n\n", stderr);
+    va_end(ap);
+    if (cmd != NULL)
+        fputs(cmd->usage, stderr);
+    return SYMBI_EXIT_USAGE;
+}
+
+static char *path_join(const char *a, const char *b)
+{
+    struct symbi_buf buf;
+    symbi_buf_init(&buf, 0);
+    if (symbi_buf_printf(&buf, "%s/%s", a, b) != 0) {
+        symbi_buf_cleanup(&buf);
+        return NULL;
+    }
+    return symbi_buf_steal(&buf);
+}
+
+char *symbi_cli_data_dir(const struct symbi_cli *cli)
+{
+    if (cli->data_dir_flag != NULL)
+        return symbi_strdup(cli->data_dir_flag);
+    const char *v = getenv("SYMBI_HOME");
+    if (v != NULL && *v != '\0')
+        return symbi_strdup(v);
+    v = getenv("XDG_DATA_HOME");
+    if (v != NULL && *v != '\0')
+        return path_join(v, "symbi");
+    v = getenv("HOME");
+    return path_join(v != NULL && *v != '\0' ? v : ".", ".local/share/symbi");
+}

@@ -1,0 +1,63 @@
+/* cli.h - internal interface of the `symbi` command line: the context every
+ * command receives, the command tables, and shared helpers. */
+#ifndef SYMBI_CLI_H
+#define SYMBI_CLI_H
+
+#include "symbi/core.h"
+
+#include <stdio.h>
+
+/* exit codes (SPEC §10) */
+enum {
+    SYMBI_EXIT_OK = 0,
+    SYMBI_EXIT_ERROR = 1,
+    SYMBI_EXIT_USAGE = 2,
+    SYMBI_EXIT_NOSCHED = 3,
+};
+
+/* What every command receives: the global options, as given. */
+struct symbi_cli {
+    const char *store_flag;    /* --store URL|PATH */
+    const char *data_dir_flag; /* --data-dir DIR */
+    const char *config_flag;   /* --config FILE */
+};
+
+/* One row of a command table: its name, handler, one-line summary and
+ * usage text (printed by --help and on a usage error). The handler gets
+ * argv[0] = the command's name and returns an exit code. */
+struct symbi_cli_cmd {
+    const char *name;
+    int (*run)(struct symbi_cli *cli, int argc, char **argv);
+    const char *summary;
+    const char *usage;
+};
+
+/* Runs the command of `table` named by argv[0] ("help", "--help" and no
+ * command print the table). `group` is the command path for messages
+ * ("symbi", "symbi cron"). */
+int symbi_cli_dispatch(struct symbi_cli *cli, const struct symbi_cli_cmd *table, size_t n,
+                       const char *group, int argc, char **argv);
+void symbi_cli_print_table(FILE *out, const struct symbi_cli_cmd *table, size_t n,
+                           const char *group);
+
+/* Prints "symbi: <message>" to stderr; returns code. */
+int symbi_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints a usage error and the command's usage; returns SYMBI_EXIT_USAGE. */
+int symbi_cli_usage(const struct symbi_cli_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* true when argv holds -h or --help */
+bool symbi_cli_wants_help(int argc, char **argv);
+
+/* The data directory: --data-dir, $SYMBI_HOME, $XDG_DATA_HOME/symbi, else
+ * ~/.local/share/symbi. Heap string. */
+char *symbi_cli_data_dir(const struct symbi_cli *cli);
+
+/* the top-level commands */
+extern const struct symbi_cli_cmd symbi_cli_commands[];
+extern const size_t symbi_cli_n_commands;
+
+int symbi_cli_cmd_version(struct symbi_cli *cli, int argc, char **argv);
+int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv);
+int symbi_cli_cmd_cron(struct symbi_cli *cli, int argc, char **argv);
+
+#endif

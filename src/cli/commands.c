@@ -1,0 +1,17 @@
+/* commands.c - the table of top-level `symbi` commands: one row each with
+ * its handler, summary and usage text. */
+#include "cli/cli.h"
+
+const struct symbi_cli_cmd symbi_cli_commands[] = {
+    {"up", symbi_cli_cmd_up, "run the scheduler daemon and the HTTP API",
+     "usage: symbi up [--listen ADDR:PORT] [--agents DIR] [--environment NAME]\n"
+     "  Runs the scheduler until SIGINT or SIGTERM.\n"
+     "  --listen ADDR:PORT   HTTP API address (default 127.0.0.1:8080)\n"
+     "  --agents DIR         directory of .symbi files (default ./agents when present)\n"
+     "  --environment NAME   the environment policies see (default development)\n"},
+    {"cron", symbi_cli_cmd_cron, "manage scheduled jobs (list, add, run, next, ...)",
+     "usage: symbi cron <command> [options]\n  Run 'symbi cron --help' for the commands.\n"},
+    {"version", symbi_cli_cmd_version, "print the version",
+     "usage: symbi version\n  Prints symbi's version.\n"},
+};
+const size_t symbi_cli_n_commands = SYMBI_ARRAY_LEN(symbi_cli_commands);

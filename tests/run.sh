@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# run.sh - runs the whole suite for each build directory given (unit tests,
+# fuzz-corpus replay, end-to-end tests) and ends with `N passed, N failed`.
+set -u
+cd "$(dirname "$0")/.."
+passed=0 failed=0 skipped=0
+failures=()
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export PYTHONDONTWRITEBYTECODE=1
+
+for build in "$@"; do
+    echo "== $build: unit tests"
+    for t in "$build"/tests/test_*; do
+        [ -x "$t" ] || continue
+        out=$(CMOCKA_MESSAGE_OUTPUT=TAP timeout 300 "$t" 2>&1)
+        rc=$?
+        ok=$(grep -cE '^ok ' <<<"$out")
+        bad=$(grep -cE '^not ok ' <<<"$out")
+        if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+        passed=$((passed + ok)); failed=$((failed + bad))
+        printf '  %-40s %3d passed, %d failed\n' "$(basename "$t")" "$ok" "$bad"
+        if [ "$bad" -ne 0 ]; then
+            failures+=("$t")
+            echo "$out" | grep -vE '^ok ' | tail -40
+        fi
+    done
+
+    echo "== $build: fuzz corpus replay"
+    for r in "$build"/fuzz/*_replay; do
+        [ -x "$r" ] || continue
+        name=$(basename "$r" _replay)
+        if out=$(timeout 300 "$r" "fuzz/corpus/$name" 2>&1); then
+            passed=$((passed + 1))
+            printf '  %-40s ok (%s)\n' "$name" "$(tail -1 <<<"$out")"
+        else
+            failed=$((failed + 1)); failures+=("fuzz $name ($build)")
+            echo "$out" | tail -30
+        fi
+    done
+
+    echo "== $build: end-to-end tests"
+    log=$(mktemp)
+    SYMBI_BIN="$PWD/$build/symbi" SYMBI_BUILD="$PWD/$build" timeout 900 \
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider -rfE tests/e2e >"$log" 2>&1
+    rc=$?
+    tail -n 25 "$log" | sed 's/^/  /'
+    summary=$(grep -E '[0-9]+ (passed|failed|error)' "$log" | tail -1)
+    p=$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+'); p=${p:-0}
+    f=$(grep -oE '[0-9]+ failed' <<<"$summary" | grep -oE '[0-9]+'); f=${f:-0}
+    e=$(grep -oE '[0-9]+ error' <<<"$summary" | grep -oE '[0-9]+'); e=${e:-0}
+    s=$(grep -oE '[0-9]+ skipped' <<<"$summary" | grep -oE '[0-9]+'); s=${s:-0}
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && [ $((f + e)) -eq 0 ]; then e=1; fi
+    passed=$((passed + p)); failed=$((failed + f + e)); skipped=$((skipped + s))
+    [ $((f + e)) -ne 0 ] && failures+=("e2e ($build)")
+    rm -f "$log"
+done
+
+if [ ${#failures[@]} -ne 0 ]; then
+    echo "failing: ${failures[*]}"
+fi
+if [ "$skipped" -ne 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
