@@ -18,46 +18,46 @@ struct symbi_config {
     char *environment; /* "development" by default */
 
     /* [scheduler] */
-    int64_t tick_interval_ms;     /* 1000 */
-    int64_t max_jitter_ms;        /* 0 */
-    int max_concurrent_jobs;      /* 10 */
-    bool enable_metrics;          /* true */
-    int default_max_retries;      /* 3 */
-    int64_t shutdown_timeout_ms;  /* 30000 */
-    char *default_timezone;       /* "UTC" */
-    int64_t retry_backoff_ms;     /* 30000 */
-    int64_t approval_timeout_ms;  /* 3600000 */
-    int64_t max_output_bytes;     /* 1 MiB */
-    int64_t context_max_bytes;    /* 256 KiB */
-    int64_t lease_ms;             /* 15000 */
+    int64_t tick_interval_ms;    /* 1000 */
+    int64_t max_jitter_ms;       /* 0 */
+    int max_concurrent_jobs;     /* 10 */
+    bool enable_metrics;         /* true */
+    int default_max_retries;     /* 3 */
+    int64_t shutdown_timeout_ms; /* 30000 */
+    char *default_timezone;      /* "UTC" */
+    int64_t retry_backoff_ms;    /* 30000 */
+    int64_t approval_timeout_ms; /* 3600000 */
+    int64_t max_output_bytes;    /* 1 MiB */
+    int64_t context_max_bytes;   /* 256 KiB */
+    int64_t lease_ms;            /* 15000 */
 
     /* [scheduler.delivery] */
-    int64_t webhook_timeout_ms;   /* 30000 */
-    int webhook_retry_attempts;   /* 3 */
-    char *slack_api_token;        /* as written, e.g. "${SLACK_API_TOKEN}" */
+    int64_t webhook_timeout_ms; /* 30000 */
+    int webhook_retry_attempts; /* 3 */
+    char *slack_api_token;      /* as written, e.g. "${SLACK_API_TOKEN}" */
     char *slack_default_channel;
-    char *slack_api_base;         /* "https://slack.com/api" */
+    char *slack_api_base; /* "https://slack.com/api" */
     char *smtp_host;
-    int smtp_port;                /* 587 */
+    int smtp_port; /* 587 */
     char *smtp_username;
     char *smtp_password;
     bool smtp_require_tls;
     char *email_from;
-    char *webhook_auth_header;    /* SYMBI_WEBHOOK_AUTH_HEADER */
+    char *webhook_auth_header; /* SYMBI_WEBHOOK_AUTH_HEADER */
     struct symbi_custom_channel *custom_channels;
     size_t n_custom_channels;
 
     /* [api] */
-    char *listen;                 /* "127.0.0.1:8080" */
-    int64_t max_body_bytes;       /* 1 MiB */
+    char *listen;           /* "127.0.0.1:8080" */
+    int64_t max_body_bytes; /* 1 MiB */
     bool protect_health;
-    char *api_key;                /* SYMBI_API_KEY */
+    char *api_key; /* SYMBI_API_KEY */
 
     /* [store] */
-    char *store_url;              /* NULL: <data_dir>/symbi.db */
+    char *store_url; /* NULL: <data_dir>/symbi.db */
 
     /* [agents] */
-    char *agents_dir;             /* NULL: ./agents when present */
+    char *agents_dir; /* NULL: ./agents when present */
     char *llm_endpoint;
 
     /* [agentpin] */
@@ -69,8 +69,8 @@ struct symbi_config {
     int64_t agentpin_clock_skew_ms; /* 60000 */
 
     /* [log] */
-    char *log_level;              /* "info" */
-    int64_t log_max_bytes;        /* 10 MiB */
+    char *log_level;       /* "info" */
+    int64_t log_max_bytes; /* 10 MiB */
 };
 
 /* Fills every default. Owns nothing yet. */

@@ -15,24 +15,24 @@
  * added last and never renumbered. */
 enum {
     SYMBI_OK = 0,
-    SYMBI_ENOMEM = -1,      /* out of memory */
-    SYMBI_EINVAL = -2,      /* invalid argument or input */
-    SYMBI_ERANGE = -3,      /* value out of range */
-    SYMBI_ENOTFOUND = -4,   /* no such object */
-    SYMBI_EEXIST = -5,      /* already exists (name taken) */
-    SYMBI_EAMBIGUOUS = -6,  /* a prefix names several objects */
-    SYMBI_EIO = -7,         /* system or file I/O failure */
-    SYMBI_ETOOBIG = -8,     /* a bound was exceeded */
-    SYMBI_ESTORE = -9,      /* the store failed */
-    SYMBI_EBUSY = -10,      /* busy, try again */
-    SYMBI_ETIMEOUT = -11,   /* timed out */
-    SYMBI_EPARSE = -12,     /* syntax error */
-    SYMBI_EDENIED = -13,    /* refused by policy or authentication */
-    SYMBI_EFULL = -14,      /* concurrency limit reached */
-    SYMBI_ESTATE = -15,     /* not allowed in the object's current state */
+    SYMBI_ENOMEM = -1,        /* out of memory */
+    SYMBI_EINVAL = -2,        /* invalid argument or input */
+    SYMBI_ERANGE = -3,        /* value out of range */
+    SYMBI_ENOTFOUND = -4,     /* no such object */
+    SYMBI_EEXIST = -5,        /* already exists (name taken) */
+    SYMBI_EAMBIGUOUS = -6,    /* a prefix names several objects */
+    SYMBI_EIO = -7,           /* system or file I/O failure */
+    SYMBI_ETOOBIG = -8,       /* a bound was exceeded */
+    SYMBI_ESTORE = -9,        /* the store failed */
+    SYMBI_EBUSY = -10,        /* busy, try again */
+    SYMBI_ETIMEOUT = -11,     /* timed out */
+    SYMBI_EPARSE = -12,       /* syntax error */
+    SYMBI_EDENIED = -13,      /* refused by policy or authentication */
+    SYMBI_EFULL = -14,        /* concurrency limit reached */
+    SYMBI_ESTATE = -15,       /* not allowed in the object's current state */
     SYMBI_EUNSUPPORTED = -16, /* not supported by this build or backend */
-    SYMBI_EAUTH = -17,      /* missing or bad credentials */
-    SYMBI_ENOSCHED = -18,   /* no live scheduler */
+    SYMBI_EAUTH = -17,        /* missing or bad credentials */
+    SYMBI_ENOSCHED = -18,     /* no live scheduler */
 };
 
 /* A static English description of an error code; never NULL. */
@@ -170,9 +170,9 @@ enum symbi_log_level {
 struct symbi_log_config {
     enum symbi_log_level level;
     bool to_stderr;
-    const char *file;     /* NULL: no file */
+    const char *file;      /* NULL: no file */
     size_t max_file_bytes; /* rotate past this (0: 10 MiB) */
-    int keep_files;       /* rotated files kept (0: 3) */
+    int keep_files;        /* rotated files kept (0: 3) */
 };
 
 int symbi_log_open(const struct symbi_log_config *cfg);

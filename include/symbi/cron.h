@@ -6,8 +6,8 @@
 
 #include "symbi/model.h"
 
-struct symbi_cron;  /* a parsed expression (opaque) */
-struct symbi_zone;  /* a loaded time zone (opaque, cached, shared, never freed) */
+struct symbi_cron; /* a parsed expression (opaque) */
+struct symbi_zone; /* a loaded time zone (opaque, cached, shared, never freed) */
 
 #define SYMBI_CRON_MAX_LEN 256
 

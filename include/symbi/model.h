@@ -96,7 +96,7 @@ int symbi_runner_parse(const char *s, enum symbi_runner *out);
  * written (values may hold ${VAR}, never expanded here). Times are UTC ms,
  * SYMBI_TIME_NONE when unset; durations are ms, -1 when unset. */
 struct symbi_heartbeat {
-    bool set;     /* a heartbeat block was given */
+    bool set; /* a heartbeat block was given */
     bool enabled;
     enum symbi_session_mode context_mode;
     int max_iterations; /* default 10 */
@@ -111,18 +111,18 @@ struct symbi_job {
     char *timezone;  /* IANA zone; NULL means the default (UTC) */
     enum symbi_job_status status;
     enum symbi_session_mode session_mode;
-    char *delivery;         /* JSON array of channel names, NULL = none */
+    char *delivery; /* JSON array of channel names, NULL = none */
     char *webhook_url;
-    char *webhook_headers;  /* JSON object */
+    char *webhook_headers; /* JSON object */
     char *slack_channel;
     char *slack_webhook_url;
     char *email_recipients; /* JSON array */
     char *log_file;
-    char *policy;           /* JSON object (SPEC §8.1), NULL = none */
+    char *policy; /* JSON object (SPEC §8.1), NULL = none */
     struct symbi_heartbeat heartbeat;
-    int max_concurrent;     /* default 1 */
-    int max_retries;        /* -1: the configured default (3) */
-    int64_t jitter_ms;      /* -1: the global max_jitter_seconds */
+    int max_concurrent; /* default 1 */
+    int max_retries;    /* -1: the configured default (3) */
+    int64_t jitter_ms;  /* -1: the global max_jitter_seconds */
     enum symbi_catch_up catch_up;
     int64_t starting_deadline_ms; /* -1: none */
     enum symbi_dst_gap dst_gap;
@@ -132,7 +132,7 @@ struct symbi_job {
     bool one_shot;
     char *deliver; /* upstream keys, stored as given */
     char *audit;
-    char *source;  /* "dsl:<path>", "api", "cli" */
+    char *source; /* "dsl:<path>", "api", "cli" */
     int64_t created_at;
     int64_t updated_at;
     int64_t last_run;
@@ -162,9 +162,9 @@ struct symbi_run {
     int64_t due_at;       /* when it may start: scheduled_at + jitter, or a retry's backoff */
     int64_t started_at;
     int64_t finished_at;
-    int64_t jitter_ms;  /* the jitter applied to this start (0 when none) */
+    int64_t jitter_ms; /* the jitter applied to this start (0 when none) */
     enum symbi_run_status status;
-    int attempt;        /* 1 for the first try */
+    int attempt; /* 1 for the first try */
     char *input;
     char *output;
     bool output_truncated;
@@ -189,19 +189,19 @@ int symbi_run_copy(struct symbi_run *dst, const struct symbi_run *src);
 struct symbi_agent_def {
     char *name;
     enum symbi_runner runner;
-    char *command;       /* runner command */
-    char *exec;          /* runner exec: JSON array of strings */
-    char *model;         /* runner model */
+    char *command; /* runner command */
+    char *exec;    /* runner exec: JSON array of strings */
+    char *model;   /* runner model */
     char *system_prompt;
-    char *builtin;       /* "echo" | "noop" | "fail" */
-    char *capabilities;  /* JSON array of strings */
-    char *env;           /* JSON object of strings */
+    char *builtin;      /* "echo" | "noop" | "fail" */
+    char *capabilities; /* JSON array of strings */
+    char *env;          /* JSON object of strings */
     char *workdir;
-    int64_t timeout_ms;  /* -1: none */
+    int64_t timeout_ms; /* -1: none */
     char *endpoint;
     char *api_key_env;
-    double temperature;  /* < 0: unset */
-    int max_tokens;      /* 0: unset */
+    double temperature; /* < 0: unset */
+    int max_tokens;     /* 0: unset */
     char *source;
     int64_t created_at;
     int64_t updated_at;
@@ -223,8 +223,8 @@ struct symbi_audit_event {
     char job_id[SYMBI_UUID_LEN + 1]; /* "" when none */
     char *job_name;
     char run_id[SYMBI_UUID_LEN + 1]; /* "" when none */
-    char *actor;   /* "cli", "api", "scheduler", "api-key:<name>", ... */
-    char *details; /* JSON object */
+    char *actor;                     /* "cli", "api", "scheduler", "api-key:<name>", ... */
+    char *details;                   /* JSON object */
 };
 
 void symbi_audit_event_init(struct symbi_audit_event *e);

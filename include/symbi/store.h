@@ -42,9 +42,8 @@ int symbi_store_job_delete(struct symbi_store *st, const char *id, const char *a
 /* pause / resume / reset (SPEC §5.5): status change, next_run recomputed
  * from now on resume and reset, failure_count 0 on reset. SYMBI_ESTATE when
  * the transition makes no sense (resume of a completed job). */
-int symbi_store_job_set_status(struct symbi_store *st, const char *id,
-                               enum symbi_job_status status, int64_t now, const char *actor,
-                               struct symbi_err *err);
+int symbi_store_job_set_status(struct symbi_store *st, const char *id, enum symbi_job_status status,
+                               int64_t now, const char *actor, struct symbi_err *err);
 int symbi_store_job_reset(struct symbi_store *st, const char *id, int64_t now, const char *actor,
                           struct symbi_err *err);
 
@@ -83,8 +82,8 @@ struct symbi_fire_plan {
     struct symbi_run runs[SYMBI_PLAN_MAX_RUNS]; /* planner fills scheduled_at, due_at,
                                                    trigger, status, attempt, input */
     size_t n_runs;
-    int64_t next_run;                /* new next_run (SYMBI_TIME_NONE: none) */
-    enum symbi_job_status status;    /* new status (e.g. COMPLETED for a one-shot) */
+    int64_t next_run;             /* new next_run (SYMBI_TIME_NONE: none) */
+    enum symbi_job_status status; /* new status (e.g. COMPLETED for a one-shot) */
 };
 typedef int (*symbi_fire_planner)(void *ud, const struct symbi_job *job, int64_t now,
                                   struct symbi_fire_plan *plan);
@@ -102,21 +101,20 @@ int symbi_store_run_update(struct symbi_store *st, const struct symbi_run *run,
                            struct symbi_err *err);
 /* Moves run `id` from status `from` to `to` only if it is still in `from`
  * (SYMBI_ESTATE otherwise): a compare-and-set for approvals and pickup. */
-int symbi_store_run_transition(struct symbi_store *st, const char *id,
-                               enum symbi_run_status from, enum symbi_run_status to,
-                               int64_t now, struct symbi_err *err);
+int symbi_store_run_transition(struct symbi_store *st, const char *id, enum symbi_run_status from,
+                               enum symbi_run_status to, int64_t now, struct symbi_err *err);
 /* By full id or unique prefix (>= 8). */
 int symbi_store_run_get(struct symbi_store *st, const char *ref, struct symbi_run *out,
                         struct symbi_err *err);
 
 struct symbi_run_filter {
-    const char *job_id;   /* NULL: any job */
+    const char *job_id; /* NULL: any job */
     bool has_status;
     enum symbi_run_status status;
-    const char *node;     /* NULL: any node */
-    int64_t due_before;   /* SYMBI_TIME_NONE: no bound; else due_at <= this */
-    bool oldest_first;    /* default newest first (by scheduled_at, created_at) */
-    int64_t limit;        /* <= 0: no limit */
+    const char *node;   /* NULL: any node */
+    int64_t due_before; /* SYMBI_TIME_NONE: no bound; else due_at <= this */
+    bool oldest_first;  /* default newest first (by scheduled_at, created_at) */
+    int64_t limit;      /* <= 0: no limit */
     int64_t offset;
 };
 int symbi_store_run_list(struct symbi_store *st, const struct symbi_run_filter *f,
@@ -137,11 +135,11 @@ int symbi_store_claim_queued(struct symbi_store *st, int64_t now, size_t limit, 
  * max_retries), plus the audit events. `retry`, when not NULL, is inserted
  * too (a queued retry run). */
 struct symbi_run_outcome {
-    const struct symbi_run *run;      /* final status set */
+    const struct symbi_run *run; /* final status set */
     bool counts_as_failure;
-    int max_retries;                  /* effective limit */
-    const struct symbi_run *retry;    /* NULL: no retry */
-    bool *dead_lettered;              /* out: the job moved to dead_letter */
+    int max_retries;               /* effective limit */
+    const struct symbi_run *retry; /* NULL: no retry */
+    bool *dead_lettered;           /* out: the job moved to dead_letter */
 };
 int symbi_store_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int64_t now,
                            struct symbi_err *err);
@@ -156,11 +154,11 @@ int symbi_store_agent_get(struct symbi_store *st, const char *name, struct symbi
 int symbi_store_audit_append(struct symbi_store *st, const struct symbi_audit_event *e,
                              struct symbi_err *err);
 struct symbi_audit_filter {
-    const char *type;  /* NULL: any */
-    const char *job;   /* job id or name; NULL: any */
-    int64_t since;     /* SYMBI_TIME_NONE: unbounded */
+    const char *type; /* NULL: any */
+    const char *job;  /* job id or name; NULL: any */
+    int64_t since;    /* SYMBI_TIME_NONE: unbounded */
     int64_t until;
-    int64_t limit;     /* <= 0: 100 */
+    int64_t limit; /* <= 0: 100 */
 };
 int symbi_store_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
                             struct symbi_audit_event **events, size_t *n, struct symbi_err *err);
@@ -178,8 +176,8 @@ int symbi_store_context_clear(struct symbi_store *st, const char *job_id, struct
 struct symbi_api_key {
     char id[SYMBI_UUID_LEN + 1];
     char *name;
-    char *salt;   /* hex */
-    char *hash;   /* hex */
+    char *salt; /* hex */
+    char *hash; /* hex */
     int64_t created_at;
     int64_t revoked_at; /* SYMBI_TIME_NONE when live */
 };

@@ -33,8 +33,7 @@ static int name_parse(const char *const *names, size_t n, const char *s, int *ou
         return rc;                                                                                 \
     }
 
-ENUM_STRINGS(symbi_job_status, job_status, "active", "paused", "completed", "failed",
-             "dead_letter")
+ENUM_STRINGS(symbi_job_status, job_status, "active", "paused", "completed", "failed", "dead_letter")
 ENUM_STRINGS(symbi_session_mode, session_mode, "ephemeral_with_summary", "shared_persistent",
              "fully_ephemeral")
 ENUM_STRINGS(symbi_catch_up, catch_up, "once", "skip", "all")
@@ -52,9 +51,9 @@ const char *symbi_job_status_pascal(enum symbi_job_status s)
     return (unsigned)s < SYMBI_ARRAY_LEN(job_status_pascal) ? job_status_pascal[s] : "Unknown";
 }
 
-static const char *const run_status_pascal[] = {
-    "Queued",    "PendingApproval", "Running", "Succeeded", "Failed",
-    "TimedOut",  "Denied",          "Skipped", "Missed",    "Interrupted"};
+static const char *const run_status_pascal[] = {"Queued", "PendingApproval", "Running", "Succeeded",
+                                                "Failed", "TimedOut",        "Denied",  "Skipped",
+                                                "Missed", "Interrupted"};
 const char *symbi_run_status_pascal(enum symbi_run_status s)
 {
     return (unsigned)s < SYMBI_ARRAY_LEN(run_status_pascal) ? run_status_pascal[s] : "Unknown";
@@ -79,7 +78,8 @@ int symbi_set_str(char **field, const char *value)
 
 /* The job's string fields, for cleanup and copy. */
 #define JOB_STRINGS(X)                                                                             \
-    X(name) X(agent) X(cron_expr) X(timezone) X(delivery) X(webhook_url) X(webhook_headers)        \
+    X(name)                                                                                        \
+    X(agent) X(cron_expr) X(timezone) X(delivery) X(webhook_url) X(webhook_headers)                \
         X(slack_channel) X(slack_webhook_url) X(email_recipients) X(log_file) X(policy) X(input)   \
             X(agent_pin_jwt) X(deliver) X(audit) X(source)
 
@@ -129,8 +129,9 @@ int symbi_job_copy(struct symbi_job *dst, const struct symbi_job *src)
 /* ---- run ---- */
 
 #define RUN_STRINGS(X)                                                                             \
-    X(job_name) X(agent) X(input) X(output) X(stderr_text) X(summary) X(error_message) X(node)     \
-        X(deliveries) X(approver)
+    X(job_name)                                                                                    \
+    X(agent) X(input) X(output) X(stderr_text) X(summary) X(error_message) X(node) X(deliveries)   \
+        X(approver)
 
 void symbi_run_init(struct symbi_run *run)
 {
@@ -172,8 +173,9 @@ int symbi_run_copy(struct symbi_run *dst, const struct symbi_run *src)
 /* ---- agent definition ---- */
 
 #define AGENT_STRINGS(X)                                                                           \
-    X(name) X(command) X(exec) X(model) X(system_prompt) X(builtin) X(capabilities) X(env)         \
-        X(workdir) X(endpoint) X(api_key_env) X(source)
+    X(name)                                                                                        \
+    X(command) X(exec) X(model) X(system_prompt) X(builtin) X(capabilities) X(env) X(workdir)      \
+        X(endpoint) X(api_key_env) X(source)
 
 void symbi_agent_def_init(struct symbi_agent_def *a)
 {

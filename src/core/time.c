@@ -110,8 +110,8 @@ char *symbi_time_fmt(int64_t ms, char out[SYMBI_TIME_STRLEN])
         snprintf(out, SYMBI_TIME_STRLEN, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m,
                  d, hh, mi, ss, frac);
     else
-        snprintf(out, SYMBI_TIME_STRLEN, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
-                 hh, mi, ss);
+        snprintf(out, SYMBI_TIME_STRLEN, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d, hh,
+                 mi, ss);
     return out;
 }
 

@@ -135,9 +135,16 @@ static void test_time_fmt_parse(void **state)
     assert_int_equal(symbi_time_parse("2026-03-29", &t), 0);
     assert_int_equal(t, 1774742400000);
     assert_int_equal(symbi_time_parse("2024-02-29T00:00:00Z", &t), 0);
-    const char *bad[] = {"", "2026", "2026-13-01", "2025-02-29", "2026-03-29T25:00:00Z",
-                         "2026-03-29T01:30:00Q", "2026-03-29T1:30", "yesterday",
-                         "2026-03-29T01:30:00+24:00", "2026-03-29T01:30:00.Z"};
+    const char *bad[] = {"",
+                         "2026",
+                         "2026-13-01",
+                         "2025-02-29",
+                         "2026-03-29T25:00:00Z",
+                         "2026-03-29T01:30:00Q",
+                         "2026-03-29T1:30",
+                         "yesterday",
+                         "2026-03-29T01:30:00+24:00",
+                         "2026-03-29T01:30:00.Z"};
     for (size_t i = 0; i < SYMBI_ARRAY_LEN(bad); i++)
         assert_int_equal(symbi_time_parse(bad[i], &t), SYMBI_EINVAL);
 }
@@ -176,11 +183,14 @@ static void test_parse_duration(void **state)
     struct {
         const char *in;
         int64_t ms;
-    } ok[] = {{"30s", 30000},       {"5m", 300000},       {"2h", 7200000},
-              {"1d", 86400000},     {"90s", 90000},       {"90", 90000},
-              {"500ms", 500},       {"1h30m", 5400000},   {"1.5h", 5400000},
-              {"5.minutes", 300000}, {"5 minutes", 300000}, {"2.hours", 7200000},
-              {"1w", 604800000},    {"0s", 0},            {"10 s", 10000}};
+    } ok[] = {{"30s", 30000},        {"5m", 300000},
+              {"2h", 7200000},       {"1d", 86400000},
+              {"90s", 90000},        {"90", 90000},
+              {"500ms", 500},        {"1h30m", 5400000},
+              {"1.5h", 5400000},     {"5.minutes", 300000},
+              {"5 minutes", 300000}, {"2.hours", 7200000},
+              {"1w", 604800000},     {"0s", 0},
+              {"10 s", 10000}};
     for (size_t i = 0; i < SYMBI_ARRAY_LEN(ok); i++) {
         int64_t v = -1;
         assert_int_equal(symbi_parse_duration_ms(ok[i].in, &v), 0);
@@ -304,12 +314,18 @@ static void test_model_enums_and_copy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_strerror),         cmocka_unit_test(test_buf_bounded),
-        cmocka_unit_test(test_buf_grows),        cmocka_unit_test(test_arena),
-        cmocka_unit_test(test_civil),            cmocka_unit_test(test_time_fmt_parse),
-        cmocka_unit_test(test_parse_i64),        cmocka_unit_test(test_parse_duration),
-        cmocka_unit_test(test_uuid),             cmocka_unit_test(test_fake_clock),
-        cmocka_unit_test(test_log_file_and_rotation), cmocka_unit_test(test_model_enums_and_copy),
+        cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_buf_bounded),
+        cmocka_unit_test(test_buf_grows),
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_civil),
+        cmocka_unit_test(test_time_fmt_parse),
+        cmocka_unit_test(test_parse_i64),
+        cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_fake_clock),
+        cmocka_unit_test(test_log_file_and_rotation),
+        cmocka_unit_test(test_model_enums_and_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
