@@ -77,11 +77,26 @@ int symbi_set_str(char **field, const char *value)
 /* ---- job ---- */
 
 /* The job's string fields, for cleanup and copy. */
-#define JOB_STRINGS(X)                                                                             \
-    X(name)                                                                                        \
-    X(agent) X(cron_expr) X(timezone) X(delivery) X(webhook_url) X(webhook_headers)                \
-        X(slack_channel) X(slack_webhook_url) X(email_recipients) X(log_file) X(policy) X(input)   \
-            X(agent_pin_jwt) X(deliver) X(audit) X(source)
+/* clang-format off */
+#define JOB_STRINGS(X) \
+    X(name) \
+    X(agent) \
+    X(cron_expr) \
+    X(timezone) \
+    X(delivery) \
+    X(webhook_url) \
+    X(webhook_headers) \
+    X(slack_channel) \
+    X(slack_webhook_url) \
+    X(email_recipients) \
+    X(log_file) \
+    X(policy) \
+    X(input) \
+    X(agent_pin_jwt) \
+    X(deliver) \
+    X(audit) \
+    X(source)
+/* clang-format on */
 
 void symbi_job_init(struct symbi_job *job)
 {
@@ -128,10 +143,19 @@ int symbi_job_copy(struct symbi_job *dst, const struct symbi_job *src)
 
 /* ---- run ---- */
 
-#define RUN_STRINGS(X)                                                                             \
-    X(job_name)                                                                                    \
-    X(agent) X(input) X(output) X(stderr_text) X(summary) X(error_message) X(node) X(deliveries)   \
-        X(approver)
+/* clang-format off */
+#define RUN_STRINGS(X) \
+    X(job_name) \
+    X(agent) \
+    X(input) \
+    X(output) \
+    X(stderr_text) \
+    X(summary) \
+    X(error_message) \
+    X(node) \
+    X(deliveries) \
+    X(approver)
+/* clang-format on */
 
 void symbi_run_init(struct symbi_run *run)
 {
@@ -172,10 +196,21 @@ int symbi_run_copy(struct symbi_run *dst, const struct symbi_run *src)
 
 /* ---- agent definition ---- */
 
-#define AGENT_STRINGS(X)                                                                           \
-    X(name)                                                                                        \
-    X(command) X(exec) X(model) X(system_prompt) X(builtin) X(capabilities) X(env) X(workdir)      \
-        X(endpoint) X(api_key_env) X(source)
+/* clang-format off */
+#define AGENT_STRINGS(X) \
+    X(name) \
+    X(command) \
+    X(exec) \
+    X(model) \
+    X(system_prompt) \
+    X(builtin) \
+    X(capabilities) \
+    X(env) \
+    X(workdir) \
+    X(endpoint) \
+    X(api_key_env) \
+    X(source)
+/* clang-format on */
 
 void symbi_agent_def_init(struct symbi_agent_def *a)
 {
