@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void symbi_cli_print_table(FILE *out, const struct symbi_cli_cmd *table, size_t n,
                            const char *group)
@@ -103,4 +104,28 @@ char *symbi_cli_data_dir(const struct symbi_cli *cli)
         return path_join(v, "symbi");
     v = getenv("HOME");
     return path_join(v != NULL && *v != '\0' ? v : ".", ".local/share/symbi");
+}
+
+char *symbi_cli_store_url(const struct symbi_cli *cli)
+{
+    if (cli->store_flag != NULL)
+        return symbi_strdup(cli->store_flag);
+    const char *v = getenv("SYMBI_STORE");
+    if (v != NULL && *v != '\0')
+        return symbi_strdup(v);
+    char *dir = symbi_cli_data_dir(cli);
+    if (dir == NULL)
+        return NULL;
+    /* the data directory and its parents, private to the user */
+    for (char *p = dir + 1; *p != '\0'; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(dir, 0700);
+            *p = '/';
+        }
+    }
+    mkdir(dir, 0700);
+    char *url = path_join(dir, "symbi.db");
+    free(dir);
+    return url;
 }

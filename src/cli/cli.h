@@ -52,6 +52,13 @@ bool symbi_cli_wants_help(int argc, char **argv);
  * ~/.local/share/symbi. Heap string. */
 char *symbi_cli_data_dir(const struct symbi_cli *cli);
 
+struct symbi_store;
+/* The store URL in effect: --store, $SYMBI_STORE, else <data dir>/symbi.db
+ * (creating the data directory). Heap string. */
+char *symbi_cli_store_url(const struct symbi_cli *cli);
+/* Opens that store; prints the error and returns SYMBI_EXIT_ERROR on failure. */
+int symbi_cli_open_store(const struct symbi_cli *cli, struct symbi_store **out);
+
 /* the top-level commands */
 extern const struct symbi_cli_cmd symbi_cli_commands[];
 extern const size_t symbi_cli_n_commands;
