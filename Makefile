@@ -47,31 +47,39 @@ all: deps $(BIN)
 deps:
 	@mk/deps.sh
 
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<",true)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 $(BIN): $(BUILD)/obj/$(MAIN_SRC:.c=.o) $(LIB)
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LINK    $@",true)
+	$(Q)$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_SUPPORT) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) -o $@ $< $(UNIT_SUPPORT) $(LIB) \
+	@$(if $(Q),echo "  TEST    $@",true)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) -o $@ $< $(UNIT_SUPPORT) $(LIB) \
 	    $(LDSAN) $(LDFLAGS) $$(pkg-config --libs cmocka) $(LIBS)
 
 # Fuzz targets built as plain programs that replay their corpus (fuzz/corpus/<name>/).
 $(BUILD)/fuzz/%_replay: fuzz/%_fuzz.c fuzz/replay.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< fuzz/replay.c $(LIB) $(LDSAN) $(LDFLAGS) $(LIBS)
+	@$(if $(Q),echo "  FUZZ    $@",true)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< fuzz/replay.c $(LIB) $(LDSAN) $(LDFLAGS) $(LIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDSAN) $(LDFLAGS) $(LIBS)
+	@$(if $(Q),echo "  BENCH   $@",true)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDSAN) $(LDFLAGS) $(LIBS)
 
 tests: $(BIN) $(UNIT_BINS) $(FUZZ_REPLAY)
 
