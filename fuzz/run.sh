@@ -2,6 +2,7 @@
 # run.sh - builds every fuzz/*_fuzz.c target with clang's libFuzzer (ASan +
 # UBSan) and runs each for N seconds (default 60) on its corpus copy.
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 out=build-fuzz

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TEXT_FIELD (1024 * 1024) /* input */
-#define MAX_SHORT_FIELD 8192         /* names, urls, jwt */
+#define MAX_TEXT_FIELD  (1024 * 1024) /* input */
+#define MAX_SHORT_FIELD 8192          /* names, urls, jwt */
 
 json_t *symbi_json_time(int64_t ms)
 {
@@ -122,8 +122,7 @@ json_t *symbi_job_to_json(const struct symbi_job *job, bool mask_secrets)
     json_object_set_new(o, "at", symbi_json_time(job->at));
     json_object_set_new(o, "timezone", json_string(job->timezone ? job->timezone : "UTC"));
     json_object_set_new(o, "status", json_string(symbi_job_status_name(job->status)));
-    json_object_set_new(o, "session_mode",
-                        json_string(symbi_session_mode_name(job->session_mode)));
+    json_object_set_new(o, "session_mode", json_string(symbi_session_mode_name(job->session_mode)));
     json_object_set_new(o, "delivery", field_or(job->delivery, json_array()));
     json_object_set_new(o, "webhook_url", str_or_null(job->webhook_url));
     json_t *headers = field_or(job->webhook_headers, json_object());
@@ -142,11 +141,11 @@ json_t *symbi_job_to_json(const struct symbi_job *job, bool mask_secrets)
     json_object_set_new(o, "log_file", str_or_null(job->log_file));
     json_object_set_new(o, "policy", field_or(job->policy, json_null()));
     if (job->heartbeat.set)
-        json_object_set_new(
-            o, "heartbeat",
-            json_pack("{s:b, s:s, s:i}", "enabled", job->heartbeat.enabled, "context_mode",
-                      symbi_session_mode_name(job->heartbeat.context_mode), "max_iterations",
-                      job->heartbeat.max_iterations));
+        json_object_set_new(o, "heartbeat",
+                            json_pack("{s:b, s:s, s:i}", "enabled", job->heartbeat.enabled,
+                                      "context_mode",
+                                      symbi_session_mode_name(job->heartbeat.context_mode),
+                                      "max_iterations", job->heartbeat.max_iterations));
     else
         json_object_set_new(o, "heartbeat", json_null());
     json_object_set_new(o, "max_concurrent", json_integer(job->max_concurrent));
@@ -194,7 +193,7 @@ enum field_kind {
     F_INT,         /* integer in [lo, hi] */
     F_INT_OR_NULL, /* integer in [lo, hi], null = default (-1) */
     F_BOOL,
-    F_HEARTBEAT,   /* object {enabled, context_mode, max_iterations} or null */
+    F_HEARTBEAT, /* object {enabled, context_mode, max_iterations} or null */
 };
 
 struct job_field {
@@ -371,9 +370,9 @@ static int apply_field(struct symbi_job *job, const struct job_field *f, const j
             return enum_error(err, bad, f, "shift, skip");
         return 0;
     case F_DST_OVERLAP:
-        if (!json_is_string(v) || symbi_dst_overlap_parse(json_string_value(v),
-                                                          (enum symbi_dst_overlap *)(base +
-                                                                                     f->offset)))
+        if (!json_is_string(v) ||
+            symbi_dst_overlap_parse(json_string_value(v),
+                                    (enum symbi_dst_overlap *)(base + f->offset)))
             return enum_error(err, bad, f, "auto, first, last, both");
         return 0;
     case F_DURATION: {
@@ -519,9 +518,9 @@ json_t *symbi_run_to_json(const struct symbi_run *run)
     json_object_set_new(o, "error_message", str_or_null(run->error_message));
     json_object_set_new(o, "exit_code",
                         run->has_exit_code ? json_integer(run->exit_code) : json_null());
-    json_object_set_new(o, "execution_time_ms", run->execution_time_ms < 0
-                                                    ? json_null()
-                                                    : json_integer(run->execution_time_ms));
+    json_object_set_new(o, "execution_time_ms",
+                        run->execution_time_ms < 0 ? json_null()
+                                                   : json_integer(run->execution_time_ms));
     json_object_set_new(o, "jitter_ms", json_integer(run->jitter_ms));
     json_object_set_new(o, "node", str_or_null(run->node));
     json_object_set_new(o, "iterations", json_integer(run->iterations));
@@ -549,9 +548,9 @@ json_t *symbi_agent_def_to_json(const struct symbi_agent_def *a)
     json_object_set_new(o, "timeout", duration_or_null(a->timeout_ms));
     json_object_set_new(o, "endpoint", str_or_null(a->endpoint));
     json_object_set_new(o, "api_key_env", str_or_null(a->api_key_env));
-    json_object_set_new(o, "temperature", a->temperature < 0 || isnan(a->temperature)
-                                              ? json_null()
-                                              : json_real(a->temperature));
+    json_object_set_new(o, "temperature",
+                        a->temperature < 0 || isnan(a->temperature) ? json_null()
+                                                                    : json_real(a->temperature));
     json_object_set_new(o, "max_tokens",
                         a->max_tokens > 0 ? json_integer(a->max_tokens) : json_null());
     json_object_set_new(o, "source", str_or_null(a->source));

@@ -22,7 +22,7 @@ enum metric_id {
 
 enum metric_type { T_COUNTER, T_GAUGE, T_HISTOGRAM };
 
-static const double duration_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1,    2.5, 5,
+static const double duration_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5,  5,
                                           10,   30,   60,  120,  300, 900, 1800, 3600};
 static const double lag_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05,
                                      0.1,   0.25,   0.5,   1,    2.5,   5,     10};
@@ -36,21 +36,39 @@ static const struct {
     const double *buckets;
     size_t n_buckets;
 } metric_defs[M_COUNT] = {
-    [M_RUNS_TOTAL] = {"symbiont_cron_runs_total", T_COUNTER, "Finished runs by job and status.",
-                      {"job_name", "status"}, NULL, 0},
-    [M_DURATION] = {"symbiont_cron_execution_duration_seconds", T_HISTOGRAM,
-                    "Run execution time in seconds.", {"job_name", NULL}, duration_buckets,
+    [M_RUNS_TOTAL] = {"symbiont_cron_runs_total",
+                      T_COUNTER,
+                      "Finished runs by job and status.",
+                      {"job_name", "status"},
+                      NULL,
+                      0},
+    [M_DURATION] = {"symbiont_cron_execution_duration_seconds",
+                    T_HISTOGRAM,
+                    "Run execution time in seconds.",
+                    {"job_name", NULL},
+                    duration_buckets,
                     SYMBI_ARRAY_LEN(duration_buckets)},
-    [M_IN_FLIGHT] = {"symbiont_cron_in_flight_jobs", T_GAUGE, "Runs executing now.",
-                     {NULL, NULL}, NULL, 0},
-    [M_DEAD_LETTER] = {"symbiont_cron_dead_letter_total", T_COUNTER,
-                       "Jobs moved to dead letter.", {"job_name", NULL}, NULL, 0},
-    [M_LAG] = {"symbiont_cron_schedule_lag_seconds", T_HISTOGRAM,
-               "Start time minus scheduled time, minus jitter, in seconds.", {NULL, NULL},
-               lag_buckets, SYMBI_ARRAY_LEN(lag_buckets)},
+    [M_IN_FLIGHT] =
+        {"symbiont_cron_in_flight_jobs", T_GAUGE, "Runs executing now.", {NULL, NULL}, NULL, 0},
+    [M_DEAD_LETTER] = {"symbiont_cron_dead_letter_total",
+                       T_COUNTER,
+                       "Jobs moved to dead letter.",
+                       {"job_name", NULL},
+                       NULL,
+                       0},
+    [M_LAG] = {"symbiont_cron_schedule_lag_seconds",
+               T_HISTOGRAM,
+               "Start time minus scheduled time, minus jitter, in seconds.",
+               {NULL, NULL},
+               lag_buckets,
+               SYMBI_ARRAY_LEN(lag_buckets)},
     [M_JOBS] = {"symbiont_cron_jobs", T_GAUGE, "Jobs by status.", {"status", NULL}, NULL, 0},
-    [M_DELIVERIES] = {"symbiont_cron_deliveries_total", T_COUNTER,
-                      "Deliveries by channel and result.", {"channel", "result"}, NULL, 0},
+    [M_DELIVERIES] = {"symbiont_cron_deliveries_total",
+                      T_COUNTER,
+                      "Deliveries by channel and result.",
+                      {"channel", "result"},
+                      NULL,
+                      0},
 };
 
 struct series {
@@ -235,8 +253,8 @@ static int put_labels(struct symbi_buf *b, const struct series *s, const char *e
     bool first = true;
     rc |= symbi_buf_putc(b, '{');
     for (int i = 0; i < 2 && metric_defs[s->metric].labels[i] != NULL; i++) {
-        rc |= put_label(b, metric_defs[s->metric].labels[i], s->labels[i] ? s->labels[i] : "",
-                        first);
+        rc |=
+            put_label(b, metric_defs[s->metric].labels[i], s->labels[i] ? s->labels[i] : "", first);
         first = false;
     }
     if (extra_name != NULL)

@@ -42,14 +42,12 @@ static void test_job_roundtrip_and_masking(void **state)
     assert_int_equal(job.max_retries, 5);
     assert_true(job.heartbeat.set && job.heartbeat.enabled);
     assert_int_equal(job.heartbeat.max_iterations, 4);
-    assert_string_equal(job.webhook_headers,
-                        "{\"Authorization\":\"Bearer ${METRICS_API_KEY}\"}");
+    assert_string_equal(job.webhook_headers, "{\"Authorization\":\"Bearer ${METRICS_API_KEY}\"}");
 
     json_t *out = symbi_job_to_json(&job, false);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(out, "webhook_headers"),
-                                          "Authorization")),
-        "Bearer ${METRICS_API_KEY}");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(out, "webhook_headers"),
+                                                          "Authorization")),
+                        "Bearer ${METRICS_API_KEY}");
     assert_string_equal(json_string_value(json_object_get(out, "jitter")), "30s");
     assert_string_equal(json_string_value(json_object_get(out, "timezone")), "UTC");
     assert_true(json_is_null(json_object_get(out, "next_run")));
@@ -57,10 +55,9 @@ static void test_job_roundtrip_and_masking(void **state)
     json_decref(out);
 
     out = symbi_job_to_json(&job, true);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(out, "webhook_headers"),
-                                          "Authorization")),
-        "***");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(out, "webhook_headers"),
+                                                          "Authorization")),
+                        "***");
     assert_string_equal(json_string_value(json_object_get(out, "agent_pin_jwt")), "***");
     json_decref(out);
     json_decref(in);
@@ -177,7 +174,8 @@ static void test_metrics_render(void **state)
     const char *t = symbi_buf_str(&b);
     assert_non_null(strstr(
         t, "symbiont_cron_runs_total{job_name=\"daily \\\"report\\\"\",status=\"succeeded\"} 2\n"));
-    assert_non_null(strstr(t, "symbiont_cron_runs_total{job_name=\"other\",status=\"failed\"} 1\n"));
+    assert_non_null(
+        strstr(t, "symbiont_cron_runs_total{job_name=\"other\",status=\"failed\"} 1\n"));
     assert_non_null(strstr(t, "symbiont_cron_execution_duration_seconds_bucket{job_name=\"daily "
                               "\\\"report\\\"\",le=\"0.25\"} 1\n"));
     assert_non_null(strstr(t, "symbiont_cron_execution_duration_seconds_bucket{job_name=\"daily "
