@@ -1,0 +1,62 @@
+/* http.h - the HTTP API server (SPEC §9, §12, §15): the guide's routes,
+ * upstream Symbiont's routes, health, Prometheus metrics, API-key
+ * authentication and protected mode, on GNU libmicrohttpd. */
+#ifndef SYMBI_HTTP_H
+#define SYMBI_HTTP_H
+
+#include "symbi/core.h"
+
+struct symbi_http_server;
+
+/* What the scheduler tells the health route (filled by its hook). */
+struct symbi_http_sched_stats {
+    int64_t in_flight; /* runs executing now */
+    int64_t queued;    /* runs waiting for a slot */
+    double lag_s;      /* how late the loop is against its due work (0: on time) */
+};
+
+/* Optional callbacks into the scheduler running in the same process; every
+ * pointer may be NULL (the server then runs alone, as in tests). */
+struct symbi_http_hooks {
+    /* A job changed or a manual run was queued: wake the loop now. */
+    void (*wake)(void *ud);
+    /* Current scheduler figures; return 0, or non-zero when unavailable. */
+    int (*stats)(void *ud, struct symbi_http_sched_stats *out);
+    void *ud;
+};
+
+enum symbi_http_mode {
+    SYMBI_HTTP_POOL = 0, /* epoll, a pool of `threads` polling threads (default) */
+    SYMBI_HTTP_EPOLL,    /* one epoll thread */
+    SYMBI_HTTP_PER_CONN, /* a thread per connection */
+};
+
+struct symbi_http_config {
+    const char *listen;     /* "127.0.0.1:8080", "[::1]:0", "0.0.0.0:8080" (NULL: default) */
+    const char *store_url;  /* each worker thread opens its own handle */
+    int64_t max_body_bytes; /* <= 0: 1 MiB */
+    bool protect_health;    /* health and /metrics need a key too */
+    const char *api_key;    /* SYMBI_API_KEY (NULL: none) */
+    enum symbi_http_mode mode;
+    int threads;                          /* pool size (<= 0: number of CPUs) */
+    const char *node;                     /* this node's name for logs (may be NULL) */
+    const struct symbi_http_hooks *hooks; /* may be NULL; copied */
+};
+
+/* Parses "mode" names: "pool", "epoll", "thread" (for SYMBI_HTTP_MODE). */
+int symbi_http_mode_parse(const char *s, enum symbi_http_mode *out);
+
+/* Starts serving. Refuses (SYMBI_EDENIED, message says why) to listen on a
+ * non-loopback address while no API key exists (protected mode).
+ * SYMBI_EIO when the address cannot be bound, SYMBI_EINVAL for a bad
+ * listen address. On success *out owns the server. */
+int symbi_http_start(const struct symbi_http_config *cfg, struct symbi_http_server **out,
+                     struct symbi_err *err);
+/* The port actually bound (useful with port 0). */
+int symbi_http_port(const struct symbi_http_server *srv);
+/* true while no API key exists (unauthenticated loopback requests allowed). */
+bool symbi_http_protected_mode(struct symbi_http_server *srv);
+/* Stops accepting, finishes in-flight requests, frees everything. NULL ok. */
+void symbi_http_stop(struct symbi_http_server *srv);
+
+#endif

@@ -1,0 +1,149 @@
+/* http_internal.h - private interface of the http module: the request a
+ * handler sees, the route table, reply helpers, the per-thread store and
+ * the pure helpers (route matching, JSON depth, listen addresses) that the
+ * unit tests and fuzz target call directly. */
+#ifndef SYMBI_HTTP_INTERNAL_H
+#define SYMBI_HTTP_INTERNAL_H
+
+#include "symbi/http.h"
+#include "symbi/store.h"
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+/* Limits (SPEC §15); docs/api.md lists them. */
+#define HTTP_MAX_PARAMS       4
+#define HTTP_MAX_JSON_DEPTH   32
+#define HTTP_MAX_HEADER_BYTES (16 * 1024)
+#define HTTP_MAX_HEADERS      100
+#define HTTP_MAX_URL          2048
+#define HTTP_MAX_SEGMENT      512
+#define HTTP_MAX_LIST         10000 /* jobs or runs in one answer */
+#define HTTP_MAX_NEXT_COUNT   100
+
+struct http_req {
+    struct symbi_http_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;
+    const char *params[HTTP_MAX_PARAMS]; /* the route's {} segments, in order */
+    size_t n_params;
+    json_t *json; /* the parsed body object, or NULL when there was none */
+    const char *actor;
+    int64_t now; /* UTC ms, read once per request */
+    /* the answer */
+    unsigned status;
+    json_t *out;       /* JSON answer (owned) */
+    char *text;        /* or a text answer (heap, owned) */
+    const char *ctype; /* content type of text */
+    const char *allow; /* Allow header for 405 */
+};
+
+typedef void (*http_handler)(struct http_req *r);
+
+struct http_route {
+    const char *method;
+    const char *pattern; /* segments, "{}" matches one non-empty segment */
+    http_handler fn;
+    bool is_public; /* health and metrics: no key unless protect_health */
+    bool has_body;  /* takes a JSON object body */
+};
+
+extern const struct http_route http_routes[];
+extern const size_t http_n_routes;
+
+/* ---- reply helpers (handlers call exactly one) ---- */
+/* Takes ownership of body (NULL: answers 500). */
+void http_reply(struct http_req *r, unsigned status, json_t *body);
+/* The error shape {"error","code","details"}; takes details (may be NULL). */
+void http_reply_error(struct http_req *r, unsigned status, const char *code, json_t *details,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Maps a SYMBI_E* error to its status and code. */
+void http_reply_err(struct http_req *r, const struct symbi_err *e);
+/* Text answer (takes text). */
+void http_reply_text(struct http_req *r, unsigned status, const char *ctype, char *text);
+
+/* ---- context ---- */
+/* This thread's store handle, opened on first use from the server's URL.
+ * NULL after replying 503 when it cannot be opened (reply = true), or
+ * silently (reply = false). */
+struct symbi_store *http_store(struct http_req *r, bool reply);
+/* The query argument `name` or NULL. */
+const char *http_query(struct http_req *r, const char *name);
+/* Checked integer query argument in [min, max], default def when absent;
+ * replies 400 and returns false when malformed. */
+bool http_query_int(struct http_req *r, const char *name, int64_t min, int64_t max, int64_t def,
+                    int64_t *out);
+/* Tells the scheduler (if any) that something changed. */
+void http_wake(struct http_req *r);
+int http_sched_stats(struct http_req *r, struct symbi_http_sched_stats *out);
+int64_t http_uptime_s(struct http_req *r);
+
+/* ---- shared by the route files ---- */
+/* Loads the job named by the route's first parameter (id, id prefix or
+ * name) into job (initialised by the call); replies 404 etc. on failure. */
+bool http_load_job(struct http_req *r, struct symbi_store *st, struct symbi_job *job);
+/* Creates a job from the API fields of obj, validated like the CLI's;
+ * replies on failure. On success job holds it (caller cleans up). */
+bool http_create_job(struct http_req *r, struct symbi_store *st, const json_t *obj,
+                     struct symbi_job *job);
+/* Applies obj (may be NULL) onto the job of the route's first parameter,
+ * validates, recomputes next_run when the schedule changed, stores. */
+bool http_update_job(struct http_req *r, struct symbi_store *st, const json_t *obj,
+                     struct symbi_job *job);
+/* Queues a manual run (SPEC §5.7) for the scheduler: refused (409) when
+ * the job already runs max_concurrent times. Replies on failure; on
+ * success *out holds the run and the caller replies. */
+int http_queue_manual_run(struct http_req *r, struct symbi_store *st, const struct symbi_job *job,
+                          const char *input, struct symbi_run *out);
+/* Appends the next `count` fire instants of job after now to arr. */
+int http_next_fires(const struct symbi_job *job, int64_t now, int64_t count, json_t *arr,
+                    struct symbi_err *err);
+
+/* ---- handlers (one per route) ---- */
+void http_h_schedule_create(struct http_req *r);
+void http_h_schedule_list(struct http_req *r);
+void http_h_schedule_get(struct http_req *r);
+void http_h_schedule_update(struct http_req *r);
+void http_h_schedule_delete(struct http_req *r);
+void http_h_schedule_pause(struct http_req *r);
+void http_h_schedule_resume(struct http_req *r);
+void http_h_schedule_reset(struct http_req *r);
+void http_h_schedule_run(struct http_req *r);
+void http_h_schedule_history(struct http_req *r);
+void http_h_schedule_next_run(struct http_req *r);
+void http_h_run_get(struct http_req *r);
+void http_h_run_approve(struct http_req *r);
+void http_h_run_deny(struct http_req *r);
+void http_h_audit(struct http_req *r);
+void http_h_health(struct http_req *r);
+void http_h_health_scheduler(struct http_req *r);
+void http_h_metrics(struct http_req *r);
+void http_h_up_create(struct http_req *r);
+void http_h_up_list(struct http_req *r);
+void http_h_up_get(struct http_req *r);
+void http_h_up_update(struct http_req *r);
+void http_h_up_delete(struct http_req *r);
+void http_h_up_pause(struct http_req *r);
+void http_h_up_resume(struct http_req *r);
+void http_h_up_trigger(struct http_req *r);
+void http_h_up_history(struct http_req *r);
+void http_h_up_next_runs(struct http_req *r);
+
+/* ---- pure helpers ---- */
+/* Matches path against pattern; on success fills params (pointing into
+ * the copy buffer scratch of size scratch_len) and returns true. */
+bool http_route_match(const char *pattern, const char *path, char *scratch, size_t scratch_len,
+                      const char **params, size_t *n_params);
+/* 0 when the JSON text nests at most max deep (outside strings),
+ * SYMBI_ETOOBIG otherwise. */
+int http_json_depth_check(const char *p, size_t n, int max);
+/* Parses "host:port", "[v6]:port" or "port" into addr; *loopback says
+ * whether it is a loopback address. */
+int http_parse_listen(const char *listen, struct sockaddr_storage *addr, socklen_t *len,
+                      bool *loopback, struct symbi_err *err);
+bool http_sockaddr_is_loopback(const struct sockaddr *sa);
+
+#endif
