@@ -9,9 +9,9 @@
 #include <stdatomic.h>
 
 #define SYMBI_AGENT_DEFAULT_OUTPUT_MAX (1024 * 1024) /* max_output_bytes */
-#define SYMBI_AGENT_STDERR_MAX (64 * 1024)
-#define SYMBI_AGENT_KILL_GRACE_MS 5000 /* SIGTERM -> SIGKILL after max_runtime */
-#define SYMBI_AGENT_SUMMARY_MAX 500
+#define SYMBI_AGENT_STDERR_MAX         (64 * 1024)
+#define SYMBI_AGENT_KILL_GRACE_MS      5000 /* SIGTERM -> SIGKILL after max_runtime */
+#define SYMBI_AGENT_SUMMARY_MAX        500
 
 /* A cancellation token shared by the runs of one scheduler: once set, every
  * running process group gets SIGTERM and, `grace_ms` later, SIGKILL; the
@@ -39,9 +39,9 @@ struct symbi_agent_request {
     const char *context_file;
     int iteration; /* > 0: SYMBI_ITERATION (heartbeat) */
     const char *environment;
-    int64_t max_runtime_ms;   /* <= 0: agent timeout, else none */
-    int64_t kill_grace_ms;    /* <= 0: SYMBI_AGENT_KILL_GRACE_MS */
-    size_t max_output_bytes;  /* 0: SYMBI_AGENT_DEFAULT_OUTPUT_MAX */
+    int64_t max_runtime_ms;            /* <= 0: agent timeout, else none */
+    int64_t kill_grace_ms;             /* <= 0: SYMBI_AGENT_KILL_GRACE_MS */
+    size_t max_output_bytes;           /* 0: SYMBI_AGENT_DEFAULT_OUTPUT_MAX */
     struct symbi_agent_cancel *cancel; /* NULL: not cancellable */
 };
 

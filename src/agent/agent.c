@@ -38,8 +38,8 @@ void symbi_agent_result_cleanup(struct symbi_agent_result *r)
     symbi_agent_result_init(r);
 }
 
-int symbi_agent__fail(struct symbi_agent_result *res, enum symbi_run_status status,
-                      const char *fmt, ...)
+int symbi_agent__fail(struct symbi_agent_result *res, enum symbi_run_status status, const char *fmt,
+                      ...)
 {
     struct symbi_buf b;
     symbi_buf_init(&b, 4096);
@@ -117,7 +117,8 @@ static int run_builtin(const struct symbi_agent_request *req, struct symbi_agent
     } else if (strcmp(name, "noop") == 0) {
         res->status = SYMBI_RUN_SUCCEEDED;
     } else if (strcmp(name, "fail") == 0) {
-        return symbi_agent__fail(res, SYMBI_RUN_FAILED, "builtin fail: the agent failed on purpose");
+        return symbi_agent__fail(res, SYMBI_RUN_FAILED,
+                                 "builtin fail: the agent failed on purpose");
     } else {
         return symbi_agent__fail(res, SYMBI_RUN_FAILED, "agent \"%s\": unknown builtin \"%s\"",
                                  req->agent->name ? req->agent->name : "?", name);

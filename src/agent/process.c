@@ -18,9 +18,9 @@
 
 extern char **environ;
 
-#define ENV_MAX_VARS 4096
-#define EXEC_MAX_ARGS 1024
-#define READ_CHUNK 65536
+#define ENV_MAX_VARS   4096
+#define EXEC_MAX_ARGS  1024
+#define READ_CHUNK     65536
 #define CANCEL_POLL_MS 100
 
 /* a NULL-terminated vector of heap strings */
@@ -127,8 +127,8 @@ static int build_env(const struct symbi_agent_request *req, struct strvec *env,
         {
             if (!json_is_string(v) || n >= ENV_MAX_VARS || k[0] == '\0' || strchr(k, '=')) {
                 json_decref(map);
-                return symbi_agent__fail(res, SYMBI_RUN_FAILED, "agent \"%s\": bad env entry \"%s\"",
-                                         req->agent->name, k);
+                return symbi_agent__fail(res, SYMBI_RUN_FAILED,
+                                         "agent \"%s\": bad env entry \"%s\"", req->agent->name, k);
             }
             keys[n] = k;
             vals[n] = json_string_value(v);
@@ -162,8 +162,7 @@ static int build_argv(const struct symbi_agent_request *req, struct strvec *argv
         return rc;
     }
     json_t *arr = a->exec != NULL ? json_loads(a->exec, 0, NULL) : NULL;
-    if (!json_is_array(arr) || json_array_size(arr) == 0 ||
-        json_array_size(arr) > EXEC_MAX_ARGS) {
+    if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > EXEC_MAX_ARGS) {
         json_decref(arr);
         return symbi_agent__fail(res, SYMBI_RUN_FAILED,
                                  "agent \"%s\": exec must be a non-empty array of strings",
@@ -307,8 +306,7 @@ int symbi_agent__run_process(const struct symbi_agent_request *req, struct symbi
     if (serr != 0) {
         pid = -1;
         rc = symbi_agent__fail(res, SYMBI_RUN_FAILED, "agent \"%s\": cannot start %s%s%s: %s",
-                               a->name, argv.v[0],
-                               a->workdir != NULL ? " in " : "",
+                               a->name, argv.v[0], a->workdir != NULL ? " in " : "",
                                a->workdir != NULL ? a->workdir : "", strerror(serr));
         goto out;
     }

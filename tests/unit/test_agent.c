@@ -124,11 +124,12 @@ static void test_command_stdin_env(void **state)
 {
     (void)state;
     int fds = count_fds();
-    struct symbi_agent_def a = mkagent(
-        SYMBI_RUNNER_COMMAND,
-        "cat; echo \"$SYMBI_JOB_NAME|$SYMBI_RUN_ID|$SYMBI_TRIGGER|$SYMBI_SCHEDULED_AT|"
-        "$SYMBI_ATTEMPT|$SYMBI_SESSION_MODE|$SYMBI_ENVIRONMENT|$SYMBI_AGENT|${SYMBI_ITERATION-unset}"
-        "|$EXTRA|$SYMBI_JOB_ID\"; ls /proc/self/fd | wc -l; echo err >&2");
+    struct symbi_agent_def a =
+        mkagent(SYMBI_RUNNER_COMMAND,
+                "cat; echo \"$SYMBI_JOB_NAME|$SYMBI_RUN_ID|$SYMBI_TRIGGER|$SYMBI_SCHEDULED_AT|"
+                "$SYMBI_ATTEMPT|$SYMBI_SESSION_MODE|$SYMBI_ENVIRONMENT|$SYMBI_AGENT|${SYMBI_"
+                "ITERATION-unset}"
+                "|$EXTRA|$SYMBI_JOB_ID\"; ls /proc/self/fd | wc -l; echo err >&2");
     a.env = symbi_strdup("{\"EXTRA\":\"x y\",\"SYMBI_ENVIRONMENT\":\"override\"}");
     struct symbi_agent_request req = mkreq(&a, "line1\nline2\n");
     struct symbi_agent_result res;
@@ -208,10 +209,10 @@ static void test_large_output_bounded(void **state)
 {
     (void)state;
     /* 50 MiB to stdout and 1 MiB to stderr: never blocks, both bounded */
-    struct symbi_agent_def a =
-        mkagent(SYMBI_RUNNER_COMMAND,
-                "head -c 1048576 /dev/zero | tr '\\0' e >&2; head -c 52428800 /dev/zero | tr '\\0' x; "
-                "echo; echo 'SUMMARY: big'");
+    struct symbi_agent_def a = mkagent(
+        SYMBI_RUNNER_COMMAND,
+        "head -c 1048576 /dev/zero | tr '\\0' e >&2; head -c 52428800 /dev/zero | tr '\\0' x; "
+        "echo; echo 'SUMMARY: big'");
     struct symbi_agent_request req = mkreq(&a, NULL);
     req.max_output_bytes = 4096;
     struct symbi_agent_result res;

@@ -1,0 +1,138 @@
+/* sched.h - the CronScheduler (SPEC §1, §5): the pure decisions (what a due
+ * fire records, jitter, catch-up, starting deadline, per-job limit, retries
+ * and backoff) and the tick loop that claims fires from the store and runs
+ * them on a worker pool under the global limit. */
+#ifndef SYMBI_SCHED_H
+#define SYMBI_SCHED_H
+
+#include "symbi/store.h"
+
+/* ---- the decisions (pure: no I/O, `now` passed in) -------------------- */
+
+/* The knobs of the decisions. */
+struct symbi_sched_policy {
+    int64_t max_jitter_ms;        /* global jitter ceiling (a job's own wins) */
+    int default_max_retries;      /* a job's max_retries when -1 (3) */
+    int64_t retry_backoff_ms;     /* first retry delay (30 s), doubling */
+    int64_t retry_backoff_max_ms; /* cap of the delay (1 h) */
+    int64_t catch_up_after_ms;    /* a fire later than this when claimed is a
+                                     missed fire (downtime), under catch_up */
+};
+void symbi_sched_policy_init(struct symbi_sched_policy *p);
+
+/* The next fire of a job strictly after `after` (symbi_cron_job_next). */
+typedef int (*symbi_sched_next_fn)(const struct symbi_job *job, int64_t after, int64_t *next,
+                                   struct symbi_err *err);
+
+/* The planner passed to symbi_store_claim_due (its `ud`). */
+struct symbi_sched_planner {
+    struct symbi_sched_policy policy;
+    symbi_sched_next_fn next_fire;
+    /* runs of the job started or waiting for a slot (not those waiting out
+     * their jitter); NULL: none */
+    int (*in_flight)(void *ctx, const char *job_id);
+    void *ctx;
+    uint64_t rng; /* jitter random state (any non-zero seed) */
+};
+
+/* A symbi_fire_planner: decides what the due fires of `job` record (SPEC
+ * §5.2-5.4): every instant in [job->next_run, now] gets one run (at most
+ * SYMBI_PLAN_MAX_RUNS per claim; instants past the cap get none): fires
+ * later than the starting deadline are `missed`; fires later than
+ * catch_up_after_ms follow catch_up (skip: `missed`; once: the last one
+ * runs as `catch_up`, the others `missed`; all: each runs as `catch_up`);
+ * on-time fires are `queued` with a uniform jitter in [0, ceiling] added to
+ * due_at, or `skipped` when max_concurrent runs of the job are in flight.
+ * Sets next_run to the first instant after now, and status COMPLETED after
+ * an `at` or one_shot fire (FAILED for an `at` missed under skip or a
+ * schedule that cannot be computed). Strings of planned runs are heap. */
+int symbi_sched_plan(void *planner, const struct symbi_job *job, int64_t now,
+                     struct symbi_fire_plan *plan);
+
+/* A uniform integer in [0, ceiling_ms] from the planner's random state. */
+int64_t symbi_sched_jitter(struct symbi_sched_planner *p, int64_t ceiling_ms);
+
+/* The job's effective limits. */
+int symbi_sched_max_retries(const struct symbi_sched_policy *p, const struct symbi_job *job);
+int64_t symbi_sched_jitter_ceiling(const struct symbi_sched_policy *p,
+                                   const struct symbi_job *job);
+
+/* The retry delay after the `failures`-th consecutive failure (>= 1):
+ * retry_backoff * 2^(failures-1), capped at retry_backoff_max_ms. */
+int64_t symbi_sched_backoff_ms(const struct symbi_sched_policy *p, int64_t failures);
+
+/* What a finished run means for its job (SPEC §5.5). */
+struct symbi_retry_decision {
+    bool counts_as_failure; /* failed or timed_out */
+    int max_retries;        /* the effective limit */
+    bool dead_letter;       /* failure_count reaches max_retries */
+    bool retry;             /* a retry run is to be queued */
+    int64_t due_at;         /* when it may start */
+};
+/* run holds the final status; job its state before the outcome is
+ * recorded (failure_count not yet incremented, next_run the next regular
+ * fire). An interrupted run is retried at once without counting as a
+ * failure while attempts remain (attempt <= max_retries). */
+void symbi_sched_decide(const struct symbi_sched_policy *p, const struct symbi_job *job,
+                        const struct symbi_run *run, int64_t now, struct symbi_retry_decision *d);
+
+/* Fills *retry (initialised by the call) as the queued retry of run:
+ * same job and scheduled_at, attempt + 1, trigger retry, due at due_at. */
+int symbi_sched_make_retry(const struct symbi_run *run, int64_t due_at, struct symbi_run *retry);
+
+/* ---- the loop ---------------------------------------------------------- */
+
+struct symbi_sched_config {
+    const char *store_url;   /* every thread that needs it opens its own handle */
+    const char *node;        /* this scheduler's node name (lease owner) */
+    const char *environment; /* SYMBI_ENVIRONMENT for agents */
+    const char *data_dir;    /* for context files; NULL: none */
+    struct symbi_sched_policy policy;
+    symbi_sched_next_fn next_fire;
+    int64_t tick_interval_ms;    /* upper bound of a sleep (1000) */
+    int max_concurrent_jobs;     /* global limit (10) */
+    int64_t shutdown_timeout_ms; /* graceful wait before killing (30000) */
+    int64_t lease_ms;            /* node lease (15000) */
+    int64_t max_output_bytes;    /* per run (1 MiB) */
+    int64_t kill_grace_ms;       /* SIGTERM -> SIGKILL at max_runtime (5000) */
+};
+void symbi_sched_config_init(struct symbi_sched_config *c);
+
+struct symbi_sched;
+
+/* Creates a scheduler (copies cfg). Nothing runs until _start. */
+int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **out,
+                    struct symbi_err *err);
+/* Opens the store, registers the node, recovers runs of expired leases
+ * (marked interrupted, retries queued), then starts the loop thread and
+ * the worker pool. */
+int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err);
+/* Wakes the loop now (after an API change or a manual-run request). Safe
+ * from any thread and from a signal-free context. */
+void symbi_sched_wake(struct symbi_sched *s);
+/* Applies new limits (SIGHUP reload): tick interval, global limit, jitter,
+ * retries, shutdown timeout. Safe from any thread. */
+void symbi_sched_reconfigure(struct symbi_sched *s, const struct symbi_sched_config *cfg);
+/* Graceful stop (SPEC §5.6): stop claiming, wait up to shutdown_timeout_ms
+ * for in-flight runs, then terminate the rest and record them interrupted,
+ * release queued runs, remove the node. Returns once everything stopped. */
+void symbi_sched_stop(struct symbi_sched *s);
+void symbi_sched_free(struct symbi_sched *s); /* stops first if running */
+
+/* For health (SPEC §9.1) and metrics. */
+struct symbi_sched_stats {
+    int64_t in_flight;       /* runs executing now */
+    int64_t queued;          /* claimed runs waiting for a slot or their jitter */
+    int64_t runs_total;      /* finished since start */
+    int64_t runs_succeeded;
+    int64_t runs_failed;     /* failed + timed_out */
+    int64_t avg_execution_ms;
+    int64_t last_lag_ms;     /* start - due of the latest started run */
+    int64_t uptime_ms;
+    int64_t ticks;
+    bool running;            /* the loop is alive and claiming */
+};
+void symbi_sched_get_stats(struct symbi_sched *s, struct symbi_sched_stats *out);
+const char *symbi_sched_node(const struct symbi_sched *s);
+
+#endif
