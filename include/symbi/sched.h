@@ -54,8 +54,7 @@ int64_t symbi_sched_jitter(struct symbi_sched_planner *p, int64_t ceiling_ms);
 
 /* The job's effective limits. */
 int symbi_sched_max_retries(const struct symbi_sched_policy *p, const struct symbi_job *job);
-int64_t symbi_sched_jitter_ceiling(const struct symbi_sched_policy *p,
-                                   const struct symbi_job *job);
+int64_t symbi_sched_jitter_ceiling(const struct symbi_sched_policy *p, const struct symbi_job *job);
 
 /* The retry delay after the `failures`-th consecutive failure (>= 1):
  * retry_backoff * 2^(failures-1), capped at retry_backoff_max_ms. */
@@ -121,16 +120,16 @@ void symbi_sched_free(struct symbi_sched *s); /* stops first if running */
 
 /* For health (SPEC §9.1) and metrics. */
 struct symbi_sched_stats {
-    int64_t in_flight;       /* runs executing now */
-    int64_t queued;          /* claimed runs waiting for a slot or their jitter */
-    int64_t runs_total;      /* finished since start */
+    int64_t in_flight;  /* runs executing now */
+    int64_t queued;     /* claimed runs waiting for a slot or their jitter */
+    int64_t runs_total; /* finished since start */
     int64_t runs_succeeded;
-    int64_t runs_failed;     /* failed + timed_out */
+    int64_t runs_failed; /* failed + timed_out */
     int64_t avg_execution_ms;
-    int64_t last_lag_ms;     /* start - due of the latest started run */
+    int64_t last_lag_ms; /* start - due of the latest started run */
     int64_t uptime_ms;
     int64_t ticks;
-    bool running;            /* the loop is alive and claiming */
+    bool running; /* the loop is alive and claiming */
 };
 void symbi_sched_get_stats(struct symbi_sched *s, struct symbi_sched_stats *out);
 const char *symbi_sched_node(const struct symbi_sched *s);

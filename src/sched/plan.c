@@ -53,8 +53,7 @@ int64_t symbi_sched_backoff_ms(const struct symbi_sched_policy *p, int64_t failu
 }
 
 static struct symbi_run *add_run(struct symbi_fire_plan *plan, int64_t scheduled,
-                                 enum symbi_run_status status,
-                                 enum symbi_trigger trigger)
+                                 enum symbi_run_status status, enum symbi_trigger trigger)
 {
     struct symbi_run *r = &plan->runs[plan->n_runs++];
     symbi_run_init(r);

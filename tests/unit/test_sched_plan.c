@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define SEC 1000LL
-#define T0 1774742400000LL /* 2026-03-29T00:00:00Z */
+#define T0  1774742400000LL /* 2026-03-29T00:00:00Z */
 
 /* a fake schedule: every `period` ms (stored in the job's run_count field
  * would be odd; use a global) aligned to the epoch */
@@ -407,10 +407,14 @@ static void test_retry_and_dead_letter(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_on_time_fire),   cmocka_unit_test(test_per_job_limit_skips),
-        cmocka_unit_test(test_jitter),         cmocka_unit_test(test_catch_up_modes),
-        cmocka_unit_test(test_starting_deadline), cmocka_unit_test(test_one_shot),
-        cmocka_unit_test(test_backoff),        cmocka_unit_test(test_retry_and_dead_letter),
+        cmocka_unit_test(test_on_time_fire),
+        cmocka_unit_test(test_per_job_limit_skips),
+        cmocka_unit_test(test_jitter),
+        cmocka_unit_test(test_catch_up_modes),
+        cmocka_unit_test(test_starting_deadline),
+        cmocka_unit_test(test_one_shot),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_retry_and_dead_letter),
     };
     return cmocka_run_group_tests_name("sched_plan", tests, NULL, NULL);
 }
