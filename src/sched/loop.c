@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#define CLAIM_LIMIT 1000
-#define MAX_WORKERS 1024
+#define CLAIM_LIMIT     1000
+#define MAX_WORKERS     1024
 #define CANCEL_GRACE_MS 500
 
 /* what a claimed run needs of its job, noted by the planner during the
@@ -292,8 +292,8 @@ static void adopt_runs(struct symbi_sched *s, struct symbi_run *runs, size_t n, 
             symbi_job_cleanup(&job);
             have_job = symbi_store_job_get(s->st, e->run.job_id, &job, &err) == 0;
             if (!have_job)
-                symbi_log(SYMBI_LOG_WARN, "scheduler", "run %s: job %s unreadable: %s",
-                          e->run.id, e->run.job_id, err.msg);
+                symbi_log(SYMBI_LOG_WARN, "scheduler", "run %s: job %s unreadable: %s", e->run.id,
+                          e->run.job_id, err.msg);
             snprintf(last_id, sizeof last_id, "%s", e->run.job_id);
         }
         if (noted == NULL && have_job)
@@ -319,8 +319,8 @@ static void claim(struct symbi_sched *s, int64_t now)
     size_t n = 0;
     struct symbi_err err;
     infos_clear(s);
-    int rc = symbi_store_claim_due(s->st, now, CLAIM_LIMIT, s->node, plan_and_note, s, &runs, &n,
-                                   &err);
+    int rc =
+        symbi_store_claim_due(s->st, now, CLAIM_LIMIT, s->node, plan_and_note, s, &runs, &n, &err);
     if (rc != 0) {
         symbi_log(SYMBI_LOG_ERROR, "scheduler", "claim failed: %s", err.msg);
         infos_clear(s);
@@ -682,8 +682,7 @@ static int64_t tick(struct symbi_sched *s, int64_t now, bool claiming)
     if (claiming) {
         int64_t next = SYMBI_TIME_NONE;
         struct symbi_err err;
-        if (symbi_store_next_due(s->st, &next, &err) == 0 && next != SYMBI_TIME_NONE &&
-            next < wake)
+        if (symbi_store_next_due(s->st, &next, &err) == 0 && next != SYMBI_TIME_NONE && next < wake)
             wake = next;
         if (s->retry_due != SYMBI_TIME_NONE && s->retry_due < wake)
             wake = s->retry_due;
@@ -759,7 +758,8 @@ static void shutdown_runs(struct symbi_sched *s)
             symbi_agent_cancel_fire(&s->cancel);
             cancelled = true;
         }
-        int64_t until = cancelled ? now + 100 : now + (deadline - mono < 100 ? deadline - mono : 100);
+        int64_t until =
+            cancelled ? now + 100 : now + (deadline - mono < 100 ? deadline - mono : 100);
         sleep_until(s, until);
     }
     drain_done(s, symbi_now_wall_ms());
