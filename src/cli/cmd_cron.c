@@ -4,6 +4,8 @@
 
 static const struct symbi_cli_cmd cron_commands[] = {
     {"help", NULL, "show these commands", "usage: symbi cron help\n"},
+    {"next", symbi_cli_cmd_cron_next, "preview the next fire instants of a cron expression",
+     symbi_cli_cron_next_usage},
 };
 
 int symbi_cli_cmd_cron(struct symbi_cli *cli, int argc, char **argv)
