@@ -15,6 +15,8 @@ struct symbi_store;
  * Errors: SYMBI_EIO (cannot open), SYMBI_ESTORE, SYMBI_EUNSUPPORTED. */
 int symbi_store_open(const char *url, struct symbi_store **out, struct symbi_err *err);
 void symbi_store_close(struct symbi_store *st); /* NULL is a no-op */
+/* "sqlite" (or "postgres"). */
+const char *symbi_store_backend(const struct symbi_store *st);
 
 /* ---- jobs ----
  * Every change writes its audit event (CronJobCreated, ...) in the same
@@ -24,24 +26,38 @@ void symbi_store_close(struct symbi_store *st); /* NULL is a no-op */
  * next_run from `now` when it is NONE. SYMBI_EEXIST when the name is taken. */
 int symbi_store_job_create(struct symbi_store *st, struct symbi_job *job, int64_t now,
                            const char *actor, struct symbi_err *err);
+/* Inserts n jobs in one transaction, all or none (the first failure names
+ * the job; ids of a failed batch are cleared). The fast path for bulk loads. */
+int symbi_store_job_create_many(struct symbi_store *st, struct symbi_job *jobs, size_t n,
+                                int64_t now, const char *actor, struct symbi_err *err);
 /* Upsert by name (declarative files): creates, or updates the definition
  * fields of the job of that name keeping its id, counters and status (a
  * paused job stays paused); *created says which. next_run is recomputed
  * when the schedule (cron_expr, at, timezone) changed. */
 int symbi_store_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now,
                            const char *actor, bool *created, struct symbi_err *err);
-/* Replaces the stored job of job->id with job (updated_at set). */
+/* Replaces the definition of the stored job job->id (an id, prefix or name)
+ * with job's (updated_at set; SYMBI_EEXIST on a rename to a taken name).
+ * status, counters, created_at and next_run stay the store's, so a
+ * concurrent claim is never undone; next_run is recomputed when the
+ * schedule changed (and a completed/failed job becomes active again). The
+ * stored result is copied back into job. No change writes nothing. */
 int symbi_store_job_update(struct symbi_store *st, struct symbi_job *job, int64_t now,
                            const char *actor, struct symbi_err *err);
 /* Finds a job by full id, unique id prefix of >= 8 characters, or exact
  * name. SYMBI_ENOTFOUND, SYMBI_EAMBIGUOUS. out is initialised by the call. */
 int symbi_store_job_get(struct symbi_store *st, const char *ref, struct symbi_job *out,
                         struct symbi_err *err);
+/* Deletes the job (id, prefix or name), its runs and context; the audit
+ * trail keeps its events. */
 int symbi_store_job_delete(struct symbi_store *st, const char *id, const char *actor,
                            struct symbi_err *err);
 /* pause / resume / reset (SPEC §5.5): status change, next_run recomputed
  * from now on resume and reset, failure_count 0 on reset. SYMBI_ESTATE when
- * the transition makes no sense (resume of a completed job). */
+ * the transition makes no sense (resume of a completed job; pause of a
+ * job that is not active; resume of a dead_letter job, which needs reset;
+ * reset of a paused or completed job). Pausing a paused job or resuming an
+ * active one succeeds and writes nothing. */
 int symbi_store_job_set_status(struct symbi_store *st, const char *id, enum symbi_job_status status,
                                int64_t now, const char *actor, struct symbi_err *err);
 int symbi_store_job_reset(struct symbi_store *st, const char *id, int64_t now, const char *actor,
@@ -76,7 +92,16 @@ int symbi_store_change_mark(struct symbi_store *st, int64_t *mark);
  * last_run / run_count as planned, commit. A fire is thus never lost and
  * never claimed twice. The runs inserted with status QUEUED are returned in
  * *runs (*n of them) for the caller to execute; others (skipped, missed)
- * are only recorded. The planner must not touch the store. */
+ * are only recorded. The planner must not touch the store.
+ * The store fills each planned run's id, job_id, job_name, agent, node,
+ * input (the job's, when unset) and created_at; strings the planner sets
+ * in plan->runs are heap-owned by the plan and freed by the store (use
+ * symbi_set_str). plan->next_run starts as SYMBI_TIME_NONE and
+ * plan->status as the job's. An instant already in the ledger is skipped,
+ * not fired twice. A planner error fails that job alone (status `failed`,
+ * CronJobFailed with the reason) and the claim goes on. last_run and
+ * run_count are not touched here: run_finish records them. limit 0 means
+ * 1000. */
 #define SYMBI_PLAN_MAX_RUNS 101
 struct symbi_fire_plan {
     struct symbi_run runs[SYMBI_PLAN_MAX_RUNS]; /* planner fills scheduled_at, due_at,
@@ -93,8 +118,11 @@ int symbi_store_claim_due(struct symbi_store *st, int64_t now, size_t limit, con
 
 /* ---- runs ---- */
 
-/* Inserts run (id assigned when empty). SYMBI_EEXIST when (job_id,
- * scheduled_at, attempt) is already recorded. */
+/* Inserts run (id assigned when empty; created_at, scheduled_at and due_at
+ * default to now; job_name and agent to the job's). SYMBI_EEXIST when
+ * (job_id, scheduled_at, attempt) is already recorded, except for a manual
+ * run, which moves 1 ms later. SYMBI_ENOTFOUND when the job does not exist.
+ * A queued run with node NULL is picked up by claim_queued. */
 int symbi_store_run_insert(struct symbi_store *st, struct symbi_run *run, struct symbi_err *err);
 /* Writes every mutable field of run (status, times, output, ...). */
 int symbi_store_run_update(struct symbi_store *st, const struct symbi_run *run,
@@ -103,6 +131,16 @@ int symbi_store_run_update(struct symbi_store *st, const struct symbi_run *run,
  * (SYMBI_ESTATE otherwise): a compare-and-set for approvals and pickup. */
 int symbi_store_run_transition(struct symbi_store *st, const char *id, enum symbi_run_status from,
                                enum symbi_run_status to, int64_t now, struct symbi_err *err);
+/* Approves or denies a pending_approval run (by id or prefix) in one
+ * transaction: approved, it becomes an unowned queued run due now (any
+ * node's claim_queued starts it); denied, it is final `denied` with
+ * error_message "denied by <approver>: <reason>". Writes the approvals row
+ * and CronRunApproved / CronRunDenied. SYMBI_ESTATE when not pending. The
+ * run as stored afterwards goes to *out (may be NULL). Checking that the
+ * approver is allowed is the caller's (policy). */
+int symbi_store_run_decide(struct symbi_store *st, const char *ref, bool approve,
+                           const char *approver, const char *reason, int64_t now,
+                           struct symbi_run *out, struct symbi_err *err);
 /* By full id or unique prefix (>= 8). */
 int symbi_store_run_get(struct symbi_store *st, const char *ref, struct symbi_run *out,
                         struct symbi_err *err);
@@ -133,7 +171,16 @@ int symbi_store_claim_queued(struct symbi_store *st, int64_t now, size_t limit, 
  * transaction: run_count, last_run, failure_count (reset on success,
  * incremented on failure), status (dead_letter when failure_count reaches
  * max_retries), plus the audit events. `retry`, when not NULL, is inserted
- * too (a queued retry run). */
+ * too (a queued retry run).
+ * Details: run_count and last_run (the run's started_at) move for runs that
+ * executed (succeeded, failed, timed_out, interrupted); a success resets
+ * failure_count; counts_as_failure increments it and dead-letters an active
+ * job when it reaches max_retries (<= 0 counts as 1), clearing next_run and
+ * skipping the retry. Events: CronJobExecuted (succeeded), CronJobFailed
+ * (failed, timed_out, interrupted), CronJobDeadLettered; none for denied,
+ * skipped or missed runs (the caller writes PolicyDenied etc.). The retry
+ * is inserted unowned (node NULL). SYMBI_ENOTFOUND when the run (or its
+ * job) was deleted meanwhile. */
 struct symbi_run_outcome {
     const struct symbi_run *run; /* final status set */
     bool counts_as_failure;
@@ -149,6 +196,10 @@ int symbi_store_agent_upsert(struct symbi_store *st, const struct symbi_agent_de
                              struct symbi_err *err);
 int symbi_store_agent_get(struct symbi_store *st, const char *name, struct symbi_agent_def *out,
                           struct symbi_err *err);
+/* Every agent, by name; freed with symbi_agent_list_free. */
+int symbi_store_agent_list(struct symbi_store *st, struct symbi_agent_def **agents, size_t *n,
+                           struct symbi_err *err);
+void symbi_agent_list_free(struct symbi_agent_def *agents, size_t n);
 
 /* ---- audit ---- */
 int symbi_store_audit_append(struct symbi_store *st, const struct symbi_audit_event *e,
@@ -160,6 +211,8 @@ struct symbi_audit_filter {
     int64_t until;
     int64_t limit; /* <= 0: 100 */
 };
+/* Newest first. `job` matches the event's job id or job name (events of
+ * deleted jobs keep both); since is inclusive, until exclusive. */
 int symbi_store_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
                             struct symbi_audit_event **events, size_t *n, struct symbi_err *err);
 void symbi_audit_list_free(struct symbi_audit_event *events, size_t n);
@@ -202,7 +255,9 @@ int symbi_store_node_alive(struct symbi_store *st, const char *except, int64_t n
                            struct symbi_err *err);
 /* Runs left `running` (or queued and owned) by nodes whose lease expired
  * before now: marked interrupted (error "scheduler stopped: node X lease
- * expired"); returned so the caller can plan their retries. */
+ * expired"); returned so the caller can plan their retries. A node with no
+ * row counts as expired, so a node heartbeats before it claims; expired
+ * node rows are removed. */
 int symbi_store_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **runs,
                                 size_t *n, struct symbi_err *err);
 

@@ -1,0 +1,478 @@
+/* sq_claim.c - the scheduler's transactions in the SQLite backend: claiming
+ * due fires (SPEC §5.1), taking unowned queued runs, recording a finished
+ * run with the job's counters, and recovering runs of dead nodes. Each is
+ * one BEGIN IMMEDIATE transaction: all of it commits, or none. */
+#include "store/sq.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLAIM_DEFAULT_LIMIT 1000
+
+static int prep_fail(struct symbi_err *err)
+{
+    return err != NULL && err->code != 0 ? err->code : SYMBI_ESTORE;
+}
+
+static int oom(struct symbi_err *err)
+{
+    return symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
+}
+
+/* Reads the due jobs (active, next_run <= now, oldest first). */
+static int due_jobs(struct sq_store *s, int64_t now, size_t limit, struct symbi_job **jobs,
+                    size_t *n, struct symbi_err *err)
+{
+    sqlite3_stmt *q = sq_prep(s,
+                              "SELECT " SQ_JOB_COLS " FROM jobs WHERE status = 'active' AND "
+                              "next_run <= ?1 ORDER BY next_run LIMIT ?2",
+                              err);
+    if (q == NULL)
+        return prep_fail(err);
+    sqlite3_bind_int64(q, 1, now);
+    sqlite3_bind_int64(q, 2, (int64_t)limit);
+    struct symbi_job *arr = calloc(limit, sizeof *arr);
+    if (arr == NULL)
+        return oom(err);
+    size_t len = 0;
+    int rc;
+    while (len < limit && (rc = sq_step(s, q, err, "selecting due jobs")) == SQLITE_ROW) {
+        if (sq_job_read(q, &arr[len]) != 0) {
+            rc = oom(err);
+            break;
+        }
+        len++;
+    }
+    if (len == limit)
+        rc = SQLITE_DONE;
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) {
+        symbi_job_list_free(arr, len);
+        return rc;
+    }
+    *jobs = arr;
+    *n = len;
+    return 0;
+}
+
+static int set_job_schedule(struct sq_store *s, const char *id, int64_t next_run,
+                            enum symbi_job_status status, struct symbi_err *err)
+{
+    sqlite3_stmt *u =
+        sq_prep(s, "UPDATE jobs SET next_run = ?2, status = ?3 WHERE id = ?1", err);
+    if (u == NULL)
+        return prep_fail(err);
+    sq_bind_text(u, 1, id);
+    sq_bind_time(u, 2, next_run);
+    sq_bind_text(u, 3, symbi_job_status_name(status));
+    int rc = sq_step(s, u, err, "advancing a job");
+    sqlite3_reset(u);
+    return rc == SQLITE_DONE ? 0 : rc;
+}
+
+/* A planner that failed on a job (say, a schedule that no longer parses)
+ * must not block every other job: that job alone becomes `failed`, with
+ * the reason in its audit event. */
+static int fail_job(struct sq_store *s, const struct symbi_job *job, int64_t now, int code,
+                    const char *why, struct symbi_err *err)
+{
+    int rc = set_job_schedule(s, job->id, SYMBI_TIME_NONE, SYMBI_JOB_FAILED, err);
+    if (rc != 0)
+        return rc;
+    char *details = sq_json_obj("error", why[0] ? why : symbi_strerror(code), "status", "failed",
+                                NULL);
+    if (details == NULL)
+        return oom(err);
+    rc = sq_audit(s, now, "CronJobFailed", job->id, job->name, NULL, "scheduler", details, err);
+    free(details);
+    return rc;
+}
+
+/* Records the plan of one job; queued runs move into the result array. */
+static int record_plan(struct sq_store *s, const struct symbi_job *job, struct symbi_fire_plan *p,
+                       int64_t now, const char *node, struct symbi_run **out, size_t *n,
+                       size_t *cap, struct symbi_err *err)
+{
+    if (p->n_runs > SYMBI_PLAN_MAX_RUNS)
+        p->n_runs = SYMBI_PLAN_MAX_RUNS;
+    for (size_t i = 0; i < p->n_runs; i++) {
+        struct symbi_run *r = &p->runs[i];
+        r->id[0] = '\0';
+        memcpy(r->job_id, job->id, sizeof r->job_id);
+        if ((r->job_name == NULL && symbi_set_str(&r->job_name, job->name) != 0) ||
+            (r->agent == NULL && symbi_set_str(&r->agent, job->agent) != 0) ||
+            (r->node == NULL && symbi_set_str(&r->node, node) != 0) ||
+            (r->input == NULL && job->input != NULL && symbi_set_str(&r->input, job->input) != 0))
+            return oom(err);
+        r->created_at = now;
+        int rc = sq_run_insert_row(s, r, err);
+        if (rc == SYMBI_EEXIST) {
+            /* this instant is already in the ledger: never fire it twice */
+            symbi_err_clear(err);
+            r->id[0] = '\0';
+            continue;
+        }
+        if (rc != 0)
+            return rc;
+        if (r->status == SYMBI_RUN_QUEUED) {
+            if (sq_runs_push(out, n, cap, r) != 0)
+                return oom(err);
+            symbi_run_init(r); /* ownership moved to the result */
+        }
+    }
+    return set_job_schedule(s, job->id, p->next_run, p->status, err);
+}
+
+/* Empties the plan for the next job; slots past n_runs + 1 were left
+ * untouched by the planner unless it failed. */
+static void plan_reset(struct symbi_fire_plan *p, const struct symbi_job *job, bool all)
+{
+    size_t used = all ? SYMBI_PLAN_MAX_RUNS : p->n_runs + 1;
+    if (used > SYMBI_PLAN_MAX_RUNS)
+        used = SYMBI_PLAN_MAX_RUNS;
+    for (size_t i = 0; i < used; i++)
+        symbi_run_cleanup(&p->runs[i]);
+    p->n_runs = 0;
+    p->next_run = SYMBI_TIME_NONE;
+    p->status = job ? job->status : SYMBI_JOB_ACTIVE;
+}
+
+int sq_claim_due(struct symbi_store *st, int64_t now, size_t limit, const char *node,
+                 symbi_fire_planner plan, void *ud, struct symbi_run **runs, size_t *n,
+                 struct symbi_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    *runs = NULL;
+    *n = 0;
+    if (limit == 0)
+        limit = CLAIM_DEFAULT_LIMIT;
+    struct symbi_fire_plan *p = malloc(sizeof *p);
+    if (p == NULL)
+        return oom(err);
+    for (size_t i = 0; i < SYMBI_PLAN_MAX_RUNS; i++)
+        symbi_run_init(&p->runs[i]);
+    p->n_runs = 0;
+    struct symbi_job *jobs = NULL;
+    size_t njobs = 0;
+    struct symbi_run *out = NULL;
+    size_t nout = 0, cap = 0;
+    int rc = sq_begin(s, err);
+    if (rc != 0)
+        goto done;
+    if ((rc = due_jobs(s, now, limit, &jobs, &njobs, err)) != 0)
+        goto rollback;
+    if (njobs > 0)
+        plan_reset(p, &jobs[0], false);
+    for (size_t i = 0; i < njobs; i++) {
+        struct symbi_err perr = {0};
+        int prc = plan(ud, &jobs[i], now, p);
+        if (prc != 0) {
+            plan_reset(p, &jobs[i], true);
+            symbi_err_set(&perr, prc, "planning the job's fires failed: %s", symbi_strerror(prc));
+            rc = fail_job(s, &jobs[i], now, prc, perr.msg, err);
+        } else {
+            rc = record_plan(s, &jobs[i], p, now, node, &out, &nout, &cap, err);
+        }
+        plan_reset(p, i + 1 < njobs ? &jobs[i + 1] : NULL, false);
+        if (rc != 0)
+            goto rollback;
+    }
+    if ((rc = sq_commit(s, err)) != 0)
+        goto done;
+    *runs = out;
+    *n = nout;
+    out = NULL;
+    nout = 0;
+    goto done;
+rollback:
+    sq_rollback(s);
+done:
+    plan_reset(p, NULL, true);
+    free(p);
+    symbi_job_list_free(jobs, njobs);
+    symbi_run_list_free(out, nout);
+    return rc;
+}
+
+int sq_claim_queued(struct symbi_store *st, int64_t now, size_t limit, const char *node,
+                    struct symbi_run **runs, size_t *n, struct symbi_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    *runs = NULL;
+    *n = 0;
+    if (limit == 0)
+        limit = CLAIM_DEFAULT_LIMIT;
+    int rc = sq_begin(s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *q = sq_prep(s,
+                              "SELECT " SQ_RUN_COLS " FROM runs WHERE status = 'queued' AND "
+                              "due_at <= ?1 AND node IS NULL ORDER BY due_at LIMIT ?2",
+                              err);
+    struct symbi_run *arr = NULL;
+    size_t len = 0;
+    if (q == NULL) {
+        rc = prep_fail(err);
+        goto fail;
+    }
+    sqlite3_bind_int64(q, 1, now);
+    sqlite3_bind_int64(q, 2, (int64_t)limit);
+    if ((rc = sq_runs_collect(s, q, &arr, &len, err)) != 0)
+        goto fail;
+    sqlite3_stmt *u = sq_prep(s, "UPDATE runs SET node = ?2 WHERE id = ?1 AND node IS NULL", err);
+    if (u == NULL) {
+        rc = prep_fail(err);
+        goto fail;
+    }
+    for (size_t i = 0; i < len; i++) {
+        sq_bind_text(u, 1, arr[i].id);
+        sq_bind_text(u, 2, node);
+        rc = sq_step(s, u, err, "taking a queued run");
+        sqlite3_reset(u);
+        if (rc != SQLITE_DONE)
+            goto fail;
+        if (symbi_set_str(&arr[i].node, node) != 0) {
+            rc = oom(err);
+            goto fail;
+        }
+    }
+    if ((rc = sq_commit(s, err)) != 0) {
+        symbi_run_list_free(arr, len);
+        return rc;
+    }
+    *runs = arr;
+    *n = len;
+    return 0;
+fail:
+    sq_rollback(s);
+    symbi_run_list_free(arr, len);
+    return rc < 0 ? rc : SYMBI_ESTORE;
+}
+
+static const char *finish_event(enum symbi_run_status status)
+{
+    switch (status) {
+    case SYMBI_RUN_SUCCEEDED:
+        return "CronJobExecuted";
+    case SYMBI_RUN_FAILED:
+    case SYMBI_RUN_TIMED_OUT:
+    case SYMBI_RUN_INTERRUPTED:
+        return "CronJobFailed";
+    default:
+        return NULL;
+    }
+}
+
+int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int64_t now,
+                  struct symbi_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    const struct symbi_run *run = o->run;
+    if (o->dead_lettered != NULL)
+        *o->dead_lettered = false;
+    int rc = sq_begin(s, err);
+    if (rc != 0)
+        return rc;
+    if ((rc = sq_run_update(st, run, err)) != 0)
+        goto fail;
+    sqlite3_stmt *q = sq_prep(
+        s, "SELECT status, failure_count, run_count, last_run, name FROM jobs WHERE id = ?1", err);
+    if (q == NULL) {
+        rc = prep_fail(err);
+        goto fail;
+    }
+    sq_bind_text(q, 1, run->job_id);
+    rc = sq_step(s, q, err, "reading a run's job");
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(q);
+        if (rc == SQLITE_DONE)
+            rc = symbi_err_set(err, SYMBI_ENOTFOUND, "no job \"%s\"", run->job_id);
+        goto fail;
+    }
+    enum symbi_job_status status = SYMBI_JOB_ACTIVE;
+    symbi_job_status_parse((const char *)sqlite3_column_text(q, 0), &status);
+    int64_t failures = sqlite3_column_int64(q, 1);
+    int64_t run_count = sqlite3_column_int64(q, 2);
+    int64_t last_run = sq_col_time(q, 3);
+    bool no_mem = false;
+    char *job_name = sq_col_str(q, 4, &no_mem);
+    sqlite3_reset(q);
+    if (no_mem) {
+        rc = oom(err);
+        goto fail;
+    }
+
+    const char *event = finish_event(run->status);
+    bool dead = false;
+    if (event != NULL) {
+        /* the run executed: it counts, and it is the job's latest run */
+        run_count++;
+        int64_t started = run->started_at != SYMBI_TIME_NONE ? run->started_at : run->scheduled_at;
+        if (last_run == SYMBI_TIME_NONE || started > last_run)
+            last_run = started;
+    }
+    if (o->counts_as_failure) {
+        failures++;
+        int64_t limit = o->max_retries > 0 ? o->max_retries : 1;
+        if (failures >= limit && status == SYMBI_JOB_ACTIVE) {
+            status = SYMBI_JOB_DEAD_LETTER;
+            dead = true;
+        }
+    } else if (run->status == SYMBI_RUN_SUCCEEDED) {
+        failures = 0;
+    }
+    sqlite3_stmt *u = sq_prep(s,
+                              "UPDATE jobs SET run_count = ?2, last_run = ?3, failure_count = ?4, "
+                              "status = ?5, next_run = CASE WHEN ?6 THEN NULL ELSE next_run END "
+                              "WHERE id = ?1",
+                              err);
+    if (u == NULL) {
+        free(job_name);
+        rc = prep_fail(err);
+        goto fail;
+    }
+    sq_bind_text(u, 1, run->job_id);
+    sqlite3_bind_int64(u, 2, run_count);
+    sq_bind_time(u, 3, last_run);
+    sqlite3_bind_int64(u, 4, failures);
+    sq_bind_text(u, 5, symbi_job_status_name(status));
+    sqlite3_bind_int(u, 6, dead);
+    rc = sq_step(s, u, err, "recording a job's counters");
+    sqlite3_reset(u);
+    if (rc != SQLITE_DONE) {
+        free(job_name);
+        goto fail;
+    }
+    rc = 0;
+    if (event != NULL) {
+        char ms[32];
+        snprintf(ms, sizeof ms, "%lld", (long long)run->execution_time_ms);
+        char *details = sq_json_obj("status", symbi_run_status_name(run->status), "error",
+                                    run->error_message, "execution_time_ms", ms, NULL);
+        if (details == NULL)
+            rc = oom(err);
+        else
+            rc = sq_audit(s, now, event, run->job_id, job_name, run->id, "scheduler", details,
+                          err);
+        free(details);
+    }
+    if (rc == 0 && dead) {
+        char count[32];
+        snprintf(count, sizeof count, "%lld", (long long)failures);
+        char *details = sq_json_obj("failure_count", count, "last_error", run->error_message, NULL);
+        if (details == NULL)
+            rc = oom(err);
+        else
+            rc = sq_audit(s, now, "CronJobDeadLettered", run->job_id, job_name, run->id,
+                          "scheduler", details, err);
+        free(details);
+    }
+    free(job_name);
+    if (rc != 0)
+        goto fail;
+    if (o->retry != NULL && !dead) {
+        struct symbi_run retry;
+        if (symbi_run_copy(&retry, o->retry) != 0) {
+            rc = oom(err);
+            goto fail;
+        }
+        /* unowned, so whichever node is alive when it is due starts it */
+        free(retry.node);
+        retry.node = NULL;
+        retry.status = SYMBI_RUN_QUEUED;
+        if (retry.created_at == SYMBI_TIME_NONE)
+            retry.created_at = now;
+        rc = sq_run_insert_row(s, &retry, err);
+        symbi_run_cleanup(&retry);
+        if (rc == SYMBI_EEXIST) {
+            symbi_err_clear(err);
+            rc = 0;
+        }
+        if (rc != 0)
+            goto fail;
+    }
+    if ((rc = sq_commit(s, err)) != 0)
+        return rc;
+    if (dead || o->retry != NULL)
+        s->local_changes++;
+    if (o->dead_lettered != NULL)
+        *o->dead_lettered = dead;
+    return 0;
+fail:
+    sq_rollback(s);
+    return rc;
+}
+
+int sq_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **runs, size_t *n,
+                       struct symbi_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    *runs = NULL;
+    *n = 0;
+    int rc = sq_begin(s, err);
+    if (rc != 0)
+        return rc;
+    /* runs_status narrows to running/queued runs; a node with no row or an
+     * expired lease is dead */
+    sqlite3_stmt *q = sq_prep(s,
+                              "SELECT " SQ_RUN_COLS " FROM runs WHERE status IN "
+                              "('running', 'queued') AND node IS NOT NULL AND node NOT IN "
+                              "(SELECT name FROM nodes WHERE lease_until >= ?1)",
+                              err);
+    struct symbi_run *arr = NULL;
+    size_t len = 0;
+    if (q == NULL) {
+        rc = prep_fail(err);
+        goto fail;
+    }
+    sqlite3_bind_int64(q, 1, now);
+    if ((rc = sq_runs_collect(s, q, &arr, &len, err)) != 0)
+        goto fail;
+    for (size_t i = 0; i < len; i++) {
+        struct symbi_run *r = &arr[i];
+        char msg[256];
+        snprintf(msg, sizeof msg, "scheduler stopped: node %s lease expired", r->node);
+        r->status = SYMBI_RUN_INTERRUPTED;
+        r->finished_at = now;
+        if (r->started_at != SYMBI_TIME_NONE)
+            r->execution_time_ms = now - r->started_at;
+        if (symbi_set_str(&r->error_message, msg) != 0) {
+            rc = oom(err);
+            goto fail;
+        }
+        if ((rc = sq_run_update(st, r, err)) != 0)
+            goto fail;
+        char *details = sq_json_obj("status", "interrupted", "error", msg, NULL);
+        if (details == NULL) {
+            rc = oom(err);
+            goto fail;
+        }
+        rc = sq_audit(s, now, "CronJobFailed", r->job_id, r->job_name, r->id, "scheduler",
+                      details, err);
+        free(details);
+        if (rc != 0)
+            goto fail;
+    }
+    sqlite3_stmt *d = sq_prep(s, "DELETE FROM nodes WHERE lease_until < ?1", err);
+    if (d == NULL) {
+        rc = prep_fail(err);
+        goto fail;
+    }
+    sqlite3_bind_int64(d, 1, now);
+    rc = sq_step(s, d, err, "removing expired nodes");
+    sqlite3_reset(d);
+    if (rc != SQLITE_DONE)
+        goto fail;
+    if ((rc = sq_commit(s, err)) != 0) {
+        symbi_run_list_free(arr, len);
+        return rc;
+    }
+    *runs = arr;
+    *n = len;
+    return 0;
+fail:
+    sq_rollback(s);
+    symbi_run_list_free(arr, len);
+    return rc < 0 ? rc : SYMBI_ESTORE;
+}

@@ -1,0 +1,174 @@
+/* sq_schema.c - the SQLite schema as numbered migrations, applied in order
+ * inside one transaction and recorded in schema_migrations. A migration,
+ * once released, is never edited: changes come as a new, higher number. */
+#include "store/sq.h"
+
+struct sq_migration {
+    int version;
+    const char *description;
+    const char *sql;
+};
+
+static const struct sq_migration migrations[] = {
+    {1, "jobs, runs, agents, contexts, audit events, approvals, API keys, nodes",
+     /* jobs (SPEC §4.1): enums as their lowercase strings, times as UTC ms,
+      * arrays and maps as JSON text exactly as written */
+     "CREATE TABLE jobs ("
+     " id TEXT PRIMARY KEY,"
+     " name TEXT NOT NULL UNIQUE,"
+     " agent TEXT,"
+     " cron_expr TEXT,"
+     " at INTEGER,"
+     " timezone TEXT,"
+     " status TEXT NOT NULL DEFAULT 'active' CHECK (status IN"
+     "  ('active','paused','completed','failed','dead_letter')),"
+     " session_mode TEXT NOT NULL DEFAULT 'ephemeral_with_summary',"
+     " delivery TEXT, webhook_url TEXT, webhook_headers TEXT, slack_channel TEXT,"
+     " slack_webhook_url TEXT, email_recipients TEXT, log_file TEXT, policy TEXT,"
+     " hb_set INTEGER NOT NULL DEFAULT 0, hb_enabled INTEGER NOT NULL DEFAULT 0,"
+     " hb_context_mode TEXT, hb_max_iterations INTEGER NOT NULL DEFAULT 10,"
+     " max_concurrent INTEGER NOT NULL DEFAULT 1, max_retries INTEGER, jitter_ms INTEGER,"
+     " catch_up TEXT NOT NULL DEFAULT 'once', starting_deadline_ms INTEGER,"
+     " dst_gap TEXT NOT NULL DEFAULT 'shift', dst_overlap TEXT NOT NULL DEFAULT 'auto',"
+     " input TEXT, agent_pin_jwt TEXT, one_shot INTEGER NOT NULL DEFAULT 0,"
+     " deliver TEXT, audit TEXT, source TEXT,"
+     " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+     " last_run INTEGER, next_run INTEGER,"
+     " run_count INTEGER NOT NULL DEFAULT 0, failure_count INTEGER NOT NULL DEFAULT 0);"
+     /* due jobs: only active ones, by next_run */
+     "CREATE INDEX jobs_due ON jobs(next_run) WHERE status = 'active';"
+     "CREATE INDEX jobs_status ON jobs(status, name);"
+     "CREATE INDEX jobs_agent ON jobs(agent, name);"
+     /* runs (SPEC §4.2): the fire ledger, one row per scheduled instant */
+     "CREATE TABLE runs ("
+     " id TEXT PRIMARY KEY,"
+     " job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+     " job_name TEXT, agent TEXT,"
+     " trigger TEXT NOT NULL DEFAULT 'schedule',"
+     " scheduled_at INTEGER NOT NULL, due_at INTEGER,"
+     " started_at INTEGER, finished_at INTEGER, jitter_ms INTEGER NOT NULL DEFAULT 0,"
+     " status TEXT NOT NULL CHECK (status IN ('queued','pending_approval','running',"
+     "  'succeeded','failed','timed_out','denied','skipped','missed','interrupted')),"
+     " attempt INTEGER NOT NULL DEFAULT 1,"
+     " input TEXT, output TEXT, output_truncated INTEGER NOT NULL DEFAULT 0,"
+     " stderr_text TEXT, summary TEXT, error_message TEXT, exit_code INTEGER,"
+     " execution_time_ms INTEGER, node TEXT, iterations INTEGER NOT NULL DEFAULT 0,"
+     " deliveries TEXT, approver TEXT, created_at INTEGER NOT NULL,"
+     " UNIQUE (job_id, scheduled_at, attempt));"
+     /* history of a job is the unique index above; runs by status: */
+     "CREATE INDEX runs_status ON runs(status, due_at);"
+     "CREATE TABLE agents ("
+     " name TEXT PRIMARY KEY, runner TEXT NOT NULL, command TEXT, exec TEXT, model TEXT,"
+     " system_prompt TEXT, builtin TEXT, capabilities TEXT, env TEXT, workdir TEXT,"
+     " timeout_ms INTEGER, endpoint TEXT, api_key_env TEXT, temperature REAL,"
+     " max_tokens INTEGER, source TEXT, created_at INTEGER NOT NULL,"
+     " updated_at INTEGER NOT NULL);"
+     "CREATE TABLE contexts ("
+     " job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+     " data TEXT NOT NULL, updated_at INTEGER NOT NULL);"
+     /* audit events outlive the jobs they name: no foreign keys */
+     "CREATE TABLE audit_events ("
+     " id INTEGER PRIMARY KEY, at INTEGER NOT NULL, type TEXT NOT NULL,"
+     " job_id TEXT, job_name TEXT, run_id TEXT, actor TEXT, details TEXT);"
+     "CREATE INDEX audit_type_at ON audit_events(type, at);"
+     "CREATE INDEX audit_at ON audit_events(at);"
+     "CREATE INDEX audit_job_at ON audit_events(job_id, at);"
+     "CREATE INDEX audit_job_name_at ON audit_events(job_name, at);"
+     "CREATE TABLE approvals ("
+     " id INTEGER PRIMARY KEY,"
+     " run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+     " decision TEXT NOT NULL CHECK (decision IN ('approved','denied')),"
+     " approver TEXT, reason TEXT, at INTEGER NOT NULL);"
+     "CREATE INDEX approvals_run ON approvals(run_id);"
+     "CREATE TABLE api_keys ("
+     " id TEXT PRIMARY KEY, name TEXT NOT NULL, salt TEXT NOT NULL, hash TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL, revoked_at INTEGER);"
+     "CREATE UNIQUE INDEX api_keys_live_name ON api_keys(name) WHERE revoked_at IS NULL;"
+     "CREATE TABLE nodes ("
+     " name TEXT PRIMARY KEY, pid INTEGER, host TEXT, started_at INTEGER NOT NULL,"
+     " heartbeat_at INTEGER NOT NULL, lease_until INTEGER NOT NULL);"},
+};
+
+int sq_schema_version_known(void)
+{
+    return migrations[SYMBI_ARRAY_LEN(migrations) - 1].version;
+}
+
+/* The version recorded, read without taking the write lock (0 when the
+ * store is new). */
+static int recorded_version(struct sq_store *s)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
+                           &q, NULL) != SQLITE_OK)
+        return 0;
+    int v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+    sqlite3_finalize(q);
+    return v;
+}
+
+int sq_migrate(struct sq_store *s, struct symbi_err *err)
+{
+    /* the common case, an up-to-date store, takes no write lock */
+    if (recorded_version(s) == sq_schema_version_known())
+        return 0;
+    int rc = sq_begin(s, err);
+    if (rc != 0)
+        return rc;
+    char *msg = NULL;
+    if (sqlite3_exec(s->db,
+                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                     " version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
+                     " applied_at INTEGER NOT NULL)",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        rc = symbi_err_set(err, SYMBI_ESTORE, "store: %s: creating schema_migrations: %s",
+                           s->path, msg ? msg : "?");
+        goto fail;
+    }
+    sqlite3_stmt *q = sq_prep(s, "SELECT coalesce(max(version), 0) FROM schema_migrations", err);
+    if (q == NULL) {
+        rc = err ? err->code : SYMBI_ESTORE;
+        goto fail;
+    }
+    rc = sq_step(s, q, err, "reading the schema version");
+    if (rc != SQLITE_ROW)
+        goto fail;
+    int have = sqlite3_column_int(q, 0);
+    sqlite3_reset(q);
+    if (have > sq_schema_version_known()) {
+        rc = symbi_err_set(err, SYMBI_ESTORE,
+                           "store: %s has schema version %d, newer than this symbi knows (%d)",
+                           s->path, have, sq_schema_version_known());
+        goto fail;
+    }
+    for (size_t i = 0; i < SYMBI_ARRAY_LEN(migrations); i++) {
+        const struct sq_migration *m = &migrations[i];
+        if (m->version <= have)
+            continue;
+        if (sqlite3_exec(s->db, m->sql, NULL, NULL, &msg) != SQLITE_OK) {
+            rc = symbi_err_set(err, SYMBI_ESTORE, "store: %s: migration %d failed: %s", s->path,
+                               m->version, msg ? msg : "?");
+            goto fail;
+        }
+        sqlite3_stmt *ins = sq_prep(s,
+                                    "INSERT INTO schema_migrations (version, description, "
+                                    "applied_at) VALUES (?1, ?2, ?3)",
+                                    err);
+        if (ins == NULL) {
+            rc = err ? err->code : SYMBI_ESTORE;
+            goto fail;
+        }
+        sqlite3_bind_int(ins, 1, m->version);
+        sq_bind_text(ins, 2, m->description);
+        sqlite3_bind_int64(ins, 3, symbi_now_wall_ms());
+        rc = sq_step(s, ins, err, "recording a migration");
+        sqlite3_reset(ins);
+        if (rc != SQLITE_DONE)
+            goto fail;
+    }
+    return sq_commit(s, err);
+fail:
+    sqlite3_free(msg);
+    sq_rollback(s);
+    return rc < 0 ? rc : SYMBI_ESTORE;
+}

@@ -1,0 +1,312 @@
+/* store.c - the JobStore front: chooses the backend from the URL and
+ * forwards each public operation through the backend's operation table;
+ * also the list-freeing helpers shared by every backend. */
+#include "store/store_ops.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int symbi_store_open(const char *url, struct symbi_store **out, struct symbi_err *err)
+{
+    if (url == NULL || *url == '\0')
+        return symbi_err_set(err, SYMBI_EINVAL, "store: empty store URL");
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return symbi_err_set(err, SYMBI_EUNSUPPORTED,
+                             "store: the PostgreSQL backend is not part of this build (%s)",
+                             "use a SQLite file path");
+    const char *path = url;
+    if (strncmp(url, "sqlite://", 9) == 0)
+        path = url + 9;
+    else if (strncmp(url, "sqlite:", 7) == 0)
+        path = url + 7;
+    if (*path == '\0')
+        return symbi_err_set(err, SYMBI_EINVAL, "store: no file name in \"%s\"", url);
+    return symbi_sq_open(path, out, err);
+}
+
+void symbi_store_close(struct symbi_store *st)
+{
+    if (st != NULL)
+        st->ops->close(st);
+}
+
+const char *symbi_store_backend(const struct symbi_store *st)
+{
+    return st->ops->name;
+}
+
+int symbi_store_job_create(struct symbi_store *st, struct symbi_job *job, int64_t now,
+                           const char *actor, struct symbi_err *err)
+{
+    return st->ops->job_create(st, job, now, actor, err);
+}
+
+int symbi_store_job_create_many(struct symbi_store *st, struct symbi_job *jobs, size_t n,
+                                int64_t now, const char *actor, struct symbi_err *err)
+{
+    return st->ops->job_create_many(st, jobs, n, now, actor, err);
+}
+
+int symbi_store_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now,
+                           const char *actor, bool *created, struct symbi_err *err)
+{
+    return st->ops->job_upsert(st, job, now, actor, created, err);
+}
+
+int symbi_store_job_update(struct symbi_store *st, struct symbi_job *job, int64_t now,
+                           const char *actor, struct symbi_err *err)
+{
+    return st->ops->job_update(st, job, now, actor, err);
+}
+
+int symbi_store_job_get(struct symbi_store *st, const char *ref, struct symbi_job *out,
+                        struct symbi_err *err)
+{
+    return st->ops->job_get(st, ref, out, err);
+}
+
+int symbi_store_job_delete(struct symbi_store *st, const char *id, const char *actor,
+                           struct symbi_err *err)
+{
+    return st->ops->job_delete(st, id, actor, err);
+}
+
+int symbi_store_job_set_status(struct symbi_store *st, const char *id, enum symbi_job_status status,
+                               int64_t now, const char *actor, struct symbi_err *err)
+{
+    return st->ops->job_set_status(st, id, status, now, actor, err);
+}
+
+int symbi_store_job_reset(struct symbi_store *st, const char *id, int64_t now, const char *actor,
+                          struct symbi_err *err)
+{
+    return st->ops->job_reset(st, id, now, actor, err);
+}
+
+int symbi_store_job_list(struct symbi_store *st, const struct symbi_job_filter *f,
+                         struct symbi_job **jobs, size_t *n, struct symbi_err *err)
+{
+    return st->ops->job_list(st, f, jobs, n, err);
+}
+
+void symbi_job_list_free(struct symbi_job *jobs, size_t n)
+{
+    if (jobs == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        symbi_job_cleanup(&jobs[i]);
+    free(jobs);
+}
+
+int symbi_store_job_counts(struct symbi_store *st, int64_t counts[5], struct symbi_err *err)
+{
+    return st->ops->job_counts(st, counts, err);
+}
+
+int symbi_store_next_due(struct symbi_store *st, int64_t *next, struct symbi_err *err)
+{
+    return st->ops->next_due(st, next, err);
+}
+
+int symbi_store_change_mark(struct symbi_store *st, int64_t *mark)
+{
+    return st->ops->change_mark(st, mark);
+}
+
+int symbi_store_claim_due(struct symbi_store *st, int64_t now, size_t limit, const char *node,
+                          symbi_fire_planner plan, void *ud, struct symbi_run **runs, size_t *n,
+                          struct symbi_err *err)
+{
+    return st->ops->claim_due(st, now, limit, node, plan, ud, runs, n, err);
+}
+
+int symbi_store_run_insert(struct symbi_store *st, struct symbi_run *run, struct symbi_err *err)
+{
+    return st->ops->run_insert(st, run, err);
+}
+
+int symbi_store_run_update(struct symbi_store *st, const struct symbi_run *run,
+                           struct symbi_err *err)
+{
+    return st->ops->run_update(st, run, err);
+}
+
+int symbi_store_run_transition(struct symbi_store *st, const char *id, enum symbi_run_status from,
+                               enum symbi_run_status to, int64_t now, struct symbi_err *err)
+{
+    return st->ops->run_transition(st, id, from, to, now, err);
+}
+
+int symbi_store_run_decide(struct symbi_store *st, const char *ref, bool approve,
+                           const char *approver, const char *reason, int64_t now,
+                           struct symbi_run *out, struct symbi_err *err)
+{
+    return st->ops->run_decide(st, ref, approve, approver, reason, now, out, err);
+}
+
+int symbi_store_run_get(struct symbi_store *st, const char *ref, struct symbi_run *out,
+                        struct symbi_err *err)
+{
+    return st->ops->run_get(st, ref, out, err);
+}
+
+int symbi_store_run_list(struct symbi_store *st, const struct symbi_run_filter *f,
+                         struct symbi_run **runs, size_t *n, struct symbi_err *err)
+{
+    return st->ops->run_list(st, f, runs, n, err);
+}
+
+void symbi_run_list_free(struct symbi_run *runs, size_t n)
+{
+    if (runs == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        symbi_run_cleanup(&runs[i]);
+    free(runs);
+}
+
+int symbi_store_run_count(struct symbi_store *st, const struct symbi_run_filter *f, int64_t *n,
+                          struct symbi_err *err)
+{
+    return st->ops->run_count(st, f, n, err);
+}
+
+int symbi_store_claim_queued(struct symbi_store *st, int64_t now, size_t limit, const char *node,
+                             struct symbi_run **runs, size_t *n, struct symbi_err *err)
+{
+    return st->ops->claim_queued(st, now, limit, node, runs, n, err);
+}
+
+int symbi_store_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int64_t now,
+                           struct symbi_err *err)
+{
+    return st->ops->run_finish(st, o, now, err);
+}
+
+int symbi_store_agent_upsert(struct symbi_store *st, const struct symbi_agent_def *a, int64_t now,
+                             struct symbi_err *err)
+{
+    return st->ops->agent_upsert(st, a, now, err);
+}
+
+int symbi_store_agent_get(struct symbi_store *st, const char *name, struct symbi_agent_def *out,
+                          struct symbi_err *err)
+{
+    return st->ops->agent_get(st, name, out, err);
+}
+
+int symbi_store_agent_list(struct symbi_store *st, struct symbi_agent_def **agents, size_t *n,
+                           struct symbi_err *err)
+{
+    return st->ops->agent_list(st, agents, n, err);
+}
+
+void symbi_agent_list_free(struct symbi_agent_def *agents, size_t n)
+{
+    if (agents == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        symbi_agent_def_cleanup(&agents[i]);
+    free(agents);
+}
+
+int symbi_store_audit_append(struct symbi_store *st, const struct symbi_audit_event *e,
+                             struct symbi_err *err)
+{
+    return st->ops->audit_append(st, e, err);
+}
+
+int symbi_store_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
+                            struct symbi_audit_event **events, size_t *n, struct symbi_err *err)
+{
+    return st->ops->audit_query(st, f, events, n, err);
+}
+
+void symbi_audit_list_free(struct symbi_audit_event *events, size_t n)
+{
+    if (events == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        symbi_audit_event_cleanup(&events[i]);
+    free(events);
+}
+
+int symbi_store_context_get(struct symbi_store *st, const char *job_id, char **json,
+                            struct symbi_err *err)
+{
+    return st->ops->context_get(st, job_id, json, err);
+}
+
+int symbi_store_context_put(struct symbi_store *st, const char *job_id, const char *json,
+                            int64_t now, struct symbi_err *err)
+{
+    return st->ops->context_put(st, job_id, json, now, err);
+}
+
+int symbi_store_context_clear(struct symbi_store *st, const char *job_id, struct symbi_err *err)
+{
+    return st->ops->context_clear(st, job_id, err);
+}
+
+void symbi_api_key_cleanup(struct symbi_api_key *k)
+{
+    if (k == NULL)
+        return;
+    free(k->name);
+    free(k->salt);
+    free(k->hash);
+    memset(k, 0, sizeof *k);
+    k->created_at = SYMBI_TIME_NONE;
+    k->revoked_at = SYMBI_TIME_NONE;
+}
+
+int symbi_store_api_key_insert(struct symbi_store *st, struct symbi_api_key *k,
+                               struct symbi_err *err)
+{
+    return st->ops->api_key_insert(st, k, err);
+}
+
+int symbi_store_api_key_list(struct symbi_store *st, struct symbi_api_key **keys, size_t *n,
+                             struct symbi_err *err)
+{
+    return st->ops->api_key_list(st, keys, n, err);
+}
+
+void symbi_api_key_list_free(struct symbi_api_key *keys, size_t n)
+{
+    if (keys == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        symbi_api_key_cleanup(&keys[i]);
+    free(keys);
+}
+
+int symbi_store_api_key_revoke(struct symbi_store *st, const char *ref, int64_t now,
+                               struct symbi_err *err)
+{
+    return st->ops->api_key_revoke(st, ref, now, err);
+}
+
+int symbi_store_node_heartbeat(struct symbi_store *st, const char *node, int64_t now,
+                               int64_t lease_ms, struct symbi_err *err)
+{
+    return st->ops->node_heartbeat(st, node, now, lease_ms, err);
+}
+
+int symbi_store_node_remove(struct symbi_store *st, const char *node, struct symbi_err *err)
+{
+    return st->ops->node_remove(st, node, err);
+}
+
+int symbi_store_node_alive(struct symbi_store *st, const char *except, int64_t now, bool *alive,
+                           struct symbi_err *err)
+{
+    return st->ops->node_alive(st, except, now, alive, err);
+}
+
+int symbi_store_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **runs,
+                                size_t *n, struct symbi_err *err)
+{
+    return st->ops->recover_expired(st, now, runs, n, err);
+}
