@@ -17,6 +17,9 @@ int symbi_store_open(const char *url, struct symbi_store **out, struct symbi_err
 void symbi_store_close(struct symbi_store *st); /* NULL is a no-op */
 /* "sqlite" (or "postgres"). */
 const char *symbi_store_backend(const struct symbi_store *st);
+/* Verifies the store's consistency (SQLite: PRAGMA integrity_check and
+ * foreign_key_check). SYMBI_ESTORE with the first problem in err->msg. */
+int symbi_store_check(struct symbi_store *st, struct symbi_err *err);
 
 /* ---- jobs ----
  * Every change writes its audit event (CronJobCreated, ...) in the same

@@ -245,9 +245,38 @@ int sq_change_mark(struct symbi_store *st, int64_t *mark)
     return 0;
 }
 
+/* Runs a check pragma; every row it returns is a problem except "ok". */
+static int check_pragma(struct sq_store *s, const char *sql, struct symbi_err *err)
+{
+    sqlite3_stmt *q = sq_prep(s, sql, err);
+    if (q == NULL)
+        return err ? err->code : SYMBI_ESTORE;
+    int rc = sq_step(s, q, err, sql);
+    if (rc == SQLITE_ROW) {
+        const char *first = (const char *)sqlite3_column_text(q, 0);
+        if (sqlite3_column_count(q) == 1 && first != NULL && strcmp(first, "ok") == 0)
+            rc = 0;
+        else
+            rc = symbi_err_set(err, SYMBI_ESTORE, "store: %s: %s: %s", s->path, sql,
+                               first ? first : "problem found");
+    } else if (rc == SQLITE_DONE) {
+        rc = 0;
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_check(struct symbi_store *st, struct symbi_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    int rc = check_pragma(s, "PRAGMA integrity_check", err);
+    return rc != 0 ? rc : check_pragma(s, "PRAGMA foreign_key_check", err);
+}
+
 const struct symbi_store_ops symbi_sq_ops = {
     .name = "sqlite",
     .close = sq_close,
+    .check = sq_check,
     .job_create = sq_job_create,
     .job_create_many = sq_job_create_many,
     .job_upsert = sq_job_upsert,

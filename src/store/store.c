@@ -36,6 +36,11 @@ const char *symbi_store_backend(const struct symbi_store *st)
     return st->ops->name;
 }
 
+int symbi_store_check(struct symbi_store *st, struct symbi_err *err)
+{
+    return st->ops->check(st, err);
+}
+
 int symbi_store_job_create(struct symbi_store *st, struct symbi_job *job, int64_t now,
                            const char *actor, struct symbi_err *err)
 {
