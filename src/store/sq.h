@@ -60,7 +60,7 @@ void sq_col_id(sqlite3_stmt *st, int i, char out[SYMBI_UUID_LEN + 1]);
 
 /* the jobs table's columns, in the order of sq_job_bind / sq_job_read */
 #define SQ_JOB_COLS                                                                                \
-    "id, name, agent, cron_expr, at, timezone, status, session_mode, delivery, webhook_url, "     \
+    "id, name, agent, cron_expr, at, timezone, status, session_mode, delivery, webhook_url, "      \
     "webhook_headers, slack_channel, slack_webhook_url, email_recipients, log_file, policy, "      \
     "hb_set, hb_enabled, hb_context_mode, hb_max_iterations, max_concurrent, max_retries, "        \
     "jitter_ms, catch_up, starting_deadline_ms, dst_gap, dst_overlap, input, agent_pin_jwt, "      \
@@ -68,7 +68,7 @@ void sq_col_id(sqlite3_stmt *st, int i, char out[SYMBI_UUID_LEN + 1]);
     "failure_count"
 #define SQ_JOB_NCOLS 39
 #define SQ_JOB_PARAMS                                                                              \
-    "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25," \
+    "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,"  \
     "?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38,?39"
 void sq_job_bind(sqlite3_stmt *st, const struct symbi_job *job);
 int sq_job_read(sqlite3_stmt *st, struct symbi_job *job);
@@ -134,8 +134,7 @@ int sq_job_update(struct symbi_store *st, struct symbi_job *job, int64_t now, co
                   struct symbi_err *err);
 int sq_job_get(struct symbi_store *st, const char *ref, struct symbi_job *out,
                struct symbi_err *err);
-int sq_job_delete(struct symbi_store *st, const char *id, const char *actor,
-                  struct symbi_err *err);
+int sq_job_delete(struct symbi_store *st, const char *id, const char *actor, struct symbi_err *err);
 int sq_job_set_status(struct symbi_store *st, const char *id, enum symbi_job_status status,
                       int64_t now, const char *actor, struct symbi_err *err);
 int sq_job_reset(struct symbi_store *st, const char *id, int64_t now, const char *actor,
@@ -179,16 +178,14 @@ int sq_audit_append(struct symbi_store *st, const struct symbi_audit_event *e,
                     struct symbi_err *err);
 int sq_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
                    struct symbi_audit_event **events, size_t *n, struct symbi_err *err);
-int sq_context_get(struct symbi_store *st, const char *job_id, char **json,
-                   struct symbi_err *err);
+int sq_context_get(struct symbi_store *st, const char *job_id, char **json, struct symbi_err *err);
 int sq_context_put(struct symbi_store *st, const char *job_id, const char *json, int64_t now,
                    struct symbi_err *err);
 int sq_context_clear(struct symbi_store *st, const char *job_id, struct symbi_err *err);
 int sq_api_key_insert(struct symbi_store *st, struct symbi_api_key *k, struct symbi_err *err);
 int sq_api_key_list(struct symbi_store *st, struct symbi_api_key **keys, size_t *n,
                     struct symbi_err *err);
-int sq_api_key_revoke(struct symbi_store *st, const char *ref, int64_t now,
-                      struct symbi_err *err);
+int sq_api_key_revoke(struct symbi_store *st, const char *ref, int64_t now, struct symbi_err *err);
 int sq_node_heartbeat(struct symbi_store *st, const char *node, int64_t now, int64_t lease_ms,
                       struct symbi_err *err);
 int sq_node_remove(struct symbi_store *st, const char *node, struct symbi_err *err);

@@ -59,8 +59,7 @@ static int due_jobs(struct sq_store *s, int64_t now, size_t limit, struct symbi_
 static int set_job_schedule(struct sq_store *s, const char *id, int64_t next_run,
                             enum symbi_job_status status, struct symbi_err *err)
 {
-    sqlite3_stmt *u =
-        sq_prep(s, "UPDATE jobs SET next_run = ?2, status = ?3 WHERE id = ?1", err);
+    sqlite3_stmt *u = sq_prep(s, "UPDATE jobs SET next_run = ?2, status = ?3 WHERE id = ?1", err);
     if (u == NULL)
         return prep_fail(err);
     sq_bind_text(u, 1, id);
@@ -80,8 +79,8 @@ static int fail_job(struct sq_store *s, const struct symbi_job *job, int64_t now
     int rc = set_job_schedule(s, job->id, SYMBI_TIME_NONE, SYMBI_JOB_FAILED, err);
     if (rc != 0)
         return rc;
-    char *details = sq_json_obj("error", why[0] ? why : symbi_strerror(code), "status", "failed",
-                                NULL);
+    char *details =
+        sq_json_obj("error", why[0] ? why : symbi_strerror(code), "status", "failed", NULL);
     if (details == NULL)
         return oom(err);
     rc = sq_audit(s, now, "CronJobFailed", job->id, job->name, NULL, "scheduler", details, err);
@@ -353,8 +352,7 @@ int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int
         if (details == NULL)
             rc = oom(err);
         else
-            rc = sq_audit(s, now, event, run->job_id, job_name, run->id, "scheduler", details,
-                          err);
+            rc = sq_audit(s, now, event, run->job_id, job_name, run->id, "scheduler", details, err);
         free(details);
     }
     if (rc == 0 && dead) {
@@ -448,8 +446,8 @@ int sq_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **r
             rc = oom(err);
             goto fail;
         }
-        rc = sq_audit(s, now, "CronJobFailed", r->job_id, r->job_name, r->id, "scheduler",
-                      details, err);
+        rc = sq_audit(s, now, "CronJobFailed", r->job_id, r->job_name, r->id, "scheduler", details,
+                      err);
         free(details);
         if (rc != 0)
             goto fail;

@@ -14,7 +14,7 @@
 /* How long one statement waits for a lock inside SQLite's busy handler,
  * and how long sq_begin keeps retrying BEGIN IMMEDIATE beyond that. */
 #define SQ_BUSY_TIMEOUT_MS 5000
-#define SQ_BEGIN_RETRY_MS 60000
+#define SQ_BEGIN_RETRY_MS  60000
 
 int sq_fail(struct sq_store *s, struct symbi_err *err, const char *what)
 {
@@ -22,8 +22,7 @@ int sq_fail(struct sq_store *s, struct symbi_err *err, const char *what)
     int prim = ext & 0xff;
     const char *msg = sqlite3_errmsg(s->db);
     if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
-        return symbi_err_set(err, SYMBI_EBUSY, "store: %s: the store stayed busy: %s", what,
-                             msg);
+        return symbi_err_set(err, SYMBI_EBUSY, "store: %s: the store stayed busy: %s", what, msg);
     if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         return symbi_err_set(err, SYMBI_EEXIST, "store: %s: %s", what, msg);
     if (prim == SQLITE_NOMEM)
@@ -217,8 +216,7 @@ int symbi_sq_open(const char *path, struct symbi_store **out, struct symbi_err *
         (rc = pragma(s, "PRAGMA synchronous=FULL", err)) != 0 ||
         (rc = pragma(s, "PRAGMA foreign_keys=ON", err)) != 0 ||
         (rc = pragma(s, "PRAGMA temp_store=MEMORY", err)) != 0 ||
-        (rc = pragma(s, "PRAGMA cache_size=-16384", err)) != 0 ||
-        (rc = sq_migrate(s, err)) != 0) {
+        (rc = pragma(s, "PRAGMA cache_size=-16384", err)) != 0 || (rc = sq_migrate(s, err)) != 0) {
         if (rc == SYMBI_ESTORE && err != NULL && strstr(err->msg, "not a database") != NULL)
             rc = SYMBI_EIO;
         sq_close(&s->base);

@@ -129,11 +129,10 @@ static int insert_job(struct sq_store *s, struct symbi_job *job, int64_t now, co
     if (rc != SQLITE_DONE)
         return rc;
     char next[SYMBI_TIME_STRLEN];
-    char *details = sq_json_obj("name", job->name, "agent", job->agent, "cron_expr",
-                                job->cron_expr, "source", job->source, "next_run",
-                                job->next_run == SYMBI_TIME_NONE ? NULL
-                                                                 : symbi_time_fmt(job->next_run, next),
-                                NULL);
+    char *details = sq_json_obj(
+        "name", job->name, "agent", job->agent, "cron_expr", job->cron_expr, "source", job->source,
+        "next_run", job->next_run == SYMBI_TIME_NONE ? NULL : symbi_time_fmt(job->next_run, next),
+        NULL);
     if (details == NULL)
         return symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
     rc = sq_audit(s, now, "CronJobCreated", job->id, job->name, NULL, actor, details, err);
@@ -208,17 +207,18 @@ static int rewrite_job(struct sq_store *s, struct symbi_job *def, const struct s
         def->last_run = cur->last_run;
     }
     /* an UPDATE in place: REPLACE would delete the row and cascade to runs */
-    sqlite3_stmt *st = sq_prep(s,
-                 "UPDATE jobs SET name=?2, agent=?3, cron_expr=?4, at=?5, timezone=?6, status=?7, "
-                 "session_mode=?8, delivery=?9, webhook_url=?10, webhook_headers=?11, "
-                 "slack_channel=?12, slack_webhook_url=?13, email_recipients=?14, log_file=?15, "
-                 "policy=?16, hb_set=?17, hb_enabled=?18, hb_context_mode=?19, "
-                 "hb_max_iterations=?20, max_concurrent=?21, max_retries=?22, jitter_ms=?23, "
-                 "catch_up=?24, starting_deadline_ms=?25, dst_gap=?26, dst_overlap=?27, "
-                 "input=?28, agent_pin_jwt=?29, one_shot=?30, deliver=?31, audit=?32, "
-                 "source=?33, created_at=?34, updated_at=?35, last_run=?36, next_run=?37, "
-                 "run_count=?38, failure_count=?39 WHERE id=?1",
-                 err);
+    sqlite3_stmt *st =
+        sq_prep(s,
+                "UPDATE jobs SET name=?2, agent=?3, cron_expr=?4, at=?5, timezone=?6, status=?7, "
+                "session_mode=?8, delivery=?9, webhook_url=?10, webhook_headers=?11, "
+                "slack_channel=?12, slack_webhook_url=?13, email_recipients=?14, log_file=?15, "
+                "policy=?16, hb_set=?17, hb_enabled=?18, hb_context_mode=?19, "
+                "hb_max_iterations=?20, max_concurrent=?21, max_retries=?22, jitter_ms=?23, "
+                "catch_up=?24, starting_deadline_ms=?25, dst_gap=?26, dst_overlap=?27, "
+                "input=?28, agent_pin_jwt=?29, one_shot=?30, deliver=?31, audit=?32, "
+                "source=?33, created_at=?34, updated_at=?35, last_run=?36, next_run=?37, "
+                "run_count=?38, failure_count=?39 WHERE id=?1",
+                err);
     if (st == NULL) {
         rc = prep_fail(err);
         goto out;
@@ -321,8 +321,7 @@ int sq_job_get(struct symbi_store *st, const char *ref, struct symbi_job *out,
     return load_job(s, id, out, err);
 }
 
-int sq_job_delete(struct symbi_store *st, const char *ref, const char *actor,
-                  struct symbi_err *err)
+int sq_job_delete(struct symbi_store *st, const char *ref, const char *actor, struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
     int rc = sq_begin(s, err);
@@ -348,8 +347,8 @@ int sq_job_delete(struct symbi_store *st, const char *ref, const char *actor,
         rc = symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
         goto fail;
     }
-    rc = sq_audit(s, symbi_now_wall_ms(), "CronJobDeleted", id, cur.name, NULL, actor, details,
-                  err);
+    rc =
+        sq_audit(s, symbi_now_wall_ms(), "CronJobDeleted", id, cur.name, NULL, actor, details, err);
     free(details);
     if (rc != 0)
         goto fail;
@@ -366,8 +365,7 @@ fail:
 /* Writes status, next_run and failure_count of job `cur` plus an audit
  * event `type` (inside the caller's transaction). */
 static int write_state(struct sq_store *s, const struct symbi_job *cur, int64_t now,
-                       const char *type, const char *actor, const char *from,
-                       struct symbi_err *err)
+                       const char *type, const char *actor, const char *from, struct symbi_err *err)
 {
     sqlite3_stmt *u = sq_prep(s,
                               "UPDATE jobs SET status = ?2, next_run = ?3, failure_count = ?4, "
@@ -432,8 +430,8 @@ static int transition(struct symbi_job *cur, enum symbi_job_status to, bool rese
             return symbi_err_set(err, SYMBI_ESTATE,
                                  "job \"%s\" is dead_letter; use reset to reactivate it", name);
         if (from != SYMBI_JOB_PAUSED)
-            return symbi_err_set(err, SYMBI_ESTATE, "job \"%s\" is %s and cannot be resumed",
-                                 name, symbi_job_status_name(from));
+            return symbi_err_set(err, SYMBI_ESTATE, "job \"%s\" is %s and cannot be resumed", name,
+                                 symbi_job_status_name(from));
         *type = "CronJobResumed";
         cur->status = SYMBI_JOB_ACTIVE;
         /* resume continues from now: the paused interval is not replayed */
@@ -563,9 +561,8 @@ int sq_job_counts(struct symbi_store *st, int64_t counts[5], struct symbi_err *e
 int sq_next_due(struct symbi_store *st, int64_t *next, struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    sqlite3_stmt *q =
-        sq_prep(s, "SELECT min(next_run) FROM jobs WHERE status = 'active' AND next_run IS NOT NULL",
-                err);
+    sqlite3_stmt *q = sq_prep(
+        s, "SELECT min(next_run) FROM jobs WHERE status = 'active' AND next_run IS NOT NULL", err);
     if (q == NULL)
         return prep_fail(err);
     int rc = sq_step(s, q, err, "finding the next due job");

@@ -172,8 +172,7 @@ int sq_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
                    struct symbi_audit_event **events, size_t *n, struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    static const struct symbi_audit_filter none = {NULL, NULL, SYMBI_TIME_NONE, SYMBI_TIME_NONE,
-                                                   0};
+    static const struct symbi_audit_filter none = {NULL, NULL, SYMBI_TIME_NONE, SYMBI_TIME_NONE, 0};
     if (f == NULL)
         f = &none;
     const char *parts[4];
@@ -187,8 +186,9 @@ int sq_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
     if (f->until != SYMBI_TIME_NONE)
         parts[np++] = "at < ?4";
     char sql[512];
-    size_t len = (size_t)snprintf(
-        sql, sizeof sql, "SELECT id, at, type, job_id, job_name, run_id, actor, details FROM "
+    size_t len =
+        (size_t)snprintf(sql, sizeof sql,
+                         "SELECT id, at, type, job_id, job_name, run_id, actor, details FROM "
                          "audit_events");
     for (size_t i = 0; i < np; i++)
         len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s", i ? " AND " : " WHERE ",
@@ -245,8 +245,7 @@ int sq_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
 
 /* ---- session contexts ---- */
 
-int sq_context_get(struct symbi_store *st, const char *job_id, char **json,
-                   struct symbi_err *err)
+int sq_context_get(struct symbi_store *st, const char *job_id, char **json, struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
     *json = NULL;
@@ -403,9 +402,8 @@ int sq_api_key_revoke(struct symbi_store *st, const char *ref, int64_t now, stru
     }
     if (rows != 1) {
         sq_rollback(s);
-        return rows == 0
-                   ? symbi_err_set(err, SYMBI_ENOTFOUND, "no live API key \"%s\"", ref)
-                   : symbi_err_set(err, SYMBI_EAMBIGUOUS, "API key \"%s\" is ambiguous", ref);
+        return rows == 0 ? symbi_err_set(err, SYMBI_ENOTFOUND, "no live API key \"%s\"", ref)
+                         : symbi_err_set(err, SYMBI_EAMBIGUOUS, "API key \"%s\" is ambiguous", ref);
     }
     sqlite3_stmt *u = sq_prep(s, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1", err);
     if (u == NULL) {

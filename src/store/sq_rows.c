@@ -141,8 +141,7 @@ int sq_job_read(sqlite3_stmt *st, struct symbi_job *j)
     j->policy = sq_col_str(st, 15, &oom);
     j->heartbeat.set = sqlite3_column_int(st, 16) != 0;
     j->heartbeat.enabled = sqlite3_column_int(st, 17) != 0;
-    symbi_session_mode_parse((const char *)sqlite3_column_text(st, 18),
-                             &j->heartbeat.context_mode);
+    symbi_session_mode_parse((const char *)sqlite3_column_text(st, 18), &j->heartbeat.context_mode);
     j->heartbeat.max_iterations = col_int(st, 19);
     j->max_concurrent = col_int(st, 20);
     j->max_retries = (int)sq_col_opt(st, 21);
@@ -344,8 +343,8 @@ static int resolve(struct sq_store *s, const char *ref, const char *by_id, const
         }
         if (rows > 1)
             return symbi_err_set(err, SYMBI_EAMBIGUOUS,
-                                 "%s id prefix \"%s\" is ambiguous: it matches %s and %s", what, ref,
-                                 first, second);
+                                 "%s id prefix \"%s\" is ambiguous: it matches %s and %s", what,
+                                 ref, first, second);
     }
     if (by_name == NULL && len < 8 && id_prefix_ok(ref, 8))
         return symbi_err_set(err, SYMBI_ENOTFOUND,
@@ -356,10 +355,9 @@ static int resolve(struct sq_store *s, const char *ref, const char *by_id, const
 int sq_job_resolve(struct sq_store *s, const char *ref, char id[SYMBI_UUID_LEN + 1],
                    struct symbi_err *err)
 {
-    return resolve(s, ref, "SELECT id FROM jobs WHERE id = ?1",
-                   "SELECT id FROM jobs WHERE name = ?1",
-                   "SELECT id FROM jobs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2", "job", id,
-                   err);
+    return resolve(
+        s, ref, "SELECT id FROM jobs WHERE id = ?1", "SELECT id FROM jobs WHERE name = ?1",
+        "SELECT id FROM jobs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2", "job", id, err);
 }
 
 int sq_run_resolve(struct sq_store *s, const char *ref, char id[SYMBI_UUID_LEN + 1],

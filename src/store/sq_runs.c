@@ -83,9 +83,8 @@ int sq_run_insert_row(struct sq_store *s, struct symbi_run *run, struct symbi_er
             break;
         if (run->trigger != SYMBI_TRIGGER_MANUAL || tries >= 16) {
             char at[SYMBI_TIME_STRLEN];
-            return symbi_err_set(err, SYMBI_EEXIST,
-                                 "job %s already has a run for %s (attempt %d)", run->job_id,
-                                 symbi_time_fmt(run->scheduled_at, at), run->attempt);
+            return symbi_err_set(err, SYMBI_EEXIST, "job %s already has a run for %s (attempt %d)",
+                                 run->job_id, symbi_time_fmt(run->scheduled_at, at), run->attempt);
         }
         run->scheduled_at++;
         run->due_at++;

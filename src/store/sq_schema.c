@@ -99,8 +99,8 @@ int sq_schema_version_known(void)
 static int recorded_version(struct sq_store *s)
 {
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
-                           &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1, &q,
+                           NULL) != SQLITE_OK)
         return 0;
     int v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
     sqlite3_finalize(q);
@@ -121,8 +121,8 @@ int sq_migrate(struct sq_store *s, struct symbi_err *err)
                      " version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
                      " applied_at INTEGER NOT NULL)",
                      NULL, NULL, &msg) != SQLITE_OK) {
-        rc = symbi_err_set(err, SYMBI_ESTORE, "store: %s: creating schema_migrations: %s",
-                           s->path, msg ? msg : "?");
+        rc = symbi_err_set(err, SYMBI_ESTORE, "store: %s: creating schema_migrations: %s", s->path,
+                           msg ? msg : "?");
         goto fail;
     }
     sqlite3_stmt *q = sq_prep(s, "SELECT coalesce(max(version), 0) FROM schema_migrations", err);

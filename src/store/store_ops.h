@@ -10,14 +10,14 @@ struct symbi_store_ops {
     void (*close)(struct symbi_store *st);
     int (*check)(struct symbi_store *st, struct symbi_err *err);
 
-    int (*job_create)(struct symbi_store *st, struct symbi_job *job, int64_t now,
-                      const char *actor, struct symbi_err *err);
+    int (*job_create)(struct symbi_store *st, struct symbi_job *job, int64_t now, const char *actor,
+                      struct symbi_err *err);
     int (*job_create_many)(struct symbi_store *st, struct symbi_job *jobs, size_t n, int64_t now,
                            const char *actor, struct symbi_err *err);
-    int (*job_upsert)(struct symbi_store *st, struct symbi_job *job, int64_t now,
-                      const char *actor, bool *created, struct symbi_err *err);
-    int (*job_update)(struct symbi_store *st, struct symbi_job *job, int64_t now,
-                      const char *actor, struct symbi_err *err);
+    int (*job_upsert)(struct symbi_store *st, struct symbi_job *job, int64_t now, const char *actor,
+                      bool *created, struct symbi_err *err);
+    int (*job_update)(struct symbi_store *st, struct symbi_job *job, int64_t now, const char *actor,
+                      struct symbi_err *err);
     int (*job_get)(struct symbi_store *st, const char *ref, struct symbi_job *out,
                    struct symbi_err *err);
     int (*job_delete)(struct symbi_store *st, const char *id, const char *actor,
@@ -82,8 +82,8 @@ struct symbi_store_ops {
     int (*node_remove)(struct symbi_store *st, const char *node, struct symbi_err *err);
     int (*node_alive)(struct symbi_store *st, const char *except, int64_t now, bool *alive,
                       struct symbi_err *err);
-    int (*recover_expired)(struct symbi_store *st, int64_t now, struct symbi_run **runs,
-                           size_t *n, struct symbi_err *err);
+    int (*recover_expired)(struct symbi_store *st, int64_t now, struct symbi_run **runs, size_t *n,
+                           struct symbi_err *err);
 };
 
 /* Every backend's handle starts with this. */

@@ -277,16 +277,13 @@ static void test_status_transitions(void **state)
     struct symbi_err err = {0};
     struct symbi_job j;
     create_at(st, &j, "flip", T0 + 60000);
-    assert_int_equal(symbi_store_job_set_status(st, "flip", SYMBI_JOB_PAUSED, T0, "cli", &err),
-                     0);
+    assert_int_equal(symbi_store_job_set_status(st, "flip", SYMBI_JOB_PAUSED, T0, "cli", &err), 0);
     /* pausing again is a no-op, not an error, and writes no event */
-    assert_int_equal(symbi_store_job_set_status(st, "flip", SYMBI_JOB_PAUSED, T0, "cli", &err),
-                     0);
+    assert_int_equal(symbi_store_job_set_status(st, "flip", SYMBI_JOB_PAUSED, T0, "cli", &err), 0);
     assert_int_equal(audit_count(st, "CronJobPaused", "flip"), 1);
     /* reset of a paused job is refused */
     assert_int_equal(symbi_store_job_reset(st, "flip", T0, "cli", &err), SYMBI_ESTATE);
-    assert_int_equal(symbi_store_job_set_status(st, "flip", SYMBI_JOB_ACTIVE, T0, "cli", &err),
-                     0);
+    assert_int_equal(symbi_store_job_set_status(st, "flip", SYMBI_JOB_ACTIVE, T0, "cli", &err), 0);
     assert_int_equal(audit_count(st, "CronJobResumed", "flip"), 1);
     /* dead letter: resume is refused, reset reactivates with 0 failures */
     assert_int_equal(
@@ -429,12 +426,12 @@ static void test_runs(void **state)
     assert_int_equal(symbi_store_run_insert(st, &orphan, &err), SYMBI_ENOTFOUND);
 
     /* compare-and-set transitions */
-    assert_int_equal(symbi_store_run_transition(st, r.id, SYMBI_RUN_QUEUED, SYMBI_RUN_RUNNING,
-                                                T0 + 10, &err),
-                     0);
-    assert_int_equal(symbi_store_run_transition(st, r.id, SYMBI_RUN_QUEUED, SYMBI_RUN_RUNNING,
-                                                T0 + 11, &err),
-                     SYMBI_ESTATE);
+    assert_int_equal(
+        symbi_store_run_transition(st, r.id, SYMBI_RUN_QUEUED, SYMBI_RUN_RUNNING, T0 + 10, &err),
+        0);
+    assert_int_equal(
+        symbi_store_run_transition(st, r.id, SYMBI_RUN_QUEUED, SYMBI_RUN_RUNNING, T0 + 11, &err),
+        SYMBI_ESTATE);
     struct symbi_run got;
     assert_int_equal(symbi_store_run_get(st, r.id, &got, &err), 0);
     assert_int_equal(got.status, SYMBI_RUN_RUNNING);
@@ -619,9 +616,9 @@ static void test_agents_contexts_keys(void **state)
     assert_int_equal(symbi_store_context_clear(st, j.id, &err), 0);
     assert_int_equal(symbi_store_context_get(st, j.id, &json, &err), 0);
     assert_null(json);
-    assert_int_equal(symbi_store_context_put(st, "00000000-0000-4000-8000-000000000000", "{}", T0,
-                                             &err),
-                     SYMBI_ENOTFOUND);
+    assert_int_equal(
+        symbi_store_context_put(st, "00000000-0000-4000-8000-000000000000", "{}", T0, &err),
+        SYMBI_ENOTFOUND);
     symbi_job_cleanup(&j);
 
     struct symbi_api_key k = {0};

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define T0 1774000000000LL /* 2026-03-20T09:46:40Z */
+#define T0  1774000000000LL /* 2026-03-20T09:46:40Z */
 #define MIN 60000LL
 
 static int setup(void **state)
@@ -52,8 +52,8 @@ static int plan_one(void *ud, const struct symbi_job *job, int64_t now,
     r->scheduled_at = job->next_run;
     r->due_at = job->next_run;
     r->trigger = SYMBI_TRIGGER_SCHEDULE;
-    r->status = job->input && strcmp(job->input, "skip") == 0 ? SYMBI_RUN_SKIPPED
-                                                               : SYMBI_RUN_QUEUED;
+    r->status =
+        job->input && strcmp(job->input, "skip") == 0 ? SYMBI_RUN_SKIPPED : SYMBI_RUN_QUEUED;
     r->attempt = 1;
     if (job->cron_expr == NULL) {
         plan->status = SYMBI_JOB_COMPLETED;
@@ -150,7 +150,7 @@ static void test_claim_due(void **state)
     symbi_run_list_free(runs, n);
     assert_int_equal(symbi_store_job_get(st, "minutely", &got, &err), 0);
     assert_int_equal(got.next_run, T0 + 20000 + 2 * MIN); /* after now: 09:49:00 */
-    assert_int_equal(got.run_count, 0); /* counted when the run finishes */
+    assert_int_equal(got.run_count, 0);                   /* counted when the run finishes */
     symbi_job_cleanup(&got);
     symbi_job_cleanup(&a);
     symbi_job_cleanup(&b);
@@ -172,15 +172,15 @@ static void test_claim_limit_and_order(void **state)
     struct planner p = {0};
     struct symbi_run *runs = NULL;
     size_t n = 0;
-    assert_int_equal(
-        symbi_store_claim_due(st, T0 + 10000, 3, "n", plan_one, &p, &runs, &n, &err), 0);
+    assert_int_equal(symbi_store_claim_due(st, T0 + 10000, 3, "n", plan_one, &p, &runs, &n, &err),
+                     0);
     assert_int_equal(n, 3);
     /* oldest first: j6 (T0+1s), j5, j4 */
     assert_string_equal(runs[0].job_name, "j6");
     assert_string_equal(runs[2].job_name, "j4");
     symbi_run_list_free(runs, n);
-    assert_int_equal(
-        symbi_store_claim_due(st, T0 + 10000, 0, "n", plan_one, &p, &runs, &n, &err), 0);
+    assert_int_equal(symbi_store_claim_due(st, T0 + 10000, 0, "n", plan_one, &p, &runs, &n, &err),
+                     0);
     assert_int_equal(n, 4);
     symbi_run_list_free(runs, n);
 }
@@ -195,8 +195,8 @@ static void test_claim_planner_error_fails_one_job(void **state)
     struct planner p = {.fail_named_bad = true};
     struct symbi_run *runs = NULL;
     size_t n = 0;
-    assert_int_equal(
-        symbi_store_claim_due(st, T0 + 5000, 10, "n", plan_one, &p, &runs, &n, &err), 0);
+    assert_int_equal(symbi_store_claim_due(st, T0 + 5000, 10, "n", plan_one, &p, &runs, &n, &err),
+                     0);
     assert_int_equal(n, 1);
     assert_string_equal(runs[0].job_name, "good");
     symbi_run_list_free(runs, n);
@@ -223,8 +223,8 @@ static void test_claim_skips_recorded_instant(void **state)
     struct planner p = {0};
     struct symbi_run *runs = NULL;
     size_t n = 0;
-    assert_int_equal(
-        symbi_store_claim_due(st, T0 + 5000, 10, "n", plan_one, &p, &runs, &n, &err), 0);
+    assert_int_equal(symbi_store_claim_due(st, T0 + 5000, 10, "n", plan_one, &p, &runs, &n, &err),
+                     0);
     assert_int_equal(n, 0);
     symbi_run_list_free(runs, n);
     int64_t cnt = 0;
@@ -330,8 +330,7 @@ static void test_run_finish_counters_and_dead_letter(void **state)
     symbi_run_cleanup(&retry);
     struct symbi_run *runs = NULL;
     size_t n = 0;
-    assert_int_equal(symbi_store_claim_queued(st, T0 + MIN + 30000, 10, "n9", &runs, &n, &err),
-                     0);
+    assert_int_equal(symbi_store_claim_queued(st, T0 + MIN + 30000, 10, "n9", &runs, &n, &err), 0);
     assert_int_equal(n, 1);
     assert_int_equal(runs[0].attempt, 2);
     assert_int_equal(runs[0].trigger, SYMBI_TRIGGER_RETRY);
@@ -460,8 +459,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_planner_error_fails_one_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claim_skips_recorded_instant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claim_queued, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_run_finish_counters_and_dead_letter, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_run_finish_counters_and_dead_letter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_finish_of_deleted_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nodes_and_recovery, setup, teardown),
     };

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #define BATCH 10000
-#define T0 1774000000000LL
+#define T0    1774000000000LL
 
 /* The child: inserts batches until killed, writing one byte to fd after
  * each commit. */
