@@ -21,6 +21,14 @@ const char *symbi_store_backend(const struct symbi_store *st);
  * foreign_key_check). SYMBI_ESTORE with the first problem in err->msg. */
 int symbi_store_check(struct symbi_store *st, struct symbi_err *err);
 
+/* Groups several operations into one transaction (all or none): every
+ * operation between begin and commit joins it, each as a savepoint, so a
+ * failed operation undoes only itself and the caller decides to go on or
+ * roll everything back. Holds the write lock until commit/rollback. */
+int symbi_store_begin(struct symbi_store *st, struct symbi_err *err);
+int symbi_store_commit(struct symbi_store *st, struct symbi_err *err);
+void symbi_store_rollback(struct symbi_store *st); /* no-op outside a transaction */
+
 /* ---- jobs ----
  * Every change writes its audit event (CronJobCreated, ...) in the same
  * transaction, with `actor` ("cli", "api", "scheduler", ...). */

@@ -20,6 +20,7 @@ struct sq_store {
     sqlite3 *db;
     char *path;
     int64_t local_changes; /* job changes committed through this handle */
+    int depth;             /* open transaction levels (savepoints past 1) */
     struct sq_slot cache[SQ_CACHE_SLOTS];
 };
 
@@ -42,7 +43,8 @@ int sq_exec(struct sq_store *s, const char *sql, struct symbi_err *err);
 int sq_step(struct sq_store *s, sqlite3_stmt *st, struct symbi_err *err, const char *what);
 
 /* BEGIN IMMEDIATE (the write lock up front, waiting and retrying while
- * another process holds it), COMMIT, ROLLBACK. */
+ * another process holds it), COMMIT, ROLLBACK. Inside an open transaction
+ * they nest as savepoints: an inner failure undoes the inner part only. */
 int sq_begin(struct sq_store *s, struct symbi_err *err);
 int sq_commit(struct sq_store *s, struct symbi_err *err);
 void sq_rollback(struct sq_store *s);

@@ -103,8 +103,27 @@ static void sleep_ms(int64_t ms)
     }
 }
 
+/* Runs one cached statement that returns no rows; SQLite's result code. */
+static int step_raw(struct sq_store *s, const char *sql)
+{
+    sqlite3_stmt *st = sq_prep(s, sql, NULL);
+    if (st == NULL)
+        return SQLITE_ERROR;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc;
+}
+
 int sq_begin(struct sq_store *s, struct symbi_err *err)
 {
+    if (s->depth > 0) {
+        /* inside a caller's transaction: a savepoint, so that this
+         * operation can fail alone */
+        if (step_raw(s, "SAVEPOINT sq") != SQLITE_DONE)
+            return sq_fail(s, err, "starting a nested transaction");
+        s->depth++;
+        return 0;
+    }
     int64_t start = symbi_now_mono_ms();
     int64_t pause = 1;
     for (;;) {
@@ -113,8 +132,10 @@ int sq_begin(struct sq_store *s, struct symbi_err *err)
             return err ? err->code : SYMBI_ESTORE;
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
+        if (rc == SQLITE_DONE) {
+            s->depth = 1;
             return 0;
+        }
         int prim = sqlite3_extended_errcode(s->db) & 0xff;
         if ((prim != SQLITE_BUSY && prim != SQLITE_LOCKED) ||
             symbi_now_mono_ms() - start > SQ_BEGIN_RETRY_MS)
@@ -130,36 +151,46 @@ int sq_begin(struct sq_store *s, struct symbi_err *err)
 
 int sq_commit(struct sq_store *s, struct symbi_err *err)
 {
-    sqlite3_stmt *st = sq_prep(s, "COMMIT", err);
-    if (st == NULL) {
-        sq_rollback(s);
-        return err ? err->code : SYMBI_ESTORE;
-    }
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
+    if (s->depth > 1) {
+        if (step_raw(s, "RELEASE sq") != SQLITE_DONE) {
+            int rc = sq_fail(s, err, "ending a nested transaction");
+            sq_rollback(s);
+            return rc;
+        }
+        s->depth--;
         return 0;
-    rc = sq_fail(s, err, "committing");
+    }
+    if (s->depth == 0)
+        return symbi_err_set(err, SYMBI_ESTORE, "store: commit without a transaction");
+    if (step_raw(s, "COMMIT") == SQLITE_DONE) {
+        s->depth = 0;
+        return 0;
+    }
+    int rc = sq_fail(s, err, "committing");
     sq_rollback(s);
     return rc;
 }
 
 void sq_rollback(struct sq_store *s)
 {
-    if (sqlite3_get_autocommit(s->db))
+    if (s->depth > 1) {
+        step_raw(s, "ROLLBACK TO sq");
+        step_raw(s, "RELEASE sq");
+        s->depth--;
         return;
-    sqlite3_stmt *st = sq_prep(s, "ROLLBACK", NULL);
-    if (st != NULL) {
-        sqlite3_step(st);
-        sqlite3_reset(st);
-    } else {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
+    s->depth = 0;
+    if (!sqlite3_get_autocommit(s->db) && step_raw(s, "ROLLBACK") != SQLITE_DONE)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 static void sq_close(struct symbi_store *st)
 {
     struct sq_store *s = sq_of(st);
+    if (s->depth > 0) {
+        s->depth = 1;
+        sq_rollback(s);
+    }
     for (size_t i = 0; i < SQ_CACHE_SLOTS; i++) {
         if (s->cache[i].sql != NULL) {
             sqlite3_finalize(s->cache[i].stmt);
@@ -271,10 +302,29 @@ static int sq_check(struct symbi_store *st, struct symbi_err *err)
     return rc != 0 ? rc : check_pragma(s, "PRAGMA foreign_key_check", err);
 }
 
+static int sq_tx_begin(struct symbi_store *st, struct symbi_err *err)
+{
+    return sq_begin(sq_of(st), err);
+}
+
+static int sq_tx_commit(struct symbi_store *st, struct symbi_err *err)
+{
+    return sq_commit(sq_of(st), err);
+}
+
+static void sq_tx_rollback(struct symbi_store *st)
+{
+    if (sq_of(st)->depth > 0)
+        sq_rollback(sq_of(st));
+}
+
 const struct symbi_store_ops symbi_sq_ops = {
     .name = "sqlite",
     .close = sq_close,
     .check = sq_check,
+    .tx_begin = sq_tx_begin,
+    .tx_commit = sq_tx_commit,
+    .tx_rollback = sq_tx_rollback,
     .job_create = sq_job_create,
     .job_create_many = sq_job_create_many,
     .job_upsert = sq_job_upsert,

@@ -234,8 +234,12 @@ int sq_run_decide(struct symbi_store *st, const char *ref, bool approve, const c
     rc = sq_audit(s, now, approve ? "CronRunApproved" : "CronRunDenied", cur.job_id, cur.job_name,
                   id, approver, details, err);
     free(details);
-    if (rc != 0 || (rc = sq_commit(s, err)) != 0)
+    if (rc != 0)
         goto fail;
+    if ((rc = sq_commit(s, err)) != 0) { /* rolled back */
+        symbi_run_cleanup(&cur);
+        return rc;
+    }
     s->local_changes++;
     if (out != NULL)
         *out = cur;

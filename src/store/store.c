@@ -41,6 +41,21 @@ int symbi_store_check(struct symbi_store *st, struct symbi_err *err)
     return st->ops->check(st, err);
 }
 
+int symbi_store_begin(struct symbi_store *st, struct symbi_err *err)
+{
+    return st->ops->tx_begin(st, err);
+}
+
+int symbi_store_commit(struct symbi_store *st, struct symbi_err *err)
+{
+    return st->ops->tx_commit(st, err);
+}
+
+void symbi_store_rollback(struct symbi_store *st)
+{
+    st->ops->tx_rollback(st);
+}
+
 int symbi_store_job_create(struct symbi_store *st, struct symbi_job *job, int64_t now,
                            const char *actor, struct symbi_err *err)
 {

@@ -9,6 +9,9 @@ struct symbi_store_ops {
     const char *name; /* "sqlite", "postgres" */
     void (*close)(struct symbi_store *st);
     int (*check)(struct symbi_store *st, struct symbi_err *err);
+    int (*tx_begin)(struct symbi_store *st, struct symbi_err *err);
+    int (*tx_commit)(struct symbi_store *st, struct symbi_err *err);
+    void (*tx_rollback)(struct symbi_store *st);
 
     int (*job_create)(struct symbi_store *st, struct symbi_job *job, int64_t now, const char *actor,
                       struct symbi_err *err);

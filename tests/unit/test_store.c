@@ -692,6 +692,37 @@ static void test_create_many_all_or_none(void **state)
         symbi_job_cleanup(&jobs[i]);
 }
 
+static void test_grouped_transaction(void **state)
+{
+    struct symbi_store *st = st_of(state);
+    struct symbi_err err = {0};
+    struct symbi_job a, b, dup;
+    /* a failed operation inside the group undoes itself only */
+    assert_int_equal(symbi_store_begin(st, &err), 0);
+    create_at(st, &a, "g1", T0 + 1000);
+    fixture_at_job(&dup, "g1", T0 + 1000);
+    assert_int_equal(symbi_store_job_create(st, &dup, T0, "t", &err), SYMBI_EEXIST);
+    create_at(st, &b, "g2", T0 + 1000);
+    assert_int_equal(symbi_store_commit(st, &err), 0);
+    int64_t counts[5];
+    assert_int_equal(symbi_store_job_counts(st, counts, &err), 0);
+    assert_int_equal(counts[SYMBI_JOB_ACTIVE], 2);
+    symbi_job_cleanup(&a);
+    symbi_job_cleanup(&b);
+    symbi_job_cleanup(&dup);
+    /* a rolled-back group leaves nothing, audit events included */
+    assert_int_equal(symbi_store_begin(st, &err), 0);
+    create_at(st, &a, "g3", T0 + 1000);
+    assert_int_equal(symbi_store_job_delete(st, "g1", "t", &err), 0);
+    symbi_store_rollback(st);
+    assert_int_equal(symbi_store_job_counts(st, counts, &err), 0);
+    assert_int_equal(counts[SYMBI_JOB_ACTIVE], 2);
+    assert_int_equal(audit_count(st, NULL, NULL), 2);
+    symbi_store_rollback(st); /* outside a transaction: nothing */
+    assert_int_equal(symbi_store_commit(st, &err), SYMBI_ESTORE);
+    symbi_job_cleanup(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -710,6 +741,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agents_contexts_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_mark, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_many_all_or_none, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grouped_transaction, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
