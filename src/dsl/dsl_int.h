@@ -1,0 +1,140 @@
+/* dsl_int.h - private interface of the DSL module: tokens, the AST held in
+ * an arena, the parser state and the helpers shared by its files. */
+#ifndef SYMBI_DSL_INT_H
+#define SYMBI_DSL_INT_H
+
+#include "symbi/dsl.h"
+
+#include <stdarg.h>
+
+enum dsl_tok_kind {
+    T_EOF = 0,
+    T_LBRACE,
+    T_RBRACE,
+    T_LBRACK,
+    T_RBRACK,
+    T_LPAREN,
+    T_RPAREN,
+    T_COLON,
+    T_EQUALS,
+    T_COMMA,
+    T_SEMI,
+    T_ARROW,
+    T_STRING,   /* "..." or """...""": str/slen hold the decoded text */
+    T_IDENT,    /* bare identifier (true/false included) */
+    T_NUMBER,   /* 42, -1, 1_000, 0.7 */
+    T_DURATION, /* 90s, 1h30m, 5.minutes */
+    T_OTHER,    /* any other character: only meaningful in skipped blocks */
+    T_ERROR,    /* a lexical error already reported */
+};
+
+struct dsl_tok {
+    enum dsl_tok_kind kind;
+    int line;
+    int col;
+    const char *text; /* raw text in the source */
+    size_t len;
+    const char *str; /* T_STRING: decoded value (not NUL-terminated) */
+    size_t slen;
+};
+
+enum dsl_vkind {
+    V_STRING = 0,
+    V_NUMBER,
+    V_BOOL,
+    V_IDENT,
+    V_DURATION,
+    V_ARRAY,
+    V_MAP,
+};
+
+struct dsl_entry;
+
+struct dsl_value {
+    enum dsl_vkind kind;
+    int line;
+    int col;
+    const char *s; /* text of scalars (decoded for strings) */
+    size_t len;
+    bool b;
+    struct dsl_value *items; /* V_ARRAY: first item, linked by next */
+    struct dsl_value *next;
+    struct dsl_entry *entries; /* V_MAP */
+};
+
+struct dsl_entry {
+    const char *key;
+    size_t klen;
+    int line;
+    int col;
+    struct dsl_value *value;
+    struct dsl_entry *next;
+};
+
+enum dsl_block_kind {
+    B_SCHEDULE = 0,
+    B_AGENT,
+};
+
+/* A `schedule` or `agent` block. */
+struct dsl_block {
+    enum dsl_block_kind kind;
+    int line; /* of the keyword */
+    int col;
+    const char *name; /* the name after the keyword, or NULL */
+    size_t nlen;
+    int name_line;
+    int name_col;
+    bool upstream; /* agent NAME(params) -> T { ... } */
+    bool bad;      /* a syntax error inside: reported, never built */
+    struct dsl_entry *entries;
+    struct dsl_block *next;
+};
+
+struct dsl_parser {
+    const char *name; /* file name for diagnostics */
+    const char *src;
+    size_t len;
+    struct symbi_arena arena;
+    struct dsl_tok *toks;
+    size_t ntoks;
+    size_t cap;
+    size_t pos;
+    struct dsl_block *blocks;
+    struct dsl_block *last_block;
+    struct symbi_dsl_file *out;
+    bool oom;
+    bool stop;         /* too many diagnostics */
+    bool eof_reported; /* an unclosed block was reported at end of file */
+};
+
+/* Reports a diagnostic (printf-style message) at line:col. */
+void dsl_diag(struct dsl_parser *p, enum symbi_dsl_severity sev, int line, int col,
+              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Checks UTF-8 validity and NUL bytes; reports and returns false on the
+ * first bad byte. */
+bool dsl_check_text(struct dsl_parser *p);
+/* Turns the source into p->toks (always ending with T_EOF). */
+int dsl_lex(struct dsl_parser *p);
+/* Parses the tokens into p->blocks, reporting syntax errors. */
+void dsl_parse(struct dsl_parser *p);
+/* Turns the blocks into jobs and agents, reporting semantic errors. */
+void dsl_build(struct dsl_parser *p);
+
+/* Appends v as compact JSON to b (bare identifiers and durations become
+ * strings, numbers lose their '_'). */
+int dsl_value_json(struct symbi_buf *b, const struct dsl_value *v);
+/* Appends s (n bytes) as a JSON string literal. */
+int dsl_json_string(struct symbi_buf *b, const char *s, size_t n);
+
+/* The keys of a policy map (SPEC §8.1). */
+extern const char *const dsl_policy_keys[];
+extern const size_t dsl_n_policy_keys;
+
+/* Human name of a value kind: "a string", "an array", ... */
+const char *dsl_vkind_name(enum dsl_vkind k);
+/* Human text of a token for "found ..." messages (static or in p's arena). */
+const char *dsl_tok_desc(struct dsl_parser *p, const struct dsl_tok *t);
+
+#endif

@@ -1,0 +1,584 @@
+/* validate.c - the one semantic validation of a job and of an agent
+ * definition, shared by the DSL, `symbi cron add --json` and the HTTP API so
+ * that the same mistake gets the same message everywhere. */
+#include "dsl/dsl_int.h"
+
+#include "symbi/cron.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#define NAME_MAX_LEN    128
+#define URL_MAX_LEN     2048
+#define INPUT_MAX_LEN   (1024 * 1024)
+#define JWT_MAX_LEN     (8 * 1024)
+#define MAX_CHANNELS    16
+#define MAX_HEADERS     64
+#define MAX_RECIPIENTS  100
+#define MAX_CONCURRENT  1000
+#define MAX_RETRIES     1000
+#define MAX_ITERATIONS  10000
+#define DAY_MS          (24LL * 3600 * 1000)
+#define MAX_TOKENS      1000000
+#define MAX_COMMAND_LEN (64 * 1024)
+
+static const char *const builtin_channels[] = {"stdout", "log_file", "webhook", "slack", "email"};
+
+bool symbi_dsl_builtin_channel(const char *name)
+{
+    for (size_t i = 0; i < SYMBI_ARRAY_LEN(builtin_channels); i++)
+        if (strcmp(builtin_channels[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Sets *field and the message; returns SYMBI_EINVAL. */
+static int fail(const char **field, const char *f, struct symbi_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(const char **field, const char *f, struct symbi_err *err, const char *fmt, ...)
+{
+    if (field != NULL)
+        *field = f;
+    if (err != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        char msg[sizeof err->msg];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        symbi_err_set(err, SYMBI_EINVAL, "%s: %s", f, msg);
+    }
+    return SYMBI_EINVAL;
+}
+
+static bool has_ctl(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+static bool has_space_or_ctl(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+static bool is_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Job and agent names: a letter or digit, then letters, digits, '.', '_',
+ * '-' (they become file names, URL path segments and metric labels). */
+static int check_name(const char *s, const char **field, struct symbi_err *err)
+{
+    if (s == NULL || *s == '\0')
+        return fail(field, "name", err, "is required");
+    size_t n = strlen(s);
+    if (n > NAME_MAX_LEN)
+        return fail(field, "name", err, "longer than %d characters", NAME_MAX_LEN);
+    if (!is_alnum(s[0]))
+        return fail(field, "name", err, "\"%s\" must start with a letter or digit", s);
+    for (const char *q = s; *q != '\0'; q++)
+        if (!is_alnum(*q) && *q != '.' && *q != '_' && *q != '-')
+            return fail(field, "name", err,
+                        "\"%s\" may hold only letters, digits, '.', '_' and '-'", s);
+    return 0;
+}
+
+static bool has_var(const char *s)
+{
+    return strstr(s, "${") != NULL;
+}
+
+/* An http(s) URL with a host, or a value holding ${VAR} (checked at use). */
+static int check_url(const char *s, const char *f, const char **field, struct symbi_err *err)
+{
+    if (*s == '\0')
+        return fail(field, f, err, "must not be empty");
+    if (strlen(s) > URL_MAX_LEN)
+        return fail(field, f, err, "longer than %d characters", URL_MAX_LEN);
+    if (has_space_or_ctl(s))
+        return fail(field, f, err, "\"%s\" holds spaces or control characters", s);
+    if (has_var(s))
+        return 0;
+    const char *host = NULL;
+    if (strncmp(s, "http://", 7) == 0)
+        host = s + 7;
+    else if (strncmp(s, "https://", 8) == 0)
+        host = s + 8;
+    if (host == NULL || *host == '\0' || *host == '/' || *host == '?' || *host == '#')
+        return fail(field, f, err, "\"%s\" is not an http:// or https:// URL", s);
+    return 0;
+}
+
+static bool env_name_ok(const char *s)
+{
+    if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+        return false;
+    for (const char *q = s; *q != '\0'; q++)
+        if (!is_alnum(*q) && *q != '_')
+            return false;
+    return strlen(s) <= 128;
+}
+
+/* JSON text of an array of strings (1..max items when nonempty). */
+static int check_str_array(const char *text, const char *f, size_t max, bool nonempty,
+                           json_t **out, const char **field, struct symbi_err *err)
+{
+    json_error_t je;
+    json_t *a = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (a == NULL || !json_is_array(a)) {
+        json_decref(a);
+        return fail(field, f, err, "must be an array of strings");
+    }
+    size_t n = json_array_size(a);
+    if (nonempty && n == 0) {
+        json_decref(a);
+        return fail(field, f, err, "must not be empty");
+    }
+    if (n > max) {
+        json_decref(a);
+        return fail(field, f, err, "more than %zu items", max);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!json_is_string(json_array_get(a, i))) {
+            json_decref(a);
+            return fail(field, f, err, "must be an array of strings");
+        }
+    }
+    *out = a;
+    return 0;
+}
+
+static int check_delivery(const struct symbi_job *job, const char **field, struct symbi_err *err)
+{
+    json_t *a;
+    int rc = check_str_array(job->delivery, "delivery", MAX_CHANNELS, false, &a, field, err);
+    if (rc != 0)
+        return rc;
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        const char *ch = json_string_value(v);
+        bool ok = *ch != '\0' && strlen(ch) <= 64;
+        for (const char *q = ch; *q != '\0' && ok; q++)
+            ok = is_alnum(*q) || *q == '_' || *q == '-';
+        if (!ok) {
+            rc = fail(field, "delivery", err,
+                      "bad channel name \"%s\" (stdout, log_file, webhook, slack, email or a "
+                      "custom channel name)",
+                      ch);
+            break;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(json_string_value(json_array_get(a, j)), ch) == 0) {
+                rc = fail(field, "delivery", err, "channel \"%s\" is listed twice", ch);
+                break;
+            }
+        }
+        if (rc != 0)
+            break;
+        if (strcmp(ch, "webhook") == 0 && job->webhook_url == NULL) {
+            rc = fail(field, "delivery", err, "channel \"webhook\" needs webhook_url");
+            break;
+        }
+        if (strcmp(ch, "email") == 0 && job->email_recipients == NULL) {
+            rc = fail(field, "delivery", err, "channel \"email\" needs email_recipients");
+            break;
+        }
+    }
+    json_decref(a);
+    return rc;
+}
+
+static int check_headers(const char *text, const char **field, struct symbi_err *err)
+{
+    json_error_t je;
+    json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    int rc = 0;
+    if (o == NULL || !json_is_object(o)) {
+        json_decref(o);
+        return fail(field, "webhook_headers", err, "must be a map of header names to strings");
+    }
+    if (json_object_size(o) > MAX_HEADERS) {
+        json_decref(o);
+        return fail(field, "webhook_headers", err, "more than %d headers", MAX_HEADERS);
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        bool ok = *k != '\0' && strlen(k) <= 256;
+        for (const char *q = k; *q != '\0' && ok; q++)
+            ok = is_alnum(*q) || strchr("!#$%&'*+-.^_`|~", *q) != NULL;
+        if (!ok) {
+            rc = fail(field, "webhook_headers", err, "\"%s\" is not a valid header name", k);
+            break;
+        }
+        if (!json_is_string(v)) {
+            rc = fail(field, "webhook_headers", err, "the value of \"%s\" must be a string", k);
+            break;
+        }
+        const char *s = json_string_value(v);
+        if (strlen(s) > 8192 || strchr(s, '\r') != NULL || strchr(s, '\n') != NULL) {
+            rc = fail(field, "webhook_headers", err,
+                      "the value of \"%s\" holds a line break or is too long", k);
+            break;
+        }
+    }
+    json_decref(o);
+    return rc;
+}
+
+static int check_recipients(const char *text, const char **field, struct symbi_err *err)
+{
+    json_t *a;
+    int rc = check_str_array(text, "email_recipients", MAX_RECIPIENTS, true, &a, field, err);
+    if (rc != 0)
+        return rc;
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (has_var(s) && !has_space_or_ctl(s))
+            continue;
+        const char *at = strchr(s, '@');
+        if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
+            has_space_or_ctl(s) || strpbrk(s, "<>,;\"()[]\\") != NULL) {
+            rc = fail(field, "email_recipients", err, "\"%s\" is not an e-mail address", s);
+            break;
+        }
+    }
+    json_decref(a);
+    return rc;
+}
+
+static int check_hhmm(json_t *v, const char *f, const char **field, struct symbi_err *err)
+{
+    const char *s = json_string_value(v);
+    if (s != NULL && strlen(s) == 5 && s[2] == ':' && s[0] >= '0' && s[0] <= '2' && s[1] >= '0' &&
+        s[1] <= '9' && s[3] >= '0' && s[3] <= '5' && s[4] >= '0' && s[4] <= '9') {
+        int h = (s[0] - '0') * 10 + (s[1] - '0');
+        if (h < 24 || (h == 24 && s[3] == '0' && s[4] == '0'))
+            return 0;
+    }
+    return fail(field, f, err, "expected a time \"HH:MM\" (UTC)");
+}
+
+static int policy_duration(json_t *v, const char *f, const char **field, struct symbi_err *err)
+{
+    int64_t ms;
+    if (json_is_integer(v) && json_integer_value(v) > 0)
+        return 0;
+    if (json_is_string(v) && symbi_parse_duration_ms(json_string_value(v), &ms) == 0 && ms > 0)
+        return 0;
+    return fail(field, f, err, "expected a positive duration (e.g. \"30m\")");
+}
+
+const char *const dsl_policy_keys[] = {
+    "require_approval",     "approvers",         "max_runtime",      "require_capabilities",
+    "allowed_hours",        "allowed_environments", "require_agent_pin", "approval_timeout",
+};
+const size_t dsl_n_policy_keys = 8;
+/* the same, as validator field names */
+static const char *const policy_fields[] = {
+    "policy.require_approval",     "policy.approvers",
+    "policy.max_runtime",          "policy.require_capabilities",
+    "policy.allowed_hours",        "policy.allowed_environments",
+    "policy.require_agent_pin",    "policy.approval_timeout",
+};
+
+/* SPEC §8.1. field names are "policy.<key>". */
+static int check_policy(const char *text, const char **field, struct symbi_err *err)
+{
+    json_error_t je;
+    json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (o == NULL || !json_is_object(o)) {
+        json_decref(o);
+        return fail(field, "policy", err, "must be a map (see SPEC §8.1)");
+    }
+    int rc = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        size_t idx = SYMBI_ARRAY_LEN(policy_fields);
+        for (size_t i = 0; i < SYMBI_ARRAY_LEN(policy_fields); i++)
+            if (strcmp(dsl_policy_keys[i], k) == 0)
+                idx = i;
+        if (idx == SYMBI_ARRAY_LEN(policy_fields)) {
+            const char *near =
+                symbi_dsl_nearest(k, dsl_policy_keys, SYMBI_ARRAY_LEN(policy_fields));
+            if (near != NULL)
+                rc = fail(field, "policy", err, "unknown key `%s`; did you mean `%s`?", k, near);
+            else
+                rc = fail(field, "policy", err, "unknown key `%s`", k);
+            break;
+        }
+        const char *fieldbuf = policy_fields[idx];
+        switch (idx) {
+        case 0: /* require_approval */
+        case 6: /* require_agent_pin */
+            if (!json_is_boolean(v))
+                rc = fail(field, fieldbuf, err, "expected true or false");
+            break;
+        case 1: /* approvers */
+        case 3: /* require_capabilities */
+        case 5: /* allowed_environments */
+            if (!json_is_array(v)) {
+                rc = fail(field, fieldbuf, err, "expected an array of strings");
+                break;
+            }
+            for (size_t i = 0; i < json_array_size(v) && rc == 0; i++)
+                if (!json_is_string(json_array_get(v, i)))
+                    rc = fail(field, fieldbuf, err, "expected an array of strings");
+            break;
+        case 2: /* max_runtime */
+        case 7: /* approval_timeout */
+            rc = policy_duration(v, fieldbuf, field, err);
+            break;
+        case 4: /* allowed_hours */
+        {
+            json_t *start = json_object_get(v, "start"), *end = json_object_get(v, "end");
+            if (!json_is_object(v) || start == NULL || end == NULL || json_object_size(v) != 2) {
+                rc = fail(field, fieldbuf, err,
+                          "expected { start: \"HH:MM\", end: \"HH:MM\" } (UTC)");
+                break;
+            }
+            rc = check_hhmm(start, fieldbuf, field, err);
+            if (rc == 0)
+                rc = check_hhmm(end, fieldbuf, field, err);
+            break;
+        }
+        default:
+            break;
+        }
+        if (rc != 0)
+            break;
+    }
+    json_decref(o);
+    return rc;
+}
+
+static int check_log_file(const char *s, const char **field, struct symbi_err *err)
+{
+    if (*s == '\0' || strlen(s) > 1024 || has_ctl(s))
+        return fail(field, "log_file", err, "must be a relative path of 1..1024 characters");
+    if (s[0] == '/')
+        return fail(field, "log_file", err,
+                    "\"%s\" must be a path relative to the log directory", s);
+    for (const char *q = s; *q != '\0';) {
+        size_t n = strcspn(q, "/");
+        if (n == 2 && q[0] == '.' && q[1] == '.')
+            return fail(field, "log_file", err, "\"%s\" must stay inside the log directory", s);
+        q += n;
+        if (*q == '/')
+            q++;
+    }
+    return 0;
+}
+
+int symbi_job_validate_field(const struct symbi_job *job, const char **field,
+                             struct symbi_err *err)
+{
+    int rc = check_name(job->name, field, err);
+    if (rc != 0)
+        return rc;
+    if (job->agent == NULL || *job->agent == '\0')
+        return fail(field, "agent", err, "is required (the agent to run)");
+    if (strlen(job->agent) > NAME_MAX_LEN || has_space_or_ctl(job->agent))
+        return fail(field, "agent", err, "\"%s\" is not an agent name", job->agent);
+    bool has_at = job->at != SYMBI_TIME_NONE;
+    if (job->cron_expr != NULL && has_at)
+        return fail(field, "at", err, "give either cron or at, not both");
+    if (job->cron_expr == NULL && !has_at)
+        return fail(field, "cron", err, "one of cron or at is required");
+    if (job->cron_expr != NULL) {
+        struct symbi_err ce;
+        symbi_err_clear(&ce);
+        if (symbi_cron_validate(job->cron_expr, &ce) != 0) {
+            if (field != NULL)
+                *field = "cron";
+            if (strncmp(ce.msg, "cron:", 5) == 0)
+                return symbi_err_set(err, SYMBI_EINVAL, "%s", ce.msg);
+            return symbi_err_set(err, SYMBI_EINVAL, "cron: %s", ce.msg);
+        }
+    }
+    if (job->timezone != NULL) {
+        struct symbi_err ze;
+        symbi_err_clear(&ze);
+        if (*job->timezone == '\0')
+            return fail(field, "timezone", err, "must not be empty");
+        if (symbi_zone_validate(job->timezone, &ze) != 0)
+            return fail(field, "timezone", err, "%s", ze.msg);
+    }
+    if ((unsigned)job->session_mode > SYMBI_SESSION_FULLY_EPHEMERAL)
+        return fail(field, "session_mode", err, "unknown session mode");
+    if (job->webhook_url != NULL && (rc = check_url(job->webhook_url, "webhook_url", field, err)))
+        return rc;
+    if (job->slack_webhook_url != NULL &&
+        (rc = check_url(job->slack_webhook_url, "slack_webhook_url", field, err)))
+        return rc;
+    if (job->webhook_headers != NULL && (rc = check_headers(job->webhook_headers, field, err)))
+        return rc;
+    if (job->email_recipients != NULL && (rc = check_recipients(job->email_recipients, field, err)))
+        return rc;
+    if (job->slack_channel != NULL &&
+        (*job->slack_channel == '\0' || strlen(job->slack_channel) > 256 ||
+         has_space_or_ctl(job->slack_channel)))
+        return fail(field, "slack_channel", err, "\"%s\" is not a channel name",
+                    job->slack_channel);
+    if (job->log_file != NULL && (rc = check_log_file(job->log_file, field, err)))
+        return rc;
+    if (job->delivery != NULL && (rc = check_delivery(job, field, err)))
+        return rc;
+    if (job->policy != NULL && (rc = check_policy(job->policy, field, err)))
+        return rc;
+    if (job->heartbeat.set) {
+        if (job->heartbeat.max_iterations < 1 || job->heartbeat.max_iterations > MAX_ITERATIONS)
+            return fail(field, "heartbeat.max_iterations", err, "must be between 1 and %d (got %d)",
+                        MAX_ITERATIONS, job->heartbeat.max_iterations);
+        if ((unsigned)job->heartbeat.context_mode > SYMBI_SESSION_FULLY_EPHEMERAL)
+            return fail(field, "heartbeat.context_mode", err, "unknown session mode");
+    }
+    if (job->max_concurrent < 1 || job->max_concurrent > MAX_CONCURRENT)
+        return fail(field, "max_concurrent", err, "must be between 1 and %d (got %d)",
+                    MAX_CONCURRENT, job->max_concurrent);
+    if (job->max_retries < -1 || job->max_retries > MAX_RETRIES)
+        return fail(field, "max_retries", err, "must be between 0 and %d (got %d)", MAX_RETRIES,
+                    job->max_retries);
+    if (job->jitter_ms < -1 || job->jitter_ms > DAY_MS)
+        return fail(field, "jitter", err, "must be between 0s and 24h");
+    if (job->starting_deadline_ms != -1 &&
+        (job->starting_deadline_ms < 1000 || job->starting_deadline_ms > 366 * DAY_MS))
+        return fail(field, "starting_deadline", err, "must be between 1s and 366d");
+    if ((unsigned)job->catch_up > SYMBI_CATCH_UP_ALL)
+        return fail(field, "catch_up", err, "unknown value");
+    if ((unsigned)job->dst_gap > SYMBI_DST_GAP_SKIP)
+        return fail(field, "dst_gap", err, "unknown value");
+    if ((unsigned)job->dst_overlap > SYMBI_DST_OVERLAP_BOTH)
+        return fail(field, "dst_overlap", err, "unknown value");
+    if (job->input != NULL && strlen(job->input) > INPUT_MAX_LEN)
+        return fail(field, "input", err, "longer than %d bytes", INPUT_MAX_LEN);
+    if (job->agent_pin_jwt != NULL &&
+        (strlen(job->agent_pin_jwt) > JWT_MAX_LEN || has_space_or_ctl(job->agent_pin_jwt)))
+        return fail(field, "agent_pin_jwt", err,
+                    "must be a compact JWT (or ${VAR}) of at most %d bytes", JWT_MAX_LEN);
+    if (job->deliver != NULL && strlen(job->deliver) > 1024)
+        return fail(field, "deliver", err, "longer than 1024 characters");
+    if (job->audit != NULL && strlen(job->audit) > 1024)
+        return fail(field, "audit", err, "longer than 1024 characters");
+    return 0;
+}
+
+int symbi_job_validate(const struct symbi_job *job, struct symbi_err *err)
+{
+    return symbi_job_validate_field(job, NULL, err);
+}
+
+static int check_env_map(const char *text, const char **field, struct symbi_err *err)
+{
+    json_error_t je;
+    json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (o == NULL || !json_is_object(o)) {
+        json_decref(o);
+        return fail(field, "env", err, "must be a map of variable names to strings");
+    }
+    int rc = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        if (!env_name_ok(k)) {
+            rc = fail(field, "env", err, "\"%s\" is not an environment variable name", k);
+            break;
+        }
+        if (!json_is_string(v)) {
+            rc = fail(field, "env", err, "the value of \"%s\" must be a string", k);
+            break;
+        }
+    }
+    json_decref(o);
+    return rc;
+}
+
+int symbi_agent_def_validate(const struct symbi_agent_def *a, bool allow_no_runner,
+                             struct symbi_err *err)
+{
+    const char **field = NULL;
+    int rc = check_name(a->name, field, err);
+    if (rc != 0)
+        return rc;
+    int runners = (a->command != NULL) + (a->exec != NULL) + (a->model != NULL) +
+                  (a->builtin != NULL);
+    if (runners > 1)
+        return fail(field, "runner", err,
+                    "give exactly one of command, exec, model or builtin (%d given)", runners);
+    if (runners == 0 && !allow_no_runner)
+        return fail(field, "runner", err, "give one of command, exec, model or builtin");
+    switch (a->runner) {
+    case SYMBI_RUNNER_NONE:
+        if (runners != 0 || !allow_no_runner)
+            return fail(field, "runner", err, "the runner does not match the agent's keys");
+        break;
+    case SYMBI_RUNNER_COMMAND:
+        if (a->command == NULL || *a->command == '\0' || strlen(a->command) > MAX_COMMAND_LEN)
+            return fail(field, "command", err, "must be a non-empty command of at most %d bytes",
+                        MAX_COMMAND_LEN);
+        break;
+    case SYMBI_RUNNER_EXEC: {
+        if (a->exec == NULL)
+            return fail(field, "exec", err, "is required for the exec runner");
+        json_t *arr;
+        if ((rc = check_str_array(a->exec, "exec", 256, true, &arr, field, err)) != 0)
+            return rc;
+        bool empty = *json_string_value(json_array_get(arr, 0)) == '\0';
+        json_decref(arr);
+        if (empty)
+            return fail(field, "exec", err, "the program name must not be empty");
+        break;
+    }
+    case SYMBI_RUNNER_MODEL:
+        if (a->model == NULL || *a->model == '\0' || strlen(a->model) > 256)
+            return fail(field, "model", err, "must be a model name of 1..256 characters");
+        break;
+    case SYMBI_RUNNER_BUILTIN:
+        if (a->builtin == NULL || (strcmp(a->builtin, "echo") != 0 &&
+                                   strcmp(a->builtin, "noop") != 0 &&
+                                   strcmp(a->builtin, "fail") != 0))
+            return fail(field, "builtin", err, "unknown builtin \"%s\" (echo, noop or fail)",
+                        a->builtin != NULL ? a->builtin : "");
+        break;
+    default:
+        return fail(field, "runner", err, "unknown runner");
+    }
+    json_t *arr;
+    if (a->capabilities != NULL) {
+        if ((rc = check_str_array(a->capabilities, "capabilities", 256, false, &arr, field, err)))
+            return rc;
+        json_decref(arr);
+    }
+    if (a->env != NULL && (rc = check_env_map(a->env, field, err)) != 0)
+        return rc;
+    if (a->workdir != NULL && (*a->workdir == '\0' || strlen(a->workdir) > 4096))
+        return fail(field, "workdir", err, "must be a path of 1..4096 characters");
+    if (a->timeout_ms != -1 && (a->timeout_ms < 1 || a->timeout_ms > 7 * DAY_MS))
+        return fail(field, "timeout", err, "must be between 1ms and 7d");
+    if (a->endpoint != NULL && (rc = check_url(a->endpoint, "endpoint", field, err)) != 0)
+        return rc;
+    if (a->api_key_env != NULL && !env_name_ok(a->api_key_env))
+        return fail(field, "api_key_env", err, "\"%s\" is not an environment variable name",
+                    a->api_key_env);
+    if (a->temperature >= 0 && a->temperature > 2)
+        return fail(field, "temperature", err, "must be between 0 and 2");
+    if (a->max_tokens < 0 || a->max_tokens > MAX_TOKENS)
+        return fail(field, "max_tokens", err, "must be between 1 and %d", MAX_TOKENS);
+    return 0;
+}
