@@ -11,6 +11,12 @@ const struct symbi_cli_cmd symbi_cli_commands[] = {
      "  --environment NAME   the environment policies see (default development)\n"},
     {"cron", symbi_cli_cmd_cron, "manage scheduled jobs (list, add, run, next, ...)",
      "usage: symbi cron <command> [options]\n  Run 'symbi cron --help' for the commands.\n"},
+    {"dsl", symbi_cli_cmd_dsl, "check .symbi files (agents and schedules)",
+     "usage: symbi dsl check [--format text|json] FILE...\n"
+     "  Parses and validates each FILE. Prints `FILE: ok (N agents, M schedules)` for a\n"
+     "  good file; diagnostics `file:line:col: error: message` on stderr for a bad one.\n"
+     "  Exit 0 when every file is good, 1 otherwise.\n"
+     "  --format json   print each file's agents, schedules and diagnostics as JSON\n"},
     {"version", symbi_cli_cmd_version, "print the version",
      "usage: symbi version\n  Prints symbi's version.\n"},
 };

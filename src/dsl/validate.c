@@ -12,10 +12,10 @@
 #define URL_MAX_LEN     2048
 #define INPUT_MAX_LEN   (1024 * 1024)
 #define JWT_MAX_LEN     (8 * 1024)
-#define MAX_CHANNELS    16
+#define MAX_CHANNELS    64
 #define MAX_HEADERS     64
-#define MAX_RECIPIENTS  100
-#define MAX_CONCURRENT  1000
+#define MAX_RECIPIENTS  256
+#define MAX_CONCURRENT  10000
 #define MAX_RETRIES     1000
 #define MAX_ITERATIONS  10000
 #define DAY_MS          (24LL * 3600 * 1000)
