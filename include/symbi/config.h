@@ -80,15 +80,28 @@ void symbi_config_cleanup(struct symbi_config *cfg);
 /* Loads the file (path, or when NULL: $SYMBI_CONFIG, ./symbi.toml,
  * $XDG_CONFIG_HOME/symbi/symbi.toml; none is fine), then the environment.
  * An unknown key or a bad value fails with err->msg "FILE:LINE: KEY: ..." and
- * returns SYMBI_EINVAL. data_dir_flag overrides $SYMBI_HOME when not NULL. */
+ * returns SYMBI_EINVAL. data_dir_flag overrides $SYMBI_HOME when not NULL.
+ * A named file (path or $SYMBI_CONFIG) that cannot be read is SYMBI_EIO.
+ * The new configuration is built apart and replaces *cfg (which must be
+ * initialised) only on success; on failure *cfg is unchanged. On success
+ * data_dir, environment, default_timezone, slack_api_base, listen and
+ * log_level are never NULL. */
 int symbi_config_load(struct symbi_config *cfg, const char *path, const char *data_dir_flag,
                       struct symbi_err *err);
 
+/* Applies the TOML text (len bytes) named `name` onto cfg, without the
+ * environment or defaults of strings (for tests and fuzzing). Errors as
+ * above; cfg may then be half-applied. */
+int symbi_config_load_buffer(struct symbi_config *cfg, const char *name, const char *text,
+                             size_t len, struct symbi_err *err);
+
 /* Expands ${NAME} references of value from the environment into a new heap
- * string (an unset variable expands to ""); NULL for NULL. */
+ * string (an unset or empty variable expands to "", or to DEFAULT when
+ * written ${NAME:-DEFAULT}); anything else is kept as is; NULL for NULL. */
 char *symbi_config_expand(const char *value);
 
-/* The store URL in effect: store_url, else <data_dir>/symbi.db. Heap. */
+/* The store URL in effect: store_url (with ${VAR} expanded), else
+ * <data_dir>/symbi.db. Heap. */
 char *symbi_config_store_url(const struct symbi_config *cfg);
 
 #endif
