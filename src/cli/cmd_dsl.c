@@ -27,8 +27,7 @@ static void print_diags(const struct symbi_dsl_file *f)
 /* {"file", "ok", "agents", "schedules", "diagnostics"} for one file. */
 static json_t *file_json(const struct symbi_dsl_file *f)
 {
-    json_t *o = json_object(), *agents = json_array(), *jobs = json_array(),
-           *diags = json_array();
+    json_t *o = json_object(), *agents = json_array(), *jobs = json_array(), *diags = json_array();
     if (o == NULL || agents == NULL || jobs == NULL || diags == NULL)
         goto oom;
     json_object_set_new(o, "file", json_string(f->path));
@@ -48,10 +47,10 @@ static json_t *file_json(const struct symbi_dsl_file *f)
     }
     for (size_t i = 0; i < f->n_diags; i++) {
         const struct symbi_dsl_diag *d = &f->diags[i];
-        json_t *dj = json_pack("{s:s, s:i, s:i, s:s, s:s}", "file", d->file, "line", d->line,
-                               "col", d->col, "severity",
-                               d->severity == SYMBI_DSL_WARNING ? "warning" : "error", "message",
-                               d->message);
+        json_t *dj =
+            json_pack("{s:s, s:i, s:i, s:s, s:s}", "file", d->file, "line", d->line, "col", d->col,
+                      "severity", d->severity == SYMBI_DSL_WARNING ? "warning" : "error", "message",
+                      d->message);
         if (dj == NULL || json_array_append_new(diags, dj) != 0)
             goto oom;
     }

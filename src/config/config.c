@@ -158,8 +158,14 @@ static const struct ckey keys[] = {
 
 /* Tables that may hold keys or other tables. */
 static const char *const sections[] = {
-    "scheduler", "scheduler.delivery", "scheduler.delivery.custom", "api", "store", "agents",
-    "agentpin",  "log",
+    "scheduler",
+    "scheduler.delivery",
+    "scheduler.delivery.custom",
+    "api",
+    "store",
+    "agents",
+    "agentpin",
+    "log",
 };
 
 struct loader {

@@ -35,8 +35,8 @@ static int tfail(struct tp *p, const char *fmt, ...)
 
 const char *toml_kind_name(enum toml_kind k)
 {
-    static const char *const names[] = {"a string", "an integer", "a float",
-                                        "a boolean", "an array", "a table"};
+    static const char *const names[] = {"a string",  "an integer", "a float",
+                                        "a boolean", "an array",   "a table"};
     return (unsigned)k < SYMBI_ARRAY_LEN(names) ? names[k] : "a value";
 }
 
@@ -126,8 +126,8 @@ static int end_of_line(struct tp *p)
 
 static bool bare_key_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
 }
 
 static size_t utf8_put(char *o, unsigned cp)
@@ -272,8 +272,8 @@ static int parse_string(struct tp *p, const char **out, size_t *outlen)
                     q2++;
                 if (q2 < p->end && (*q2 == '\n' || *q2 == '\r')) {
                     p->s = q2;
-                    while (p->s < p->end && (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' ||
-                                             *p->s == '\r')) {
+                    while (p->s < p->end &&
+                           (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r')) {
                         if (*p->s == '\n')
                             p->line++;
                         p->s++;
@@ -343,8 +343,8 @@ static int parse_value(struct tp *p, int depth, struct toml_value **out);
 static int parse_number(struct tp *p, struct toml_value **out)
 {
     const char *start = p->s;
-    while (p->s < p->end && (bare_key_char(*p->s) || *p->s == '.' || *p->s == '+' ||
-                             *p->s == ':' || (*p->s == '-' && p->s != start)))
+    while (p->s < p->end && (bare_key_char(*p->s) || *p->s == '.' || *p->s == '+' || *p->s == ':' ||
+                             (*p->s == '-' && p->s != start)))
         p->s++;
     size_t len = (size_t)(p->s - start);
     char buf[80];
@@ -621,7 +621,10 @@ static bool utf8_ok(const char *s, size_t len, size_t *bad)
             i++;
             continue;
         }
-        size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        size_t n = c >= 0xc2 && c <= 0xdf   ? 2
+                   : c >= 0xe0 && c <= 0xef ? 3
+                   : c >= 0xf0 && c <= 0xf4 ? 4
+                                            : 0;
         if (n == 0 || len - i < n) {
             *bad = i;
             return false;

@@ -158,7 +158,7 @@ static void berr(struct bctx *c, int line, int col, const char *fmt, ...)
 const char *dsl_vkind_name(enum dsl_vkind k)
 {
     static const char *const names[] = {
-        [V_STRING] = "a string",     [V_NUMBER] = "a number", [V_BOOL] = "a boolean",
+        [V_STRING] = "a string",     [V_NUMBER] = "a number",     [V_BOOL] = "a boolean",
         [V_IDENT] = "an identifier", [V_DURATION] = "a duration", [V_ARRAY] = "an array",
         [V_MAP] = "a map",
     };
@@ -313,8 +313,8 @@ static char *to_json(struct bctx *c, const struct dsl_value *v)
 
 /* Converts entry e's value to `type`; false (error reported) on a wrong
  * type or value. */
-static bool convert(struct bctx *c, const struct dsl_entry *e, const char *name,
-                    enum key_type type, struct conv *out)
+static bool convert(struct bctx *c, const struct dsl_entry *e, const char *name, enum key_type type,
+                    struct conv *out)
 {
     const struct dsl_value *v = e->value;
     memset(out, 0, sizeof *out);
@@ -382,8 +382,8 @@ static bool convert(struct bctx *c, const struct dsl_entry *e, const char *name,
             break;
         for (const struct dsl_value *it = v->items; it != NULL; it = it->next) {
             if (it->kind != V_STRING && it->kind != V_IDENT) {
-                berr(c, it->line, it->col, "%s: expected an array of strings, found %s in it",
-                     name, dsl_vkind_name(it->kind));
+                berr(c, it->line, it->col, "%s: expected an array of strings, found %s in it", name,
+                     dsl_vkind_name(it->kind));
                 return false;
             }
         }
@@ -444,14 +444,10 @@ static bool convert(struct bctx *c, const struct dsl_entry *e, const char *name,
         return map_dups(c, v);
     }
     static const char *const want[] = {
-        [K_STRING] = "a string",
-        [K_DURATION] = "a duration",
-        [K_INT] = "an integer",
-        [K_BOOL] = "true or false",
-        [K_NUMBER] = "a number",
-        [K_STR_ARRAY] = "an array of strings",
-        [K_STR_MAP] = "a map of strings",
-        [K_MAP] = "a map",
+        [K_STRING] = "a string",          [K_DURATION] = "a duration",
+        [K_INT] = "an integer",           [K_BOOL] = "true or false",
+        [K_NUMBER] = "a number",          [K_STR_ARRAY] = "an array of strings",
+        [K_STR_MAP] = "a map of strings", [K_MAP] = "a map",
         [K_HEARTBEAT] = "a map",
     };
     berr(c, v->line, v->col, "%s: expected %s, found %s", name, want[type],
@@ -609,8 +605,8 @@ static bool heartbeat_convert(struct bctx *c, const struct dsl_value *v, struct 
         free(cv.str);                                                                              \
     } while (0)
 
-static void schedule_entry(struct bctx *c, struct symbi_job *job, const struct dsl_entry *e,
-                           int k, char **at_text)
+static void schedule_entry(struct bctx *c, struct symbi_job *job, const struct dsl_entry *e, int k,
+                           char **at_text)
 {
     const struct key_def *kd = &job_keys[k];
     const struct dsl_value *v = e->value;
@@ -781,8 +777,7 @@ static void build_schedule(struct dsl_parser *p, const struct dsl_block *b, bool
     if (b->name != NULL) {
         if (seen[J_NAME] != NULL) {
             berr(&c, seen[J_NAME]->line, seen[J_NAME]->col,
-                 "the schedule is named twice: `schedule %.*s` and `name`", (int)b->nlen,
-                 b->name);
+                 "the schedule is named twice: `schedule %.*s` and `name`", (int)b->nlen, b->name);
         } else if ((job.name = symbi_strndup(b->name, b->nlen)) == NULL) {
             p->oom = true;
         }
@@ -985,8 +980,8 @@ static bool check_dup(struct dsl_parser *p, struct name_slot *tab, size_t mask,
         }
         if (s->kind == b->kind && s->len == len && memcmp(s->name, name, len) == 0) {
             dsl_diag(p, SYMBI_DSL_ERROR, line, col, "duplicate %s name `%.*s` (first at %d:%d)",
-                     b->kind == B_SCHEDULE ? "schedule" : "agent", (int)(len > 60 ? 60 : len),
-                     name, s->line, s->col);
+                     b->kind == B_SCHEDULE ? "schedule" : "agent", (int)(len > 60 ? 60 : len), name,
+                     s->line, s->col);
             return true;
         }
     }

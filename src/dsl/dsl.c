@@ -41,8 +41,8 @@ static int add_diag(struct symbi_dsl_file *f, enum symbi_dsl_severity sev, int l
     return 0;
 }
 
-void dsl_diag(struct dsl_parser *p, enum symbi_dsl_severity sev, int line, int col,
-              const char *fmt, ...)
+void dsl_diag(struct dsl_parser *p, enum symbi_dsl_severity sev, int line, int col, const char *fmt,
+              ...)
 {
     if (p->stop)
         return;

@@ -109,8 +109,8 @@ struct dsl_parser {
 };
 
 /* Reports a diagnostic (printf-style message) at line:col. */
-void dsl_diag(struct dsl_parser *p, enum symbi_dsl_severity sev, int line, int col,
-              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void dsl_diag(struct dsl_parser *p, enum symbi_dsl_severity sev, int line, int col, const char *fmt,
+              ...) __attribute__((format(printf, 5, 6)));
 
 /* Checks UTF-8 validity and NUL bytes; reports and returns false on the
  * first bad byte. */

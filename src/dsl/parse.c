@@ -11,10 +11,10 @@
 /* Names of top-level blocks of the wider Symbiont language: skipped
  * silently even when they look like a misspelt `agent` or `schedule`. */
 static const char *const upstream_blocks[] = {
-    "metadata", "policy", "type",   "function", "fn",     "channel", "memory", "webhook",
-    "import",   "use",    "tool",   "tools",    "with",   "const",   "let",    "struct",
-    "enum",     "impl",   "module", "event",    "events", "prompt",  "config", "trait",
-    "context",  "agents", "workflow",
+    "metadata", "policy", "type",  "function", "fn",     "channel",  "memory",
+    "webhook",  "import", "use",   "tool",     "tools",  "with",     "const",
+    "let",      "struct", "enum",  "impl",     "module", "event",    "events",
+    "prompt",   "config", "trait", "context",  "agents", "workflow",
 };
 
 static const char *const block_keywords[] = {"schedule", "agent"};
@@ -155,8 +155,8 @@ static struct dsl_value *parse_value(struct dsl_parser *p, int depth)
     case T_LBRACK:
     case T_LBRACE:
         if (depth >= SYMBI_DSL_MAX_DEPTH) {
-            dsl_diag(p, SYMBI_DSL_ERROR, t->line, t->col,
-                     "nesting too deep (more than %d levels)", SYMBI_DSL_MAX_DEPTH);
+            dsl_diag(p, SYMBI_DSL_ERROR, t->line, t->col, "nesting too deep (more than %d levels)",
+                     SYMBI_DSL_MAX_DEPTH);
             p->pos--;
             return NULL;
         }
@@ -313,8 +313,9 @@ static void add_block(struct dsl_parser *p, struct dsl_block *b)
  * and including its closer. Returns false at end of file. */
 static bool skip_balanced(struct dsl_parser *p, const struct dsl_tok *open, const char *what)
 {
-    enum dsl_tok_kind o = open->kind,
-                      c = o == T_LBRACE ? T_RBRACE : o == T_LPAREN ? T_RPAREN : T_RBRACK;
+    enum dsl_tok_kind o = open->kind, c = o == T_LBRACE   ? T_RBRACE
+                                          : o == T_LPAREN ? T_RPAREN
+                                                          : T_RBRACK;
     size_t depth = 1;
     for (;;) {
         struct dsl_tok *t = next(p);
@@ -406,8 +407,9 @@ static void parse_block(struct dsl_parser *p, struct dsl_tok *kw, enum dsl_block
         t = peek(p);
     }
     if (t->kind != T_LBRACE) {
-        expected(p, t, kind == B_AGENT ? "`{` to open the agent block"
-                                       : "`{` to open the schedule block");
+        expected(p, t,
+                 kind == B_AGENT ? "`{` to open the agent block"
+                                 : "`{` to open the schedule block");
         /* skip what follows up to the next top-level keyword */
         while (peek(p)->kind != T_EOF &&
                !(peek(p)->kind == T_IDENT && peek(p)->line > t->line &&
@@ -417,7 +419,8 @@ static void parse_block(struct dsl_parser *p, struct dsl_tok *kw, enum dsl_block
     }
     next(p);
     size_t body = p->pos;
-    bool ok = b->upstream ? parse_upstream_agent_body(p, t, b) : parse_entries(p, 1, t, &b->entries);
+    bool ok =
+        b->upstream ? parse_upstream_agent_body(p, t, b) : parse_entries(p, 1, t, &b->entries);
     b->bad = !ok || p->out->n_errors > errors_before;
     for (size_t i = body; i < p->pos && !b->bad; i++)
         b->bad = p->toks[i].kind == T_ERROR; /* a lexical error inside */
@@ -479,8 +482,7 @@ void dsl_parse(struct dsl_parser *p)
             else
                 expected(p, t, "a top-level block (`schedule`, `agent`, ...)");
             /* resume at the next identifier on a later line */
-            while (peek(p)->kind != T_EOF &&
-                   !(peek(p)->kind == T_IDENT && peek(p)->line > t->line))
+            while (peek(p)->kind != T_EOF && !(peek(p)->kind == T_IDENT && peek(p)->line > t->line))
                 next(p);
         }
     }

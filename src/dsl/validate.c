@@ -127,8 +127,8 @@ static bool env_name_ok(const char *s)
 }
 
 /* JSON text of an array of strings (1..max items when nonempty). */
-static int check_str_array(const char *text, const char *f, size_t max, bool nonempty,
-                           json_t **out, const char **field, struct symbi_err *err)
+static int check_str_array(const char *text, const char *f, size_t max, bool nonempty, json_t **out,
+                           const char **field, struct symbi_err *err)
 {
     json_error_t je;
     json_t *a = json_loads(text, JSON_REJECT_DUPLICATES, &je);
@@ -283,15 +283,15 @@ static int policy_duration(json_t *v, const char *f, const char **field, struct 
 }
 
 const char *const dsl_policy_keys[] = {
-    "require_approval",     "approvers",         "max_runtime",      "require_capabilities",
-    "allowed_hours",        "allowed_environments", "require_agent_pin", "approval_timeout",
+    "require_approval",     "approvers",        "max_runtime",
+    "require_capabilities", "allowed_hours",    "allowed_environments",
+    "require_agent_pin",    "approval_timeout",
 };
 const size_t dsl_n_policy_keys = 8;
 /* the same, as validator field names */
 static const char *const policy_fields[] = {
-    "policy.require_approval",     "policy.approvers",
-    "policy.max_runtime",          "policy.require_capabilities",
-    "policy.allowed_hours",        "policy.allowed_environments",
+    "policy.require_approval",     "policy.approvers",        "policy.max_runtime",
+    "policy.require_capabilities", "policy.allowed_hours",    "policy.allowed_environments",
     "policy.require_agent_pin",    "policy.approval_timeout",
 };
 
@@ -372,8 +372,8 @@ static int check_log_file(const char *s, const char **field, struct symbi_err *e
     if (*s == '\0' || strlen(s) > 1024 || has_ctl(s))
         return fail(field, "log_file", err, "must be a relative path of 1..1024 characters");
     if (s[0] == '/')
-        return fail(field, "log_file", err,
-                    "\"%s\" must be a path relative to the log directory", s);
+        return fail(field, "log_file", err, "\"%s\" must be a path relative to the log directory",
+                    s);
     for (const char *q = s; *q != '\0';) {
         size_t n = strcspn(q, "/");
         if (n == 2 && q[0] == '.' && q[1] == '.')
@@ -385,8 +385,7 @@ static int check_log_file(const char *s, const char **field, struct symbi_err *e
     return 0;
 }
 
-int symbi_job_validate_field(const struct symbi_job *job, const char **field,
-                             struct symbi_err *err)
+int symbi_job_validate_field(const struct symbi_job *job, const char **field, struct symbi_err *err)
 {
     int rc = check_name(job->name, field, err);
     if (rc != 0)
@@ -516,8 +515,8 @@ int symbi_agent_def_validate(const struct symbi_agent_def *a, bool allow_no_runn
     int rc = check_name(a->name, field, err);
     if (rc != 0)
         return rc;
-    int runners = (a->command != NULL) + (a->exec != NULL) + (a->model != NULL) +
-                  (a->builtin != NULL);
+    int runners =
+        (a->command != NULL) + (a->exec != NULL) + (a->model != NULL) + (a->builtin != NULL);
     if (runners > 1)
         return fail(field, "runner", err,
                     "give exactly one of command, exec, model or builtin (%d given)", runners);
@@ -550,9 +549,9 @@ int symbi_agent_def_validate(const struct symbi_agent_def *a, bool allow_no_runn
             return fail(field, "model", err, "must be a model name of 1..256 characters");
         break;
     case SYMBI_RUNNER_BUILTIN:
-        if (a->builtin == NULL || (strcmp(a->builtin, "echo") != 0 &&
-                                   strcmp(a->builtin, "noop") != 0 &&
-                                   strcmp(a->builtin, "fail") != 0))
+        if (a->builtin == NULL ||
+            (strcmp(a->builtin, "echo") != 0 && strcmp(a->builtin, "noop") != 0 &&
+             strcmp(a->builtin, "fail") != 0))
             return fail(field, "builtin", err, "unknown builtin \"%s\" (echo, noop or fail)",
                         a->builtin != NULL ? a->builtin : "");
         break;

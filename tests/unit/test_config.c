@@ -36,10 +36,18 @@ static const char spec_example[] = "[scheduler]\n"
                                    "email_from = \"symbiont@example.com\"\n";
 
 static const char *const env_names[] = {
-    "SYMBI_SCHEDULER_MAX_JITTER", "SYMBI_SCHEDULER_MAX_CONCURRENT", "SYMBI_SLACK_TOKEN",
-    "SYMBI_WEBHOOK_AUTH_HEADER",  "SYMBI_AGENTPIN_REQUIRED",        "SYMBI_AGENTPIN_DOMAIN",
-    "SYMBI_ENVIRONMENT",          "SYMBI_API_KEY",                  "SYMBI_STORE",
-    "SYMBI_HOME",                 "SYMBI_CONFIG",                   "SYMBI_LLM_ENDPOINT",
+    "SYMBI_SCHEDULER_MAX_JITTER",
+    "SYMBI_SCHEDULER_MAX_CONCURRENT",
+    "SYMBI_SLACK_TOKEN",
+    "SYMBI_WEBHOOK_AUTH_HEADER",
+    "SYMBI_AGENTPIN_REQUIRED",
+    "SYMBI_AGENTPIN_DOMAIN",
+    "SYMBI_ENVIRONMENT",
+    "SYMBI_API_KEY",
+    "SYMBI_STORE",
+    "SYMBI_HOME",
+    "SYMBI_CONFIG",
+    "SYMBI_LLM_ENDPOINT",
 };
 
 static char tmpdir[PATH_MAX];
@@ -146,40 +154,39 @@ static void test_spec_example(void **state)
 static void test_every_section(void **state)
 {
     (void)state;
-    const char *text =
-        "environment = \"staging\"\n"
-        "data_dir = \"/srv/symbi\"\n"
-        "[scheduler]\n"
-        "retry_backoff = \"45s\"\n"
-        "approval_timeout_seconds = 7200\n"
-        "max_output_bytes = 2_097_152\n"
-        "context_max_bytes = 0x40000\n"
-        "lease_seconds = 20.5\n"
-        "[scheduler.delivery]\n"
-        "smtp_require_tls = true\n"
-        "webhook_auth_header = 'Bearer ${HOOK_TOKEN}'\n"
-        "[scheduler.delivery.custom.pagerduty]\n"
-        "command = \"\"\"\n"
-        "/usr/local/bin/notify --service ops\"\"\"\n"
-        "[scheduler.delivery.custom.teams]\n"
-        "command = '/usr/bin/teams-notify'\n"
-        "[api]\n"
-        "listen = \"[::1]:9090\"\n"
-        "max_body_bytes = 65536\n"
-        "protect_health = true\n"
-        "[store]\n"
-        "url = \"sqlite:/var/lib/symbi/jobs.db\"\n"
-        "[agents]\n"
-        "dir = \"/etc/symbi/agents\"\n"
-        "llm_endpoint = \"http://127.0.0.1:11434/v1\"\n"
-        "[agentpin]\n"
-        "required = true\n"
-        "domain = \"agents.example.com\"\n"
-        "keys_dir = \"/etc/symbi/keys\"\n"
-        "clock_skew_seconds = 30\n"
-        "[log]\n"
-        "level = \"debug\"\n"
-        "max_bytes = 1_048_576\n";
+    const char *text = "environment = \"staging\"\n"
+                       "data_dir = \"/srv/symbi\"\n"
+                       "[scheduler]\n"
+                       "retry_backoff = \"45s\"\n"
+                       "approval_timeout_seconds = 7200\n"
+                       "max_output_bytes = 2_097_152\n"
+                       "context_max_bytes = 0x40000\n"
+                       "lease_seconds = 20.5\n"
+                       "[scheduler.delivery]\n"
+                       "smtp_require_tls = true\n"
+                       "webhook_auth_header = 'Bearer ${HOOK_TOKEN}'\n"
+                       "[scheduler.delivery.custom.pagerduty]\n"
+                       "command = \"\"\"\n"
+                       "/usr/local/bin/notify --service ops\"\"\"\n"
+                       "[scheduler.delivery.custom.teams]\n"
+                       "command = '/usr/bin/teams-notify'\n"
+                       "[api]\n"
+                       "listen = \"[::1]:9090\"\n"
+                       "max_body_bytes = 65536\n"
+                       "protect_health = true\n"
+                       "[store]\n"
+                       "url = \"sqlite:/var/lib/symbi/jobs.db\"\n"
+                       "[agents]\n"
+                       "dir = \"/etc/symbi/agents\"\n"
+                       "llm_endpoint = \"http://127.0.0.1:11434/v1\"\n"
+                       "[agentpin]\n"
+                       "required = true\n"
+                       "domain = \"agents.example.com\"\n"
+                       "keys_dir = \"/etc/symbi/keys\"\n"
+                       "clock_skew_seconds = 30\n"
+                       "[log]\n"
+                       "level = \"debug\"\n"
+                       "max_bytes = 1_048_576\n";
     write_file("full.toml", text);
     struct symbi_config cfg;
     symbi_config_init(&cfg);
@@ -239,8 +246,8 @@ static void test_env_overrides(void **state)
     symbi_config_init(&cfg);
     struct symbi_err err;
     assert_int_equal(symbi_config_load(&cfg, NULL, NULL, &err), 0);
-    assert_int_equal(cfg.max_jitter_ms, 45000);      /* file said 30 */
-    assert_int_equal(cfg.max_concurrent_jobs, 7);    /* file said 20 */
+    assert_int_equal(cfg.max_jitter_ms, 45000);         /* file said 30 */
+    assert_int_equal(cfg.max_concurrent_jobs, 7);       /* file said 20 */
     assert_string_equal(cfg.slack_api_token, "xoxb-1"); /* file said ${SLACK_API_TOKEN} */
     assert_string_equal(cfg.webhook_auth_header, "Bearer t");
     assert_true(cfg.agentpin_required);
@@ -508,8 +515,7 @@ static void test_load_buffer_limits(void **state)
                      SYMBI_EINVAL);
     assert_string_equal(err.msg, "deep.toml:1: nesting too deep (more than 32 levels)");
     symbi_buf_cleanup(&b);
-    assert_int_equal(symbi_config_load_buffer(&cfg, "nul.toml", "a = 1\0", 6, &err),
-                     SYMBI_EINVAL);
+    assert_int_equal(symbi_config_load_buffer(&cfg, "nul.toml", "a = 1\0", 6, &err), SYMBI_EINVAL);
     assert_string_equal(err.msg, "nul.toml:1: NUL byte in file");
     symbi_config_cleanup(&cfg);
 }

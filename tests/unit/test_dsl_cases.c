@@ -106,8 +106,8 @@ static void run_case(void **state)
         json_object_set_new(got, "schedules", jobs);
         json_t *warnings = json_array();
         for (size_t i = 0; i < f.n_diags; i++)
-            json_array_append_new(warnings, json_string(symbi_dsl_diag_fmt(&f.diags[i], line,
-                                                                           sizeof line)));
+            json_array_append_new(warnings,
+                                  json_string(symbi_dsl_diag_fmt(&f.diags[i], line, sizeof line)));
         json_object_set_new(got, "diagnostics", warnings);
         char where[512] = "";
         if (!subset(want, got, where, sizeof where)) {
