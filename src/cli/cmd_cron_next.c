@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define NEXT_COUNT_DEFAULT 5
-#define NEXT_COUNT_MAX 1000
+#define NEXT_COUNT_MAX     1000
 
 /* "2026-03-29T03:30:00+02:00" (with_offset) or "2026-03-29T03:30:00". */
 static void local_fmt(int64_t utc_ms, int off_s, bool with_offset, char *out, size_t cap)
@@ -77,8 +77,8 @@ static int parse_args(int argc, char **argv, struct next_args *a, struct symbi_b
                 a->from = v;
             } else if ((v = opt_value(argc, argv, &i, "--count", &missing)) != NULL) {
                 if (symbi_parse_int(v, 1, NEXT_COUNT_MAX, &a->count) != 0)
-                    return symbi_cli_usage(self(), "--count must be 1-%d, not '%s'",
-                                           NEXT_COUNT_MAX, v);
+                    return symbi_cli_usage(self(), "--count must be 1-%d, not '%s'", NEXT_COUNT_MAX,
+                                           v);
             } else if ((v = opt_value(argc, argv, &i, "--format", &missing)) != NULL) {
                 if (strcmp(v, "table") != 0 && strcmp(v, "json") != 0)
                     return symbi_cli_usage(self(), "--format must be table or json, not '%s'", v);

@@ -17,24 +17,24 @@
 
 /* A parsed expression: one bit set per field, plus the Quartz extensions. */
 struct symbi_cron {
-    uint64_t sec;          /* bits 0-59 */
-    uint64_t min;          /* bits 0-59 */
-    uint32_t hour;         /* bits 0-23 */
-    uint32_t dom;          /* bits 1-31: plain days of the month */
-    uint32_t dom_last;     /* bit n: n days before the last day (L is bit 0, L-3 bit 3) */
-    uint32_t dom_near;     /* bit n: the weekday nearest day n (nW) */
-    uint16_t month;        /* bits 1-12 */
-    uint8_t dow;           /* bits 0-6: plain days of the week, Sunday 0 */
-    uint8_t dow_last;      /* bit d: the last weekday d of the month (dL) */
-    uint8_t dow_nth[6];    /* [n] bit d: the n-th weekday d of the month (d#n), n 1-5 */
-    bool dom_lw;           /* LW: the last weekday (Mon-Fri) of the month */
-    bool dom_star;         /* the day-of-month field starts with '*' or is '?' */
-    bool dow_star;         /* the day-of-week field starts with '*' or is '?' */
-    bool hour_star;        /* the hour field starts with '*' (DST overlap rule) */
-    bool extended;         /* some L, W or # is used: the slower day rule */
-    bool has_year;         /* a 7th field */
-    uint64_t years[4];     /* bit (y - 1970) for 1970..2199 */
-    int64_t every_s;       /* @every: the interval in seconds; 0 otherwise */
+    uint64_t sec;       /* bits 0-59 */
+    uint64_t min;       /* bits 0-59 */
+    uint32_t hour;      /* bits 0-23 */
+    uint32_t dom;       /* bits 1-31: plain days of the month */
+    uint32_t dom_last;  /* bit n: n days before the last day (L is bit 0, L-3 bit 3) */
+    uint32_t dom_near;  /* bit n: the weekday nearest day n (nW) */
+    uint16_t month;     /* bits 1-12 */
+    uint8_t dow;        /* bits 0-6: plain days of the week, Sunday 0 */
+    uint8_t dow_last;   /* bit d: the last weekday d of the month (dL) */
+    uint8_t dow_nth[6]; /* [n] bit d: the n-th weekday d of the month (d#n), n 1-5 */
+    bool dom_lw;        /* LW: the last weekday (Mon-Fri) of the month */
+    bool dom_star;      /* the day-of-month field starts with '*' or is '?' */
+    bool dow_star;      /* the day-of-week field starts with '*' or is '?' */
+    bool hour_star;     /* the hour field starts with '*' (DST overlap rule) */
+    bool extended;      /* some L, W or # is used: the slower day rule */
+    bool has_year;      /* a 7th field */
+    uint64_t years[4];  /* bit (y - 1970) for 1970..2199 */
+    int64_t every_s;    /* @every: the interval in seconds; 0 otherwise */
 };
 
 /* One stretch of constant UTC offset: [start, end) in UTC seconds

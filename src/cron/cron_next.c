@@ -8,7 +8,7 @@
 
 #define NONE_HI INT64_MAX /* "no match" for a forward search */
 #define NONE_LO INT64_MIN /* "no match" for a backward search */
-#define DAY 86400
+#define DAY     86400
 
 /* Lowest set bit >= x (x < 64), or -1. */
 static inline int bit_at_or_after(uint64_t m, unsigned x)

@@ -77,8 +77,7 @@ static int fail_at(struct pctx *p, int code, size_t pos, const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     printable(p->expr, quoted, sizeof quoted);
-    return symbi_err_set(p->err, code, "cron: %s at position %zu in \"%s\"", what, pos + 1,
-                         quoted);
+    return symbi_err_set(p->err, code, "cron: %s at position %zu in \"%s\"", what, pos + 1, quoted);
 }
 
 static void char_text(char ch, char out[8])
@@ -203,8 +202,10 @@ static int parse_item(struct pctx *p, int f, const char *s, size_t start, size_t
         hi = fd->hi;
     } else if (s[i] == '?') {
         if (f != F_DOM && f != F_DOW)
-            return fail_at(p, SYMBI_EPARSE, i, "'?' is only allowed in day-of-month and "
-                                               "day-of-week, not in %s", fd->name);
+            return fail_at(p, SYMBI_EPARSE, i,
+                           "'?' is only allowed in day-of-month and "
+                           "day-of-week, not in %s",
+                           fd->name);
         set_range(p, f, fd->lo, fd->hi, 1);
         return expect_end(p, f, s, i + 1, end);
     } else if (f == F_DOM && (s[i] == 'L' || s[i] == 'l')) {
@@ -257,8 +258,8 @@ static int parse_item(struct pctx *p, int f, const char *s, size_t start, size_t
             if (f == F_DOW && hi == 0 && lo > 0)
                 hi = 7; /* FRI-SUN */
             if (lo > hi)
-                return fail_at(p, SYMBI_ERANGE, bpos, "%s range %ld-%ld is reversed", fd->name,
-                               lo, hi);
+                return fail_at(p, SYMBI_ERANGE, bpos, "%s range %ld-%ld is reversed", fd->name, lo,
+                               hi);
         } else if (i < end && s[i] == '/') {
             hi = fd->hi; /* a/n: from a to the field's end */
         }

@@ -13,11 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TZ_DEFAULT_DIR "/usr/share/zoneinfo"
-#define TZ_FILE_MAX (512 * 1024)
-#define TZ_NAME_MAX 255
+#define TZ_DEFAULT_DIR     "/usr/share/zoneinfo"
+#define TZ_FILE_MAX        (512 * 1024)
+#define TZ_NAME_MAX        255
 #define TZ_TABLE_LAST_YEAR 2200 /* the footer rule is tabulated up to here */
-#define DAY 86400
+#define DAY                86400
 
 /* One date of a POSIX TZ rule: Jn (kind 'J'), n ('N') or Mm.w.d ('M'),
  * with its local time of day in seconds. */
@@ -127,8 +127,8 @@ static bool tz_date_parse(const char **s, struct tz_date *d)
     } else if (*p == 'M') {
         p++;
         d->kind = 'M';
-        if (!tz_int(&p, 1, 12, &d->m) || *p++ != '.' || !tz_int(&p, 1, 5, &d->w) ||
-            *p++ != '.' || !tz_int(&p, 0, 6, &d->d))
+        if (!tz_int(&p, 1, 12, &d->m) || *p++ != '.' || !tz_int(&p, 1, 5, &d->w) || *p++ != '.' ||
+            !tz_int(&p, 0, 6, &d->d))
             return false;
     } else {
         d->kind = 'N';
@@ -323,7 +323,7 @@ static bool tzif_header(const unsigned char *d, size_t len, size_t pos, struct t
     if (len < pos || len - pos < 44 || memcmp(d + pos, "TZif", 4) != 0)
         return false;
     const unsigned char *h = d + pos + 20;
-    *c = (struct tzif_counts){be32(h), be32(h + 4), be32(h + 8),
+    *c = (struct tzif_counts){be32(h),      be32(h + 4),  be32(h + 8),
                               be32(h + 12), be32(h + 16), be32(h + 20)};
     return c->type >= 1 && c->type <= 256 && c->time <= 100000 && c->leap <= 100000 &&
            c->chars <= 100000 && c->isut <= 256 && c->isstd <= 256;
@@ -331,8 +331,8 @@ static bool tzif_header(const unsigned char *d, size_t len, size_t pos, struct t
 
 static size_t tzif_block_size(const struct tzif_counts *c, size_t tsize)
 {
-    return c->time * tsize + c->time + c->type * 6 + c->chars + c->leap * (tsize + 4) +
-           c->isstd + c->isut;
+    return c->time * tsize + c->time + c->type * 6 + c->chars + c->leap * (tsize + 4) + c->isstd +
+           c->isut;
 }
 
 /* Appends a transition when it changes the offset. */
@@ -558,8 +558,8 @@ static int zone_load(const char *dir, const char *name, struct symbi_zone **out,
 
 static struct symbi_zone *cache_find(const char *dir, const char *name)
 {
-    for (struct symbi_zone *z = atomic_load_explicit(&cache_head, memory_order_acquire);
-         z != NULL; z = z->next) {
+    for (struct symbi_zone *z = atomic_load_explicit(&cache_head, memory_order_acquire); z != NULL;
+         z = z->next) {
         if (strcmp(z->name, name) == 0 && strcmp(z->dir, dir) == 0)
             return z;
     }

@@ -120,9 +120,18 @@ static void test_zone_errors(void **state)
     assert_string_equal(err.msg, "unknown time zone \"Mars/Base\"");
     assert_ptr_equal(z, (const struct symbi_zone *)0x1);
     static const char *bad[] = {
-        "",           "/etc/passwd", "../../etc/passwd", "Europe/../../../etc/passwd",
-        "Europe//Berlin", "Europe/./Berlin", "Europe/Berlin/", "zone.tab", "Europe",
-        "Europe/Ber lin", "iso3166.tab", "Europe/Berlin\n",
+        "",
+        "/etc/passwd",
+        "../../etc/passwd",
+        "Europe/../../../etc/passwd",
+        "Europe//Berlin",
+        "Europe/./Berlin",
+        "Europe/Berlin/",
+        "zone.tab",
+        "Europe",
+        "Europe/Ber lin",
+        "iso3166.tab",
+        "Europe/Berlin\n",
     };
     for (size_t i = 0; i < SYMBI_ARRAY_LEN(bad); i++) {
         if (symbi_zone_validate(bad[i], &err) != SYMBI_ENOTFOUND)
@@ -217,8 +226,9 @@ static void test_tzif_files(void **state)
     write_file(dir, "Fixed", buf, (size_t)(p - buf));
 
     /* garbage and a truncated file */
-    write_file(dir, "Junk", (const unsigned char *)"not a zone file at all, sorry.........."
-                                                    "..........",
+    write_file(dir, "Junk",
+               (const unsigned char *)"not a zone file at all, sorry.........."
+                                      "..........",
                50);
     write_file(dir, "Short", buf, 60);
 
@@ -352,8 +362,8 @@ static void test_lord_howe(void **state)
     /* a 30-minute shift. gap: 2026-10-04 02:00 -> 02:30 (+10:30 -> +11, 15:30Z) */
     assert_string_equal(nexts("15 2 * * *", "Australia/Lord_Howe", "2026-10-03T00:00:00Z", 2),
                         "2026-10-03T15:30:00Z 2026-10-04T15:15:00Z");
-    assert_string_equal(nexts_opt("15 2 * * *", "Australia/Lord_Howe", "2026-10-03T00:00:00Z",
-                                  1, SYMBI_DST_GAP_SKIP, SYMBI_DST_OVERLAP_AUTO),
+    assert_string_equal(nexts_opt("15 2 * * *", "Australia/Lord_Howe", "2026-10-03T00:00:00Z", 1,
+                                  SYMBI_DST_GAP_SKIP, SYMBI_DST_OVERLAP_AUTO),
                         "2026-10-04T15:15:00Z");
     assert_string_equal(nexts("*/20 * * * *", "Australia/Lord_Howe", "2026-10-03T15:00:00Z", 4),
                         "2026-10-03T15:10:00Z 2026-10-03T15:30:00Z 2026-10-03T15:40:00Z "
@@ -361,14 +371,14 @@ static void test_lord_howe(void **state)
     /* overlap: 2026-04-05 02:00 -> 01:30 (+11 -> +10:30, 15:00Z); 01:30-01:59 twice */
     assert_string_equal(nexts("45 1 * * *", "Australia/Lord_Howe", "2026-04-04T00:00:00Z", 2),
                         "2026-04-04T14:45:00Z 2026-04-05T15:15:00Z");
-    assert_string_equal(nexts_opt("45 1 * * *", "Australia/Lord_Howe", "2026-04-04T00:00:00Z",
-                                  2, SYMBI_DST_GAP_SHIFT, SYMBI_DST_OVERLAP_LAST),
+    assert_string_equal(nexts_opt("45 1 * * *", "Australia/Lord_Howe", "2026-04-04T00:00:00Z", 2,
+                                  SYMBI_DST_GAP_SHIFT, SYMBI_DST_OVERLAP_LAST),
                         "2026-04-04T15:15:00Z 2026-04-05T15:15:00Z");
     assert_string_equal(nexts("45 * * * *", "Australia/Lord_Howe", "2026-04-04T14:00:00Z", 3),
                         "2026-04-04T14:45:00Z 2026-04-04T15:15:00Z 2026-04-04T16:15:00Z");
     /* 01:15 is not repeated (only 01:30-01:59 is) */
-    assert_string_equal(nexts_opt("15 1 * * *", "Australia/Lord_Howe", "2026-04-04T00:00:00Z",
-                                  2, SYMBI_DST_GAP_SHIFT, SYMBI_DST_OVERLAP_BOTH),
+    assert_string_equal(nexts_opt("15 1 * * *", "Australia/Lord_Howe", "2026-04-04T00:00:00Z", 2,
+                                  SYMBI_DST_GAP_SHIFT, SYMBI_DST_OVERLAP_BOTH),
                         "2026-04-04T14:15:00Z 2026-04-05T14:45:00Z");
 }
 
@@ -480,7 +490,7 @@ static void test_oracle(void **state)
         const char *expr;
         bool hour_star;
     } exprs[] = {
-        {"30 2 * * *", false},     {"*/15 * * * *", true}, {"0 * * * *", true},
+        {"30 2 * * *", false},     {"*/15 * * * *", true},  {"0 * * * *", true},
         {"15 1 * * *", false},     {"45 1,2 * * *", false}, {"* 2 * * *", false},
         {"*/10 1-3 * * *", false}, {"0 0 * * *", false},    {"40 */2 * * *", true},
         {"5,35 * * * 0", true},
@@ -502,8 +512,8 @@ static void test_oracle(void **state)
                     for (size_t oi = 0; oi < SYMBI_ARRAY_LEN(ovs); oi++) {
                         struct symbi_cron_opts o = {g ? SYMBI_DST_GAP_SKIP : SYMBI_DST_GAP_SHIFT,
                                                     ovs[oi], SYMBI_TIME_NONE};
-                        size_t n = oracle(c, exprs[ei].hour_star, z, a, b, o.gap, o.overlap, want,
-                                          CAP);
+                        size_t n =
+                            oracle(c, exprs[ei].hour_star, z, a, b, o.gap, o.overlap, want, CAP);
                         /* forward from a - 1 */
                         int64_t t = (a - 1) * 1000, x;
                         for (size_t i = 0; i < n; i++) {
@@ -541,8 +551,8 @@ static void test_oracle(void **state)
 
 /* ---- threads --------------------------------------------------------------- */
 
-static const char *thread_zones[] = {"Europe/Paris", "America/Chicago", "Asia/Tehran",
-                                     "Australia/Adelaide", "Africa/Cairo", "America/Santiago"};
+static const char *thread_zones[] = {"Europe/Paris",       "America/Chicago", "Asia/Tehran",
+                                     "Australia/Adelaide", "Africa/Cairo",    "America/Santiago"};
 
 static void *zone_worker(void *arg)
 {
