@@ -46,7 +46,8 @@ int symbi_cli_dispatch(struct symbi_cli *cli, const struct symbi_cli_cmd *table,
     for (size_t i = 0; i < n; i++) {
         if (strcmp(table[i].name, argv[0]) != 0)
             continue;
-        if (symbi_cli_wants_help(argc, argv) && table[i].run != symbi_cli_cmd_cron) {
+        if (symbi_cli_wants_help(argc, argv) && table[i].run != symbi_cli_cmd_cron &&
+            table[i].run != symbi_cli_cmd_api_key) {
             fputs(table[i].usage, stdout);
             return SYMBI_EXIT_OK;
         }

@@ -59,6 +59,17 @@ char *symbi_cli_store_url(const struct symbi_cli *cli);
 /* Opens that store; prints the error and returns SYMBI_EXIT_ERROR on failure. */
 int symbi_cli_open_store(const struct symbi_cli *cli, struct symbi_store **out);
 
+struct symbi_config;
+struct symbi_http_hooks;
+struct symbi_http_server;
+/* Starts the HTTP API of `symbi up` (up_http.c): listen (NULL: the
+ * configuration's), the store of --store/$SYMBI_STORE/data dir (or the
+ * configuration's), SYMBI_API_KEY, and the scheduler's hooks (may be NULL).
+ * cfg may be NULL (defaults and environment). */
+int symbi_cli_http_start(const struct symbi_cli *cli, const struct symbi_config *cfg,
+                         const char *listen, const struct symbi_http_hooks *hooks,
+                         struct symbi_http_server **out, struct symbi_err *err);
+
 /* the top-level commands */
 extern const struct symbi_cli_cmd symbi_cli_commands[];
 extern const size_t symbi_cli_n_commands;
@@ -71,5 +82,6 @@ int symbi_cli_cmd_dsl(struct symbi_cli *cli, int argc, char **argv);
 /* `symbi cron` subcommands (rows of cron_commands in cmd_cron.c) */
 int symbi_cli_cmd_cron_next(struct symbi_cli *cli, int argc, char **argv);
 extern const char symbi_cli_cron_next_usage[];
+int symbi_cli_cmd_api_key(struct symbi_cli *cli, int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 /* cmd_up.c - `symbi up`: the daemon. Parses its options, opens the data
  * directory and log, and runs until SIGINT or SIGTERM. */
 #include "cli/cli.h"
+#include "symbi/http.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -62,8 +63,15 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
     symbi_log(SYMBI_LOG_INFO, "scheduler",
               "symbi up version=%s data_dir=%s agents=%s environment=%s listen=%s", SYMBI_VERSION,
               data_dir, agents ? agents : "-", environment, listen_addr);
-    symbi_log(SYMBI_LOG_WARN, "scheduler",
-              "this build has no scheduler loop or HTTP API yet; waiting for SIGINT/SIGTERM");
+    /* the HTTP API */
+    struct symbi_http_server *http = NULL;
+    struct symbi_err herr = {0};
+    if (symbi_cli_http_start(cli, NULL, listen_addr, NULL, &http, &herr) != 0) {
+        symbi_log(SYMBI_LOG_ERROR, "api", "cannot start the HTTP API: %s", herr.msg);
+        symbi_log_close();
+        free(data_dir);
+        return symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", herr.msg);
+    }
     int sig = 0;
     for (;;) {
         if (sigwait(&set, &sig) != 0)
@@ -76,6 +84,7 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
     }
     symbi_log(SYMBI_LOG_INFO, "scheduler", "shutting down signal=%s",
               sig == SIGINT ? "SIGINT" : "SIGTERM");
+    symbi_http_stop(http);
     symbi_log_close();
     free(data_dir);
     return SYMBI_EXIT_OK;

@@ -17,6 +17,11 @@ const struct symbi_cli_cmd symbi_cli_commands[] = {
      "  good file; diagnostics `file:line:col: error: message` on stderr for a bad one.\n"
      "  Exit 0 when every file is good, 1 otherwise.\n"
      "  --format json   print each file's agents, schedules and diagnostics as JSON\n"},
+    {"api-key", symbi_cli_cmd_api_key, "manage HTTP API keys (create, list, revoke)",
+     "usage: symbi api-key <command> [options]\n"
+     "  create --name NAME   create a key and print it once\n"
+     "  list [--format table|json]\n"
+     "  revoke <id|prefix|name>\n"},
     {"version", symbi_cli_cmd_version, "print the version",
      "usage: symbi version\n  Prints symbi's version.\n"},
 };

@@ -46,7 +46,7 @@ def test_unknown_global_option(symbi):
 
 def test_up_stops_cleanly_on_signals(symbi, daemons, tmp_path):
     for sig in (signal.SIGINT, signal.SIGTERM):
-        d = symbi.start("--data-dir", tmp_path / "data", "up")
+        d = symbi.start("--data-dir", tmp_path / "data", "up", "--listen", "127.0.0.1:0")
         daemons.append(d)
         d.wait_for("symbi up")
         d.signal(sig)

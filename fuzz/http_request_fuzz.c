@@ -1,0 +1,50 @@
+/* http_request_fuzz.c - fuzzes what the HTTP API does with untrusted
+ * request parts before a handler runs: the path against every route of the
+ * table, the JSON depth scan, then parsing and applying the body as job
+ * fields. Input: a path line, then the body. */
+#include "http/http_internal.h"
+#include "symbi/json.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *nl = memchr(data, '\n', size);
+    size_t plen = nl ? (size_t)(nl - (const char *)data) : size;
+    if (plen > HTTP_MAX_URL)
+        plen = HTTP_MAX_URL;
+    char path[HTTP_MAX_URL + 1];
+    memcpy(path, data, plen);
+    path[plen] = '\0';
+    char scratch[HTTP_MAX_URL + HTTP_MAX_PARAMS];
+    for (size_t i = 0; i < http_n_routes; i++) {
+        const char *params[HTTP_MAX_PARAMS];
+        size_t n = 0;
+        if (http_route_match(http_routes[i].pattern, path, scratch, sizeof scratch, params, &n)) {
+            for (size_t k = 0; k < n; k++)
+                if (strlen(params[k]) == 0 || strchr(params[k], '/') != NULL)
+                    abort();
+        }
+    }
+    const char *body = nl ? nl + 1 : (const char *)data + size;
+    size_t blen = size - (size_t)(body - (const char *)data);
+    if (http_json_depth_check(body, blen, HTTP_MAX_JSON_DEPTH) != 0)
+        return 0;
+    json_error_t je;
+    json_t *j = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &je);
+    if (json_is_object(j)) {
+        struct symbi_job job;
+        const char *bad = NULL;
+        symbi_job_init(&job);
+        symbi_job_apply_json(&job, j, &bad, NULL);
+        json_t *out = symbi_job_to_json(&job, true);
+        json_decref(out);
+        symbi_job_cleanup(&job);
+    }
+    json_decref(j);
+    return 0;
+}

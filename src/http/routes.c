@@ -1,0 +1,38 @@
+/* routes.c - the route table of the HTTP API: one row per method and path
+ * with its handler, whether it is public (health, metrics) and whether it
+ * takes a JSON body. SPEC §9.1 first, then the upstream routes of §9.2. */
+#include "http/http_internal.h"
+
+const struct http_route http_routes[] = {
+    /* the guide's routes (§9.1) */
+    {"POST", "/api/v1/schedule", http_h_schedule_create, false, true},
+    {"GET", "/api/v1/schedule", http_h_schedule_list, false, false},
+    {"GET", "/api/v1/schedule/{}", http_h_schedule_get, false, false},
+    {"PUT", "/api/v1/schedule/{}", http_h_schedule_update, false, true},
+    {"DELETE", "/api/v1/schedule/{}", http_h_schedule_delete, false, false},
+    {"POST", "/api/v1/schedule/{}/pause", http_h_schedule_pause, false, true},
+    {"POST", "/api/v1/schedule/{}/resume", http_h_schedule_resume, false, true},
+    {"POST", "/api/v1/schedule/{}/reset", http_h_schedule_reset, false, true},
+    {"POST", "/api/v1/schedule/{}/run", http_h_schedule_run, false, true},
+    {"GET", "/api/v1/schedule/{}/history", http_h_schedule_history, false, false},
+    {"GET", "/api/v1/schedule/{}/next_run", http_h_schedule_next_run, false, false},
+    {"GET", "/api/v1/runs/{}", http_h_run_get, false, false},
+    {"POST", "/api/v1/runs/{}/approve", http_h_run_approve, false, true},
+    {"POST", "/api/v1/runs/{}/deny", http_h_run_deny, false, true},
+    {"GET", "/api/v1/audit", http_h_audit, false, false},
+    {"GET", "/api/v1/health", http_h_health, true, false},
+    {"GET", "/api/v1/health/scheduler", http_h_health_scheduler, true, false},
+    {"GET", "/metrics", http_h_metrics, true, false},
+    /* upstream Symbiont's routes (§9.2) */
+    {"POST", "/api/v1/schedules", http_h_up_create, false, true},
+    {"GET", "/api/v1/schedules", http_h_up_list, false, false},
+    {"GET", "/api/v1/schedules/{}", http_h_up_get, false, false},
+    {"PUT", "/api/v1/schedules/{}", http_h_up_update, false, true},
+    {"DELETE", "/api/v1/schedules/{}", http_h_up_delete, false, false},
+    {"POST", "/api/v1/schedules/{}/pause", http_h_up_pause, false, true},
+    {"POST", "/api/v1/schedules/{}/resume", http_h_up_resume, false, true},
+    {"POST", "/api/v1/schedules/{}/trigger", http_h_up_trigger, false, true},
+    {"GET", "/api/v1/schedules/{}/history", http_h_up_history, false, false},
+    {"GET", "/api/v1/schedules/{}/next-runs", http_h_up_next_runs, false, false},
+};
+const size_t http_n_routes = SYMBI_ARRAY_LEN(http_routes);

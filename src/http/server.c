@@ -1,0 +1,711 @@
+/* server.c - the HTTP server on GNU libmicrohttpd: listening, the
+ * per-request life cycle (limits, routing, authentication, body, JSON),
+ * protected mode, the API-key cache and the reply helpers. */
+#include "http/http_internal.h"
+#include "symbi/policy.h"
+
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KEY_CACHE_TTL_MS 500
+
+struct key_entry {
+    struct symbi_key_verifier v;
+    char name[64];
+};
+
+struct symbi_http_server {
+    struct MHD_Daemon *mhd;
+    char *store_url;
+    char *listen;
+    int64_t max_body;
+    bool protect_health;
+    struct symbi_http_hooks hooks;
+    pthread_key_t tls_store;
+    int port;
+    int64_t started_mono;
+    /* API keys: the stored ones, refreshed every KEY_CACHE_TTL_MS */
+    pthread_mutex_t keys_mu;
+    struct key_entry *keys;
+    size_t n_keys;
+    bool keys_loaded;
+    int64_t keys_mono;
+    bool has_env_key;
+    struct symbi_key_verifier env_key;
+};
+
+/* Per-connection state, from the first call of a request to its end. */
+struct conn_ctx {
+    const struct http_route *route;
+    char scratch[HTTP_MAX_URL + HTTP_MAX_PARAMS];
+    const char *params[HTTP_MAX_PARAMS];
+    size_t n_params;
+    const char *actor;
+    char actor_buf[80];
+    struct symbi_buf body;
+    bool too_big;
+};
+
+/* ---------------------------------------------------------------- replies */
+
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct http_req *r)
+{
+    char *text;
+    size_t len;
+    const char *ctype;
+    if (r->text != NULL) {
+        text = r->text;
+        r->text = NULL;
+        ctype = r->ctype;
+    } else {
+        if (r->out == NULL) {
+            r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+            r->out =
+                json_pack("{s:s,s:s,s:n}", "error", "no answer", "code", "INTERNAL", "details");
+        }
+        text = r->out ? json_dumps(r->out, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        ctype = "application/json";
+    }
+    if (text == NULL) {
+        r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        text = symbi_strdup("{\"error\":\"out of memory\",\"code\":\"INTERNAL\",\"details\":null}");
+        ctype = "application/json";
+        if (text == NULL)
+            return MHD_NO;
+    }
+    len = strlen(text);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (r->allow != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"symbi\"");
+    enum MHD_Result rc = MHD_queue_response(c, r->status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+void http_reply(struct http_req *r, unsigned status, json_t *body)
+{
+    json_decref(r->out);
+    r->out = body;
+    r->status = body != NULL ? status : MHD_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+void http_reply_text(struct http_req *r, unsigned status, const char *ctype, char *text)
+{
+    free(r->text);
+    r->text = text;
+    r->ctype = ctype;
+    r->status = status;
+}
+
+void http_reply_error(struct http_req *r, unsigned status, const char *code, json_t *details,
+                      const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *o = json_object();
+    if (o != NULL) {
+        /* json_string refuses invalid UTF-8: echo of bad input must not break the answer */
+        json_t *m = json_string(msg);
+        json_object_set_new(o, "error", m != NULL ? m : json_string("invalid request"));
+        json_object_set_new(o, "code", json_string(code));
+        json_object_set_new(o, "details", details != NULL ? details : json_null());
+    } else {
+        json_decref(details);
+    }
+    http_reply(r, status, o);
+}
+
+void http_reply_err(struct http_req *r, const struct symbi_err *e)
+{
+    unsigned st = MHD_HTTP_INTERNAL_SERVER_ERROR;
+    const char *code = "INTERNAL";
+    switch (e->code) {
+    case SYMBI_ENOTFOUND:
+        st = MHD_HTTP_NOT_FOUND, code = "NOT_FOUND";
+        break;
+    case SYMBI_EEXIST:
+        st = MHD_HTTP_CONFLICT, code = "NAME_TAKEN";
+        break;
+    case SYMBI_EFULL:
+        st = MHD_HTTP_CONFLICT, code = "CONCURRENCY_LIMIT";
+        break;
+    case SYMBI_ESTATE:
+        st = MHD_HTTP_CONFLICT, code = "INVALID_STATE";
+        break;
+    case SYMBI_EAMBIGUOUS:
+        st = MHD_HTTP_BAD_REQUEST, code = "AMBIGUOUS";
+        break;
+    case SYMBI_EINVAL:
+    case SYMBI_ERANGE:
+    case SYMBI_EPARSE:
+        st = MHD_HTTP_BAD_REQUEST, code = "INVALID_FIELD";
+        break;
+    case SYMBI_ETOOBIG:
+        st = 413, code = "TOO_LARGE";
+        break;
+    case SYMBI_EDENIED:
+        st = MHD_HTTP_FORBIDDEN, code = "FORBIDDEN";
+        break;
+    case SYMBI_EAUTH:
+        st = MHD_HTTP_UNAUTHORIZED, code = "UNAUTHORIZED";
+        break;
+    case SYMBI_EBUSY:
+        st = MHD_HTTP_SERVICE_UNAVAILABLE, code = "BUSY";
+        break;
+    case SYMBI_ENOSCHED:
+        st = MHD_HTTP_SERVICE_UNAVAILABLE, code = "NO_SCHEDULER";
+        break;
+    default:
+        break;
+    }
+    const char *msg = e->msg[0] != '\0' ? e->msg : symbi_strerror(e->code);
+    if (st == MHD_HTTP_INTERNAL_SERVER_ERROR)
+        symbi_log(SYMBI_LOG_ERROR, "api", "%s %s failed: %s", r->method, r->url, msg);
+    http_reply_error(r, st, code, NULL, "%s", msg);
+}
+
+/* ---------------------------------------------------------------- context */
+
+struct symbi_store *http_store(struct http_req *r, bool reply)
+{
+    struct symbi_http_server *srv = r->srv;
+    struct symbi_store *st = pthread_getspecific(srv->tls_store);
+    if (st != NULL)
+        return st;
+    struct symbi_err err = {0};
+    if (symbi_store_open(srv->store_url, &st, &err) != 0) {
+        symbi_log(SYMBI_LOG_ERROR, "api", "cannot open store: %s", err.msg);
+        if (reply)
+            http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE", NULL,
+                             "store unavailable: %s", err.msg);
+        return NULL;
+    }
+    pthread_setspecific(srv->tls_store, st);
+    return st;
+}
+
+static void close_tls_store(void *p)
+{
+    symbi_store_close(p);
+}
+
+const char *http_query(struct http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool http_query_int(struct http_req *r, const char *name, int64_t min, int64_t max, int64_t def,
+                    int64_t *out)
+{
+    const char *v = http_query(r, name);
+    if (v == NULL || *v == '\0') {
+        *out = def;
+        return true;
+    }
+    if (strlen(v) > 20 || symbi_parse_i64(v, min, max, out) != 0) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                         json_pack("{s:s}", "field", name),
+                         "query parameter %s must be an integer in %lld..%lld", name,
+                         (long long)min, (long long)max);
+        return false;
+    }
+    return true;
+}
+
+void http_wake(struct http_req *r)
+{
+    if (r->srv->hooks.wake != NULL)
+        r->srv->hooks.wake(r->srv->hooks.ud);
+}
+
+int http_sched_stats(struct http_req *r, struct symbi_http_sched_stats *out)
+{
+    if (r->srv->hooks.stats == NULL)
+        return SYMBI_ENOSCHED;
+    return r->srv->hooks.stats(r->srv->hooks.ud, out);
+}
+
+int64_t http_uptime_s(struct http_req *r)
+{
+    return (symbi_now_mono_ms() - r->srv->started_mono) / 1000;
+}
+
+/* ---------------------------------------------------------------- API keys */
+
+/* Reloads the stored keys into the cache when older than the TTL. Called
+ * with keys_mu held. A failure keeps the previous cache. */
+static void keys_refresh(struct symbi_http_server *srv, struct symbi_store *st, int64_t mono)
+{
+    if (srv->keys_loaded && mono - srv->keys_mono < KEY_CACHE_TTL_MS)
+        return;
+    if (st == NULL)
+        return;
+    struct symbi_api_key *list = NULL;
+    size_t n = 0;
+    struct symbi_err err = {0};
+    if (symbi_store_api_key_list(st, &list, &n, &err) != 0) {
+        symbi_log(SYMBI_LOG_WARN, "api", "cannot read API keys: %s", err.msg);
+        return;
+    }
+    struct key_entry *keys = calloc(n ? n : 1, sizeof *keys);
+    if (keys == NULL) {
+        symbi_api_key_list_free(list, n);
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].revoked_at != SYMBI_TIME_NONE)
+            continue;
+        if (symbi_policy_verifier_init(&keys[k].v, list[i].salt, list[i].hash) != 0)
+            continue;
+        snprintf(keys[k].name, sizeof keys[k].name, "%s", list[i].name ? list[i].name : "");
+        k++;
+    }
+    symbi_api_key_list_free(list, n);
+    free(srv->keys);
+    srv->keys = keys;
+    srv->n_keys = k;
+    srv->keys_loaded = true;
+    srv->keys_mono = mono;
+}
+
+enum auth_result { AUTH_OK, AUTH_MISSING, AUTH_BAD, AUTH_NOT_LOOPBACK };
+
+/* Checks the request's credentials; on success sets ctx->actor. */
+static enum auth_result authenticate(struct symbi_http_server *srv, struct http_req *r,
+                                     struct conn_ctx *ctx)
+{
+    struct symbi_store *st = http_store(r, false);
+    pthread_mutex_lock(&srv->keys_mu);
+    keys_refresh(srv, st, symbi_now_mono_ms());
+    /* fail closed: until the stored keys could be read once, assume some exist */
+    bool have_keys = srv->has_env_key || srv->n_keys > 0 || !srv->keys_loaded;
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    enum auth_result res = AUTH_MISSING;
+    if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
+        const char *key = h + 7;
+        while (*key == ' ')
+            key++;
+        size_t klen = strlen(key);
+        const char *who = NULL;
+        res = AUTH_BAD;
+        if (srv->has_env_key && symbi_policy_key_matches(&srv->env_key, key, klen))
+            who = "env";
+        /* every key is tried, so timing does not say which one matched */
+        for (size_t i = 0; i < srv->n_keys; i++)
+            if (symbi_policy_key_matches(&srv->keys[i].v, key, klen) && who == NULL)
+                who = srv->keys[i].name;
+        if (who != NULL) {
+            snprintf(ctx->actor_buf, sizeof ctx->actor_buf, "api-key:%s", who);
+            ctx->actor = ctx->actor_buf;
+            res = AUTH_OK;
+        }
+    }
+    pthread_mutex_unlock(&srv->keys_mu);
+    if (res == AUTH_OK || have_keys)
+        return res;
+    /* protected mode: no key exists; loopback callers need none */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci != NULL && http_sockaddr_is_loopback(ci->client_addr)) {
+        ctx->actor = "api";
+        return AUTH_OK;
+    }
+    return AUTH_NOT_LOOPBACK;
+}
+
+bool symbi_http_protected_mode(struct symbi_http_server *srv)
+{
+    pthread_mutex_lock(&srv->keys_mu);
+    bool prot = !srv->has_env_key && srv->keys_loaded && srv->n_keys == 0;
+    pthread_mutex_unlock(&srv->keys_mu);
+    return prot;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    size_t *acc = cls;
+    acc[0]++;
+    acc[1] += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+/* true for "application/json" with optional parameters */
+static bool is_json_type(const char *ct)
+{
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Checks done once the headers are in, before any body is read. Returns
+ * false after setting an error answer in r. */
+static bool check_headers(struct symbi_http_server *srv, struct http_req *r, struct conn_ctx *ctx)
+{
+    size_t acc[2] = {0, 0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, acc);
+    if (acc[0] > HTTP_MAX_HEADERS || acc[1] > HTTP_MAX_HEADER_BYTES) {
+        http_reply_error(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "HEADERS_TOO_LARGE",
+                         json_pack("{s:i,s:i}", "max_headers", HTTP_MAX_HEADERS, "max_bytes",
+                                   HTTP_MAX_HEADER_BYTES),
+                         "request headers too large (%zu headers, %zu bytes)", acc[0], acc[1]);
+        return false;
+    }
+    if (strlen(r->url) > HTTP_MAX_URL) {
+        http_reply_error(r, MHD_HTTP_URI_TOO_LONG, "URI_TOO_LONG", NULL, "request path too long");
+        return false;
+    }
+    /* routing: the path, then the method */
+    const char *allow = NULL;
+    for (size_t i = 0; i < http_n_routes; i++) {
+        const struct http_route *rt = &http_routes[i];
+        size_t np = 0;
+        if (!http_route_match(rt->pattern, r->url, ctx->scratch, sizeof ctx->scratch, ctx->params,
+                              &np))
+            continue;
+        if (strcmp(rt->method, r->method) == 0 ||
+            (strcmp(r->method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0)) {
+            ctx->route = rt;
+            ctx->n_params = np;
+            break;
+        }
+        allow = rt->method;
+    }
+    bool is_public = ctx->route != NULL && ctx->route->is_public && !srv->protect_health;
+    if (is_public) {
+        ctx->actor = "api";
+    } else {
+        switch (authenticate(srv, r, ctx)) {
+        case AUTH_OK:
+            break;
+        case AUTH_MISSING:
+            http_reply_error(r, MHD_HTTP_UNAUTHORIZED, "UNAUTHORIZED", NULL,
+                             "missing API key: send Authorization: Bearer <key>");
+            return false;
+        case AUTH_BAD:
+            http_reply_error(r, MHD_HTTP_UNAUTHORIZED, "UNAUTHORIZED", NULL,
+                             "invalid or revoked API key");
+            return false;
+        case AUTH_NOT_LOOPBACK:
+            http_reply_error(r, MHD_HTTP_UNAUTHORIZED, "UNAUTHORIZED", NULL,
+                             "protected mode: no API key exists, so only loopback clients are "
+                             "served; create one with `symbi api-key create --name NAME`");
+            return false;
+        }
+    }
+    if (ctx->route == NULL) {
+        if (allow != NULL) {
+            r->allow = allow;
+            http_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED",
+                             json_pack("{s:s}", "allow", allow), "method %s not allowed on %s",
+                             r->method, r->url);
+        } else {
+            http_reply_error(r, MHD_HTTP_NOT_FOUND, "NOT_FOUND", NULL, "no route %s %s", r->method,
+                             r->url);
+        }
+        return false;
+    }
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+    int64_t clen = 0;
+    if (cl != NULL && symbi_parse_i64(cl, 0, INT64_MAX, &clen) != 0) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "BAD_REQUEST", NULL, "bad Content-Length");
+        return false;
+    }
+    if (clen > srv->max_body) {
+        http_reply_error(r, 413, "PAYLOAD_TOO_LARGE",
+                         json_pack("{s:I}", "max_body_bytes", (json_int_t)srv->max_body),
+                         "request body of %lld bytes exceeds max_body_bytes (%lld)",
+                         (long long)clen, (long long)srv->max_body);
+        return false;
+    }
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+    if (ctx->route->has_body && clen > 0 && ct != NULL && !is_json_type(ct)) {
+        http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", NULL,
+                         "Content-Type must be application/json, not %.100s", ct);
+        return false;
+    }
+    return true;
+}
+
+/* Parses the body (when the route takes one) and runs the handler. */
+static void dispatch(struct http_req *r, struct conn_ctx *ctx)
+{
+    const struct http_route *rt = ctx->route;
+    size_t blen = ctx->body.len;
+    const char *body = symbi_buf_str(&ctx->body);
+    if (rt->has_body && blen > 0) {
+        if (http_json_depth_check(body, blen, HTTP_MAX_JSON_DEPTH) != 0) {
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVALID_JSON",
+                             json_pack("{s:i}", "max_depth", HTTP_MAX_JSON_DEPTH),
+                             "JSON nested deeper than %d levels", HTTP_MAX_JSON_DEPTH);
+            return;
+        }
+        json_error_t je;
+        json_t *j = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &je);
+        if (j == NULL) {
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVALID_JSON",
+                             json_pack("{s:i,s:i}", "line", je.line, "column", je.column),
+                             "invalid JSON: %s", je.text);
+            return;
+        }
+        if (!json_is_object(j)) {
+            json_decref(j);
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVALID_JSON", NULL,
+                             "the request body must be a JSON object");
+            return;
+        }
+        r->json = j;
+    }
+    for (size_t i = 0; i < ctx->n_params; i++)
+        r->params[i] = ctx->params[i];
+    r->n_params = ctx->n_params;
+    r->actor = ctx->actor;
+    r->now = symbi_now_wall_ms();
+    rt->fn(r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct symbi_http_server *srv = cls;
+    struct http_req r = {.srv = srv, .conn = c, .method = method, .url = url, .status = 200};
+    struct conn_ctx *ctx = *con_cls;
+    enum MHD_Result rc;
+    if (ctx == NULL) {
+        ctx = calloc(1, sizeof *ctx);
+        if (ctx == NULL)
+            return MHD_NO;
+        symbi_buf_init(&ctx->body, (size_t)srv->max_body);
+        *con_cls = ctx;
+        if (!check_headers(srv, &r, ctx)) {
+            ctx->route = NULL;
+            rc = send_answer(c, &r);
+            json_decref(r.out);
+            free(r.text);
+            return rc;
+        }
+        return MHD_YES;
+    }
+    if (ctx->route == NULL) /* answered already; discard whatever still arrives */
+        return MHD_YES;
+    if (*upload_data_size > 0) {
+        if (!ctx->too_big && symbi_buf_append(&ctx->body, upload_data, *upload_data_size) != 0)
+            ctx->too_big = true;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (ctx->too_big)
+        http_reply_error(&r, 413, "PAYLOAD_TOO_LARGE",
+                         json_pack("{s:I}", "max_body_bytes", (json_int_t)srv->max_body),
+                         "request body exceeds max_body_bytes (%lld)", (long long)srv->max_body);
+    else
+        dispatch(&r, ctx);
+    if (r.status >= 500)
+        symbi_log(SYMBI_LOG_WARN, "api", "%s %s status=%u", method, url, r.status);
+    rc = send_answer(c, &r);
+    json_decref(r.out);
+    json_decref(r.json);
+    free(r.text);
+    ctx->route = NULL;
+    return rc;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    struct conn_ctx *ctx = *con_cls;
+    if (ctx == NULL)
+        return;
+    symbi_buf_cleanup(&ctx->body);
+    free(ctx);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    symbi_log(SYMBI_LOG_WARN, "api", "microhttpd: %s", msg);
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+int symbi_http_mode_parse(const char *s, enum symbi_http_mode *out)
+{
+    static const char *const names[] = {"pool", "epoll", "thread"};
+    for (size_t i = 0; s != NULL && i < SYMBI_ARRAY_LEN(names); i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum symbi_http_mode)i;
+            return 0;
+        }
+    }
+    return SYMBI_EINVAL;
+}
+
+int symbi_http_port(const struct symbi_http_server *srv)
+{
+    return srv->port;
+}
+
+void symbi_http_stop(struct symbi_http_server *srv)
+{
+    if (srv == NULL)
+        return;
+    if (srv->mhd != NULL)
+        MHD_stop_daemon(srv->mhd);
+    pthread_key_delete(srv->tls_store);
+    pthread_mutex_destroy(&srv->keys_mu);
+    free(srv->keys);
+    free(srv->store_url);
+    free(srv->listen);
+    free(srv);
+}
+
+static int load_keys_once(struct symbi_http_server *srv, struct symbi_err *err)
+{
+    struct symbi_store *st = NULL;
+    int rc = symbi_store_open(srv->store_url, &st, err);
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&srv->keys_mu);
+    keys_refresh(srv, st, symbi_now_mono_ms());
+    bool loaded = srv->keys_loaded;
+    pthread_mutex_unlock(&srv->keys_mu);
+    symbi_store_close(st);
+    if (!loaded)
+        return symbi_err_set(err, SYMBI_ESTORE, "cannot read API keys from the store");
+    return 0;
+}
+
+int symbi_http_start(const struct symbi_http_config *cfg, struct symbi_http_server **out,
+                     struct symbi_err *err)
+{
+    struct sockaddr_storage addr;
+    socklen_t alen = 0;
+    bool loopback = false;
+    const char *listen = cfg->listen != NULL ? cfg->listen : "127.0.0.1:8080";
+    int rc = http_parse_listen(listen, &addr, &alen, &loopback, err);
+    if (rc != 0)
+        return rc;
+    if (cfg->store_url == NULL)
+        return symbi_err_set(err, SYMBI_EINVAL, "http: no store URL");
+    struct symbi_http_server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
+    pthread_mutex_init(&srv->keys_mu, NULL);
+    if (pthread_key_create(&srv->tls_store, close_tls_store) != 0) {
+        pthread_mutex_destroy(&srv->keys_mu);
+        free(srv);
+        return symbi_err_set(err, SYMBI_ENOMEM, "cannot create thread-local storage");
+    }
+    srv->store_url = symbi_strdup(cfg->store_url);
+    srv->listen = symbi_strdup(listen);
+    srv->max_body = cfg->max_body_bytes > 0 ? cfg->max_body_bytes : 1024 * 1024;
+    srv->protect_health = cfg->protect_health;
+    if (cfg->hooks != NULL)
+        srv->hooks = *cfg->hooks;
+    srv->started_mono = symbi_now_mono_ms();
+    /* Large answers (a list of 1,000 jobs is ~750 KB) would otherwise be
+     * mmap'd and unmapped, or grow and trim a worker's arena, on every
+     * request: page faults made such a list 15x slower. Keep them in the
+     * heap. Process-wide, set once by the daemon's server. */
+    mallopt(M_MMAP_THRESHOLD, 8 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+    if (srv->store_url == NULL || srv->listen == NULL) {
+        symbi_http_stop(srv);
+        return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
+    }
+    if (cfg->api_key != NULL && *cfg->api_key != '\0') {
+        char salt[SYMBI_KEY_SALT_HEXLEN + 1], hash[SYMBI_KEY_HASH_HEXLEN + 1];
+        if (symbi_policy_key_salt(salt) != 0 ||
+            symbi_policy_key_hash(cfg->api_key, salt, hash) != 0 ||
+            symbi_policy_verifier_init(&srv->env_key, salt, hash) != 0) {
+            symbi_http_stop(srv);
+            return symbi_err_set(err, SYMBI_EINVAL,
+                                 "SYMBI_API_KEY: unusable key (at most %d bytes)",
+                                 SYMBI_API_KEY_MAX_LEN);
+        }
+        srv->has_env_key = true;
+    }
+    rc = load_keys_once(srv, err);
+    if (rc != 0) {
+        symbi_http_stop(srv);
+        return rc;
+    }
+    if (!loopback && symbi_http_protected_mode(srv)) {
+        symbi_http_stop(srv);
+        return symbi_err_set(err, SYMBI_EDENIED,
+                             "refusing to listen on %s: no API key exists (protected mode serves "
+                             "loopback only); create one with `symbi api-key create --name NAME` "
+                             "or set SYMBI_API_KEY",
+                             listen);
+    }
+
+    unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_INTERNAL_POLLING_THREAD;
+    int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    if (cfg->mode == SYMBI_HTTP_PER_CONN)
+        flags |= MHD_USE_THREAD_PER_CONNECTION;
+    else
+        flags |= MHD_USE_EPOLL;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_SOCK_ADDR, 0, &addr},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, 1000, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
+        {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+        {cfg->mode == SYMBI_HTTP_POOL ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+         cfg->mode == SYMBI_HTTP_POOL ? threads : 0, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+                                mhd_log, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    if (srv->mhd == NULL) {
+        symbi_http_stop(srv);
+        return symbi_err_set(err, SYMBI_EIO, "cannot listen on %s (address in use or not local?)",
+                             listen);
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di != NULL ? di->port : 0;
+    symbi_log(SYMBI_LOG_INFO, "api", "listening on %s port=%d mode=%s threads=%d protected=%s",
+              listen, srv->port,
+              cfg->mode == SYMBI_HTTP_POOL    ? "pool"
+              : cfg->mode == SYMBI_HTTP_EPOLL ? "epoll"
+                                              : "thread",
+              cfg->mode == SYMBI_HTTP_POOL ? threads : 1,
+              symbi_http_protected_mode(srv) ? "yes" : "no");
+    *out = srv;
+    return 0;
+}

@@ -1,0 +1,232 @@
+/* test_http_server.c - the HTTP server in-process on an ephemeral loopback
+ * port: the route table, health states (healthy, degraded when the
+ * scheduler lags, unhealthy when the store is gone), scheduler hooks,
+ * protected mode and the SYMBI_API_KEY path, driven with libcurl. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "http/http_internal.h"
+#include "symbi/store.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct fixture {
+    char dir[64];
+    char url[128];
+    struct symbi_http_server *srv;
+    int wakes;
+};
+
+static size_t collect(char *p, size_t sz, size_t n, void *ud)
+{
+    symbi_buf_append(ud, p, sz * n);
+    return sz * n;
+}
+
+/* Performs a request; returns the status and the parsed JSON body in *out. */
+static long request(struct fixture *f, const char *method, const char *path, const char *body,
+                    const char *auth, json_t **out)
+{
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", symbi_http_port(f->srv), path);
+    CURL *c = curl_easy_init();
+    struct symbi_buf b;
+    symbi_buf_init(&b, 0);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    char authh[300];
+    if (auth != NULL) {
+        snprintf(authh, sizeof authh, "Authorization: Bearer %s", auth);
+        h = curl_slist_append(h, authh);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (body != NULL)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    long status = 0;
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (out != NULL)
+        *out = json_loads(symbi_buf_str(&b), 0, NULL);
+    symbi_buf_cleanup(&b);
+    return status;
+}
+
+static void wake(void *ud)
+{
+    ((struct fixture *)ud)->wakes++;
+}
+
+static int start(struct fixture *f, const char *listen, const char *key,
+                 const struct symbi_http_hooks *hooks, struct symbi_err *err)
+{
+    struct symbi_http_config cfg = {
+        .listen = listen, .store_url = f->url, .api_key = key, .threads = 2, .hooks = hooks};
+    return symbi_http_start(&cfg, &f->srv, err);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/symbi-http-XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    snprintf(f->url, sizeof f->url, "%s/symbi.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    symbi_http_stop(f->srv);
+    char path[160];
+    const char *files[] = {"symbi.db", "symbi.db-wal", "symbi.db-shm"};
+    for (size_t i = 0; i < SYMBI_ARRAY_LEN(files); i++) {
+        snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
+        unlink(path);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void test_route_table_is_sane(void **state)
+{
+    (void)state;
+    char scratch[HTTP_MAX_URL + HTTP_MAX_PARAMS];
+    for (size_t i = 0; i < http_n_routes; i++) {
+        char path[256];
+        const char *src = http_routes[i].pattern;
+        size_t k = 0;
+        for (size_t j = 0; src[j] != '\0' && k < sizeof path - 4; j++) {
+            if (src[j] == '{' && src[j + 1] == '}') {
+                memcpy(path + k, "x1", 2);
+                k += 2;
+                j++;
+            } else {
+                path[k++] = src[j];
+            }
+        }
+        path[k] = '\0';
+        const char *p[HTTP_MAX_PARAMS];
+        size_t n;
+        assert_true(http_route_match(src, path, scratch, sizeof scratch, p, &n));
+        assert_non_null(http_routes[i].fn);
+        /* only health and metrics are public */
+        assert_int_equal(http_routes[i].is_public,
+                         strstr(src, "/health") != NULL || strcmp(src, "/metrics") == 0);
+        for (size_t j = i + 1; j < http_n_routes; j++)
+            assert_false(strcmp(http_routes[i].method, http_routes[j].method) == 0 &&
+                         strcmp(http_routes[i].pattern, http_routes[j].pattern) == 0);
+    }
+}
+
+static void test_health_states(void **state)
+{
+    struct fixture *f = *state;
+    struct symbi_http_hooks hooks = {.wake = wake, .ud = f};
+    struct symbi_err err = {0};
+    assert_int_equal(start(f, "127.0.0.1:0", NULL, &hooks, &err), 0);
+    assert_true(symbi_http_port(f->srv) > 0);
+    assert_true(symbi_http_protected_mode(f->srv));
+    json_t *j = NULL;
+    assert_int_equal(request(f, "GET", "/api/v1/health/scheduler", NULL, NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "healthy");
+    json_decref(j);
+
+    /* a job due 10 s ago that nobody ran: the scheduler lags */
+    struct symbi_store *st = NULL;
+    assert_int_equal(symbi_store_open(f->url, &st, &err), 0);
+    struct symbi_job job;
+    symbi_job_init(&job);
+    job.name = symbi_strdup("late");
+    job.agent = symbi_strdup("a");
+    job.cron_expr = symbi_strdup("* * * * *");
+    int64_t now = symbi_now_wall_ms();
+    job.next_run = now - 10000;
+    assert_int_equal(symbi_store_job_create(st, &job, now - 60000, "test", &err), 0);
+    symbi_job_cleanup(&job);
+    symbi_store_close(st);
+    assert_int_equal(request(f, "GET", "/api/v1/health/scheduler", NULL, NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "degraded");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(j, "reasons"), 0)),
+                        "scheduler lagging");
+    assert_true(json_real_value(json_object_get(j, "scheduler_lag_seconds")) >= 9.0);
+    json_decref(j);
+
+    /* changes wake the scheduler */
+    int before = f->wakes;
+    assert_int_equal(request(f, "POST", "/api/v1/schedule/late/pause", NULL, NULL, NULL), 200);
+    assert_int_equal(f->wakes, before + 1);
+    assert_int_equal(request(f, "GET", "/api/v1/schedule/late", NULL, NULL, NULL), 200);
+    assert_int_equal(f->wakes, before + 1);
+    symbi_http_stop(f->srv);
+
+    /* the store gone: unhealthy (503), and routes that need it say so */
+    char path[160];
+    snprintf(path, sizeof path, "%s/symbi.db", f->dir);
+    assert_int_equal(start(f, "127.0.0.1:0", NULL, &hooks, &err), 0);
+    const char *files[] = {"symbi.db", "symbi.db-wal", "symbi.db-shm"};
+    for (size_t i = 0; i < SYMBI_ARRAY_LEN(files); i++) {
+        snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
+        unlink(path);
+    }
+    assert_int_equal(rmdir(f->dir), 0);
+    assert_int_equal(request(f, "GET", "/api/v1/health/scheduler", NULL, NULL, &j), 503);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "unhealthy");
+    json_decref(j);
+    assert_int_equal(request(f, "GET", "/api/v1/health", NULL, NULL, NULL), 200);
+    assert_int_equal(mkdir(f->dir, 0700), 0);
+}
+
+static void test_protected_mode_and_env_key(void **state)
+{
+    struct fixture *f = *state;
+    struct symbi_err err = {0};
+    assert_int_equal(start(f, "0.0.0.0:0", NULL, NULL, &err), SYMBI_EDENIED);
+    assert_non_null(strstr(err.msg, "no API key"));
+    assert_null(f->srv);
+    assert_int_equal(start(f, "127.0.0.1:0", "s3cret", NULL, &err), 0);
+    assert_false(symbi_http_protected_mode(f->srv));
+    json_t *j = NULL;
+    assert_int_equal(request(f, "GET", "/api/v1/schedule", NULL, NULL, &j), 401);
+    assert_string_equal(json_string_value(json_object_get(j, "code")), "UNAUTHORIZED");
+    json_decref(j);
+    assert_int_equal(request(f, "GET", "/api/v1/schedule", NULL, "s3cre", NULL), 401);
+    assert_int_equal(request(f, "GET", "/api/v1/schedule", NULL, "s3cret", NULL), 200);
+    /* 405 with Allow, 404 after auth */
+    assert_int_equal(request(f, "DELETE", "/api/v1/schedule", NULL, "s3cret", &j), 405);
+    assert_string_equal(json_string_value(json_object_get(j, "code")), "METHOD_NOT_ALLOWED");
+    json_decref(j);
+    assert_int_equal(request(f, "GET", "/nope", NULL, "s3cret", NULL), 404);
+    assert_int_equal(request(f, "GET", "/nope", NULL, NULL, NULL), 401);
+    symbi_http_stop(f->srv);
+    f->srv = NULL;
+    assert_int_equal(start(f, "0.0.0.0:0", "s3cret", NULL, &err), 0);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_route_table_is_sane),
+        cmocka_unit_test_setup_teardown(test_health_states, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protected_mode_and_env_key, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
