@@ -83,5 +83,24 @@ int symbi_cli_cmd_dsl(struct symbi_cli *cli, int argc, char **argv);
 int symbi_cli_cmd_cron_next(struct symbi_cli *cli, int argc, char **argv);
 extern const char symbi_cli_cron_next_usage[];
 int symbi_cli_cmd_api_key(struct symbi_cli *cli, int argc, char **argv);
+int symbi_cli_cmd_cron_list(struct symbi_cli *cli, int argc, char **argv);
+extern const char symbi_cli_cron_list_usage[];
+int symbi_cli_cmd_cron_add(struct symbi_cli *cli, int argc, char **argv);
+extern const char symbi_cli_cron_add_usage[];
+int symbi_cli_cmd_cron_remove(struct symbi_cli *cli, int argc, char **argv);
+extern const char symbi_cli_cron_remove_usage[];
+int symbi_cli_cmd_cron_pause(struct symbi_cli *cli, int argc, char **argv);
+extern const char symbi_cli_cron_pause_usage[];
+int symbi_cli_cmd_cron_resume(struct symbi_cli *cli, int argc, char **argv);
+extern const char symbi_cli_cron_resume_usage[];
+int symbi_cli_cmd_cron_reset(struct symbi_cli *cli, int argc, char **argv);
+extern const char symbi_cli_cron_reset_usage[];
+int symbi_cli_cmd_cron_status(struct symbi_cli *cli, int argc, char **argv);
+extern const char symbi_cli_cron_status_usage[];
+int symbi_cli_cmd_cron_history(struct symbi_cli *cli, int argc, char **argv);
+extern const char symbi_cli_cron_history_usage[];
+
+/* `symbi audit` (cmd_audit.c) */
+int symbi_cli_cmd_audit(struct symbi_cli *cli, int argc, char **argv);
 
 #endif

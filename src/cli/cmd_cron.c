@@ -4,6 +4,18 @@
 
 static const struct symbi_cli_cmd cron_commands[] = {
     {"help", NULL, "show these commands", "usage: symbi cron help\n"},
+    {"list", symbi_cli_cmd_cron_list, "list jobs (by status, agent)", symbi_cli_cron_list_usage},
+    {"add", symbi_cli_cmd_cron_add, "add jobs from JSON or a .symbi file",
+     symbi_cli_cron_add_usage},
+    {"remove", symbi_cli_cmd_cron_remove, "delete a job and its history",
+     symbi_cli_cron_remove_usage},
+    {"pause", symbi_cli_cmd_cron_pause, "stop a job from firing", symbi_cli_cron_pause_usage},
+    {"resume", symbi_cli_cmd_cron_resume, "resume a paused job", symbi_cli_cron_resume_usage},
+    {"reset", symbi_cli_cmd_cron_reset, "reactivate a dead-lettered job",
+     symbi_cli_cron_reset_usage},
+    {"status", symbi_cli_cmd_cron_status, "show a job's state and latest runs",
+     symbi_cli_cron_status_usage},
+    {"history", symbi_cli_cmd_cron_history, "list a job's runs", symbi_cli_cron_history_usage},
     {"next", symbi_cli_cmd_cron_next, "preview the next fire instants of a cron expression",
      symbi_cli_cron_next_usage},
 };

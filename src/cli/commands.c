@@ -22,6 +22,8 @@ const struct symbi_cli_cmd symbi_cli_commands[] = {
      "  create --name NAME   create a key and print it once\n"
      "  list [--format table|json]\n"
      "  revoke <id|prefix|name>\n"},
+    {"audit", symbi_cli_cmd_audit, "query the audit trail",
+     "usage: symbi audit <command> [options]\n  Run 'symbi audit --help' for the commands.\n"},
     {"version", symbi_cli_cmd_version, "print the version",
      "usage: symbi version\n  Prints symbi's version.\n"},
 };
