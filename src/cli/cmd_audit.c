@@ -10,7 +10,7 @@
 #include <string.h>
 
 #define AUDIT_DEFAULT_LIMIT 100
-#define AUDIT_MAX_LIMIT 1000000
+#define AUDIT_MAX_LIMIT     1000000
 
 static const char audit_query_usage[] =
     "usage: symbi audit query [--type T] [--since T] [--until T] [--job J] [--limit N]\n"
@@ -29,9 +29,18 @@ static const char audit_query_usage[] =
     "  --local      show times in local time instead of UTC (table)\n";
 
 static const char *const event_types[] = {
-    "CronJobCreated",   "CronJobUpdated",      "CronJobDeleted",  "CronJobPaused",
-    "CronJobResumed",   "CronJobReset",        "CronJobExecuted", "CronJobFailed",
-    "CronJobDeadLettered", "CronRunApproved",  "CronRunDenied",   "PolicyDenied",
+    "CronJobCreated",
+    "CronJobUpdated",
+    "CronJobDeleted",
+    "CronJobPaused",
+    "CronJobResumed",
+    "CronJobReset",
+    "CronJobExecuted",
+    "CronJobFailed",
+    "CronJobDeadLettered",
+    "CronRunApproved",
+    "CronRunDenied",
+    "PolicyDenied",
     "AgentPinVerificationFailed",
 };
 
@@ -70,8 +79,8 @@ static int print_events(const struct symbi_audit_event *ev, size_t n, enum symbi
         if (fmt == SYMBI_FMT_CSV) {
             snprintf(id, sizeof id, "%lld", (long long)e->id);
             symbi_time_fmt(e->at, at);
-            const char *row[] = {id, at, e->type, e->job_id, e->job_name, e->run_id, e->actor,
-                                 e->details};
+            const char *row[] = {id,          at,        e->type,  e->job_id,
+                                 e->job_name, e->run_id, e->actor, e->details};
             symbi_cli_table_add(&t, row);
         } else {
             snprintf(run, sizeof run, "%.8s", e->run_id);
@@ -98,10 +107,10 @@ static int audit_query(struct symbi_cli *cli, int argc, char **argv)
 {
     static const struct symbi_cli_cmd self = {"query", NULL, "", audit_query_usage};
     static const struct option opts[] = {
-        {"type", required_argument, NULL, 't'},   {"since", required_argument, NULL, 's'},
-        {"until", required_argument, NULL, 'u'},  {"job", required_argument, NULL, 'j'},
-        {"limit", required_argument, NULL, 'n'},  {"format", required_argument, NULL, 'f'},
-        {"local", no_argument, NULL, 'l'},        {NULL, 0, NULL, 0},
+        {"type", required_argument, NULL, 't'},  {"since", required_argument, NULL, 's'},
+        {"until", required_argument, NULL, 'u'}, {"job", required_argument, NULL, 'j'},
+        {"limit", required_argument, NULL, 'n'}, {"format", required_argument, NULL, 'f'},
+        {"local", no_argument, NULL, 'l'},       {NULL, 0, NULL, 0},
     };
     struct symbi_audit_filter f = {NULL, NULL, SYMBI_TIME_NONE, SYMBI_TIME_NONE,
                                    AUDIT_DEFAULT_LIMIT};
@@ -188,6 +197,6 @@ static const struct symbi_cli_cmd audit_commands[] = {
 
 int symbi_cli_cmd_audit(struct symbi_cli *cli, int argc, char **argv)
 {
-    return symbi_cli_dispatch(cli, audit_commands, SYMBI_ARRAY_LEN(audit_commands),
-                              "symbi audit", argc - 1, argv + 1);
+    return symbi_cli_dispatch(cli, audit_commands, SYMBI_ARRAY_LEN(audit_commands), "symbi audit",
+                              argc - 1, argv + 1);
 }

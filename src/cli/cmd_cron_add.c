@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ACTOR "cli"
+#define ACTOR        "cli"
 #define ADD_JSON_MAX (1024 * 1024) /* bytes of --json, as the API's body limit */
 
 const char symbi_cli_cron_add_usage[] =
@@ -126,7 +126,9 @@ static int apply_file(struct symbi_store *st, struct symbi_dsl_file *f, const ch
         if (arr != NULL)
             json_array_append_new(arr, symbi_job_to_json(j, true));
         else
-            print_job_line(created[i] ? "Created" : j->updated_at == now ? "Updated" : "Unchanged",
+            print_job_line(created[i]             ? "Created"
+                           : j->updated_at == now ? "Updated"
+                                                  : "Unchanged",
                            j);
     }
     free(created);
@@ -176,8 +178,10 @@ out:
 int symbi_cli_cmd_cron_add(struct symbi_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"json", required_argument, NULL, 'j'},     {"file", required_argument, NULL, 'f'},
-        {"schedule", required_argument, NULL, 's'}, {"format", required_argument, NULL, 'o'},
+        {"json", required_argument, NULL, 'j'},
+        {"file", required_argument, NULL, 'f'},
+        {"schedule", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
     const char *json = NULL, *file = NULL, *schedule = NULL;

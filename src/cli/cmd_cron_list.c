@@ -19,8 +19,7 @@ const char symbi_cli_cron_list_usage[] =
 
 static const struct symbi_cli_cmd self = {"list", NULL, "", symbi_cli_cron_list_usage};
 
-static int print_jobs(const struct symbi_job *jobs, size_t n, enum symbi_cli_format fmt,
-                      bool local)
+static int print_jobs(const struct symbi_job *jobs, size_t n, enum symbi_cli_format fmt, bool local)
 {
     if (fmt == SYMBI_FMT_JSON) {
         json_t *arr = json_array();
@@ -32,11 +31,12 @@ static int print_jobs(const struct symbi_job *jobs, size_t n, enum symbi_cli_for
         }
         return symbi_cli_print_json(arr);
     }
-    static const char *const table_head[] = {"ID",   "NAME",     "AGENT",    "SCHEDULE", "TIMEZONE",
-                                             "STATUS", "NEXT RUN", "LAST RUN", "RUNS",     "FAILURES"};
-    static const char *const csv_head[] = {
-        "id",       "name",     "agent_id",  "cron_expr", "at",           "timezone",
-        "status",   "next_run", "last_run",  "run_count", "failure_count"};
+    static const char *const table_head[] = {"ID",       "NAME",    "AGENT",    "SCHEDULE",
+                                             "TIMEZONE", "STATUS",  "NEXT RUN", "LAST RUN",
+                                             "RUNS",     "FAILURES"};
+    static const char *const csv_head[] = {"id",       "name",      "agent_id",     "cron_expr",
+                                           "at",       "timezone",  "status",       "next_run",
+                                           "last_run", "run_count", "failure_count"};
     struct symbi_cli_table t;
     if (fmt == SYMBI_FMT_CSV)
         symbi_cli_table_init(&t, SYMBI_ARRAY_LEN(csv_head), csv_head);
@@ -52,8 +52,17 @@ static int print_jobs(const struct symbi_job *jobs, size_t n, enum symbi_cli_for
             symbi_time_fmt(j->at, at);
             symbi_time_fmt(j->next_run, next);
             symbi_time_fmt(j->last_run, last);
-            const char *row[] = {j->id,     j->name, j->agent, j->cron_expr, at,   j->timezone,
-                                 symbi_job_status_name(j->status), next, last, runs, fails};
+            const char *row[] = {j->id,
+                                 j->name,
+                                 j->agent,
+                                 j->cron_expr,
+                                 at,
+                                 j->timezone,
+                                 symbi_job_status_name(j->status),
+                                 next,
+                                 last,
+                                 runs,
+                                 fails};
             rc = symbi_cli_table_add(&t, row);
         } else {
             snprintf(id, sizeof id, "%.8s", j->id);
@@ -87,8 +96,10 @@ static int print_jobs(const struct symbi_job *jobs, size_t n, enum symbi_cli_for
 int symbi_cli_cmd_cron_list(struct symbi_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"status", required_argument, NULL, 's'}, {"agent", required_argument, NULL, 'a'},
-        {"format", required_argument, NULL, 'f'}, {"local", no_argument, NULL, 'l'},
+        {"status", required_argument, NULL, 's'},
+        {"agent", required_argument, NULL, 'a'},
+        {"format", required_argument, NULL, 'f'},
+        {"local", no_argument, NULL, 'l'},
         {NULL, 0, NULL, 0},
     };
     struct symbi_job_filter f = {0};

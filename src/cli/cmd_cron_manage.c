@@ -154,9 +154,8 @@ static int change(struct symbi_cli *cli, int argc, char **argv, enum change what
     if (what == RESET)
         src = symbi_store_job_reset(st, job.id, now, ACTOR, &err);
     else
-        src = symbi_store_job_set_status(st, job.id,
-                                         what == PAUSE ? SYMBI_JOB_PAUSED : SYMBI_JOB_ACTIVE, now,
-                                         ACTOR, &err);
+        src = symbi_store_job_set_status(
+            st, job.id, what == PAUSE ? SYMBI_JOB_PAUSED : SYMBI_JOB_ACTIVE, now, ACTOR, &err);
     if (src != 0) {
         rc = symbi_cli_store_fail(&err);
         goto out;

@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HISTORY_DEFAULT 20
+#define HISTORY_DEFAULT     20
 #define STATUS_RUNS_DEFAULT 5
-#define LIST_MAX 100000
-#define WATCH_DEFAULT_MS 5000
+#define LIST_MAX            100000
+#define WATCH_DEFAULT_MS    5000
 
 const char symbi_cli_cron_status_usage[] =
     "usage: symbi cron status <job> [--history N] [--watch] [--interval D] [--format table|json]\n"
@@ -44,9 +44,9 @@ static void runs_table(const struct symbi_run *runs, size_t n, enum symbi_cli_fo
     static const char *const head[] = {"RUN",    "SCHEDULED", "TRIGGER",  "ATTEMPT",
                                        "STATUS", "STARTED",   "DURATION", "ERROR"};
     static const char *const csv_head[] = {
-        "id",     "job_id",      "job_name",          "trigger",   "scheduled_at",
-        "status", "attempt",     "started_at",        "finished_at", "execution_time_ms",
-        "exit_code", "node",     "error_message"};
+        "id",        "job_id",  "job_name",     "trigger",     "scheduled_at",
+        "status",    "attempt", "started_at",   "finished_at", "execution_time_ms",
+        "exit_code", "node",    "error_message"};
     struct symbi_cli_table t;
     if (fmt == SYMBI_FMT_CSV)
         symbi_cli_table_init(&t, SYMBI_ARRAY_LEN(csv_head), csv_head);
@@ -176,7 +176,7 @@ int symbi_cli_cmd_cron_status(struct symbi_cli *cli, int argc, char **argv)
 {
     static const struct symbi_cli_cmd self = {"status", NULL, "", symbi_cli_cron_status_usage};
     static const struct option opts[] = {
-        {"history", required_argument, NULL, 'h'}, {"watch", no_argument, NULL, 'w'},
+        {"history", required_argument, NULL, 'h'},  {"watch", no_argument, NULL, 'w'},
         {"interval", required_argument, NULL, 'i'}, {"format", required_argument, NULL, 'f'},
         {"local", no_argument, NULL, 'l'},          {NULL, 0, NULL, 0},
     };
@@ -190,8 +190,7 @@ int symbi_cli_cmd_cron_status(struct symbi_cli *cli, int argc, char **argv)
         switch (c) {
         case 'h':
             if (symbi_parse_i64(optarg, 0, LIST_MAX, &history) != 0)
-                return symbi_cli_usage(&self, "--history must be 0-%d, not '%s'", LIST_MAX,
-                                       optarg);
+                return symbi_cli_usage(&self, "--history must be 0-%d, not '%s'", LIST_MAX, optarg);
             break;
         case 'w':
             watch = true;
@@ -264,8 +263,10 @@ int symbi_cli_cmd_cron_history(struct symbi_cli *cli, int argc, char **argv)
 {
     static const struct symbi_cli_cmd self = {"history", NULL, "", symbi_cli_cron_history_usage};
     static const struct option opts[] = {
-        {"limit", required_argument, NULL, 'n'},  {"status", required_argument, NULL, 's'},
-        {"format", required_argument, NULL, 'f'}, {"local", no_argument, NULL, 'l'},
+        {"limit", required_argument, NULL, 'n'},
+        {"status", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'f'},
+        {"local", no_argument, NULL, 'l'},
         {NULL, 0, NULL, 0},
     };
     int64_t limit = HISTORY_DEFAULT;
