@@ -6,6 +6,7 @@
 
 #include <malloc.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,12 +28,15 @@ struct symbi_http_server {
     pthread_key_t tls_store;
     int port;
     int64_t started_mono;
-    /* API keys: the stored ones, refreshed every KEY_CACHE_TTL_MS */
-    pthread_mutex_t keys_mu;
+    /* API keys: the stored ones, refreshed every KEY_CACHE_TTL_MS by one
+     * thread at a time (refresh_mu) while the others keep reading the
+     * previous set (keys_lock, read-mostly: readers never wait on readers) */
+    pthread_rwlock_t keys_lock;
+    pthread_mutex_t refresh_mu;
     struct key_entry *keys;
     size_t n_keys;
-    bool keys_loaded;
-    int64_t keys_mono;
+    atomic_bool keys_loaded;
+    _Atomic int64_t keys_mono;
     bool has_env_key;
     struct symbi_key_verifier env_key;
 };
@@ -245,41 +249,51 @@ int64_t http_uptime_s(struct http_req *r)
 
 /* ---------------------------------------------------------------- API keys */
 
-/* Reloads the stored keys into the cache when older than the TTL. Called
- * with keys_mu held. A failure keeps the previous cache. */
+static bool keys_fresh(struct symbi_http_server *srv, int64_t mono)
+{
+    return atomic_load_explicit(&srv->keys_loaded, memory_order_acquire) &&
+           mono - atomic_load_explicit(&srv->keys_mono, memory_order_relaxed) < KEY_CACHE_TTL_MS;
+}
+
+/* Reloads the stored keys into the cache when older than the TTL, unless
+ * another thread is doing it. A failure keeps the previous cache. */
 static void keys_refresh(struct symbi_http_server *srv, struct symbi_store *st, int64_t mono)
 {
-    if (srv->keys_loaded && mono - srv->keys_mono < KEY_CACHE_TTL_MS)
-        return;
-    if (st == NULL)
+    if (keys_fresh(srv, mono) || st == NULL || pthread_mutex_trylock(&srv->refresh_mu) != 0)
         return;
     struct symbi_api_key *list = NULL;
     size_t n = 0;
     struct symbi_err err = {0};
-    if (symbi_store_api_key_list(st, &list, &n, &err) != 0) {
+    struct key_entry *keys = NULL;
+    if (keys_fresh(srv, mono)) {
+        goto out;
+    } else if (symbi_store_api_key_list(st, &list, &n, &err) != 0) {
         symbi_log(SYMBI_LOG_WARN, "api", "cannot read API keys: %s", err.msg);
-        return;
+        goto out;
     }
-    struct key_entry *keys = calloc(n ? n : 1, sizeof *keys);
-    if (keys == NULL) {
-        symbi_api_key_list_free(list, n);
-        return;
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (list[i].revoked_at != SYMBI_TIME_NONE)
-            continue;
-        if (symbi_policy_verifier_init(&keys[k].v, list[i].salt, list[i].hash) != 0)
-            continue;
-        snprintf(keys[k].name, sizeof keys[k].name, "%s", list[i].name ? list[i].name : "");
-        k++;
+    keys = calloc(n ? n : 1, sizeof *keys);
+    if (keys != NULL) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (list[i].revoked_at != SYMBI_TIME_NONE)
+                continue;
+            if (symbi_policy_verifier_init(&keys[k].v, list[i].salt, list[i].hash) != 0)
+                continue;
+            snprintf(keys[k].name, sizeof keys[k].name, "%s", list[i].name ? list[i].name : "");
+            k++;
+        }
+        pthread_rwlock_wrlock(&srv->keys_lock);
+        struct key_entry *old = srv->keys;
+        srv->keys = keys;
+        srv->n_keys = k;
+        pthread_rwlock_unlock(&srv->keys_lock);
+        free(old);
+        atomic_store_explicit(&srv->keys_mono, mono, memory_order_relaxed);
+        atomic_store_explicit(&srv->keys_loaded, true, memory_order_release);
     }
     symbi_api_key_list_free(list, n);
-    free(srv->keys);
-    srv->keys = keys;
-    srv->n_keys = k;
-    srv->keys_loaded = true;
-    srv->keys_mono = mono;
+out:
+    pthread_mutex_unlock(&srv->refresh_mu);
 }
 
 enum auth_result { AUTH_OK, AUTH_MISSING, AUTH_BAD, AUTH_NOT_LOOPBACK };
@@ -288,11 +302,13 @@ enum auth_result { AUTH_OK, AUTH_MISSING, AUTH_BAD, AUTH_NOT_LOOPBACK };
 static enum auth_result authenticate(struct symbi_http_server *srv, struct http_req *r,
                                      struct conn_ctx *ctx)
 {
-    struct symbi_store *st = http_store(r, false);
-    pthread_mutex_lock(&srv->keys_mu);
-    keys_refresh(srv, st, symbi_now_mono_ms());
+    int64_t mono = symbi_now_mono_ms();
+    if (!keys_fresh(srv, mono))
+        keys_refresh(srv, http_store(r, false), mono);
+    pthread_rwlock_rdlock(&srv->keys_lock);
     /* fail closed: until the stored keys could be read once, assume some exist */
-    bool have_keys = srv->has_env_key || srv->n_keys > 0 || !srv->keys_loaded;
+    bool have_keys = srv->has_env_key || srv->n_keys > 0 ||
+                     !atomic_load_explicit(&srv->keys_loaded, memory_order_acquire);
     const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
     enum auth_result res = AUTH_MISSING;
     if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
@@ -314,7 +330,7 @@ static enum auth_result authenticate(struct symbi_http_server *srv, struct http_
             res = AUTH_OK;
         }
     }
-    pthread_mutex_unlock(&srv->keys_mu);
+    pthread_rwlock_unlock(&srv->keys_lock);
     if (res == AUTH_OK || have_keys)
         return res;
     /* protected mode: no key exists; loopback callers need none */
@@ -329,9 +345,9 @@ static enum auth_result authenticate(struct symbi_http_server *srv, struct http_
 
 bool symbi_http_protected_mode(struct symbi_http_server *srv)
 {
-    pthread_mutex_lock(&srv->keys_mu);
-    bool prot = !srv->has_env_key && srv->keys_loaded && srv->n_keys == 0;
-    pthread_mutex_unlock(&srv->keys_mu);
+    pthread_rwlock_rdlock(&srv->keys_lock);
+    bool prot = !srv->has_env_key && atomic_load(&srv->keys_loaded) && srv->n_keys == 0;
+    pthread_rwlock_unlock(&srv->keys_lock);
     return prot;
 }
 
@@ -582,7 +598,8 @@ void symbi_http_stop(struct symbi_http_server *srv)
     if (srv->mhd != NULL)
         MHD_stop_daemon(srv->mhd);
     pthread_key_delete(srv->tls_store);
-    pthread_mutex_destroy(&srv->keys_mu);
+    pthread_rwlock_destroy(&srv->keys_lock);
+    pthread_mutex_destroy(&srv->refresh_mu);
     free(srv->keys);
     free(srv->store_url);
     free(srv->listen);
@@ -595,10 +612,8 @@ static int load_keys_once(struct symbi_http_server *srv, struct symbi_err *err)
     int rc = symbi_store_open(srv->store_url, &st, err);
     if (rc != 0)
         return rc;
-    pthread_mutex_lock(&srv->keys_mu);
     keys_refresh(srv, st, symbi_now_mono_ms());
-    bool loaded = srv->keys_loaded;
-    pthread_mutex_unlock(&srv->keys_mu);
+    bool loaded = atomic_load(&srv->keys_loaded);
     symbi_store_close(st);
     if (!loaded)
         return symbi_err_set(err, SYMBI_ESTORE, "cannot read API keys from the store");
@@ -620,9 +635,16 @@ int symbi_http_start(const struct symbi_http_config *cfg, struct symbi_http_serv
     struct symbi_http_server *srv = calloc(1, sizeof *srv);
     if (srv == NULL)
         return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
-    pthread_mutex_init(&srv->keys_mu, NULL);
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    /* a refresh must not starve behind a steady stream of readers */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&srv->keys_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    pthread_mutex_init(&srv->refresh_mu, NULL);
     if (pthread_key_create(&srv->tls_store, close_tls_store) != 0) {
-        pthread_mutex_destroy(&srv->keys_mu);
+        pthread_rwlock_destroy(&srv->keys_lock);
+        pthread_mutex_destroy(&srv->refresh_mu);
         free(srv);
         return symbi_err_set(err, SYMBI_ENOMEM, "cannot create thread-local storage");
     }
