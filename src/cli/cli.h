@@ -62,13 +62,15 @@ int symbi_cli_open_store(const struct symbi_cli *cli, struct symbi_store **out);
 struct symbi_config;
 struct symbi_http_hooks;
 struct symbi_http_server;
-/* Starts the HTTP API of `symbi up` (up_http.c): listen (NULL: the
- * configuration's), the store of --store/$SYMBI_STORE/data dir (or the
- * configuration's), SYMBI_API_KEY, and the scheduler's hooks (may be NULL).
- * cfg may be NULL (defaults and environment). */
+/* Starts the HTTP API of `symbi up` (up_http.c) on listen (NULL: the
+ * configuration's) with the store store_url (pass the scheduler's; NULL:
+ * [store] url, else the --store/$SYMBI_STORE/data-dir rule), the [api]
+ * settings, SYMBI_API_KEY, and the scheduler's hooks (may be NULL). cfg may
+ * be NULL (defaults and environment). */
 int symbi_cli_http_start(const struct symbi_cli *cli, const struct symbi_config *cfg,
-                         const char *listen, const struct symbi_http_hooks *hooks,
-                         struct symbi_http_server **out, struct symbi_err *err);
+                         const char *listen, const char *store_url,
+                         const struct symbi_http_hooks *hooks, struct symbi_http_server **out,
+                         struct symbi_err *err);
 
 /* the top-level commands */
 extern const struct symbi_cli_cmd symbi_cli_commands[];

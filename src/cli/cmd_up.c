@@ -66,7 +66,7 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
     /* the HTTP API */
     struct symbi_http_server *http = NULL;
     struct symbi_err herr = {0};
-    if (symbi_cli_http_start(cli, NULL, listen_addr, NULL, &http, &herr) != 0) {
+    if (symbi_cli_http_start(cli, NULL, listen_addr, NULL, NULL, &http, &herr) != 0) {
         symbi_log(SYMBI_LOG_ERROR, "api", "cannot start the HTTP API: %s", herr.msg);
         symbi_log_close();
         free(data_dir);

@@ -7,8 +7,9 @@
 #include <stdlib.h>
 
 int symbi_cli_http_start(const struct symbi_cli *cli, const struct symbi_config *cfg,
-                         const char *listen, const struct symbi_http_hooks *hooks,
-                         struct symbi_http_server **out, struct symbi_err *err)
+                         const char *listen, const char *store_url,
+                         const struct symbi_http_hooks *hooks, struct symbi_http_server **out,
+                         struct symbi_err *err)
 {
     struct symbi_http_config hc = {0};
     hc.listen = listen;
@@ -25,8 +26,13 @@ int symbi_cli_http_start(const struct symbi_cli *cli, const struct symbi_config 
     const char *threads = getenv("SYMBI_HTTP_THREADS");
     if (threads != NULL && *threads != '\0' && symbi_parse_int(threads, 1, 256, &hc.threads) != 0)
         return symbi_err_set(err, SYMBI_EINVAL, "SYMBI_HTTP_THREADS: want 1..256");
-    char *url = cfg != NULL && cfg->store_url != NULL ? symbi_strdup(cfg->store_url)
-                                                      : symbi_cli_store_url(cli);
+    char *url;
+    if (store_url != NULL)
+        url = symbi_strdup(store_url);
+    else if (cfg != NULL && cfg->store_url != NULL)
+        url = symbi_strdup(cfg->store_url);
+    else
+        url = symbi_cli_store_url(cli);
     if (url == NULL)
         return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
     hc.store_url = url;
