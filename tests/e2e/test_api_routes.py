@@ -175,3 +175,15 @@ def test_rename_onto_taken_name_is_409(api):
     st, b = a.put("/api/v1/schedule/n2", {"name": "n1"})
     assert_error(st, b, 409)
     assert a.get("/api/v1/schedule/n2")[0] == 200
+
+def test_cli_and_api_reject_with_the_same_message(api, symbi):
+    """`symbi cron add --json` and POST /api/v1/schedule share validation."""
+    a = Api(api)
+    for bad in ({"name": "c1", "agent_id": "a", "cron_expr": "0 9 * * 8"},
+                {"name": "c2", "agent_id": "a", "cron_expr": "0 9 * * *", "timezone": "Mars/Base"},
+                {"name": "c3", "agent_id": "a", "cron_expr": "0 9 * * *", "max_concurrent": "x"}):
+        st, b = a.post("/api/v1/schedule", bad)
+        assert_error(st, b, 400)
+        p = symbi.run("cron", "add", "--json", json.dumps(bad))
+        assert p.returncode != 0
+        assert b["error"] in p.stderr, (b["error"], p.stderr)
