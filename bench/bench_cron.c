@@ -33,10 +33,10 @@ static const char *const exprs[][2] = {
     {"0 6 * * 1#1", "0 6 * * 1#1"},
     {"5 4 * * sun", "5 4 * * sun"},
 };
-#define N_EXPR (sizeof exprs / sizeof exprs[0])
+#define N_EXPR   (sizeof exprs / sizeof exprs[0])
 #define N_STARTS 4096
-#define ROUNDS 40
-#define TRIALS 5
+#define ROUNDS   40
+#define TRIALS   5
 
 static double now_ns(void)
 {
@@ -138,10 +138,10 @@ int main(void)
         fprintf(f, "{\"median_ns_utc\": %.2f, \"median_ns_berlin\": %.2f, \"expressions\": [\n",
                 med_utc, med_berlin);
         for (size_t k = 0; k < N_EXPR; k++)
-            fprintf(f, "  {\"symbi\": \"%s\", \"croniter\": \"%s\", \"ns_utc\": %.2f, "
-                       "\"ns_berlin\": %.2f}%s\n",
-                    exprs[k][0], exprs[k][1], ns_utc[k], ns_berlin[k],
-                    k + 1 < N_EXPR ? "," : "");
+            fprintf(f,
+                    "  {\"symbi\": \"%s\", \"croniter\": \"%s\", \"ns_utc\": %.2f, "
+                    "\"ns_berlin\": %.2f}%s\n",
+                    exprs[k][0], exprs[k][1], ns_utc[k], ns_berlin[k], k + 1 < N_EXPR ? "," : "");
         fprintf(f, "]}\n");
         fclose(f);
     }

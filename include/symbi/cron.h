@@ -25,10 +25,15 @@ const char *symbi_zone_name(const struct symbi_zone *z);
 /* UTC offset in seconds at instant t (ms). */
 int symbi_zone_offset(const struct symbi_zone *z, int64_t t_ms);
 
+/* Per-job choices (SPEC §3.2, docs/cron.md). NULL opts mean shift, auto and
+ * no anchor. */
 struct symbi_cron_opts {
     enum symbi_dst_gap gap;
     enum symbi_dst_overlap overlap;
-    int64_t every_anchor_ms; /* @every: the job's creation or last fire */
+    /* @every: the job's last fire or creation (UTC ms, truncated to whole
+     * seconds); fires are anchor + k * interval, k >= 1. SYMBI_TIME_NONE:
+     * the next fire is `after` + interval. (0 is a real anchor: the epoch.) */
+    int64_t every_anchor_ms;
 };
 
 /* The first fire instant strictly after `after_ms` (UTC ms, whole seconds),
@@ -36,7 +41,8 @@ struct symbi_cron_opts {
  * opts may be NULL (defaults). */
 int symbi_cron_next(const struct symbi_cron *c, const struct symbi_zone *z, int64_t after_ms,
                     const struct symbi_cron_opts *opts, int64_t *next_ms);
-/* The last fire instant strictly before `before_ms`. */
+/* The last fire instant strictly before `before_ms` (whole seconds), or
+ * SYMBI_ENOTFOUND. Same rules as symbi_cron_next, mirrored. */
 int symbi_cron_prev(const struct symbi_cron *c, const struct symbi_zone *z, int64_t before_ms,
                     const struct symbi_cron_opts *opts, int64_t *prev_ms);
 

@@ -47,6 +47,11 @@ struct zone_period {
 
 /* The offset stretch holding UTC second t. */
 void symbi_zone_period(const struct symbi_zone *z, int64_t t, struct zone_period *p);
+/* A zone parsed from TZif bytes, outside the cache (fuzzing, tests); free
+ * it with symbi_zone_release. SYMBI_EINVAL on malformed data. */
+int symbi_zone_from_tzif(const unsigned char *data, size_t len, struct symbi_zone **out);
+void symbi_zone_release(struct symbi_zone *z);
+
 /* true when z has one offset for all time (UTC, Etc/GMT+5), in *off. */
 bool symbi_zone_fixed(const struct symbi_zone *z, int32_t *off);
 

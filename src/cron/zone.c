@@ -438,6 +438,8 @@ static bool tzif_parse(const unsigned char *d, size_t len, struct symbi_zone *z)
     }
     if (y0 > TZ_TABLE_LAST_YEAR)
         y0 = TZ_TABLE_LAST_YEAR;
+    if (y0 < 1) /* a bogus early last transition: no rule table before year 1 */
+        y0 = 1;
     struct tz_event *ev = malloc((size_t)(TZ_TABLE_LAST_YEAR - y0 + 1) * 2 * sizeof *ev);
     if (ev == NULL)
         return false;
@@ -468,6 +470,28 @@ static void zone_free(struct symbi_zone *z)
     free(z->dir);
     free(z->name);
     free(z);
+}
+
+int symbi_zone_from_tzif(const unsigned char *data, size_t len, struct symbi_zone **out)
+{
+    struct symbi_zone *z = calloc(1, sizeof *z);
+    if (z == NULL)
+        return SYMBI_ENOMEM;
+    if ((z->dir = symbi_strdup("")) == NULL || (z->name = symbi_strdup("tzif")) == NULL) {
+        zone_free(z);
+        return SYMBI_ENOMEM;
+    }
+    if (len > TZ_FILE_MAX || !tzif_parse(data, len, z)) {
+        zone_free(z);
+        return SYMBI_EINVAL;
+    }
+    *out = z;
+    return 0;
+}
+
+void symbi_zone_release(struct symbi_zone *z)
+{
+    zone_free(z);
 }
 
 /* A zone name is a relative path of [A-Za-z0-9._+-] components, none of

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "cron/cron_internal.h"
 #include "symbi/core.h"
 #include "symbi/cron.h"
 
@@ -272,6 +273,67 @@ static void test_tzif_files(void **state)
         unlink(path);
     }
     rmdir(dir);
+}
+
+/* footer rules of the fuzz corpus's slim files (no transitions, rule only) */
+static void test_footer_rules(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *at;
+        int off;
+    } cases[] = {
+        /* DST all year: EST5EDT,0/0,J365/25 */
+        {"slim_permanent_dst", "2026-01-15T00:00:00Z", -14400},
+        {"slim_permanent_dst", "2026-07-01T00:00:00Z", -14400},
+        {"slim_permanent_dst", "2026-12-31T23:59:59Z", -14400},
+        {"slim_permanent_dst", "2400-01-01T04:30:00Z", -14400},
+        /* southern hemisphere, 30-minute shift */
+        {"slim_southern", "2026-01-15T00:00:00Z", 39600},
+        {"slim_southern", "2026-07-01T00:00:00Z", 37800},
+        {"slim_southern", "2026-10-03T15:29:59Z", 37800},
+        {"slim_southern", "2026-10-03T15:30:00Z", 39600},
+        /* a DST name without rules: the US default M3.2.0,M11.1.0 */
+        {"slim_us_default", "2026-03-08T06:59:59Z", -18000},
+        {"slim_us_default", "2026-03-08T07:00:00Z", -14400},
+        {"slim_us_default", "2026-11-01T06:00:00Z", -18000},
+        /* version-3 times: -1 hour and 167 hours */
+        {"slim_v3_times", "2026-03-29T00:59:59Z", -7200},
+        {"slim_v3_times", "2026-03-29T01:00:00Z", -3600},
+        {"slim_v3_times", "2026-10-31T23:59:59Z", -3600},
+        {"slim_v3_times", "2026-11-01T00:00:00Z", -7200},
+        {"v1", "2001-09-09T01:46:39Z", 3600},
+        {"v1", "2001-09-09T01:46:40Z", 7200},
+    };
+    for (size_t i = 0; i < SYMBI_ARRAY_LEN(cases); i++) {
+        char path[256];
+        snprintf(path, sizeof path, "fuzz/corpus/tzif_parse/%s", cases[i].file);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        unsigned char data[4096];
+        size_t n = fread(data, 1, sizeof data, f);
+        fclose(f);
+        struct symbi_zone *z;
+        assert_int_equal(symbi_zone_from_tzif(data, n, &z), 0);
+        int off = symbi_zone_offset(z, T(cases[i].at));
+        if (off != cases[i].off)
+            fail_msg("%s at %s: offset %d, want %d", cases[i].file, cases[i].at, off, cases[i].off);
+        symbi_zone_release(z);
+    }
+    /* truncations of a real file are refused, never misread */
+    FILE *f = fopen("fuzz/corpus/tzif_parse/Europe_Berlin", "rb");
+    assert_non_null(f);
+    unsigned char data[4096];
+    size_t n = fread(data, 1, sizeof data, f);
+    fclose(f);
+    for (size_t cut = 0; cut < n - 40; cut += 7) {
+        struct symbi_zone *z;
+        if (symbi_zone_from_tzif(data, cut, &z) == 0) {
+            /* only a cut inside the footer can still parse */
+            assert_true(cut > n - 40);
+            symbi_zone_release(z);
+        }
+    }
 }
 
 /* ---- DST decisions -------------------------------------------------------- */
@@ -598,11 +660,17 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_zone_basics),  cmocka_unit_test(test_zone_errors),
-        cmocka_unit_test(test_tzif_files),   cmocka_unit_test(test_berlin),
-        cmocka_unit_test(test_new_york),     cmocka_unit_test(test_lord_howe),
-        cmocka_unit_test(test_no_dst_zones), cmocka_unit_test(test_far_future_and_prev),
-        cmocka_unit_test(test_oracle),       cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_zone_basics),
+        cmocka_unit_test(test_zone_errors),
+        cmocka_unit_test(test_tzif_files),
+        cmocka_unit_test(test_footer_rules),
+        cmocka_unit_test(test_berlin),
+        cmocka_unit_test(test_new_york),
+        cmocka_unit_test(test_lord_howe),
+        cmocka_unit_test(test_no_dst_zones),
+        cmocka_unit_test(test_far_future_and_prev),
+        cmocka_unit_test(test_oracle),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
