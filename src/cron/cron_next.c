@@ -358,6 +358,10 @@ int symbi_cron_next(const struct symbi_cron *c, const struct symbi_zone *z, int6
     int64_t anchor, r;
     int32_t fixed = 0;
     opts_of(opts, &gap, &ov, &anchor);
+    if (after_ms >= CRON_T_MAX * 1000)
+        return SYMBI_ENOTFOUND;
+    if (after_ms < CRON_T_MIN * 1000 - 1000)
+        after_ms = CRON_T_MIN * 1000 - 1000;        /* keeps the arithmetic below in range */
     int64_t t = cron_floor_div(after_ms, 1000) + 1; /* the first whole second after */
     if (c->every_s > 0) {
         if (anchor == SYMBI_TIME_NONE) {
@@ -387,7 +391,11 @@ int symbi_cron_prev(const struct symbi_cron *c, const struct symbi_zone *z, int6
     int64_t anchor, r;
     int32_t fixed = 0;
     opts_of(opts, &gap, &ov, &anchor);
-    int64_t t = -cron_floor_div(-before_ms, 1000) - 1; /* the last whole second before */
+    if (before_ms <= CRON_T_MIN * 1000)
+        return SYMBI_ENOTFOUND;
+    if (before_ms > CRON_T_MAX * 1000 + 1000)
+        before_ms = CRON_T_MAX * 1000 + 1000;
+    int64_t t = cron_floor_div(before_ms - 1, 1000); /* the last whole second before */
     if (c->every_s > 0) {
         if (anchor == SYMBI_TIME_NONE) {
             r = t + 1 - c->every_s;

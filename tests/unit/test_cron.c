@@ -468,6 +468,39 @@ static void test_job_next(void **state)
     symbi_job_cleanup(&job);
 }
 
+static void test_extreme_instants(void **state)
+{
+    (void)state;
+    static const char *exprs[] = {"* * * * *", "@every 1h", "0 0 29 2 *", "0 0 0 1 1 * 2199"};
+    static const char *zones[] = {"UTC", "Europe/Berlin", "Australia/Lord_Howe"};
+    static const int64_t instants[] = {
+        INT64_MIN,         INT64_MIN + 1,     -62135596800001LL, -62135596800000LL, 0,
+        253402300799000LL, 253402300800000LL, INT64_MAX - 1,     INT64_MAX};
+    for (size_t e = 0; e < SYMBI_ARRAY_LEN(exprs); e++) {
+        struct symbi_cron *c;
+        assert_int_equal(symbi_cron_parse(exprs[e], &c, NULL), 0);
+        for (size_t z = 0; z < SYMBI_ARRAY_LEN(zones); z++) {
+            const struct symbi_zone *zone;
+            assert_int_equal(symbi_zone_get(zones[z], &zone, NULL), 0);
+            for (size_t i = 0; i < SYMBI_ARRAY_LEN(instants); i++) {
+                for (int anchored = 0; anchored < 2; anchored++) {
+                    struct symbi_cron_opts o = {SYMBI_DST_GAP_SHIFT, SYMBI_DST_OVERLAP_AUTO,
+                                                anchored ? instants[i] : SYMBI_TIME_NONE};
+                    int64_t r;
+                    if (symbi_cron_next(c, zone, instants[i], &o, &r) == 0)
+                        assert_true(r > instants[i] && r <= 253402300799000LL);
+                    if (symbi_cron_prev(c, zone, instants[i], &o, &r) == 0)
+                        assert_true(r < instants[i] && r >= -62135596800000LL);
+                }
+            }
+        }
+        symbi_cron_free(c);
+    }
+    /* the last and first supported seconds */
+    assert_string_equal(next1("59 59 23 31 12 *", "9999-12-31T23:59:58Z"), "9999-12-31T23:59:59Z");
+    assert_string_equal(next1("* * * * * *", "9999-12-31T23:59:59Z"), "none");
+}
+
 static void test_random_roundtrip(void **state)
 {
     (void)state;
@@ -508,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_prev),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_job_next),
+        cmocka_unit_test(test_extreme_instants),
         cmocka_unit_test(test_random_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
