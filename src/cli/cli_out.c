@@ -154,6 +154,46 @@ int symbi_cli_print_json(json_t *v)
     return rc == 0 ? SYMBI_EXIT_OK : symbi_cli_fail(SYMBI_EXIT_ERROR, "cannot write output");
 }
 
+void symbi_cli_json_begin(struct symbi_cli_json_stream *js)
+{
+    static char buf[1 << 16];
+    setvbuf(stdout, buf, _IOFBF, sizeof buf);
+    js->n = 0;
+    js->failed = false;
+    fputc('[', stdout);
+}
+
+void symbi_cli_json_item(struct symbi_cli_json_stream *js, json_t *v)
+{
+    char *text =
+        v != NULL ? json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : NULL;
+    json_decref(v);
+    if (text == NULL) {
+        js->failed = true;
+        return;
+    }
+    /* one level deeper than on its own: every line indented by two */
+    fputs(js->n++ ? ",\n  " : "\n  ", stdout);
+    for (const char *p = text, *nl; *p; p = nl + 1) {
+        nl = strchr(p, '\n');
+        if (nl == NULL) {
+            fputs(p, stdout);
+            break;
+        }
+        fwrite(p, 1, (size_t)(nl - p), stdout);
+        fputs("\n  ", stdout);
+    }
+    free(text);
+}
+
+int symbi_cli_json_end(struct symbi_cli_json_stream *js)
+{
+    fputs(js->n ? "\n]\n" : "]\n", stdout);
+    if (fflush(stdout) != 0)
+        return symbi_cli_fail(SYMBI_EXIT_ERROR, "cannot write output");
+    return js->failed ? symbi_cli_fail(SYMBI_EXIT_ERROR, "out of memory") : SYMBI_EXIT_OK;
+}
+
 char *symbi_cli_time(int64_t ms, bool local, char out[40])
 {
     if (ms == SYMBI_TIME_NONE) {

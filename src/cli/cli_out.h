@@ -39,6 +39,18 @@ void symbi_cli_table_cleanup(struct symbi_cli_table *t);
 /* Prints a JSON value (indented) and a newline; takes the reference. */
 int symbi_cli_print_json(json_t *v);
 
+/* A JSON array printed element by element (so 100,000 jobs never exist as
+ * one tree): begin, then item for each element (takes the reference; NULL
+ * means out of memory), then end, which returns the exit code. The text is
+ * the same as printing the whole array with symbi_cli_print_json. */
+struct symbi_cli_json_stream {
+    size_t n;
+    bool failed;
+};
+void symbi_cli_json_begin(struct symbi_cli_json_stream *js);
+void symbi_cli_json_item(struct symbi_cli_json_stream *js, json_t *v);
+int symbi_cli_json_end(struct symbi_cli_json_stream *js);
+
 /* A time for tables: RFC 3339 UTC, or with local=true the local time with
  * its offset ("2026-03-29 03:30:00 +02:00"); "-" for SYMBI_TIME_NONE. */
 char *symbi_cli_time(int64_t ms, bool local, char out[40]);

@@ -56,14 +56,11 @@ static int print_events(const struct symbi_audit_event *ev, size_t n, enum symbi
                         bool local)
 {
     if (fmt == SYMBI_FMT_JSON) {
-        json_t *arr = json_array();
-        for (size_t i = 0; arr != NULL && i < n; i++) {
-            if (json_array_append_new(arr, symbi_audit_event_to_json(&ev[i])) != 0) {
-                json_decref(arr);
-                arr = NULL;
-            }
-        }
-        return symbi_cli_print_json(arr);
+        struct symbi_cli_json_stream js;
+        symbi_cli_json_begin(&js);
+        for (size_t i = 0; i < n; i++)
+            symbi_cli_json_item(&js, symbi_audit_event_to_json(&ev[i]));
+        return symbi_cli_json_end(&js);
     }
     static const char *const head[] = {"TIME", "TYPE", "JOB", "RUN", "ACTOR", "DETAILS"};
     static const char *const csv_head[] = {"id",       "at",     "type",  "job_id",

@@ -22,14 +22,11 @@ static const struct symbi_cli_cmd self = {"list", NULL, "", symbi_cli_cron_list_
 static int print_jobs(const struct symbi_job *jobs, size_t n, enum symbi_cli_format fmt, bool local)
 {
     if (fmt == SYMBI_FMT_JSON) {
-        json_t *arr = json_array();
-        for (size_t i = 0; arr != NULL && i < n; i++) {
-            if (json_array_append_new(arr, symbi_job_to_json(&jobs[i], true)) != 0) {
-                json_decref(arr);
-                arr = NULL;
-            }
-        }
-        return symbi_cli_print_json(arr);
+        struct symbi_cli_json_stream js;
+        symbi_cli_json_begin(&js);
+        for (size_t i = 0; i < n; i++)
+            symbi_cli_json_item(&js, symbi_job_to_json(&jobs[i], true));
+        return symbi_cli_json_end(&js);
     }
     static const char *const table_head[] = {"ID",       "NAME",    "AGENT",    "SCHEDULE",
                                              "TIMEZONE", "STATUS",  "NEXT RUN", "LAST RUN",

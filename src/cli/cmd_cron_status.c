@@ -315,9 +315,13 @@ int symbi_cli_cmd_cron_history(struct symbi_cli *cli, int argc, char **argv)
     size_t n = 0;
     rc = load_runs(st, job.id, has_status, status, limit, &runs, &n);
     if (rc == 0) {
-        if (fmt == SYMBI_FMT_JSON)
-            rc = symbi_cli_print_json(runs_json(runs, n));
-        else
+        if (fmt == SYMBI_FMT_JSON) {
+            struct symbi_cli_json_stream js;
+            symbi_cli_json_begin(&js);
+            for (size_t i = 0; i < n; i++)
+                symbi_cli_json_item(&js, symbi_run_to_json(&runs[i]));
+            rc = symbi_cli_json_end(&js);
+        } else
             runs_table(runs, n, fmt, local, stdout);
     }
     symbi_run_list_free(runs, n);

@@ -15,6 +15,13 @@ struct sq_slot {
     sqlite3_stmt *stmt;
 };
 
+#define SQ_FAST_SLOTS 128
+
+struct sq_fast {
+    const char *sql; /* a string literal's address */
+    sqlite3_stmt *stmt;
+};
+
 struct sq_store {
     struct symbi_store base;
     sqlite3 *db;
@@ -22,6 +29,7 @@ struct sq_store {
     int64_t local_changes; /* job changes committed through this handle */
     int depth;             /* open transaction levels (savepoints past 1) */
     struct sq_slot cache[SQ_CACHE_SLOTS];
+    struct sq_fast fast[SQ_FAST_SLOTS];
 };
 
 extern const struct symbi_store_ops symbi_sq_ops;
@@ -35,8 +43,12 @@ static inline struct sq_store *sq_of(struct symbi_store *st)
  * time), SYMBI_EEXIST (a unique constraint) or SYMBI_ESTORE; the message
  * names `what`. */
 int sq_fail(struct sq_store *s, struct symbi_err *err, const char *what);
-/* A cached statement for sql (reset, bindings cleared); NULL with err set. */
+/* A cached statement for sql (reset, bindings cleared); NULL with err set.
+ * sq_prep takes SQL whose address never holds other text (string
+ * literals) and finds it by address; sq_prep_text takes SQL built at run
+ * time and finds it by content. */
 sqlite3_stmt *sq_prep(struct sq_store *s, const char *sql, struct symbi_err *err);
+sqlite3_stmt *sq_prep_text(struct sq_store *s, const char *sql, struct symbi_err *err);
 /* Runs a statement to completion that returns no rows. */
 int sq_exec(struct sq_store *s, const char *sql, struct symbi_err *err);
 /* sqlite3_step with error mapping: SQLITE_ROW, SQLITE_DONE, or < 0. */

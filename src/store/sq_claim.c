@@ -20,13 +20,16 @@ static int oom(struct symbi_err *err)
     return symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
 }
 
-/* Reads the due jobs (active, next_run <= now, oldest first). */
+/* Reads the due jobs (active, next_run <= now, oldest first). The partial
+ * index jobs_due holds exactly the active jobs by next_run; without the
+ * INDEXED BY, SQLite's planner prefers the equality on jobs_status and
+ * scans every active job. */
 static int due_jobs(struct sq_store *s, int64_t now, size_t limit, struct symbi_job **jobs,
                     size_t *n, struct symbi_err *err)
 {
     sqlite3_stmt *q = sq_prep(s,
-                              "SELECT " SQ_JOB_COLS " FROM jobs WHERE status = 'active' AND "
-                              "next_run <= ?1 ORDER BY next_run LIMIT ?2",
+                              "SELECT " SQ_JOB_COLS " FROM jobs INDEXED BY jobs_due WHERE status = "
+                              "'active' AND next_run <= ?1 ORDER BY next_run LIMIT ?2",
                               err);
     if (q == NULL)
         return prep_fail(err);
@@ -56,15 +59,23 @@ static int due_jobs(struct sq_store *s, int64_t now, size_t limit, struct symbi_
     return 0;
 }
 
-static int set_job_schedule(struct sq_store *s, const char *id, int64_t next_run,
+/* Moves the job's next_run (and status, when it changes: SQLite rewrites
+ * the index entries of every column a SET names, changed or not). */
+static int set_job_schedule(struct sq_store *s, const struct symbi_job *job, int64_t next_run,
                             enum symbi_job_status status, struct symbi_err *err)
 {
-    sqlite3_stmt *u = sq_prep(s, "UPDATE jobs SET next_run = ?2, status = ?3 WHERE id = ?1", err);
+    if (next_run == job->next_run && status == job->status)
+        return 0; /* nothing to write */
+    sqlite3_stmt *u =
+        status == job->status
+            ? sq_prep(s, "UPDATE jobs SET next_run = ?2 WHERE id = ?1", err)
+            : sq_prep(s, "UPDATE jobs SET next_run = ?2, status = ?3 WHERE id = ?1", err);
     if (u == NULL)
         return prep_fail(err);
-    sq_bind_text(u, 1, id);
+    sq_bind_text(u, 1, job->id);
     sq_bind_time(u, 2, next_run);
-    sq_bind_text(u, 3, symbi_job_status_name(status));
+    if (status != job->status)
+        sq_bind_text(u, 3, symbi_job_status_name(status));
     int rc = sq_step(s, u, err, "advancing a job");
     sqlite3_reset(u);
     return rc == SQLITE_DONE ? 0 : rc;
@@ -76,7 +87,7 @@ static int set_job_schedule(struct sq_store *s, const char *id, int64_t next_run
 static int fail_job(struct sq_store *s, const struct symbi_job *job, int64_t now, int code,
                     const char *why, struct symbi_err *err)
 {
-    int rc = set_job_schedule(s, job->id, SYMBI_TIME_NONE, SYMBI_JOB_FAILED, err);
+    int rc = set_job_schedule(s, job, SYMBI_TIME_NONE, SYMBI_JOB_FAILED, err);
     if (rc != 0)
         return rc;
     char *details =
@@ -120,7 +131,7 @@ static int record_plan(struct sq_store *s, const struct symbi_job *job, struct s
             symbi_run_init(r); /* ownership moved to the result */
         }
     }
-    return set_job_schedule(s, job->id, p->next_run, p->status, err);
+    return set_job_schedule(s, job, p->next_run, p->status, err);
 }
 
 /* Empties the plan for the next job; slots past n_runs + 1 were left

@@ -43,7 +43,7 @@ static uint64_t fnv1a(const char *p)
     return h;
 }
 
-sqlite3_stmt *sq_prep(struct sq_store *s, const char *sql, struct symbi_err *err)
+sqlite3_stmt *sq_prep_text(struct sq_store *s, const char *sql, struct symbi_err *err)
 {
     uint64_t h = fnv1a(sql);
     size_t i = (size_t)(h % SQ_CACHE_SLOTS);
@@ -76,6 +76,24 @@ sqlite3_stmt *sq_prep(struct sq_store *s, const char *sql, struct symbi_err *err
     return NULL;
 }
 
+sqlite3_stmt *sq_prep(struct sq_store *s, const char *sql, struct symbi_err *err)
+{
+    /* a string literal's address names its text for the process's life:
+     * the hot statements skip hashing their (long) SQL */
+    struct sq_fast *f = &s->fast[((uintptr_t)sql >> 3) % SQ_FAST_SLOTS];
+    if (f->sql == sql) {
+        sqlite3_reset(f->stmt);
+        sqlite3_clear_bindings(f->stmt);
+        return f->stmt;
+    }
+    sqlite3_stmt *st = sq_prep_text(s, sql, err);
+    if (st != NULL) {
+        f->sql = sql;
+        f->stmt = st;
+    }
+    return st;
+}
+
 int sq_step(struct sq_store *s, sqlite3_stmt *st, struct symbi_err *err, const char *what)
 {
     int rc = sqlite3_step(st);
@@ -88,7 +106,7 @@ int sq_step(struct sq_store *s, sqlite3_stmt *st, struct symbi_err *err, const c
 
 int sq_exec(struct sq_store *s, const char *sql, struct symbi_err *err)
 {
-    sqlite3_stmt *st = sq_prep(s, sql, err);
+    sqlite3_stmt *st = sq_prep_text(s, sql, err);
     if (st == NULL)
         return err ? err->code : SYMBI_ESTORE;
     int rc = sq_step(s, st, err, sql);
@@ -247,7 +265,7 @@ int symbi_sq_open(const char *path, struct symbi_store **out, struct symbi_err *
         (rc = pragma(s, "PRAGMA synchronous=FULL", err)) != 0 ||
         (rc = pragma(s, "PRAGMA foreign_keys=ON", err)) != 0 ||
         (rc = pragma(s, "PRAGMA temp_store=MEMORY", err)) != 0 ||
-        (rc = pragma(s, "PRAGMA cache_size=-16384", err)) != 0 || (rc = sq_migrate(s, err)) != 0) {
+        (rc = pragma(s, "PRAGMA cache_size=-65536", err)) != 0 || (rc = sq_migrate(s, err)) != 0) {
         if (rc == SYMBI_ESTORE && err != NULL && strstr(err->msg, "not a database") != NULL)
             rc = SYMBI_EIO;
         sq_close(&s->base);

@@ -500,7 +500,7 @@ int sq_job_list(struct symbi_store *st, const struct symbi_job_filter *f, struct
     snprintf(sql, sizeof sql, SELECT_JOB "%s%s%s%s ORDER BY name LIMIT ?3 OFFSET ?4",
              f->has_status || f->agent ? " WHERE " : "", f->has_status ? "status = ?1" : "",
              f->has_status && f->agent ? " AND " : "", f->agent ? "agent = ?2" : "");
-    sqlite3_stmt *q = sq_prep(s, sql, err);
+    sqlite3_stmt *q = sq_prep_text(s, sql, err);
     if (q == NULL)
         return prep_fail(err);
     if (f->has_status)
@@ -561,8 +561,11 @@ int sq_job_counts(struct symbi_store *st, int64_t counts[5], struct symbi_err *e
 int sq_next_due(struct symbi_store *st, int64_t *next, struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    sqlite3_stmt *q = sq_prep(
-        s, "SELECT min(next_run) FROM jobs WHERE status = 'active' AND next_run IS NOT NULL", err);
+    sqlite3_stmt *q =
+        sq_prep(s,
+                "SELECT min(next_run) FROM jobs INDEXED BY jobs_due WHERE status = 'active' "
+                "AND next_run IS NOT NULL",
+                err);
     if (q == NULL)
         return prep_fail(err);
     int rc = sq_step(s, q, err, "finding the next due job");

@@ -194,7 +194,7 @@ int sq_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
         len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s", i ? " AND " : " WHERE ",
                                 parts[i]);
     snprintf(sql + len, sizeof sql - len, " ORDER BY at DESC, id DESC LIMIT ?5");
-    sqlite3_stmt *q = sq_prep(s, sql, err);
+    sqlite3_stmt *q = sq_prep_text(s, sql, err);
     if (q == NULL)
         return prep_fail(err);
     sq_bind_text(q, 1, f->type);

@@ -306,7 +306,7 @@ int sq_run_list(struct symbi_store *st, const struct symbi_run_filter *f, struct
              SELECT_RUN "%s ORDER BY scheduled_at %s, attempt %s, created_at %s LIMIT ?5 OFFSET ?6",
              where, f->oldest_first ? "ASC" : "DESC", f->oldest_first ? "ASC" : "DESC",
              f->oldest_first ? "ASC" : "DESC");
-    sqlite3_stmt *q = sq_prep(s, sql, err);
+    sqlite3_stmt *q = sq_prep_text(s, sql, err);
     if (q == NULL)
         return prep_fail(err);
     run_bind_filter(q, f);
@@ -324,7 +324,7 @@ int sq_run_count(struct symbi_store *st, const struct symbi_run_filter *f, int64
     char where[160], sql[256];
     run_where(f, where, sizeof where);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM runs%s", where);
-    sqlite3_stmt *q = sq_prep(s, sql, err);
+    sqlite3_stmt *q = sq_prep_text(s, sql, err);
     if (q == NULL)
         return prep_fail(err);
     run_bind_filter(q, f);
