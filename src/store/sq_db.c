@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,12 +239,19 @@ int symbi_sq_open(const char *path, struct symbi_store **out, struct symbi_err *
         return symbi_err_set(err, SYMBI_EUNSUPPORTED, "store: SQLite built without threads");
     /* the file holds API key hashes and job definitions: private to the
      * user from the start */
-    if (strcmp(path, ":memory:") != 0) {
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0)
+    /* Only when the file does not exist yet: closing any descriptor of a
+     * file drops every POSIX lock this process holds on it, so an
+     * open+close of a database that another handle of this process has
+     * open would silently release that handle's SQLite locks (another
+     * process then deletes the WAL under it: lost writes, corruption). */
+    struct stat sb;
+    if (strcmp(path, ":memory:") != 0 && stat(path, &sb) != 0 && errno == ENOENT) {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
             return symbi_err_set(err, SYMBI_EIO, "store: cannot open %s: %s", path,
                                  strerror(errno));
-        close(fd);
+        if (fd >= 0)
+            close(fd);
     }
     struct sq_store *s = calloc(1, sizeof *s);
     if (s == NULL || (s->path = symbi_strdup(path)) == NULL) {
