@@ -33,6 +33,10 @@ struct symbi_sched_planner {
     int (*in_flight)(void *ctx, const char *job_id);
     void *ctx;
     uint64_t rng; /* jitter random state (any non-zero seed) */
+    /* the real instant of the claim when the claim looks ahead (`now` of
+     * the planner is then its horizon); SYMBI_TIME_NONE: `now` itself.
+     * Lateness (catch-up, starting deadline) is measured from it. */
+    int64_t real_now;
 };
 
 /* A symbi_fire_planner: decides what the due fires of `job` record (SPEC

@@ -80,6 +80,9 @@ int symbi_cli_cmd_version(struct symbi_cli *cli, int argc, char **argv);
 int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv);
 int symbi_cli_cmd_cron(struct symbi_cli *cli, int argc, char **argv);
 int symbi_cli_cmd_dsl(struct symbi_cli *cli, int argc, char **argv);
+int symbi_cli_cmd_run(struct symbi_cli *cli, int argc, char **argv);
+int symbi_cli_cmd_logs(struct symbi_cli *cli, int argc, char **argv);
+int symbi_cli_cmd_cron_run(struct symbi_cli *cli, int argc, char **argv);
 
 /* `symbi cron` subcommands (rows of cron_commands in cmd_cron.c) */
 int symbi_cli_cmd_cron_next(struct symbi_cli *cli, int argc, char **argv);

@@ -18,6 +18,13 @@ static const struct symbi_cli_cmd cron_commands[] = {
     {"history", symbi_cli_cmd_cron_history, "list a job's runs", symbi_cli_cron_history_usage},
     {"next", symbi_cli_cmd_cron_next, "preview the next fire instants of a cron expression",
      symbi_cli_cron_next_usage},
+    {"run", symbi_cli_cmd_cron_run, "run a job now (queued for the live scheduler)",
+     "usage: symbi cron run <job> [--input TEXT] [--wait] [--local]\n"
+     "  Queues a manual run of the job for the live scheduler and prints its id.\n"
+     "  --input TEXT   input for this run (default: the job's input)\n"
+     "  --wait         wait for the run and print its output\n"
+     "  --local        run it in this process when no scheduler is live\n"
+     "  Exit 3 when no scheduler is live and --local is not given.\n"},
 };
 
 int symbi_cli_cmd_cron(struct symbi_cli *cli, int argc, char **argv)

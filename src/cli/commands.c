@@ -24,6 +24,18 @@ const struct symbi_cli_cmd symbi_cli_commands[] = {
      "  revoke <id|prefix|name>\n"},
     {"audit", symbi_cli_cmd_audit, "query the audit trail",
      "usage: symbi audit <command> [options]\n  Run 'symbi audit --help' for the commands.\n"},
+    {"run", symbi_cli_cmd_run, "run an agent once in the foreground and print its output",
+     "usage: symbi run <agent> [--input TEXT] [--file F.symbi]\n"
+     "  Runs the agent once, outside the scheduler, and prints its output.\n"
+     "  --input TEXT    the agent's input (stdin of a command agent)\n"
+     "  --file F.symbi  take the agent from this file instead of the store\n"},
+    {"logs", symbi_cli_cmd_logs, "print the daemon's log",
+     "usage: symbi logs [--filter COMPONENT] [--level LEVEL] [--follow] [--since T]\n"
+     "  Prints <data_dir>/logs/symbi.log (rotated files first).\n"
+     "  --filter COMPONENT  only this component (scheduler, store, api, agent, ...)\n"
+     "  --level LEVEL       at least this level (debug, info, warn, error)\n"
+     "  --follow            keep printing new lines\n"
+     "  --since T           from an RFC 3339 time, or a duration back from now (10m)\n"},
     {"version", symbi_cli_cmd_version, "print the version",
      "usage: symbi version\n  Prints symbi's version.\n"},
 };

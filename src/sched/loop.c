@@ -1,71 +1,22 @@
-/* loop.c - the CronScheduler tick loop (SPEC §5): `for(;;) { tick(now);
- * wait(until the next due instant, queued due_at, tick or wake-up); }`.
- * One loop thread owns the store handle and every write; a worker pool
- * only executes agents, so runs never contend for the database. */
+/* loop.c - the CronScheduler tick loop (SPEC §5): `for(;;) { wake =
+ * tick(now); wait(wake); }`. Fires are claimed a little ahead of their
+ * instant (recorded before anything runs) and held in a timer heap, so a
+ * run starts at its instant, not a claim transaction later; the loop
+ * thread never writes on the dispatch path (record.c does). */
 #include "sched/sched_int.h"
 
 #include "symbi/metrics.h"
 
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define CLAIM_LIMIT     1000
-#define MAX_WORKERS     1024
-#define CANCEL_GRACE_MS 500
-
-/* what a claimed run needs of its job, noted by the planner during the
- * claim so that adopting the runs reads nothing back from the store */
-struct jobinfo {
-    char id[SYMBI_UUID_LEN + 1];
-    struct symbi_job job; /* the fields entry_from_job reads */
-};
-
-struct symbi_sched {
-    struct symbi_sched_config cfg; /* strings below are our copies */
-    char *store_url, *node, *environment, *data_dir;
-
-    pthread_mutex_t lock; /* guards everything down to `stats` */
-    pthread_cond_t cond;  /* the loop sleeps on it (CLOCK_MONOTONIC) */
-    bool woken, refresh, stopping, started, stopped;
-    struct sched_entry *done_head, *done_tail;
-    struct symbi_sched_stats stats;
-    int64_t exec_ms_total;
-    struct symbi_sched_config pending_cfg;
-    bool have_pending_cfg;
-
-    pthread_mutex_t wq_lock; /* the workers' queue */
-    pthread_cond_t wq_cond;
-    struct sched_entry *work_head, *work_tail;
-    bool wq_quit;
-    pthread_t workers[MAX_WORKERS];
-    int n_workers;
-
-    pthread_t loop_thread;
-    struct symbi_agent_cancel cancel;
-
-    /* owned by the loop thread */
-    struct symbi_store *st;
-    struct sched_heap timers; /* claimed, due later (jitter, retries) */
-    struct sched_heap ready;  /* due, waiting for a slot */
-    struct sched_counts counts;
-    struct symbi_sched_planner planner;
-    int running;
-    uint64_t seq;
-    int64_t change_mark;
-    int64_t next_heartbeat_mono;
-    int64_t retry_due; /* earliest queued retry we inserted */
-    int64_t started_mono;
-    struct jobinfo *infos; /* this claim's jobs */
-    size_t n_infos, cap_infos, info_cursor;
-    /* agent definitions by name, dropped when the store changes */
-    struct symbi_agent_def *agents;
-    size_t n_agents;
-};
+#define CLAIM_LIMIT      1000
+#define CANCEL_GRACE_MS  500
+#define LOOKAHEAD_MAX_MS 500
 
 void symbi_sched_config_init(struct symbi_sched_config *c)
 {
@@ -84,9 +35,7 @@ const char *symbi_sched_node(const struct symbi_sched *s)
     return s->node;
 }
 
-/* ---- entries ---- */
-
-static void entry_free(struct sched_entry *e)
+void sched_entry_free(struct sched_entry *e)
 {
     if (e == NULL)
         return;
@@ -97,7 +46,7 @@ static void entry_free(struct sched_entry *e)
     free(e);
 }
 
-static void list_push(struct sched_entry **head, struct sched_entry **tail, struct sched_entry *e)
+void sched_list_push(struct sched_entry **head, struct sched_entry **tail, struct sched_entry *e)
 {
     e->next = NULL;
     if (*tail != NULL)
@@ -105,6 +54,14 @@ static void list_push(struct sched_entry **head, struct sched_entry **tail, stru
     else
         *head = e;
     *tail = e;
+}
+
+/* How far ahead of their instant fires are claimed: enough to absorb a
+ * claim transaction waiting for the store, never more than a tick. */
+static int64_t lookahead(const struct symbi_sched *s)
+{
+    int64_t l = s->cfg.tick_interval_ms / 2;
+    return l < LOOKAHEAD_MAX_MS ? l : LOOKAHEAD_MAX_MS;
 }
 
 /* max_runtime of a policy JSON object ({"max_runtime": "30m"}); -1 if none */
@@ -162,13 +119,6 @@ static bool agent_lookup(struct symbi_sched *s, const char *name, struct symbi_a
 
 /* ---- per-job counters ---- */
 
-static int planner_in_flight(void *ctx, const char *job_id)
-{
-    struct symbi_sched *s = ctx;
-    struct sched_count *c = sched_counts_get(&s->counts, job_id, false);
-    return c != NULL ? c->in_flight : 0;
-}
-
 static void count_in(struct symbi_sched *s, struct sched_entry *e)
 {
     struct sched_count *c = sched_counts_get(&s->counts, e->run.job_id, true);
@@ -191,22 +141,40 @@ static void count_out(struct symbi_sched *s, struct sched_entry *e, bool was_run
     sched_counts_release(&s->counts, e->run.job_id);
 }
 
-/* ---- claiming ---- */
-
-/* Fills the job-derived fields of e from job. */
-static int entry_from_job(struct symbi_sched *s, struct sched_entry *e, const struct symbi_job *job)
+static void set_in_flight_stats(struct symbi_sched *s)
 {
-    e->max_concurrent = job->max_concurrent > 0 ? job->max_concurrent : 1;
-    e->starting_deadline_ms = job->starting_deadline_ms;
-    e->max_runtime_ms = policy_max_runtime(job->policy);
-    e->session_mode = symbi_strdup(symbi_session_mode_name(job->session_mode));
-    if (e->run.job_name == NULL)
-        symbi_set_str(&e->run.job_name, job->name);
-    if (e->run.agent == NULL)
-        symbi_set_str(&e->run.agent, job->agent);
-    e->have_agent = agent_lookup(s, job->agent, &e->agent);
-    return e->session_mode != NULL ? 0 : SYMBI_ENOMEM;
+    pthread_mutex_lock(&s->lock);
+    s->stats.in_flight = s->running;
+    s->stats.queued = (int64_t)(s->ready.n + s->timers.n);
+    pthread_mutex_unlock(&s->lock);
+    symbi_metrics_set_in_flight(s->running);
 }
+
+/* A due run enters the ready heap, unless it is a scheduled fire of a job
+ * with max_concurrent runs in flight (SPEC §5.3): that one is `skipped`.
+ * Checked at the instant itself (after jitter), not at claim time. */
+static void make_ready(struct symbi_sched *s, struct sched_entry *e)
+{
+    if (e->run.trigger == SYMBI_TRIGGER_SCHEDULE) {
+        struct sched_count *c = sched_counts_get(&s->counts, e->run.job_id, false);
+        if (c != NULL && c->in_flight >= e->max_concurrent) {
+            e->run.status = SYMBI_RUN_SKIPPED;
+            symbi_set_str(&e->run.error_message,
+                          "skipped: max_concurrent runs of the job are in flight");
+            sched_record(s, e, REC_UPDATE);
+            return;
+        }
+    }
+    count_in(s, e);
+    if (sched_heap_push(&s->ready, e) != 0) {
+        count_out(s, e, false);
+        e->run.status = SYMBI_RUN_FAILED;
+        symbi_set_str(&e->run.error_message, "scheduler out of memory");
+        sched_record(s, e, REC_UPDATE);
+    }
+}
+
+/* ---- claiming ---- */
 
 static void infos_clear(struct symbi_sched *s)
 {
@@ -216,8 +184,8 @@ static void infos_clear(struct symbi_sched *s)
     s->info_cursor = 0;
 }
 
-/* the symbi_fire_planner given to the store: the pure plan, plus a note of
- * the job for the runs it queues */
+/* The symbi_fire_planner given to the store: the pure plan, plus a note
+ * of the job for the runs it queues. */
 static int plan_and_note(void *ud, const struct symbi_job *job, int64_t now,
                          struct symbi_fire_plan *plan)
 {
@@ -232,13 +200,13 @@ static int plan_and_note(void *ud, const struct symbi_job *job, int64_t now,
         return 0;
     if (s->n_infos == s->cap_infos) {
         size_t cap = s->cap_infos ? s->cap_infos * 2 : 64;
-        struct jobinfo *v = realloc(s->infos, cap * sizeof *v);
+        struct sched_jobinfo *v = realloc(s->infos, cap * sizeof *v);
         if (v == NULL)
             return 0; /* adopt_runs reads the job instead */
         s->infos = v;
         s->cap_infos = cap;
     }
-    struct jobinfo *ji = &s->infos[s->n_infos];
+    struct sched_jobinfo *ji = &s->infos[s->n_infos];
     symbi_job_init(&ji->job);
     snprintf(ji->id, sizeof ji->id, "%s", job->id);
     ji->job.max_concurrent = job->max_concurrent;
@@ -266,6 +234,21 @@ static const struct symbi_job *info_find(struct symbi_sched *s, const char *job_
     return NULL;
 }
 
+/* Fills the job-derived fields of e. */
+static void entry_from_job(struct symbi_sched *s, struct sched_entry *e,
+                           const struct symbi_job *job)
+{
+    e->max_concurrent = job->max_concurrent > 0 ? job->max_concurrent : 1;
+    e->starting_deadline_ms = job->starting_deadline_ms;
+    e->max_runtime_ms = policy_max_runtime(job->policy);
+    e->session_mode = symbi_strdup(symbi_session_mode_name(job->session_mode));
+    if (e->run.job_name == NULL)
+        symbi_set_str(&e->run.job_name, job->name);
+    if (e->run.agent == NULL)
+        symbi_set_str(&e->run.agent, job->agent);
+    e->have_agent = agent_lookup(s, job->agent, &e->agent);
+}
+
 /* Takes the claimed runs (their array is freed here) into the heaps. The
  * jobs of the runs come from the planner's notes, else the store. */
 static void adopt_runs(struct symbi_sched *s, struct symbi_run *runs, size_t n, int64_t now)
@@ -284,10 +267,9 @@ static void adopt_runs(struct symbi_sched *s, struct symbi_run *runs, size_t n, 
         symbi_agent_def_init(&e->agent);
         symbi_agent_result_init(&e->res);
         e->seq = s->seq++;
+        e->heap_idx = SIZE_MAX;
         const struct symbi_job *noted = info_find(s, e->run.job_id);
-        if (noted != NULL) {
-            entry_from_job(s, e, noted);
-        } else if (strcmp(last_id, e->run.job_id) != 0) {
+        if (noted == NULL && strcmp(last_id, e->run.job_id) != 0) {
             struct symbi_err err;
             symbi_job_cleanup(&job);
             have_job = symbi_store_job_get(s->st, e->run.job_id, &job, &err) == 0;
@@ -296,18 +278,18 @@ static void adopt_runs(struct symbi_sched *s, struct symbi_run *runs, size_t n, 
                           e->run.job_id, err.msg);
             snprintf(last_id, sizeof last_id, "%s", e->run.job_id);
         }
-        if (noted == NULL && have_job)
+        if (noted != NULL)
+            entry_from_job(s, e, noted);
+        else if (have_job)
             entry_from_job(s, e, &job);
-        else if (noted == NULL)
+        else
             e->max_concurrent = 1;
         if (e->run.due_at == SYMBI_TIME_NONE)
             e->run.due_at = e->run.scheduled_at;
-        if (e->run.due_at > now) {
+        if (e->run.due_at > now)
             sched_heap_push(&s->timers, e);
-        } else {
-            count_in(s, e);
-            sched_heap_push(&s->ready, e);
-        }
+        else
+            make_ready(s, e);
     }
     symbi_job_cleanup(&job);
     free(runs);
@@ -319,16 +301,13 @@ static void claim(struct symbi_sched *s, int64_t now)
     size_t n = 0;
     struct symbi_err err;
     infos_clear(s);
-    int rc =
-        symbi_store_claim_due(s->st, now, CLAIM_LIMIT, s->node, plan_and_note, s, &runs, &n, &err);
-    if (rc != 0) {
+    s->planner.real_now = now;
+    int rc = symbi_store_claim_due(s->st, now + lookahead(s), CLAIM_LIMIT, s->node, plan_and_note,
+                                   s, &runs, &n, &err);
+    if (rc != 0)
         symbi_log(SYMBI_LOG_ERROR, "scheduler", "claim failed: %s", err.msg);
-        infos_clear(s);
-        return;
-    }
-    /* the planner only read the per-job counters; the queued runs are
-     * counted as they enter the ready heap */
-    adopt_runs(s, runs, n, now);
+    else
+        adopt_runs(s, runs, n, now);
     infos_clear(s);
     runs = NULL;
     n = 0;
@@ -342,42 +321,27 @@ static void claim(struct symbi_sched *s, int64_t now)
     adopt_runs(s, runs, n, now);
 }
 
-/* ---- starting runs ---- */
-
-static void record(struct symbi_sched *s, const struct symbi_run *run)
-{
-    struct symbi_err err;
-    if (symbi_store_run_update(s->st, run, &err) != 0)
-        symbi_log(SYMBI_LOG_ERROR, "scheduler", "recording run %s failed: %s", run->id, err.msg);
-}
-
-static void set_in_flight_stats(struct symbi_sched *s)
-{
-    pthread_mutex_lock(&s->lock);
-    s->stats.in_flight = s->running;
-    s->stats.queued = (int64_t)(s->ready.n + s->timers.n);
-    pthread_mutex_unlock(&s->lock);
-    symbi_metrics_set_in_flight(s->running);
-}
+/* ---- starting and finishing runs ---- */
 
 static void start_run(struct symbi_sched *s, struct sched_entry *e, int64_t now)
 {
     e->run.status = SYMBI_RUN_RUNNING;
     e->run.started_at = now;
+    e->started = true;
     symbi_set_str(&e->run.node, s->node);
     struct sched_count *c = sched_counts_get(&s->counts, e->run.job_id, true);
     if (c != NULL)
         c->running++;
     s->running++;
-    int64_t lag = now - e->run.scheduled_at - e->run.jitter_ms;
     if (e->run.trigger == SYMBI_TRIGGER_SCHEDULE) {
+        int64_t lag = now - e->run.scheduled_at - e->run.jitter_ms;
         symbi_metrics_schedule_lag((double)(lag < 0 ? 0 : lag) / 1000.0);
         pthread_mutex_lock(&s->lock);
         s->stats.last_lag_ms = lag;
         pthread_mutex_unlock(&s->lock);
     }
     pthread_mutex_lock(&s->wq_lock);
-    list_push(&s->work_head, &s->work_tail, e);
+    sched_list_push(&s->work_head, &s->work_tail, e);
     pthread_cond_signal(&s->wq_cond);
     pthread_mutex_unlock(&s->wq_lock);
 }
@@ -387,21 +351,19 @@ static void start_run(struct symbi_sched *s, struct sched_entry *e, int64_t now)
 static void dispatch(struct symbi_sched *s)
 {
     struct sched_entry *held[256];
-    size_t n_held = 0;
-    struct sched_entry *started[1024];
-    size_t n_started = 0;
+    size_t n_held = 0, n_started = 0;
+    struct sched_entry *started[256];
     int limit = s->cfg.max_concurrent_jobs > 0 ? s->cfg.max_concurrent_jobs : 1;
     while (s->running < limit && s->ready.n > 0 && n_started < SYMBI_ARRAY_LEN(started)) {
         struct sched_entry *e = sched_heap_pop(&s->ready);
         int64_t now = symbi_now_wall_ms();
         if (e->starting_deadline_ms >= 0 && e->run.trigger == SYMBI_TRIGGER_SCHEDULE &&
             now - e->run.scheduled_at > e->starting_deadline_ms) {
+            count_out(s, e, false);
             e->run.status = SYMBI_RUN_MISSED;
             symbi_set_str(&e->run.error_message,
                           "missed: waited for a slot past its starting_deadline");
-            record(s, &e->run);
-            count_out(s, e, false);
-            entry_free(e);
+            sched_record(s, e, REC_UPDATE);
             continue;
         }
         struct sched_count *c = sched_counts_get(&s->counts, e->run.job_id, false);
@@ -418,108 +380,15 @@ static void dispatch(struct symbi_sched *s)
     }
     for (size_t i = 0; i < n_held; i++)
         sched_heap_push(&s->ready, held[i]);
-    /* persist `running` after the agents are on their way; a run that
-     * already finished is recorded once, with its outcome */
-    for (size_t i = 0; i < n_started; i++) {
-        struct sched_entry *e = started[i];
-        if (!atomic_load(&e->done)) {
-            record(s, &e->run);
-            e->running_written = true;
-        }
-    }
+    /* `running` is persisted after the agents are on their way */
+    for (size_t i = 0; i < n_started; i++)
+        sched_record(s, started[i], REC_START);
     if (n_started > 0)
         set_in_flight_stats(s);
 }
 
-/* ---- finishing runs ---- */
-
-static void finish(struct symbi_sched *s, struct sched_entry *e, int64_t now)
-{
-    struct symbi_run *r = &e->run;
-    struct symbi_agent_result *res = &e->res;
-    r->status = res->status;
-    r->finished_at = e->finished_wall;
-    r->execution_time_ms = res->execution_ms;
-    free(r->output);
-    r->output = res->output;
-    res->output = NULL;
-    r->output_truncated = res->output_truncated;
-    free(r->stderr_text);
-    r->stderr_text = res->stderr_text;
-    res->stderr_text = NULL;
-    free(r->summary);
-    r->summary = res->summary;
-    res->summary = NULL;
-    free(r->error_message);
-    r->error_message = res->error_message;
-    res->error_message = NULL;
-    r->has_exit_code = res->has_exit_code;
-    r->exit_code = res->exit_code;
-
-    struct symbi_retry_decision d;
-    memset(&d, 0, sizeof d);
-    d.max_retries = s->cfg.policy.default_max_retries;
-    struct symbi_run retry;
-    bool have_retry = false;
-    struct symbi_err err;
-    if (r->status != SYMBI_RUN_SUCCEEDED) {
-        struct symbi_job job;
-        if (symbi_store_job_get(s->st, r->job_id, &job, &err) == 0) {
-            symbi_sched_decide(&s->cfg.policy, &job, r, now, &d);
-            symbi_job_cleanup(&job);
-        } else {
-            d.counts_as_failure = r->status == SYMBI_RUN_FAILED || r->status == SYMBI_RUN_TIMED_OUT;
-        }
-        if (d.retry && symbi_sched_make_retry(r, d.due_at, &retry) == 0)
-            have_retry = true;
-    }
-    bool dead = false;
-    struct symbi_run_outcome o = {
-        .run = r,
-        .counts_as_failure = d.counts_as_failure,
-        .max_retries = d.max_retries,
-        .retry = have_retry ? &retry : NULL,
-        .dead_lettered = &dead,
-    };
-    if (symbi_store_run_finish(s->st, &o, now, &err) != 0)
-        symbi_log(SYMBI_LOG_ERROR, "scheduler", "recording the outcome of run %s failed: %s", r->id,
-                  err.msg);
-    if (have_retry) {
-        if (s->retry_due == SYMBI_TIME_NONE || retry.due_at < s->retry_due)
-            s->retry_due = retry.due_at;
-        symbi_run_cleanup(&retry);
-    }
-    const char *status = symbi_run_status_name(r->status);
-    symbi_metrics_run_finished(r->job_name ? r->job_name : "", status,
-                               (double)r->execution_time_ms / 1000.0);
-    if (dead) {
-        symbi_metrics_dead_lettered(r->job_name ? r->job_name : "");
-        symbi_log(SYMBI_LOG_WARN, "scheduler",
-                  "job moved to dead letter job=%s failures=%d (max_retries)",
-                  r->job_name ? r->job_name : r->job_id, d.max_retries);
-    }
-    if (r->status == SYMBI_RUN_SUCCEEDED)
-        symbi_log(SYMBI_LOG_DEBUG, "scheduler", "run succeeded job=%s run=%s ms=%lld",
-                  r->job_name ? r->job_name : "", r->id, (long long)r->execution_time_ms);
-    else
-        symbi_log(SYMBI_LOG_WARN, "scheduler", "run %s job=%s run=%s attempt=%d error=\"%s\"%s",
-                  status, r->job_name ? r->job_name : "", r->id, r->attempt,
-                  r->error_message ? r->error_message : "", have_retry ? " retry=queued" : "");
-    pthread_mutex_lock(&s->lock);
-    s->stats.runs_total++;
-    if (r->status == SYMBI_RUN_SUCCEEDED)
-        s->stats.runs_succeeded++;
-    else if (d.counts_as_failure)
-        s->stats.runs_failed++;
-    s->exec_ms_total += r->execution_time_ms;
-    s->stats.avg_execution_ms = s->exec_ms_total / s->stats.runs_total;
-    pthread_mutex_unlock(&s->lock);
-    s->running--;
-    count_out(s, e, true);
-    entry_free(e);
-}
-
-static int drain_done(struct symbi_sched *s, int64_t now)
+/* Frees the slots of finished runs and hands them to the recorder. */
+static int drain_done(struct symbi_sched *s)
 {
     pthread_mutex_lock(&s->lock);
     struct sched_entry *e = s->done_head;
@@ -528,7 +397,9 @@ static int drain_done(struct symbi_sched *s, int64_t now)
     int n = 0;
     while (e != NULL) {
         struct sched_entry *next = e->next;
-        finish(s, e, now);
+        s->running--;
+        count_out(s, e, true);
+        sched_record(s, e, REC_FINISH);
         e = next;
         n++;
     }
@@ -582,7 +453,7 @@ static void *worker_main(void *arg)
         e->finished_wall = symbi_now_wall_ms();
         atomic_store(&e->done, true);
         pthread_mutex_lock(&s->lock);
-        list_push(&s->done_head, &s->done_tail, e);
+        sched_list_push(&s->done_head, &s->done_tail, e);
         s->woken = true;
         pthread_cond_signal(&s->cond);
         pthread_mutex_unlock(&s->lock);
@@ -591,11 +462,11 @@ static void *worker_main(void *arg)
 
 static int add_workers(struct symbi_sched *s, int want)
 {
-    if (want > MAX_WORKERS)
-        want = MAX_WORKERS;
+    if (want > SCHED_MAX_WORKERS)
+        want = SCHED_MAX_WORKERS;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_attr_setstacksize(&attr, 512 * 1024);
     int rc = 0;
     while (s->n_workers < want) {
         if (pthread_create(&s->workers[s->n_workers], &attr, worker_main, s) != 0) {
@@ -635,6 +506,9 @@ static void apply_pending_config(struct symbi_sched *s)
         return;
     s->cfg.policy = c.policy;
     s->planner.policy = c.policy;
+    pthread_mutex_lock(&s->rq_lock);
+    s->rpolicy = c.policy;
+    pthread_mutex_unlock(&s->rq_lock);
     s->cfg.tick_interval_ms = c.tick_interval_ms > 0 ? c.tick_interval_ms : 1000;
     s->cfg.max_concurrent_jobs = c.max_concurrent_jobs > 0 ? c.max_concurrent_jobs : 1;
     s->cfg.shutdown_timeout_ms = c.shutdown_timeout_ms;
@@ -646,111 +520,111 @@ static void apply_pending_config(struct symbi_sched *s)
               (long long)s->cfg.policy.max_jitter_ms);
 }
 
-/* Runs everything due at `now`; returns the wall instant to wake at. */
-static int64_t tick(struct symbi_sched *s, int64_t now, bool claiming)
+/* Moves the runs whose instant (or jitter, or backoff) has come to the
+ * ready heap and starts what the limits allow. No store access. */
+static void run_due(struct symbi_sched *s, int64_t now)
 {
-    drain_done(s, now);
+    for (struct sched_entry *e; (e = sched_heap_top(&s->timers)) != NULL && e->run.due_at <= now;) {
+        sched_heap_pop(&s->timers);
+        make_ready(s, e);
+    }
+    drain_done(s);
+    dispatch(s);
+}
+
+/* Runs everything due at `now`; returns the wall instant to wake at. */
+static int64_t tick(struct symbi_sched *s, int64_t now)
+{
+    run_due(s, now);
     heartbeat(s, now);
     apply_pending_config(s);
-    int64_t mark = 0;
-    bool refresh;
     pthread_mutex_lock(&s->lock);
-    refresh = s->refresh;
+    bool refresh = s->refresh;
     s->refresh = false;
     s->stats.ticks++;
+    int64_t retry_due = s->retry_due;
+    if (retry_due != SYMBI_TIME_NONE && retry_due <= now)
+        s->retry_due = SYMBI_TIME_NONE;
     pthread_mutex_unlock(&s->lock);
+    int64_t mark = 0;
     if (symbi_store_change_mark(s->st, &mark) == 0 && mark != s->change_mark) {
         s->change_mark = mark;
         refresh = true;
     }
     if (refresh)
         agents_clear(s);
-    if (claiming) {
-        claim(s, now);
-        if (s->retry_due != SYMBI_TIME_NONE && s->retry_due <= now)
-            s->retry_due = SYMBI_TIME_NONE;
-    }
-    /* runs whose jitter or backoff is over */
-    for (struct sched_entry *e; (e = sched_heap_top(&s->timers)) != NULL && e->run.due_at <= now;) {
-        sched_heap_pop(&s->timers);
-        count_in(s, e);
-        sched_heap_push(&s->ready, e);
-    }
-    dispatch(s);
+    claim(s, now);
+    run_due(s, symbi_now_wall_ms());
+    set_in_flight_stats(s);
 
     int64_t wake = now + s->cfg.tick_interval_ms;
-    if (claiming) {
-        int64_t next = SYMBI_TIME_NONE;
-        struct symbi_err err;
-        if (symbi_store_next_due(s->st, &next, &err) == 0 && next != SYMBI_TIME_NONE && next < wake)
-            wake = next;
-        if (s->retry_due != SYMBI_TIME_NONE && s->retry_due < wake)
-            wake = s->retry_due;
-    }
+    int64_t next = SYMBI_TIME_NONE;
+    struct symbi_err err;
+    if (symbi_store_next_due(s->st, &next, &err) == 0 && next != SYMBI_TIME_NONE &&
+        next - lookahead(s) < wake)
+        wake = next - lookahead(s);
+    pthread_mutex_lock(&s->lock);
+    if (s->retry_due != SYMBI_TIME_NONE && s->retry_due < wake)
+        wake = s->retry_due;
+    pthread_mutex_unlock(&s->lock);
     struct sched_entry *t = sched_heap_top(&s->timers);
     if (t != NULL && t->run.due_at < wake)
         wake = t->run.due_at;
     return wake;
 }
 
-/* Sleeps until the wall instant `wake_at` or a wake-up. */
-static void sleep_until(struct symbi_sched *s, int64_t wake_at)
+/* Sleeps until the wall instant `wake_at` or a wake-up; true if woken. */
+static bool sleep_until(struct symbi_sched *s, int64_t wake_at)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    struct timespec wall;
+    struct timespec mono, wall;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
     clock_gettime(CLOCK_REALTIME, &wall);
     int64_t wall_ns = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec;
     int64_t delta_ns = wake_at * 1000000LL - wall_ns;
-    if (delta_ns <= 0) {
-        pthread_mutex_lock(&s->lock);
-        s->woken = false;
-        pthread_mutex_unlock(&s->lock);
-        return;
-    }
-    int64_t mono_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + delta_ns;
-    struct timespec until = {.tv_sec = (time_t)(mono_ns / 1000000000LL),
-                             .tv_nsec = (long)(mono_ns % 1000000000LL)};
     pthread_mutex_lock(&s->lock);
-    while (!s->woken && !s->stopping) {
-        if (pthread_cond_timedwait(&s->cond, &s->lock, &until) == ETIMEDOUT)
-            break;
+    if (delta_ns > 0) {
+        int64_t t = (int64_t)mono.tv_sec * 1000000000LL + mono.tv_nsec + delta_ns;
+        struct timespec until = {.tv_sec = (time_t)(t / 1000000000LL),
+                                 .tv_nsec = (long)(t % 1000000000LL)};
+        while (!s->woken && !s->stopping)
+            if (pthread_cond_timedwait(&s->cond, &s->lock, &until) == ETIMEDOUT)
+                break;
     }
+    bool woken = s->woken;
     s->woken = false;
     pthread_mutex_unlock(&s->lock);
+    return woken;
 }
 
 /* ---- shutdown ---- */
 
 /* Hands queued runs back: unowned again, the next scheduler takes them. */
-static void release_queued(struct symbi_sched *s, struct sched_heap *h, bool counted)
+static void release_queued(struct symbi_sched *s, struct sched_heap *h)
 {
     for (struct sched_entry *e; (e = sched_heap_pop(h)) != NULL;) {
+        count_out(s, e, false);
         e->run.status = SYMBI_RUN_QUEUED;
         symbi_set_str(&e->run.node, NULL);
-        record(s, &e->run);
-        if (counted)
-            count_out(s, e, false);
-        entry_free(e);
+        sched_record(s, e, REC_UPDATE);
     }
 }
 
 static void shutdown_runs(struct symbi_sched *s)
 {
-    release_queued(s, &s->ready, true);
-    release_queued(s, &s->timers, false);
-    set_in_flight_stats(s);
+    release_queued(s, &s->ready);
+    release_queued(s, &s->timers);
     int64_t deadline = symbi_now_mono_ms() + s->cfg.shutdown_timeout_ms;
     if (s->running > 0)
         symbi_log(SYMBI_LOG_INFO, "scheduler", "waiting for runs in_flight=%d timeout_ms=%lld",
                   s->running, (long long)s->cfg.shutdown_timeout_ms);
     bool cancelled = false;
-    while (s->running > 0) {
-        int64_t now = symbi_now_wall_ms();
-        drain_done(s, now);
-        heartbeat(s, now);
+    for (;;) {
+        drain_done(s);
+        set_in_flight_stats(s);
         if (s->running == 0)
             break;
+        int64_t now = symbi_now_wall_ms();
+        heartbeat(s, now);
         int64_t mono = symbi_now_mono_ms();
         if (!cancelled && mono >= deadline) {
             symbi_log(SYMBI_LOG_WARN, "scheduler",
@@ -758,11 +632,9 @@ static void shutdown_runs(struct symbi_sched *s)
             symbi_agent_cancel_fire(&s->cancel);
             cancelled = true;
         }
-        int64_t until =
-            cancelled ? now + 100 : now + (deadline - mono < 100 ? deadline - mono : 100);
-        sleep_until(s, until);
+        int64_t left = cancelled ? 100 : deadline - mono;
+        sleep_until(s, now + (left < 100 ? left : 100));
     }
-    drain_done(s, symbi_now_wall_ms());
 }
 
 static void *loop_main(void *arg)
@@ -774,8 +646,21 @@ static void *loop_main(void *arg)
         pthread_mutex_unlock(&s->lock);
         if (stop)
             break;
-        int64_t wake = tick(s, symbi_now_wall_ms(), true);
-        sleep_until(s, wake);
+        int64_t wake = tick(s, symbi_now_wall_ms());
+        /* a wake-up by a finishing worker only frees a slot: start the
+         * next run without a whole tick */
+        while (sleep_until(s, wake)) {
+            pthread_mutex_lock(&s->lock);
+            bool more = s->refresh || s->stopping || s->have_pending_cfg ||
+                        (s->retry_due != SYMBI_TIME_NONE);
+            pthread_mutex_unlock(&s->lock);
+            if (more)
+                break;
+            run_due(s, symbi_now_wall_ms());
+            struct sched_entry *t = sched_heap_top(&s->timers);
+            if (t != NULL && t->run.due_at < wake)
+                wake = t->run.due_at;
+        }
     }
     shutdown_runs(s);
     pthread_mutex_lock(&s->wq_lock);
@@ -785,6 +670,7 @@ static void *loop_main(void *arg)
     for (int i = 0; i < s->n_workers; i++)
         pthread_join(s->workers[i], NULL);
     s->n_workers = 0;
+    sched_recorder_stop(s);
     struct symbi_err err;
     if (symbi_store_node_remove(s->st, s->node, &err) != 0)
         symbi_log(SYMBI_LOG_WARN, "scheduler", "removing node %s failed: %s", s->node, err.msg);
@@ -809,6 +695,16 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
     s->node = symbi_strdup(cfg->node);
     s->environment = symbi_strdup(cfg->environment ? cfg->environment : "development");
     s->data_dir = cfg->data_dir ? symbi_strdup(cfg->data_dir) : NULL;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&s->wq_lock, NULL);
+    pthread_cond_init(&s->wq_cond, NULL);
+    pthread_mutex_init(&s->rq_lock, NULL);
+    pthread_cond_init(&s->rq_cond, NULL);
     if (s->store_url == NULL || s->node == NULL || s->environment == NULL) {
         symbi_sched_free(s);
         return symbi_err_set(err, SYMBI_ENOMEM, "scheduler: out of memory");
@@ -823,21 +719,14 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
         s->cfg.max_concurrent_jobs = 1;
     if (s->cfg.lease_ms <= 0)
         s->cfg.lease_ms = 15000;
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&s->wq_lock, NULL);
-    pthread_cond_init(&s->wq_cond, NULL);
     symbi_agent_cancel_init(&s->cancel, CANCEL_GRACE_MS);
     sched_heap_init(&s->timers);
     sched_heap_init(&s->ready);
     sched_counts_init(&s->counts);
     s->planner.policy = s->cfg.policy;
     s->planner.next_fire = s->cfg.next_fire;
-    s->planner.in_flight = planner_in_flight;
+    /* the per-job limit is applied at each fire's instant (make_ready) */
+    s->planner.in_flight = NULL;
     s->planner.ctx = s;
     if (symbi_random_bytes(&s->planner.rng, sizeof s->planner.rng) != 0)
         s->planner.rng = (uint64_t)symbi_now_mono_ms() ^ 0x5DEECE66DULL;
@@ -898,9 +787,12 @@ int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err)
     if (rc == 0)
         rc = symbi_store_node_heartbeat(s->st, s->node, now, s->cfg.lease_ms, err);
     if (rc == 0)
-        rc = add_workers(s, s->cfg.max_concurrent_jobs);
+        rc = sched_recorder_start(s, err);
+    if (rc == 0 && add_workers(s, s->cfg.max_concurrent_jobs) != 0)
+        rc = symbi_err_set(err, SYMBI_ENOMEM, "scheduler: cannot start the workers");
     if (rc == 0) {
         s->stats.running = true;
+        s->next_heartbeat_mono = symbi_now_mono_ms() + s->cfg.tick_interval_ms;
         if (pthread_create(&s->loop_thread, NULL, loop_main, s) != 0)
             rc = symbi_err_set(err, SYMBI_ENOMEM, "scheduler: cannot start the loop thread");
     }
@@ -913,11 +805,11 @@ int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err)
         for (int i = 0; i < s->n_workers; i++)
             pthread_join(s->workers[i], NULL);
         s->n_workers = 0;
+        sched_recorder_stop(s);
         symbi_store_close(s->st);
         s->st = NULL;
         return rc;
     }
-    s->next_heartbeat_mono = symbi_now_mono_ms() + s->cfg.tick_interval_ms;
     s->started = true;
     return 0;
 }
@@ -970,6 +862,8 @@ void symbi_sched_free(struct symbi_sched *s)
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->wq_lock);
     pthread_cond_destroy(&s->wq_cond);
+    pthread_mutex_destroy(&s->rq_lock);
+    pthread_cond_destroy(&s->rq_cond);
     free(s->store_url);
     free(s->node);
     free(s->environment);

@@ -130,6 +130,10 @@ int symbi_sched_plan(void *ud, const struct symbi_job *job, int64_t now,
     else if (broken)
         plan->status = SYMBI_JOB_FAILED;
 
+    /* lateness is measured from the real instant, fires are collected up
+     * to the claim's horizon */
+    if (p->real_now != SYMBI_TIME_NONE && p->real_now != 0 && p->real_now < now)
+        now = p->real_now;
     int64_t deadline = job->starting_deadline_ms;
     int64_t ceiling = symbi_sched_jitter_ceiling(&p->policy, job);
     int in_flight = p->in_flight != NULL ? p->in_flight(p->ctx, job->id) : 0;

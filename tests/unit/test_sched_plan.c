@@ -104,6 +104,34 @@ static void test_on_time_fire(void **state)
     symbi_job_cleanup(&j);
 }
 
+static void test_lookahead_claim(void **state)
+{
+    (void)state;
+    struct symbi_sched_planner p = planner();
+    struct symbi_job j;
+    job_init(&j, T0 + 10 * SEC);
+    struct symbi_fire_plan *plan = &plan_buf;
+    /* claimed 400 ms ahead: the fire is on time, due at its instant */
+    p.real_now = T0 + 10 * SEC - 400;
+    assert_int_equal(symbi_sched_plan(&p, &j, T0 + 10 * SEC + 100, plan), 0);
+    assert_int_equal(plan->n_runs, 1);
+    assert_int_equal(plan->runs[0].status, SYMBI_RUN_QUEUED);
+    assert_int_equal(plan->runs[0].trigger, SYMBI_TRIGGER_SCHEDULE);
+    assert_int_equal(plan->runs[0].due_at, T0 + 10 * SEC);
+    assert_int_equal(plan->next_run, T0 + 11 * SEC);
+    plan_free(plan);
+    /* lateness counts from the real instant: 1.9 s late is on time (2 s) */
+    symbi_job_cleanup(&j);
+    job_init(&j, T0);
+    p.real_now = T0 + 1900;
+    assert_int_equal(symbi_sched_plan(&p, &j, T0 + 2400, plan), 0);
+    assert_int_equal(plan->n_runs, 3);
+    assert_int_equal(plan->runs[0].trigger, SYMBI_TRIGGER_SCHEDULE);
+    assert_int_equal(plan->runs[0].status, SYMBI_RUN_QUEUED);
+    plan_free(plan);
+    symbi_job_cleanup(&j);
+}
+
 static void test_per_job_limit_skips(void **state)
 {
     (void)state;
@@ -408,6 +436,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_on_time_fire),
+        cmocka_unit_test(test_lookahead_claim),
         cmocka_unit_test(test_per_job_limit_skips),
         cmocka_unit_test(test_jitter),
         cmocka_unit_test(test_catch_up_modes),

@@ -1,0 +1,372 @@
+/* cmd_run.c - `symbi run <agent>` (one run in the foreground, outside the
+ * scheduler) and `symbi cron run <job>` (a manual run: queued for the live
+ * scheduler, or executed here with --local). */
+#include "cli/cli.h"
+
+#include "symbi/agent.h"
+#include "symbi/config.h"
+#include "symbi/dsl.h"
+#include "symbi/sched.h"
+#include "symbi/store.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAIT_POLL_MS 100
+
+static const struct symbi_cli_cmd *find_cmd(const struct symbi_cli_cmd *table, size_t n,
+                                            const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(table[i].name, name) == 0)
+            return &table[i];
+    return NULL;
+}
+
+/* Opens the store the CLI names; prints the error on failure. */
+static int open_store(const struct symbi_cli *cli, struct symbi_store **out)
+{
+    char *url = symbi_cli_store_url(cli);
+    if (url == NULL)
+        return symbi_cli_fail(SYMBI_EXIT_ERROR, "out of memory");
+    struct symbi_err err;
+    int rc = symbi_store_open(url, out, &err);
+    free(url);
+    if (rc != 0)
+        return symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
+    return 0;
+}
+
+/* The configuration for an agent run (environment, output bound). */
+static void load_cfg(struct symbi_cli *cli, struct symbi_config *cfg)
+{
+    struct symbi_err err;
+    symbi_config_init(cfg);
+    if (symbi_config_load(cfg, cli->config_flag, cli->data_dir_flag, &err) != 0)
+        fprintf(stderr, "symbi: warning: configuration ignored: %s\n", err.msg);
+}
+
+static void print_result(const struct symbi_agent_result *res)
+{
+    fwrite(res->output, 1, res->output_len, stdout);
+    if (res->output_len > 0 && res->output[res->output_len - 1] != '\n')
+        fputc('\n', stdout);
+    fflush(stdout);
+    if (res->stderr_text != NULL && res->stderr_text[0] != '\0')
+        fputs(res->stderr_text, stderr);
+    if (res->output_truncated)
+        fprintf(stderr, "symbi: output truncated at %zu of %zu bytes\n", res->output_len,
+                res->output_total);
+}
+
+int symbi_cli_cmd_run(struct symbi_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"input", required_argument, NULL, 'i'},
+        {"file", required_argument, NULL, 'f'},
+        {NULL, 0, NULL, 0},
+    };
+    const struct symbi_cli_cmd *cmd = find_cmd(symbi_cli_commands, symbi_cli_n_commands, "run");
+    const char *input = NULL, *file = NULL;
+    optind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'i')
+            input = optarg;
+        else if (c == 'f')
+            file = optarg;
+        else
+            return symbi_cli_usage(cmd, "bad option for 'run'");
+    }
+    if (optind + 1 != argc)
+        return symbi_cli_usage(cmd, "run needs exactly one agent name");
+    const char *name = argv[optind];
+
+    struct symbi_agent_def agent;
+    symbi_agent_def_init(&agent);
+    bool found = false;
+    struct symbi_err err;
+    if (file != NULL) {
+        struct symbi_dsl_file f;
+        int rc = symbi_dsl_parse_file(file, &f);
+        if (rc != 0) {
+            symbi_dsl_file_error(&f, &err);
+            symbi_dsl_file_cleanup(&f);
+            return symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
+        }
+        for (size_t i = 0; i < f.n_agents && !found; i++)
+            if (f.agents[i].name != NULL && strcmp(f.agents[i].name, name) == 0)
+                found = symbi_agent_def_copy(&agent, &f.agents[i]) == 0;
+        symbi_dsl_file_cleanup(&f);
+        if (!found)
+            return symbi_cli_fail(SYMBI_EXIT_ERROR, "no agent \"%s\" in %s", name, file);
+    } else {
+        struct symbi_store *st;
+        if (open_store(cli, &st) != 0)
+            return SYMBI_EXIT_ERROR;
+        found = symbi_store_agent_get(st, name, &agent, &err) == 0;
+        symbi_store_close(st);
+        if (!found)
+            return symbi_cli_fail(SYMBI_EXIT_ERROR,
+                                  "unknown agent \"%s\" (not in the store; use --file F.symbi)",
+                                  name);
+    }
+    struct symbi_config cfg;
+    load_cfg(cli, &cfg);
+    signal(SIGPIPE, SIG_IGN);
+    char run_id[SYMBI_UUID_LEN + 1] = "";
+    symbi_uuid_v4(run_id);
+    struct symbi_agent_request req = {
+        .agent = &agent,
+        .agent_name = name,
+        .input = input,
+        .run_id = run_id,
+        .trigger = "manual",
+        .scheduled_at = symbi_now_wall_ms(),
+        .attempt = 1,
+        .environment = cfg.environment,
+        .max_output_bytes = cfg.max_output_bytes > 0 ? (size_t)cfg.max_output_bytes : 0,
+    };
+    struct symbi_agent_result res;
+    int rc = symbi_agent_execute(&req, &res, &err);
+    symbi_agent_def_cleanup(&agent);
+    symbi_config_cleanup(&cfg);
+    if (rc != 0)
+        return symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
+    print_result(&res);
+    int code = SYMBI_EXIT_OK;
+    if (res.status != SYMBI_RUN_SUCCEEDED)
+        code = symbi_cli_fail(SYMBI_EXIT_ERROR, "agent %s %s: %s", name,
+                              symbi_run_status_name(res.status),
+                              res.error_message ? res.error_message : "");
+    symbi_agent_result_cleanup(&res);
+    return code;
+}
+
+/* ---- symbi cron run ---- */
+
+static int print_run_outcome(const struct symbi_run *r)
+{
+    if (r->output != NULL && r->output[0] != '\0') {
+        fputs(r->output, stdout);
+        if (r->output[strlen(r->output) - 1] != '\n')
+            fputc('\n', stdout);
+    }
+    fflush(stdout);
+    if (r->status == SYMBI_RUN_SUCCEEDED)
+        return SYMBI_EXIT_OK;
+    return symbi_cli_fail(SYMBI_EXIT_ERROR, "run %s %s%s%s", r->id,
+                          symbi_run_status_name(r->status), r->error_message ? ": " : "",
+                          r->error_message ? r->error_message : "");
+}
+
+/* Executes the manual run in this process and records it (--local). */
+static int run_local(struct symbi_cli *cli, struct symbi_store *st, const struct symbi_job *job,
+                     struct symbi_run *run)
+{
+    struct symbi_config cfg;
+    load_cfg(cli, &cfg);
+    signal(SIGPIPE, SIG_IGN);
+    struct symbi_err err;
+    struct symbi_agent_def agent;
+    bool have = symbi_store_agent_get(st, job->agent, &agent, &err) == 0;
+    run->status = SYMBI_RUN_RUNNING;
+    run->started_at = symbi_now_wall_ms();
+    symbi_store_run_update(st, run, &err);
+    struct symbi_agent_request req = {
+        .agent = have ? &agent : NULL,
+        .agent_name = job->agent,
+        .input = run->input,
+        .job_id = job->id,
+        .job_name = job->name,
+        .run_id = run->id,
+        .trigger = "manual",
+        .scheduled_at = run->scheduled_at,
+        .attempt = 1,
+        .session_mode = symbi_session_mode_name(job->session_mode),
+        .environment = cfg.environment,
+        .max_output_bytes = cfg.max_output_bytes > 0 ? (size_t)cfg.max_output_bytes : 0,
+    };
+    struct symbi_agent_result res;
+    int rc = symbi_agent_execute(&req, &res, &err);
+    if (have)
+        symbi_agent_def_cleanup(&agent);
+    if (rc != 0) {
+        symbi_config_cleanup(&cfg);
+        return symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
+    }
+    run->status = res.status;
+    run->finished_at = symbi_now_wall_ms();
+    run->execution_time_ms = res.execution_ms;
+    symbi_set_str(&run->output, res.output);
+    run->output_truncated = res.output_truncated;
+    symbi_set_str(&run->stderr_text, res.stderr_text);
+    symbi_set_str(&run->summary, res.summary);
+    symbi_set_str(&run->error_message, res.error_message);
+    run->has_exit_code = res.has_exit_code;
+    run->exit_code = res.exit_code;
+    symbi_agent_result_cleanup(&res);
+
+    struct symbi_sched_policy pol;
+    symbi_sched_policy_init(&pol);
+    pol.default_max_retries = cfg.default_max_retries;
+    pol.retry_backoff_ms = cfg.retry_backoff_ms;
+    symbi_config_cleanup(&cfg);
+    struct symbi_retry_decision d;
+    symbi_sched_decide(&pol, job, run, symbi_now_wall_ms(), &d);
+    struct symbi_run retry;
+    bool have_retry = d.retry && symbi_sched_make_retry(run, d.due_at, &retry) == 0;
+    bool dead = false;
+    struct symbi_run_outcome o = {
+        .run = run,
+        .counts_as_failure = d.counts_as_failure,
+        .max_retries = d.max_retries,
+        .retry = have_retry ? &retry : NULL,
+        .dead_lettered = &dead,
+    };
+    rc = symbi_store_run_finish(st, &o, symbi_now_wall_ms(), &err);
+    if (have_retry)
+        symbi_run_cleanup(&retry);
+    if (rc != 0)
+        return symbi_cli_fail(SYMBI_EXIT_ERROR, "recording the run: %s", err.msg);
+    if (dead)
+        fprintf(stderr, "symbi: job %s moved to dead letter after %d failures\n", job->name,
+                d.max_retries);
+    return print_run_outcome(run);
+}
+
+/* Polls the run until it has an outcome. */
+static int wait_run(struct symbi_store *st, const char *id)
+{
+    for (;;) {
+        struct symbi_run r;
+        struct symbi_err err;
+        if (symbi_store_run_get(st, id, &r, &err) != 0)
+            return symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
+        if (symbi_run_status_final(r.status)) {
+            int rc = print_run_outcome(&r);
+            symbi_run_cleanup(&r);
+            return rc;
+        }
+        symbi_run_cleanup(&r);
+        struct timespec ts = {0, WAIT_POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int symbi_cli_cmd_cron_run(struct symbi_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"input", required_argument, NULL, 'i'},
+        {"wait", no_argument, NULL, 'w'},
+        {"local", no_argument, NULL, 'L'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct symbi_cli_cmd self = {
+        "run", NULL, "",
+        "usage: symbi cron run <job> [--input TEXT] [--wait] [--local]\n"
+        "  Queues a manual run of the job for the live scheduler and prints its id.\n"
+        "  --input TEXT   input for this run (default: the job's input)\n"
+        "  --wait         wait for the run and print its output\n"
+        "  --local        run it in this process when no scheduler is live\n"
+        "  Exit 3 when no scheduler is live and --local is not given.\n"};
+    const char *input = NULL;
+    bool wait = false, local = false;
+    optind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'i')
+            input = optarg;
+        else if (c == 'w')
+            wait = true;
+        else if (c == 'L')
+            local = true;
+        else
+            return symbi_cli_usage(&self, "bad option for 'cron run'");
+    }
+    if (optind + 1 != argc)
+        return symbi_cli_usage(&self, "cron run needs exactly one job");
+    struct symbi_store *st;
+    if (open_store(cli, &st) != 0)
+        return SYMBI_EXIT_ERROR;
+    struct symbi_err err;
+    struct symbi_job job;
+    int rc = symbi_store_job_get(st, argv[optind], &job, &err);
+    if (rc != 0) {
+        symbi_store_close(st);
+        return symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
+    }
+    int code = SYMBI_EXIT_ERROR;
+    int64_t now = symbi_now_wall_ms();
+    bool alive = false;
+    if (symbi_store_node_alive(st, NULL, now, &alive, &err) != 0) {
+        symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
+        goto out;
+    }
+    if (!alive && !local) {
+        code = symbi_cli_fail(SYMBI_EXIT_NOSCHED,
+                              "no live scheduler: start `symbi up`, or run it here with --local");
+        goto out;
+    }
+    /* max_concurrent (SPEC §5.7): refused when full */
+    struct symbi_run_filter f = {.job_id = job.id,
+                                 .has_status = true,
+                                 .status = SYMBI_RUN_RUNNING,
+                                 .due_before = SYMBI_TIME_NONE};
+    int64_t running = 0;
+    if (symbi_store_run_count(st, &f, &running, &err) != 0) {
+        symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
+        goto out;
+    }
+    int limit = job.max_concurrent > 0 ? job.max_concurrent : 1;
+    if (running >= limit) {
+        symbi_cli_fail(SYMBI_EXIT_ERROR,
+                       "job %s is at its concurrency limit (%lld running, max_concurrent %d)",
+                       job.name, (long long)running, limit);
+        goto out;
+    }
+    struct symbi_run run;
+    symbi_run_init(&run);
+    memcpy(run.job_id, job.id, sizeof run.job_id);
+    run.trigger = SYMBI_TRIGGER_MANUAL;
+    run.status = SYMBI_RUN_QUEUED;
+    run.attempt = 1;
+    if (symbi_set_str(&run.job_name, job.name) != 0 || symbi_set_str(&run.agent, job.agent) != 0 ||
+        symbi_set_str(&run.input, input != NULL ? input : job.input) != 0 ||
+        (!alive && symbi_set_str(&run.node, "local") != 0)) {
+        symbi_run_cleanup(&run);
+        symbi_cli_fail(SYMBI_EXIT_ERROR, "out of memory");
+        goto out;
+    }
+    /* the ledger key (job, scheduled_at, attempt) is unique: a manual run
+     * in the same millisecond as another takes the next one */
+    for (int tries = 0;; tries++) {
+        run.scheduled_at = run.due_at = run.created_at = now + tries;
+        rc = symbi_store_run_insert(st, &run, &err);
+        if (rc != SYMBI_EEXIST || tries >= 1000)
+            break;
+        run.id[0] = '\0';
+    }
+    if (rc != 0) {
+        symbi_run_cleanup(&run);
+        symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
+        goto out;
+    }
+    if (!alive) {
+        code = run_local(cli, st, &job, &run);
+    } else {
+        printf("%s\n", run.id);
+        fflush(stdout);
+        code = wait ? wait_run(st, run.id) : SYMBI_EXIT_OK;
+    }
+    symbi_run_cleanup(&run);
+out:
+    symbi_job_cleanup(&job);
+    symbi_store_close(st);
+    return code;
+}
