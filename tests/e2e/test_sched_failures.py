@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import time
 
+import pytest
 from sched_util import (job, next_second, pid_alive, rows, runs, start, wait_until,
                         write_agents, write_config)
 
@@ -31,10 +32,23 @@ schedule { name: "flaky" agent: "bad" cron: "* * * * * *" max_retries: 3 }
     n = len(got)
     time.sleep(2.2)
     assert len([r for r in runs(symbi, "flaky") if r["status"] != "queued"]) == n
+
+
+def test_reset_brings_a_dead_letter_job_back(symbi, daemons):
+    if "reset" not in symbi.run("cron", "help").stdout:
+        pytest.skip("`symbi cron reset` is not in this build yet")
+    write_agents(symbi.data_dir, """
+agent bad { builtin: "fail" }
+schedule { name: "flaky" agent: "bad" cron: "* * * * * *" max_retries: 1 }
+""")
+    start(symbi, daemons)
+    wait_until(lambda: job(symbi, "flaky")["status"] == "dead_letter", timeout=20,
+               what="dead letter")
     # reset brings it back (and it fails again, from a count of 0)
     p = symbi.run("cron", "reset", "flaky")
     assert p.returncode == 0, p.stderr
-    wait_until(lambda: len([r for r in runs(symbi, "flaky") if r["status"] == "failed"]) > 3,
+    assert job(symbi, "flaky")["failure_count"] == 0
+    wait_until(lambda: len([r for r in runs(symbi, "flaky") if r["status"] == "failed"]) > 1,
                timeout=10, what="a run after reset")
 
 

