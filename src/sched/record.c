@@ -6,8 +6,11 @@
 
 #include "symbi/metrics.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define REC_BATCH 64
 
 void sched_record(struct symbi_sched *s, struct sched_entry *e, enum rec_kind kind)
 {
@@ -21,7 +24,6 @@ void sched_record(struct symbi_sched *s, struct sched_entry *e, enum rec_kind ki
     else
         s->rec_head = r;
     s->rec_tail = r;
-    s->rq_len++;
     pthread_cond_signal(&s->rq_cond);
     pthread_mutex_unlock(&s->rq_lock);
 }
@@ -135,9 +137,17 @@ static void *recorder_main(void *arg)
         pthread_mutex_lock(&s->rq_lock);
         while (s->rec_head == NULL && !s->rq_quit)
             pthread_cond_wait(&s->rq_cond, &s->rq_lock);
-        struct sched_rec *r = s->rec_head;
-        s->rec_head = s->rec_tail = NULL;
-        s->rq_len = 0;
+        /* at most REC_BATCH records per transaction: the loop's claim waits
+         * for the write lock no longer than one batch */
+        struct sched_rec *r = s->rec_head, *last = r;
+        for (int k = 1; last != NULL && last->next != NULL && k < REC_BATCH; k++)
+            last = last->next;
+        if (last != NULL) {
+            s->rec_head = last->next;
+            if (s->rec_head == NULL)
+                s->rec_tail = NULL;
+            last->next = NULL;
+        }
         struct symbi_sched_policy pol = s->rpolicy;
         pthread_mutex_unlock(&s->rq_lock);
         if (r == NULL)
@@ -169,6 +179,8 @@ static void *recorder_main(void *arg)
         }
         if (grouped && symbi_store_commit(s->rst, &err) != 0)
             symbi_log(SYMBI_LOG_ERROR, "scheduler", "recording runs failed: %s", err.msg);
+        if (grouped)
+            sched_yield(); /* let a waiting claim take the lock */
         if (retries) {
             /* committed: the loop can take the retries when they are due */
             pthread_mutex_lock(&s->lock);

@@ -115,7 +115,6 @@ struct symbi_sched {
     pthread_cond_t rq_cond;
     struct sched_rec *rec_head, *rec_tail;
     bool rq_quit;
-    size_t rq_len;
     pthread_t recorder;
     struct symbi_store *rst; /* the recorder's handle */
     struct symbi_sched_policy rpolicy;

@@ -35,13 +35,13 @@ def test_hundred_jobs_every_second_all_fire(symbi, daemons):
     write_agents(symbi.data_dir, text)
     start(symbi, daemons)
     wait_until(lambda: len({r["scheduled_at"] for r in rows(
-        symbi, "SELECT scheduled_at FROM runs WHERE status = 'succeeded'")}) >= 5,
-        what="five instants", timeout=30)
+        symbi, "SELECT scheduled_at FROM runs WHERE status = 'succeeded'")}) >= 6,
+        what="six instants", timeout=30)
     got = rows(symbi, "SELECT job_name, scheduled_at, status FROM runs")
     instants = sorted({r["scheduled_at"] for r in got})
-    # every job fired exactly once at every instant (the first one, claimed
-    # while the daemon was starting, may hold a late fire: not checked)
-    for t in instants[1:4]:
+    # every job fired exactly once at every instant (the first two, due
+    # while the daemon was still starting, may be late or skipped)
+    for t in instants[2:5]:
         at_t = [r for r in got if r["scheduled_at"] == t]
         assert len(at_t) == 100, (t, len(at_t))
         assert {r["job_name"] for r in at_t} == {f"j{i:03d}" for i in range(100)}
