@@ -2,6 +2,8 @@
  * the data-directory rule shared by every command. */
 #include "cli/cli.h"
 
+#include "symbi/config.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,31 @@ static char *path_join(const char *a, const char *b)
     return symbi_buf_steal(&buf);
 }
 
+int symbi_cli_load_config(const struct symbi_cli *cli, struct symbi_config *cfg)
+{
+    struct symbi_err err;
+    symbi_err_clear(&err);
+    symbi_config_init(cfg);
+    if (symbi_config_load(cfg, cli->config_flag, cli->data_dir_flag, &err) != 0)
+        return symbi_cli_fail(SYMBI_EXIT_ERROR, "%s",
+                              err.msg[0] ? err.msg : symbi_strerror(err.code));
+    return SYMBI_EXIT_OK;
+}
+
+/* The data directory as the configuration resolves it (its `data_dir`,
+ * else the XDG default), or NULL when the file does not load: the commands
+ * that read the configuration report that. */
+static char *config_data_dir(const struct symbi_cli *cli)
+{
+    struct symbi_config cfg;
+    symbi_config_init(&cfg);
+    char *dir = NULL;
+    if (symbi_config_load(&cfg, cli->config_flag, NULL, NULL) == 0)
+        dir = symbi_strdup(cfg.data_dir);
+    symbi_config_cleanup(&cfg);
+    return dir;
+}
+
 char *symbi_cli_data_dir(const struct symbi_cli *cli)
 {
     if (cli->data_dir_flag != NULL)
@@ -100,6 +127,9 @@ char *symbi_cli_data_dir(const struct symbi_cli *cli)
     const char *v = getenv("SYMBI_HOME");
     if (v != NULL && *v != '\0')
         return symbi_strdup(v);
+    char *dir = config_data_dir(cli);
+    if (dir != NULL)
+        return dir;
     v = getenv("XDG_DATA_HOME");
     if (v != NULL && *v != '\0')
         return path_join(v, "symbi");
@@ -114,6 +144,16 @@ char *symbi_cli_store_url(const struct symbi_cli *cli)
     const char *v = getenv("SYMBI_STORE");
     if (v != NULL && *v != '\0')
         return symbi_strdup(v);
+    /* [store] url of the configuration file */
+    struct symbi_config cfg;
+    if (symbi_cli_load_config(cli, &cfg) != SYMBI_EXIT_OK)
+        return NULL;
+    if (cfg.store_url != NULL) {
+        char *url = symbi_config_store_url(&cfg);
+        symbi_config_cleanup(&cfg);
+        return url;
+    }
+    symbi_config_cleanup(&cfg);
     char *dir = symbi_cli_data_dir(cli);
     if (dir == NULL)
         return NULL;

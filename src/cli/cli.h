@@ -48,13 +48,22 @@ int symbi_cli_usage(const struct symbi_cli_cmd *cmd, const char *fmt, ...)
 /* true when argv holds -h or --help */
 bool symbi_cli_wants_help(int argc, char **argv);
 
-/* The data directory: --data-dir, $SYMBI_HOME, $XDG_DATA_HOME/symbi, else
- * ~/.local/share/symbi. Heap string. */
+/* The data directory: --data-dir, $SYMBI_HOME, the configuration file's
+ * `data_dir`, $XDG_DATA_HOME/symbi, else ~/.local/share/symbi. Heap string. */
 char *symbi_cli_data_dir(const struct symbi_cli *cli);
 
+struct symbi_config;
+/* Loads the configuration the global options name (--config, $SYMBI_CONFIG,
+ * ./symbi.toml, XDG; SPEC §11) into cfg (initialised by the call; clean it
+ * up). On a bad file prints `symbi: FILE:LINE: KEY: message` and returns
+ * SYMBI_EXIT_ERROR. */
+int symbi_cli_load_config(const struct symbi_cli *cli, struct symbi_config *cfg);
+
 struct symbi_store;
-/* The store URL in effect: --store, $SYMBI_STORE, else <data dir>/symbi.db
- * (creating the data directory). Heap string. */
+/* The store URL in effect: --store, $SYMBI_STORE, the configuration file's
+ * [store] url (${VAR} expanded), else <data dir>/symbi.db (creating the data
+ * directory). Heap string; NULL after printing the error when the
+ * configuration file does not load (or when out of memory). */
 char *symbi_cli_store_url(const struct symbi_cli *cli);
 /* Opens that store; prints the error and returns SYMBI_EXIT_ERROR on failure. */
 int symbi_cli_open_store(const struct symbi_cli *cli, struct symbi_store **out);
