@@ -32,6 +32,16 @@ static struct dsl_tok *next(struct dsl_parser *p)
     return t;
 }
 
+/* Three adjacent `.` tokens: the `...` of an elided example. */
+static bool is_ellipsis(const struct dsl_parser *p)
+{
+    const struct dsl_tok *t = &p->toks[p->pos];
+    if (t->kind != T_OTHER || t->text[0] != '.' || p->pos + 2 >= p->ntoks)
+        return false;
+    return t[1].kind == T_OTHER && t[1].text == t->text + 1 && t[2].kind == T_OTHER &&
+           t[2].text == t->text + 2 && t[2].text[0] == '.' && t[1].text[0] == '.';
+}
+
 static bool tok_is(const struct dsl_tok *t, const char *word)
 {
     size_t n = strlen(word);
@@ -231,6 +241,12 @@ static bool parse_entries(struct dsl_parser *p, int depth, const struct dsl_tok 
         }
         if (t->kind == T_COMMA) { /* a stray separator is harmless */
             next(p);
+            continue;
+        }
+        if (is_ellipsis(p)) {
+            /* SPEC and the guide elide keys with `...`: tolerated, with a warning */
+            dsl_diag(p, SYMBI_DSL_WARNING, t->line, t->col, "`...` placeholder ignored");
+            p->pos += 3;
             continue;
         }
         if (t->kind != T_IDENT && t->kind != T_STRING) {

@@ -26,6 +26,7 @@ schedule {                       # the guide's form: name inside
   name: "daily-report"
   agent: "reporter-agent"
   cron: "0 9 * * *"
+  ...
 }
 schedule daily_report {          # the upstream Symbiont form: name after the keyword
   cron: "0 9 * * *", agent: "reporter-agent"
@@ -40,6 +41,7 @@ agent heartbeat_monitor {
     p = symbi.run("dsl", "check", f)
     assert p.returncode == 0, p.stderr
     assert p.stdout == f"{f}: ok (1 agent, 2 schedules)\n"
+    assert p.stderr == f"{f}:6:3: warning: `...` placeholder ignored\n"
 
 
 def test_json_keeps_values_as_written(symbi):
