@@ -730,22 +730,33 @@ static bool dup_key(struct bctx *c, const struct dsl_entry *e, const struct dsl_
     return true;
 }
 
+/* Arrays grow by doubling: their capacity is the next power of two. */
+static bool needs_growth(size_t n)
+{
+    return n == 0 || (n & (n - 1)) == 0;
+}
+
 static int push_job(struct symbi_dsl_file *f, struct symbi_job *job)
 {
-    struct symbi_job *nj = realloc(f->jobs, (f->n_jobs + 1) * sizeof *nj);
-    if (nj == NULL)
-        return SYMBI_ENOMEM;
-    f->jobs = nj;
+    if (needs_growth(f->n_jobs)) {
+        struct symbi_job *nj = realloc(f->jobs, (f->n_jobs ? f->n_jobs * 2 : 1) * sizeof *nj);
+        if (nj == NULL)
+            return SYMBI_ENOMEM;
+        f->jobs = nj;
+    }
     f->jobs[f->n_jobs++] = *job;
     return 0;
 }
 
 static int push_agent(struct symbi_dsl_file *f, struct symbi_agent_def *a)
 {
-    struct symbi_agent_def *na = realloc(f->agents, (f->n_agents + 1) * sizeof *na);
-    if (na == NULL)
-        return SYMBI_ENOMEM;
-    f->agents = na;
+    if (needs_growth(f->n_agents)) {
+        struct symbi_agent_def *na =
+            realloc(f->agents, (f->n_agents ? f->n_agents * 2 : 1) * sizeof *na);
+        if (na == NULL)
+            return SYMBI_ENOMEM;
+        f->agents = na;
+    }
     f->agents[f->n_agents++] = *a;
     return 0;
 }
