@@ -494,6 +494,26 @@ static void test_expand(void **state)
     unsetenv("SYMBI_T_A");
 }
 
+static void test_example_file(void **state)
+{
+    (void)state;
+    /* examples/symbi.toml of the repository (the tests run from its root) */
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/examples/symbi.toml", oldcwd);
+    struct symbi_config cfg;
+    symbi_config_init(&cfg);
+    struct symbi_err err;
+    int rc = symbi_config_load(&cfg, path, NULL, &err);
+    if (rc != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(cfg.max_concurrent_jobs, 20);
+    assert_string_equal(cfg.slack_api_token, "${SLACK_API_TOKEN}");
+    assert_int_equal(cfg.n_custom_channels, 1);
+    assert_string_equal(cfg.custom_channels[0].name, "archive");
+    assert_string_equal(cfg.agents_dir, "examples/agents");
+    symbi_config_cleanup(&cfg);
+}
+
 static void test_load_buffer_limits(void **state)
 {
     (void)state;
@@ -532,6 +552,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_syntax_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_toml_subset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_example_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_buffer_limits, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
