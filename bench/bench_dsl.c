@@ -12,13 +12,13 @@
 #define TARGET_MBS  50.0
 
 static const char *const zones[] = {"UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo"};
-static const char *const crons[] = {"0 9 * * *", "*/15 * * * *", "30 2 * * 1-5", "0 0 1 * *",
-                                    "0 30 6 * * MON-FRI", "@hourly"};
+static const char *const crons[] = {"0 9 * * *", "*/15 * * * *",       "30 2 * * 1-5",
+                                    "0 0 1 * *", "0 30 6 * * MON-FRI", "@hourly"};
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -80,22 +80,32 @@ int main(void)
     }
     symbi_dsl_file_cleanup(&f);
 
+    /* wall time is the figure; CPU time shows what a loaded machine hides */
     enum { RUNS = 30 };
-    double t[RUNS];
+    double t[RUNS], cpu[RUNS];
     for (int r = 0; r < RUNS; r++) {
-        double t0 = now_s();
+        double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
         rc = symbi_dsl_parse_buffer("bench.symbi", b.data, b.len, &f);
-        t[r] = now_s() - t0;
+        t[r] = clock_s(CLOCK_MONOTONIC) - t0;
+        cpu[r] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
         symbi_dsl_file_cleanup(&f);
         if (rc != 0)
             return 1;
     }
     qsort(t, RUNS, sizeof t[0], cmp_double);
+    qsort(cpu, RUNS, sizeof cpu[0], cmp_double);
     double mb = (double)b.len / 1e6;
-    double median = mb / t[RUNS / 2], best = mb / t[0];
+    double median = mb / t[RUNS / 2], best = mb / t[0], cpu_median = mb / cpu[RUNS / 2];
+    double load = 0;
+    FILE *la = fopen("/proc/loadavg", "r");
+    if (la != NULL) {
+        if (fscanf(la, "%lf", &load) != 1)
+            load = 0;
+        fclose(la);
+    }
     printf("dsl_parse: %d schedules, %zu bytes: median %.1f MB/s (%.2f ms), best %.1f MB/s, "
-           "%d runs; target >= %.0f MB/s: %s\n",
-           N_SCHEDULES, b.len, median, t[RUNS / 2] * 1e3, best, RUNS, TARGET_MBS,
+           "CPU-time median %.1f MB/s, %d runs, load average %.2f; target >= %.0f MB/s: %s\n",
+           N_SCHEDULES, b.len, median, t[RUNS / 2] * 1e3, best, cpu_median, RUNS, load, TARGET_MBS,
            median >= TARGET_MBS ? "met" : "NOT met");
     symbi_buf_cleanup(&b);
     return 0;

@@ -28,14 +28,16 @@ enum dsl_tok_kind {
     T_ERROR,    /* a lexical error already reported */
 };
 
+/* 32 bytes: a 1 MiB file may hold a few hundred thousand tokens. Lengths
+ * fit 32 bits because files are at most SYMBI_DSL_MAX_FILE bytes. */
 struct dsl_tok {
-    enum dsl_tok_kind kind;
+    uint8_t kind; /* enum dsl_tok_kind */
     int line;
     int col;
+    uint32_t len;     /* of text */
     const char *text; /* raw text in the source */
-    size_t len;
-    const char *str; /* T_STRING: decoded value (not NUL-terminated) */
-    size_t slen;
+    const char *str;  /* T_STRING: decoded value (not NUL-terminated) */
+    uint32_t slen;
 };
 
 enum dsl_vkind {

@@ -96,6 +96,7 @@ static int push(struct lexer *lx, enum dsl_tok_kind kind, const char *start, con
 {
     struct dsl_parser *p = lx->p;
     if (p->ntoks == p->cap) {
+        /* doubling: realloc of large blocks remaps rather than copies */
         size_t ncap = p->cap ? p->cap * 2 : 256;
         struct dsl_tok *t = realloc(p->toks, ncap * sizeof *t);
         if (t == NULL) {
@@ -118,7 +119,7 @@ static int push(struct lexer *lx, enum dsl_tok_kind kind, const char *start, con
     lx->cpos = start;
     t->col = lx->ccol;
     t->text = start;
-    t->len = (size_t)(stop - start);
+    t->len = (uint32_t)(stop - start);
     t->str = NULL;
     t->slen = 0;
     return 0;
@@ -230,7 +231,7 @@ static int lex_string(struct lexer *lx)
     lx->s = q + 1;
     if (!escapes) {
         t->str = start + 1;
-        t->slen = (size_t)(q - start - 1);
+        t->slen = (uint32_t)(q - start - 1);
         return 0;
     }
     /* decode: the result is never longer than the source */
@@ -305,7 +306,7 @@ static int lex_string(struct lexer *lx)
         }
     }
     t->str = o;
-    t->slen = n;
+    t->slen = (uint32_t)n;
     return 0;
 }
 
@@ -415,7 +416,7 @@ static int lex_triple(struct lexer *lx)
         l = nl + 1;
     }
     t->str = o;
-    t->slen = n;
+    t->slen = (uint32_t)n;
     return 0;
 }
 
