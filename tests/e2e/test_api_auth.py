@@ -3,6 +3,7 @@ table (read from src/http/routes.c) answers 401 without a key, with a wrong
 key and with a revoked key; SYMBI_API_KEY works; without any key the daemon
 refuses a non-loopback address; with a key it serves a second network
 namespace joined by a veth pair."""
+import json
 import os
 import re
 import subprocess
@@ -148,3 +149,23 @@ def test_second_namespace_over_veth(symbi, daemons, veth):
     assert from_ns() == 401
     assert from_ns("symbi_" + "1" * 64) == 401
     assert from_ns(key) == 200
+
+
+def test_api_key_cli_usage(symbi):
+    for args in (("api-key", "--help"), ("api-key", "create", "--help")):
+        p = symbi.run(*args)
+        assert p.returncode == 0 and "usage:" in p.stdout
+    p = symbi.run("api-key", "create")
+    assert p.returncode == 2 and "--name is required" in p.stderr
+    p = symbi.run("api-key", "create", "--name", "bad name!")
+    assert p.returncode == 2 and "bad key name" in p.stderr
+    p = symbi.run("api-key", "list", "--format", "json", check=True)
+    assert p.stdout.strip() == "[]"
+    create_key(symbi, "k1")
+
+    keys = json.loads(symbi.run("api-key", "list", "--format", "json", check=True).stdout)
+    assert [k["name"] for k in keys] == ["k1"] and keys[0]["status"] == "active"
+    assert set(keys[0]) == {"id", "name", "created_at", "revoked_at", "status"}
+    assert symbi.run("api-key", "revoke", keys[0]["id"][:8]).returncode == 0
+    keys = json.loads(symbi.run("api-key", "list", "--format", "json", check=True).stdout)
+    assert keys[0]["status"] == "revoked" and keys[0]["revoked_at"]
