@@ -162,7 +162,6 @@ def test_api_key_cli_usage(symbi):
     p = symbi.run("api-key", "list", "--format", "json", check=True)
     assert p.stdout.strip() == "[]"
     create_key(symbi, "k1")
-
     keys = json.loads(symbi.run("api-key", "list", "--format", "json", check=True).stdout)
     assert [k["name"] for k in keys] == ["k1"] and keys[0]["status"] == "active"
     assert set(keys[0]) == {"id", "name", "created_at", "revoked_at", "status"}
