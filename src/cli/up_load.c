@@ -104,6 +104,8 @@ static bool load_file(struct symbi_store *st, struct symbi_dsl_file *f, int64_t 
         return false;
     }
     struct symbi_err err;
+    /* one transaction per file (each upsert a savepoint in it) */
+    bool grouped = symbi_store_begin(st, &err) == 0;
     for (size_t i = 0; i < f->n_agents; i++)
         if (symbi_store_agent_upsert(st, &f->agents[i], now, &err) != 0)
             symbi_log(SYMBI_LOG_ERROR, "scheduler", "agent %s from %s: %s", f->agents[i].name,
@@ -122,6 +124,8 @@ static bool load_file(struct symbi_store *st, struct symbi_dsl_file *f, int64_t 
                   created ? "created" : "loaded", j->name, symbi_job_status_name(j->status),
                   symbi_time_fmt(j->next_run, next));
     }
+    if (grouped && symbi_store_commit(st, &err) != 0)
+        symbi_log(SYMBI_LOG_ERROR, "scheduler", "loading %s: %s", f->path, err.msg);
     return true;
 }
 

@@ -652,7 +652,7 @@ static void *loop_main(void *arg)
         while (sleep_until(s, wake)) {
             pthread_mutex_lock(&s->lock);
             bool more = s->refresh || s->stopping || s->have_pending_cfg ||
-                        (s->retry_due != SYMBI_TIME_NONE);
+                        (s->retry_due != SYMBI_TIME_NONE && s->retry_due < wake);
             pthread_mutex_unlock(&s->lock);
             if (more)
                 break;
