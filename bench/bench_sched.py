@@ -6,7 +6,8 @@ measured on the real `symbi up` with a temporary data directory:
   throughput  5,000 one-shot jobs due at one instant, until all are recorded
               succeeded: builtin noop, and exec ["/bin/true"]
 Usage: bench_sched.py [BUILD] (SYMBI_BIN overrides); BENCH_SCHED_SECONDS sets
-the latency window (default 60), BENCH_SCHED_JOBS the idle job count."""
+the latency window (default 60), BENCH_SCHED_JOBS the idle job count,
+BENCH_SCHED_ONLY a comma-separated subset of latency,noop,exec,idle."""
 import os
 import signal
 import sqlite3
@@ -169,10 +170,15 @@ def main():
     print(f"bench_sched: {BIN}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="bench-sched-") as t:
         tmp = Path(t)
-        latency(tmp, seconds)
-        throughput(tmp, "noop", 'builtin: "noop"')
-        throughput(tmp, "exec-true", 'exec: ["/bin/true"]')
-        idle(tmp, jobs)
+        only = os.environ.get("BENCH_SCHED_ONLY", "latency,noop,exec,idle").split(",")
+        if "latency" in only:
+            latency(tmp, seconds)
+        if "noop" in only:
+            throughput(tmp, "noop", 'builtin: "noop"')
+        if "exec" in only:
+            throughput(tmp, "exec-true", 'exec: ["/bin/true"]')
+        if "idle" in only:
+            idle(tmp, jobs)
     print(f"bench_sched: done; load average {os.getloadavg()[0]:.2f}")
 
 
