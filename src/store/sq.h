@@ -112,7 +112,8 @@ int sq_audit(struct sq_store *s, int64_t at, const char *type, const char *job_i
              const char *job_name, const char *run_id, const char *actor, const char *details,
              struct symbi_err *err);
 /* A JSON object text from NULL-terminated key/value string pairs (a NULL
- * value prints null); heap, NULL on out of memory. */
+ * value prints null; a key written "#name" has an integer value, printed
+ * as a number); heap, NULL on out of memory. */
 char *sq_json_obj(const char *key, ...);
 
 /* A growable array of runs returned to callers. */

@@ -358,8 +358,9 @@ int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int
     if (event != NULL) {
         char ms[32];
         snprintf(ms, sizeof ms, "%lld", (long long)run->execution_time_ms);
-        char *details = sq_json_obj("status", symbi_run_status_name(run->status), "error",
-                                    run->error_message, "execution_time_ms", ms, NULL);
+        char *details =
+            sq_json_obj("status", symbi_run_status_name(run->status), "error", run->error_message,
+                        "#execution_time_ms", run->execution_time_ms >= 0 ? ms : NULL, NULL);
         if (details == NULL)
             rc = oom(err);
         else
@@ -369,7 +370,8 @@ int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int
     if (rc == 0 && dead) {
         char count[32];
         snprintf(count, sizeof count, "%lld", (long long)failures);
-        char *details = sq_json_obj("failure_count", count, "last_error", run->error_message, NULL);
+        char *details =
+            sq_json_obj("#failure_count", count, "last_error", run->error_message, NULL);
         if (details == NULL)
             rc = oom(err);
         else

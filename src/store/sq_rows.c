@@ -280,20 +280,26 @@ int sq_runs_collect(struct sq_store *s, sqlite3_stmt *st, struct symbi_run **run
 
 /* ---- references ---- */
 
-/* A prefix that can only be a (lowercase) UUID prefix. */
-static bool id_prefix_ok(const char *ref, size_t len)
+/* Whether ref can be (a prefix of) a UUID in any case; its lowercase form,
+ * the form ids are stored in, goes to low. */
+static bool id_like(const char *ref, size_t len, char low[SYMBI_UUID_LEN + 1])
 {
-    if (len < 8 || len > SYMBI_UUID_LEN)
+    if (len > SYMBI_UUID_LEN)
         return false;
     for (size_t i = 0; i < len; i++) {
         char c = ref[i];
+        if (c >= 'A' && c <= 'F')
+            c = (char)(c - 'A' + 'a');
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-'))
             return false;
+        low[i] = c;
     }
+    low[len] = '\0';
     return true;
 }
 
-/* Looks up ref by exact id, then (jobs) exact name, then id prefix. */
+/* Looks up ref by exact id, then (jobs) exact name, then id prefix of at
+ * least 8 characters. Ids match in any case. */
 static int resolve(struct sq_store *s, const char *ref, const char *by_id, const char *by_name,
                    const char *by_prefix, const char *what, char id[SYMBI_UUID_LEN + 1],
                    struct symbi_err *err)
@@ -301,14 +307,17 @@ static int resolve(struct sq_store *s, const char *ref, const char *by_id, const
     if (ref == NULL || *ref == '\0')
         return symbi_err_set(err, SYMBI_EINVAL, "no %s given", what);
     size_t len = strlen(ref);
+    char low[SYMBI_UUID_LEN + 1];
+    bool idish = id_like(ref, len, low);
     const char *queries[2] = {by_id, by_name};
+    const char *keys[2] = {idish ? low : ref, ref};
     for (size_t q = 0; q < 2; q++) {
         if (queries[q] == NULL)
             continue;
         sqlite3_stmt *st = sq_prep(s, queries[q], err);
         if (st == NULL)
             return err ? err->code : SYMBI_ESTORE;
-        sq_bind_text(st, 1, ref);
+        sq_bind_text(st, 1, keys[q]);
         int rc = sq_step(s, st, err, "looking up a reference");
         if (rc == SQLITE_ROW)
             sq_col_id(st, 0, id);
@@ -318,17 +327,17 @@ static int resolve(struct sq_store *s, const char *ref, const char *by_id, const
         if (rc < 0)
             return rc;
     }
-    if (id_prefix_ok(ref, len)) {
+    if (idish && len >= 8) {
         sqlite3_stmt *st = sq_prep(s, by_prefix, err);
         if (st == NULL)
             return err ? err->code : SYMBI_ESTORE;
         /* ids between the prefix and the prefix followed by '~' (after every
          * hex digit and '-') start with it: an index range, not a scan */
         char hi[SYMBI_UUID_LEN + 2];
-        memcpy(hi, ref, len);
+        memcpy(hi, low, len);
         hi[len] = '~';
         hi[len + 1] = '\0';
-        sq_bind_text(st, 1, ref);
+        sq_bind_text(st, 1, low);
         sqlite3_bind_text(st, 2, hi, -1, SQLITE_TRANSIENT);
         char first[SYMBI_UUID_LEN + 1] = "", second[SYMBI_UUID_LEN + 1] = "";
         int rc, rows = 0;
@@ -346,7 +355,7 @@ static int resolve(struct sq_store *s, const char *ref, const char *by_id, const
                                  "%s id prefix \"%s\" is ambiguous: it matches %s and %s", what,
                                  ref, first, second);
     }
-    if (by_name == NULL && len < 8 && id_prefix_ok(ref, 8))
+    if (idish && len < 8)
         return symbi_err_set(err, SYMBI_ENOTFOUND,
                              "no %s \"%s\" (an id prefix needs at least 8 characters)", what, ref);
     return symbi_err_set(err, SYMBI_ENOTFOUND, "no %s \"%s\"", what, ref);
@@ -419,12 +428,19 @@ char *sq_json_obj(const char *key, ...)
         const char *v = va_arg(ap, const char *);
         if (b.len > 1)
             rc = symbi_buf_puts(&b, ", ");
+        /* "#key": the value is an integer, printed as a JSON number */
+        bool number = k[0] == '#';
+        int64_t iv = 0;
+        if (number && (v == NULL || symbi_parse_i64(v, INT64_MIN, INT64_MAX, &iv) != 0))
+            v = NULL;
         if (rc == 0)
-            rc = json_str(&b, k);
+            rc = json_str(&b, number ? k + 1 : k);
         if (rc == 0)
             rc = symbi_buf_puts(&b, ": ");
-        if (rc == 0)
-            rc = v ? json_str(&b, v) : symbi_buf_puts(&b, "null");
+        if (rc == 0 && v == NULL)
+            rc = symbi_buf_puts(&b, "null");
+        else if (rc == 0)
+            rc = number ? symbi_buf_printf(&b, "%lld", (long long)iv) : json_str(&b, v);
     }
     va_end(ap);
     if (rc == 0)

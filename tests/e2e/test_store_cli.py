@@ -216,7 +216,8 @@ def test_list_filters_and_formats(symbi):
                                                      check=True).stdout)))
     assert [r["name"] for r in rows] == ["a-job", "b-job", "c-job"]
     assert rows[2]["status"] == "paused" and rows[0]["cron_expr"] == "0 * * * *"
-    assert symbi.run("cron", "list", "--local", check=True).stdout.count("\n") == 4
+    p = symbi.run("cron", "list", "--local", env={"TZ": "Asia/Kolkata"}, check=True)
+    assert p.stdout.count("\n") == 4 and "+05:30" in p.stdout
     assert symbi.run("cron", "list", "--status", "sleeping").returncode == 2
     assert symbi.run("cron", "list", "--format", "xml").returncode == 2
     assert symbi.run("cron", "list", "extra").returncode == 2
@@ -452,6 +453,8 @@ def test_audit_query(symbi):
     rows = list(csv.DictReader(io.StringIO(symbi.run("audit", "query", "--format", "csv",
                                                      check=True).stdout)))
     assert len(rows) == 4 and json.loads(rows[0]["details"])["name"] == "b"
+    local = symbi.run("audit", "query", "--local", env={"TZ": "Asia/Kolkata"}, check=True)
+    assert "+05:30" in local.stdout
     assert symbi.run("audit", "query", "--type", "Nope").returncode == 2
     assert symbi.run("audit", "query", "--since", "yesterday-ish").returncode == 2
     assert symbi.run("audit", "query", "--since", "now", "--until", "1h").returncode == 2

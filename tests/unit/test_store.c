@@ -129,6 +129,17 @@ static void test_job_create_and_lookup(void **state)
     symbi_job_cleanup(&got);
     prefix[7] = '\0';
     assert_int_equal(symbi_store_job_get(st, prefix, &got, &err), SYMBI_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "at least 8 characters"));
+    /* ids match in any case */
+    char upper[SYMBI_UUID_LEN + 1];
+    for (size_t i = 0; i <= SYMBI_UUID_LEN; i++)
+        upper[i] = (char)(j.id[i] >= 'a' && j.id[i] <= 'f' ? j.id[i] - 'a' + 'A' : j.id[i]);
+    assert_int_equal(symbi_store_job_get(st, upper, &got, &err), 0);
+    assert_string_equal(got.id, j.id);
+    symbi_job_cleanup(&got);
+    upper[10] = '\0';
+    assert_int_equal(symbi_store_job_get(st, upper, &got, &err), 0);
+    symbi_job_cleanup(&got);
     assert_int_equal(symbi_store_job_get(st, "no-such-job", &got, &err), SYMBI_ENOTFOUND);
     assert_non_null(strstr(err.msg, "no-such-job"));
 

@@ -359,6 +359,13 @@ static void test_run_finish_counters_and_dead_letter(void **state)
     struct symbi_audit_event *ev = NULL;
     assert_int_equal(symbi_store_audit_query(st, &af, &ev, &n, &err), 0);
     assert_int_equal(n, 1);
+    assert_string_equal(ev[0].details, "{\"failure_count\": 2, \"last_error\": null}");
+    symbi_audit_list_free(ev, n);
+    af.type = "CronJobExecuted";
+    assert_int_equal(symbi_store_audit_query(st, &af, &ev, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ev[0].details,
+                        "{\"status\": \"succeeded\", \"error\": null, \"execution_time_ms\": 95}");
     symbi_audit_list_free(ev, n);
     af.type = "CronJobFailed";
     assert_int_equal(symbi_store_audit_query(st, &af, &ev, &n, &err), 0);
