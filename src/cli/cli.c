@@ -95,6 +95,9 @@ static char *path_join(const char *a, const char *b)
     return symbi_buf_steal(&buf);
 }
 
+/* Set when symbi_cli_store_url returned NULL after printing why. */
+static bool store_url_reported;
+
 int symbi_cli_load_config(const struct symbi_cli *cli, struct symbi_config *cfg)
 {
     struct symbi_err err;
@@ -104,6 +107,13 @@ int symbi_cli_load_config(const struct symbi_cli *cli, struct symbi_config *cfg)
         return symbi_cli_fail(SYMBI_EXIT_ERROR, "%s",
                               err.msg[0] ? err.msg : symbi_strerror(err.code));
     return SYMBI_EXIT_OK;
+}
+
+int symbi_cli_store_url_fail(void)
+{
+    if (store_url_reported)
+        return SYMBI_EXIT_ERROR;
+    return symbi_cli_fail(SYMBI_EXIT_ERROR, "out of memory");
 }
 
 /* The data directory as the configuration resolves it (its `data_dir`,
@@ -146,8 +156,10 @@ char *symbi_cli_store_url(const struct symbi_cli *cli)
         return symbi_strdup(v);
     /* [store] url of the configuration file */
     struct symbi_config cfg;
-    if (symbi_cli_load_config(cli, &cfg) != SYMBI_EXIT_OK)
+    if (symbi_cli_load_config(cli, &cfg) != SYMBI_EXIT_OK) {
+        store_url_reported = true;
         return NULL;
+    }
     if (cfg.store_url != NULL) {
         char *url = symbi_config_store_url(&cfg);
         symbi_config_cleanup(&cfg);

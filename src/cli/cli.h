@@ -65,6 +65,9 @@ struct symbi_store;
  * directory). Heap string; NULL after printing the error when the
  * configuration file does not load (or when out of memory). */
 char *symbi_cli_store_url(const struct symbi_cli *cli);
+/* For a NULL symbi_cli_store_url: prints "out of memory" unless the reason
+ * was already printed; returns SYMBI_EXIT_ERROR. */
+int symbi_cli_store_url_fail(void);
 /* Opens that store; prints the error and returns SYMBI_EXIT_ERROR on failure. */
 int symbi_cli_open_store(const struct symbi_cli *cli, struct symbi_store **out);
 

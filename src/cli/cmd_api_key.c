@@ -15,7 +15,7 @@ static int open_store(const struct symbi_cli *cli, struct symbi_store **st)
 {
     char *url = symbi_cli_store_url(cli);
     if (url == NULL)
-        return symbi_cli_fail(SYMBI_EXIT_ERROR, "out of memory");
+        return symbi_cli_store_url_fail();
     struct symbi_err err = {0};
     int rc = symbi_store_open(url, st, &err);
     free(url);

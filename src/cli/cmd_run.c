@@ -33,7 +33,7 @@ static int open_store(const struct symbi_cli *cli, struct symbi_store **out)
 {
     char *url = symbi_cli_store_url(cli);
     if (url == NULL)
-        return symbi_cli_fail(SYMBI_EXIT_ERROR, "out of memory");
+        return symbi_cli_store_url_fail();
     struct symbi_err err;
     int rc = symbi_store_open(url, out, &err);
     free(url);
