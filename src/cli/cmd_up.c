@@ -79,7 +79,7 @@ static char *store_url(struct symbi_cli *cli, const struct symbi_config *cfg)
 {
     const char *env = getenv("SYMBI_STORE");
     if (cli->store_flag == NULL && (env == NULL || *env == '\0') && cfg->store_url != NULL)
-        return symbi_strdup(cfg->store_url);
+        return symbi_config_store_url(cfg); /* ${VAR} expanded at use */
     if (cli->data_dir_flag == NULL && cfg->data_dir != NULL) {
         struct symbi_cli c = *cli;
         c.data_dir_flag = cfg->data_dir;

@@ -57,3 +57,16 @@ def test_bad_environment_value_stops(symbi, tmp_path):
     p = symbi.run("cron", "list", env={"SYMBI_AGENTPIN_REQUIRED": "perhaps"})
     assert p.returncode == 1
     assert "SYMBI_AGENTPIN_REQUIRED: \"perhaps\" is not true or false" in p.stderr
+
+
+def test_up_expands_store_url_at_use(symbi, daemons, tmp_path):
+    from conftest import free_port
+    cfg = tmp_path / "up.toml"
+    cfg.write_text('[store]\nurl = "${SYMBI_T_DB_DIR}/up.db"\n')
+    (tmp_path / "dbdir").mkdir()
+    d = symbi.start("--config", cfg, "up", "--listen", f"127.0.0.1:{free_port()}",
+                    env={"SYMBI_T_DB_DIR": str(tmp_path / "dbdir")})
+    daemons.append(d)
+    out = d.wait_for("scheduler started")
+    assert f"store={tmp_path / 'dbdir' / 'up.db'}" in out
+    assert (tmp_path / "dbdir" / "up.db").exists()
