@@ -19,7 +19,9 @@ def write_config(data_dir: Path, scheduler: dict) -> None:
 
 
 def start(symbi, daemons, *extra):
-    d = symbi.start("up", "--agents", symbi.data_dir / "agents", *extra)
+    # port 0: never the default 8080, which parallel test runs would share
+    d = symbi.start("up", "--listen", "127.0.0.1:0", "--agents", symbi.data_dir / "agents",
+                    *extra)
     daemons.append(d)
     d.wait_for("scheduler started", timeout=20)
     return d

@@ -3,6 +3,10 @@ name, bad files skipped, removed schedules paused, SIGHUP reload),
 `symbi run`, `symbi cron run` (queued, --wait, --local, exit 3) and
 `symbi logs`."""
 import signal
+import subprocess
+import time
+
+from conftest import BIN
 
 from sched_util import job, rows, runs, start, wait_until, write_agents
 
@@ -112,3 +116,25 @@ def test_logs_filters(symbi, daemons):
     p = symbi.run("logs", "--since", "1h")
     assert "scheduler started" in p.stdout
     assert symbi.run("logs", "--level", "loud").returncode == 2
+
+
+def test_logs_follow(symbi, daemons):
+    write_agents(symbi.data_dir, AGENTS)
+    f = subprocess.Popen([BIN, "logs", "--follow", "--filter", "scheduler"], env=symbi.env,
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        d = start(symbi, daemons)
+        d.signal(signal.SIGTERM)
+        assert d.wait() == 0
+        seen = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            line = f.stdout.readline()
+            seen.append(line)
+            if "stopped" in line:
+                break
+        assert any("scheduler started" in x for x in seen), seen
+        assert all(x.split(" ")[2] == "scheduler" for x in seen if x), seen
+    finally:
+        f.kill()
+        f.wait()
