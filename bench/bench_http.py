@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 BIN = os.environ.get("SYMBI_BIN", str(ROOT / BUILD / "symbi"))
 SECS = int(os.environ.get("BENCH_SECONDS", "10"))
-CONNS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+CONNS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 
 POST_LUA = r"""
 local n = 0

@@ -218,6 +218,77 @@ static void test_protected_mode_and_env_key(void **state)
     assert_int_equal(start(f, "0.0.0.0:0", "s3cret", NULL, &err), 0);
 }
 
+/* Inserts a run of job `ref` in `status`; returns its id in id. */
+static void insert_run(struct fixture *f, const char *ref, enum symbi_run_status status,
+                       char id[SYMBI_UUID_LEN + 1])
+{
+    struct symbi_store *st = NULL;
+    struct symbi_err err = {0};
+    assert_int_equal(symbi_store_open(f->url, &st, &err), 0);
+    struct symbi_job job;
+    assert_int_equal(symbi_store_job_get(st, ref, &job, &err), 0);
+    struct symbi_run run;
+    symbi_run_init(&run);
+    memcpy(run.job_id, job.id, sizeof run.job_id);
+    run.job_name = symbi_strdup(job.name);
+    run.agent = symbi_strdup(job.agent);
+    run.status = status;
+    run.attempt = 1;
+    run.scheduled_at = run.due_at = run.created_at = symbi_now_wall_ms();
+    assert_int_equal(symbi_store_run_insert(st, &run, &err), 0);
+    memcpy(id, run.id, SYMBI_UUID_LEN + 1);
+    symbi_run_cleanup(&run);
+    symbi_job_cleanup(&job);
+    symbi_store_close(st);
+}
+
+static void test_approve_and_deny(void **state)
+{
+    struct fixture *f = *state;
+    struct symbi_err err = {0};
+    assert_int_equal(start(f, "127.0.0.1:0", NULL, NULL, &err), 0);
+    assert_int_equal(request(f, "POST", "/api/v1/schedule",
+                             "{\"name\":\"gated\",\"agent_id\":\"a\",\"cron_expr\":\"@daily\","
+                             "\"policy\":{\"require_approval\":true,\"approvers\":[\"alice\"]}}",
+                             NULL, NULL),
+                     201);
+    char id[SYMBI_UUID_LEN + 1], id2[SYMBI_UUID_LEN + 1], path[128];
+    insert_run(f, "gated", SYMBI_RUN_PENDING_APPROVAL, id);
+    json_t *j = NULL;
+    /* only a listed approver decides */
+    snprintf(path, sizeof path, "/api/v1/runs/%s/approve", id);
+    assert_int_equal(request(f, "POST", path, "{\"approver\":\"bob\"}", NULL, &j), 403);
+    json_decref(j);
+    assert_int_equal(request(f, "POST", path, "{\"approver\":5}", NULL, NULL), 400);
+    assert_int_equal(request(f, "POST", path, "{\"approver\":\"alice\"}", NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "queued");
+    assert_string_equal(json_string_value(json_object_get(j, "approver")), "alice");
+    json_decref(j);
+    /* decided once: a second decision is refused */
+    assert_int_equal(request(f, "POST", path, "{\"approver\":\"alice\"}", NULL, NULL), 409);
+    insert_run(f, "gated", SYMBI_RUN_PENDING_APPROVAL, id2);
+    snprintf(path, sizeof path, "/api/v1/runs/%.8s/deny", id2);
+    assert_int_equal(request(f, "POST", path, "{\"approver\":\"alice\"}", NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "denied");
+    assert_string_equal(json_string_value(json_object_get(j, "error_message")), "denied by alice");
+    json_decref(j);
+    assert_int_equal(request(f, "GET", "/api/v1/audit?type=CronRunDenied", NULL, NULL, &j), 200);
+    assert_int_equal(json_array_size(j), 1);
+    json_decref(j);
+    assert_int_equal(request(f, "POST", "/api/v1/runs/nonexistent/approve", NULL, NULL, NULL), 404);
+
+    /* a manual run while max_concurrent (1) runs are running: 409, nothing queued */
+    char running[SYMBI_UUID_LEN + 1];
+    insert_run(f, "gated", SYMBI_RUN_RUNNING, running);
+    assert_int_equal(request(f, "POST", "/api/v1/schedule/gated/run", NULL, NULL, &j), 409);
+    assert_string_equal(json_string_value(json_object_get(j, "code")), "CONCURRENCY_LIMIT");
+    json_decref(j);
+    assert_int_equal(
+        request(f, "GET", "/api/v1/schedule/gated/history?status=queued", NULL, NULL, &j), 200);
+    assert_int_equal(json_array_size(j), 1); /* the approved one only */
+    json_decref(j);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -225,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_route_table_is_sane),
         cmocka_unit_test_setup_teardown(test_health_states, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protected_mode_and_env_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_approve_and_deny, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
