@@ -66,6 +66,19 @@ void http_reply_err(struct http_req *r, const struct symbi_err *e);
 void http_reply_text(struct http_req *r, unsigned status, const char *ctype, char *text);
 
 /* ---- context ---- */
+/* What each worker thread keeps: its store handle, and the last rendered
+ * job list with the store's change mark it was rendered at (a list is
+ * re-rendered only after something in the store changed). */
+struct http_thread {
+    struct symbi_store *st;
+    char *list_key;  /* the query that produced list_text */
+    char *list_text; /* JSON */
+    size_t list_len;
+    int64_t list_mark;
+};
+/* This thread's state, created on first use; NULL (after replying 503 when
+ * reply) when the store cannot be opened. */
+struct http_thread *http_thread(struct http_req *r, bool reply);
 /* This thread's store handle, opened on first use from the server's URL.
  * NULL after replying 503 when it cannot be opened (reply = true), or
  * silently (reply = false). */

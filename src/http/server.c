@@ -183,27 +183,39 @@ void http_reply_err(struct http_req *r, const struct symbi_err *e)
 
 /* ---------------------------------------------------------------- context */
 
-struct symbi_store *http_store(struct http_req *r, bool reply)
+struct http_thread *http_thread(struct http_req *r, bool reply)
 {
     struct symbi_http_server *srv = r->srv;
-    struct symbi_store *st = pthread_getspecific(srv->tls_store);
-    if (st != NULL)
-        return st;
+    struct http_thread *t = pthread_getspecific(srv->tls_store);
+    if (t != NULL)
+        return t;
     struct symbi_err err = {0};
-    if (symbi_store_open(srv->store_url, &st, &err) != 0) {
+    t = calloc(1, sizeof *t);
+    if (t == NULL || symbi_store_open(srv->store_url, &t->st, &err) != 0) {
+        free(t);
         symbi_log(SYMBI_LOG_ERROR, "api", "cannot open store: %s", err.msg);
         if (reply)
             http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE", NULL,
-                             "store unavailable: %s", err.msg);
+                             "store unavailable: %s", err.msg[0] ? err.msg : "out of memory");
         return NULL;
     }
-    pthread_setspecific(srv->tls_store, st);
-    return st;
+    pthread_setspecific(srv->tls_store, t);
+    return t;
+}
+
+struct symbi_store *http_store(struct http_req *r, bool reply)
+{
+    struct http_thread *t = http_thread(r, reply);
+    return t != NULL ? t->st : NULL;
 }
 
 static void close_tls_store(void *p)
 {
-    symbi_store_close(p);
+    struct http_thread *t = p;
+    symbi_store_close(t->st);
+    free(t->list_key);
+    free(t->list_text);
+    free(t);
 }
 
 const char *http_query(struct http_req *r, const char *name)

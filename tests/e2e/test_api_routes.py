@@ -187,3 +187,24 @@ def test_cli_and_api_reject_with_the_same_message(api, symbi):
         p = symbi.run("cron", "add", "--json", json.dumps(bad))
         assert p.returncode != 0
         assert b["error"] in p.stderr, (b["error"], p.stderr)
+
+
+def test_list_reflects_every_change(api, symbi):
+    """Job lists are re-rendered whenever the store changed, whoever changed
+    it (this API on any worker thread, or another process)."""
+    a = Api(api)
+    assert a.post("/api/v1/schedule", {"name": "l1", "agent_id": "a", "cron_expr": "@daily"})[0] == 201
+
+    def statuses():
+        return {a.get("/api/v1/schedule")[1][0]["status"] for _ in range(6)}
+
+    assert statuses() == {"active"}
+    assert symbi.run("cron", "pause", "l1").returncode == 0
+    assert statuses() == {"paused"}
+    assert a.post("/api/v1/schedule/l1/resume")[0] == 200
+    assert statuses() == {"active"}
+    assert a.post("/api/v1/schedule", {"name": "l2", "agent_id": "a", "cron_expr": "@daily"})[0] == 201
+    assert {len(a.get("/api/v1/schedule")[1]) for _ in range(6)} == {2}
+    assert [j["name"] for j in a.get("/api/v1/schedule?limit=1&offset=1")[1]] == ["l2"]
+    assert symbi.run("cron", "remove", "l2", "--force").returncode == 0
+    assert {len(a.get("/api/v1/schedule")[1]) for _ in range(6)} == {1}
