@@ -354,7 +354,12 @@ static void dispatch(struct symbi_sched *s)
     size_t n_held = 0, n_started = 0;
     struct sched_entry *started[256];
     int limit = s->cfg.max_concurrent_jobs > 0 ? s->cfg.max_concurrent_jobs : 1;
-    while (s->running < limit && s->ready.n > 0 && n_started < SYMBI_ARRAY_LEN(started)) {
+    while (s->running < limit && s->ready.n > 0) {
+        if (n_started == SYMBI_ARRAY_LEN(started)) {
+            for (size_t i = 0; i < n_started; i++)
+                sched_record(s, started[i], REC_START);
+            n_started = 0;
+        }
         struct sched_entry *e = sched_heap_pop(&s->ready);
         int64_t now = symbi_now_wall_ms();
         if (e->starting_deadline_ms >= 0 && e->run.trigger == SYMBI_TRIGGER_SCHEDULE &&
@@ -383,8 +388,7 @@ static void dispatch(struct symbi_sched *s)
     /* `running` is persisted after the agents are on their way */
     for (size_t i = 0; i < n_started; i++)
         sched_record(s, started[i], REC_START);
-    if (n_started > 0)
-        set_in_flight_stats(s);
+    set_in_flight_stats(s);
 }
 
 /* Frees the slots of finished runs and hands them to the recorder. */
