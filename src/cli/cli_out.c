@@ -156,8 +156,6 @@ int symbi_cli_print_json(json_t *v)
 
 void symbi_cli_json_begin(struct symbi_cli_json_stream *js)
 {
-    static char buf[1 << 16];
-    setvbuf(stdout, buf, _IOFBF, sizeof buf);
     js->n = 0;
     js->failed = false;
     fputc('[', stdout);
@@ -165,8 +163,9 @@ void symbi_cli_json_begin(struct symbi_cli_json_stream *js)
 
 void symbi_cli_json_item(struct symbi_cli_json_stream *js, json_t *v)
 {
-    char *text =
-        v != NULL ? json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : NULL;
+    char *text = v != NULL ? json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                               JSON_ENSURE_ASCII | JSON_ENCODE_ANY)
+                           : NULL;
     json_decref(v);
     if (text == NULL) {
         js->failed = true;
