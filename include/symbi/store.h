@@ -93,7 +93,11 @@ int symbi_store_job_counts(struct symbi_store *st, int64_t counts[5], struct sym
 int symbi_store_next_due(struct symbi_store *st, int64_t *next, struct symbi_err *err);
 /* A number that changes whenever any job changes (e.g. SQLite data_version
  * plus a counter table): the scheduler polls it once per tick to notice
- * changes made by other processes. */
+ * changes made by other processes. SQLite: PRAGMA data_version (moves on
+ * every commit of any other connection, in any process) plus a count of
+ * this handle's own commits that changed a job's definition or status or
+ * queued a run; a handle's own claims and run_finish counters do not move
+ * it (the scheduler that made them already knows). */
 int symbi_store_change_mark(struct symbi_store *st, int64_t *mark);
 
 /* ---- the claim (SPEC §5.1) ----
