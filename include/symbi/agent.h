@@ -43,6 +43,10 @@ struct symbi_agent_request {
     int64_t kill_grace_ms;             /* <= 0: SYMBI_AGENT_KILL_GRACE_MS */
     size_t max_output_bytes;           /* 0: SYMBI_AGENT_DEFAULT_OUTPUT_MAX */
     struct symbi_agent_cancel *cancel; /* NULL: not cancellable */
+    /* Called once the process group exists (leader pid = group id) and
+     * again with 0 when it is gone; NULL: not called. */
+    void (*on_group)(void *ud, int pgid);
+    void *on_group_ud;
 };
 
 /* The outcome. Strings are heap-owned (symbi_agent_result_cleanup). */

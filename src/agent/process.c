@@ -319,6 +319,8 @@ int symbi_agent__run_process(const struct symbi_agent_request *req, struct symbi
     fcntl(outp[0], F_SETFL, O_NONBLOCK);
     fcntl(errp[0], F_SETFL, O_NONBLOCK);
     pidfd = pidfd_open(pid, 0);
+    if (req->on_group != NULL)
+        req->on_group(req->on_group_ud, (int)pid);
 
     int64_t start = symbi_now_mono_ms();
     int64_t runtime = req->max_runtime_ms > 0 ? req->max_runtime_ms : a->timeout_ms;
@@ -403,6 +405,8 @@ int symbi_agent__run_process(const struct symbi_agent_request *req, struct symbi
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     pid = -1;
+    if (req->on_group != NULL)
+        req->on_group(req->on_group_ud, 0);
     res->output_total = cap[0].total;
     res->output_truncated = cap[0].truncated;
     res->output_len = cap[0].buf.len;
@@ -441,6 +445,8 @@ out:
         kill(-pid, SIGKILL);
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
+        if (req->on_group != NULL)
+            req->on_group(req->on_group_ud, 0);
     }
     int fds[] = {in, outp[0], outp[1], errp[0], errp[1], pidfd};
     for (size_t i = 0; i < SYMBI_ARRAY_LEN(fds); i++)

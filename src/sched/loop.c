@@ -7,12 +7,16 @@
 
 #include "symbi/metrics.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CLAIM_LIMIT      1000
 #define CANCEL_GRACE_MS  500
@@ -412,6 +416,89 @@ static int drain_done(struct symbi_sched *s)
     return n;
 }
 
+/* ---- process groups of running agents ----
+ * <data_dir>/running/<run id> holds the group id of a running command or
+ * exec agent. After a crash the next start kills what is left of those
+ * groups (the file's run id must be in the process's environment, so a
+ * reused id is never killed) before their runs are retried. */
+
+struct group_note {
+    const struct symbi_sched *s;
+    const char *run_id;
+};
+
+static void note_group(void *ud, int pgid)
+{
+    const struct group_note *n = ud;
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/running/%s", n->s->data_dir, n->run_id) >= (int)sizeof path)
+        return;
+    if (pgid == 0) {
+        unlink(path);
+        return;
+    }
+    FILE *f = fopen(path, "we");
+    if (f != NULL) {
+        fprintf(f, "%d\n", pgid);
+        fclose(f);
+    }
+}
+
+/* true when process pid has SYMBI_RUN_ID=run_id in its environment */
+static bool runs_for(int pid, const char *run_id)
+{
+    char path[64], want[128];
+    snprintf(path, sizeof path, "/proc/%d/environ", pid);
+    int n = snprintf(want, sizeof want, "SYMBI_RUN_ID=%s", run_id);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return false;
+    static char env[65536];
+    size_t len = fread(env, 1, sizeof env - 1, f);
+    fclose(f);
+    env[len] = '\0';
+    for (size_t i = 0; i < len; i += strlen(env + i) + 1) {
+        if (strncmp(env + i, want, (size_t)n) == 0 && env[i + (size_t)n] == '\0')
+            return true;
+    }
+    return false;
+}
+
+static void kill_orphans(struct symbi_sched *s)
+{
+    if (s->data_dir == NULL)
+        return;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/running", s->data_dir);
+    mkdir(dir, 0700);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    int killed = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4096 + 300];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "re");
+        int pgid = 0;
+        if (f != NULL) {
+            char line[32] = "";
+            if (fgets(line, sizeof line, f) != NULL)
+                line[strcspn(line, "\n")] = '\0';
+            symbi_parse_int(line, 2, INT32_MAX, &pgid);
+            fclose(f);
+        }
+        if (pgid > 1 && runs_for(pgid, e->d_name) && kill(-pgid, SIGKILL) == 0)
+            killed++;
+        unlink(path);
+    }
+    closedir(d);
+    if (killed > 0)
+        symbi_log(SYMBI_LOG_WARN, "scheduler",
+                  "killed %d agent process group(s) left by a previous scheduler", killed);
+}
+
 /* ---- workers ---- */
 
 static void *worker_main(void *arg)
@@ -448,6 +535,11 @@ static void *worker_main(void *arg)
             .max_output_bytes = (size_t)s->cfg.max_output_bytes,
             .cancel = &s->cancel,
         };
+        struct group_note note = {s, e->run.id};
+        if (s->data_dir != NULL) {
+            req.on_group = note_group;
+            req.on_group_ud = &note;
+        }
         struct symbi_err err;
         if (symbi_agent_execute(&req, &e->res, &err) != 0) {
             symbi_agent_result_init(&e->res);
@@ -783,6 +875,7 @@ int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err)
         return rc;
     int64_t now = symbi_now_wall_ms();
     s->started_mono = symbi_now_mono_ms();
+    kill_orphans(s);
     /* a previous incarnation of this node (same name: the caller holds the
      * node's lock) is dead: its lease ends now */
     rc = symbi_store_node_heartbeat(s->st, s->node, now, -1, err);
