@@ -196,7 +196,7 @@ int symbi_cli_json_end(struct symbi_cli_json_stream *js)
 char *symbi_cli_time(int64_t ms, bool local, char out[40])
 {
     if (ms == SYMBI_TIME_NONE) {
-        strcpy(out, "-");
+        snprintf(out, 2, "-");
         return out;
     }
     if (!local)
@@ -216,7 +216,7 @@ char *symbi_cli_time(int64_t ms, bool local, char out[40])
 char *symbi_cli_duration(int64_t ms, char out[32])
 {
     if (ms < 0)
-        strcpy(out, "-");
+        snprintf(out, 2, "-");
     else if (ms < 1000)
         snprintf(out, 32, "%lldms", (long long)ms);
     else if (ms < 60000)
