@@ -832,13 +832,21 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
     return 0;
 }
 
-/* Interrupted runs of dead nodes: recorded by the store, retried here. */
+/* Interrupted runs of dead nodes: marked interrupted by the store and
+ * their retries queued here, all in one transaction, so that a crash in
+ * the middle leaves the runs to the next recovery instead of losing the
+ * retries. */
 static void recover(struct symbi_sched *s, int64_t now)
 {
     struct symbi_run *runs = NULL;
     size_t n = 0;
     struct symbi_err err;
+    if (symbi_store_begin(s->st, &err) != 0) {
+        symbi_log(SYMBI_LOG_ERROR, "scheduler", "recovery failed: %s", err.msg);
+        return;
+    }
     if (symbi_store_recover_expired(s->st, now, &runs, &n, &err) != 0) {
+        symbi_store_rollback(s->st);
         symbi_log(SYMBI_LOG_ERROR, "scheduler", "recovery failed: %s", err.msg);
         return;
     }
@@ -862,9 +870,13 @@ static void recover(struct symbi_sched *s, int64_t now)
             symbi_run_cleanup(&retry);
         }
     }
-    if (n > 0)
+    if (symbi_store_commit(s->st, &err) != 0) {
+        symbi_store_rollback(s->st);
+        symbi_log(SYMBI_LOG_ERROR, "scheduler", "recovery failed: %s", err.msg);
+    } else if (n > 0) {
         symbi_log(SYMBI_LOG_WARN, "scheduler",
                   "recovered runs of expired leases interrupted=%zu retried=%zu", n, retried);
+    }
     symbi_run_list_free(runs, n);
 }
 
