@@ -265,12 +265,17 @@ int symbi_store_api_key_revoke(struct symbi_store *st, const char *ref, int64_t 
 int symbi_store_node_heartbeat(struct symbi_store *st, const char *node, int64_t now,
                                int64_t lease_ms, struct symbi_err *err);
 int symbi_store_node_remove(struct symbi_store *st, const char *node, struct symbi_err *err);
-/* true when some node other than `except` (NULL: any) holds a live lease. */
+/* true when some scheduler node other than `except` (NULL: any) holds a
+ * live lease. Nodes named "local-..." are CLI processes executing one
+ * `cron run --local` run: they hold a lease for that run (so recovery
+ * leaves it alone while they live) but are not schedulers. */
 int symbi_store_node_alive(struct symbi_store *st, const char *except, int64_t now, bool *alive,
                            struct symbi_err *err);
-/* Runs left `running` (or queued and owned) by nodes whose lease expired
- * before now: marked interrupted (error "scheduler stopped: node X lease
- * expired"); returned so the caller can plan their retries. A node with no
+/* Runs left `running` by nodes whose lease expired before now: marked
+ * interrupted (error "scheduler stopped: node X lease expired"); returned
+ * so the caller can plan their retries. Runs such a node had claimed but
+ * not started (queued) are released unowned, still queued, for any node's
+ * claim_queued: they never ran, so they are not interrupted. A node with no
  * row counts as expired, so a node heartbeats before it claims; expired
  * node rows are removed. */
 int symbi_store_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **runs,

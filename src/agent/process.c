@@ -135,9 +135,14 @@ static int build_env(const struct symbi_agent_request *req, struct strvec *env,
             n++;
         }
     }
+    /* The daemon's own SYMBI_* variables (its configuration and
+     * credentials: SYMBI_API_KEY, SYMBI_LLM_API_KEY, SYMBI_SLACK_TOKEN,
+     * SYMBI_WEBHOOK_AUTH_HEADER, ...) are not inherited: an agent sees only
+     * the SYMBI_* variables of its run, and gets a secret only when its
+     * `env` map names it. */
     int rc = 0;
     for (char **e = environ; rc == 0 && e != NULL && *e != NULL; e++)
-        if (!key_in(*e, keys, n))
+        if (strncmp(*e, "SYMBI_", 6) != 0 && !key_in(*e, keys, n))
             rc = strvec_push(env, symbi_strdup(*e));
     /* later keys (the agent's env) win over earlier ones */
     for (size_t i = 0; rc == 0 && i < n; i++)

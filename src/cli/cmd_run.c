@@ -10,6 +10,7 @@
 #include "symbi/store.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,99 @@ static int print_run_outcome(const struct symbi_run *r)
     return symbi_cli_fail(SYMBI_EXIT_ERROR, "run %s %s%s%s", r->id,
                           symbi_run_status_name(r->status), r->error_message ? ": " : "",
                           r->error_message ? r->error_message : "");
+}
+
+/* A --local run holds a node lease of its own ("local-<pid>-<hex>"),
+ * renewed by a thread while the agent runs, so that a scheduler starting
+ * meanwhile does not take the run for an orphan and run it again; if this
+ * process dies, the lease runs out and the run is recovered as usual. */
+#define LOCAL_LEASE_MS 15000
+#define LOCAL_RENEW_MS 5000
+
+struct local_lease {
+    char node[64];
+    char *store_url;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stop;
+    bool started;
+};
+
+static void *lease_main(void *arg)
+{
+    struct local_lease *l = arg;
+    struct symbi_store *st = NULL;
+    struct symbi_err err;
+    if (symbi_store_open(l->store_url, &st, &err) != 0) {
+        fprintf(stderr, "symbi: lease renewal: %s\n", err.msg);
+        return NULL;
+    }
+    pthread_mutex_lock(&l->lock);
+    while (!l->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += LOCAL_RENEW_MS / 1000;
+        pthread_cond_timedwait(&l->cond, &l->lock, &ts);
+        if (l->stop)
+            break;
+        pthread_mutex_unlock(&l->lock);
+        if (symbi_store_node_heartbeat(st, l->node, symbi_now_wall_ms(), LOCAL_LEASE_MS, &err))
+            fprintf(stderr, "symbi: lease renewal: %s\n", err.msg);
+        pthread_mutex_lock(&l->lock);
+    }
+    pthread_mutex_unlock(&l->lock);
+    symbi_store_node_remove(st, l->node, &err);
+    symbi_store_close(st);
+    return NULL;
+}
+
+/* Takes the lease (first heartbeat from the caller's handle) and starts
+ * its renewal. */
+static int lease_start(struct local_lease *l, const struct symbi_cli *cli, struct symbi_store *st,
+                       struct symbi_err *err)
+{
+    memset(l, 0, sizeof *l);
+    unsigned char rnd[4];
+    if (symbi_random_bytes(rnd, sizeof rnd) != 0)
+        return symbi_err_set(err, SYMBI_EIO, "no randomness for the local node name");
+    snprintf(l->node, sizeof l->node, "local-%ld-%02x%02x%02x%02x", (long)getpid(), rnd[0], rnd[1],
+             rnd[2], rnd[3]);
+    l->store_url = symbi_cli_store_url(cli);
+    if (l->store_url == NULL)
+        return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
+    int rc = symbi_store_node_heartbeat(st, l->node, symbi_now_wall_ms(), LOCAL_LEASE_MS, err);
+    if (rc != 0)
+        return rc;
+    pthread_mutex_init(&l->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&l->thread, NULL, lease_main, l) != 0)
+        return symbi_err_set(err, SYMBI_EIO, "cannot start the lease thread");
+    l->started = true;
+    return 0;
+}
+
+/* Stops the renewal and gives the lease back. */
+static void lease_stop(struct local_lease *l, struct symbi_store *st)
+{
+    if (l->started) {
+        pthread_mutex_lock(&l->lock);
+        l->stop = true;
+        pthread_cond_signal(&l->cond);
+        pthread_mutex_unlock(&l->lock);
+        pthread_join(l->thread, NULL);
+        pthread_mutex_destroy(&l->lock);
+        pthread_cond_destroy(&l->cond);
+    } else if (l->node[0] != '\0') {
+        struct symbi_err err;
+        symbi_store_node_remove(st, l->node, &err);
+    }
+    free(l->store_url);
+    l->store_url = NULL;
 }
 
 /* Executes the manual run in this process and records it (--local). */
@@ -337,11 +431,19 @@ int symbi_cli_cmd_cron_run(struct symbi_cli *cli, int argc, char **argv)
     run.status = SYMBI_RUN_QUEUED;
     run.attempt = 1;
     if (symbi_set_str(&run.job_name, job.name) != 0 || symbi_set_str(&run.agent, job.agent) != 0 ||
-        symbi_set_str(&run.input, input != NULL ? input : job.input) != 0 ||
-        (!alive && symbi_set_str(&run.node, "local") != 0)) {
+        symbi_set_str(&run.input, input != NULL ? input : job.input) != 0) {
         symbi_run_cleanup(&run);
         symbi_cli_fail(SYMBI_EXIT_ERROR, "out of memory");
         goto out;
+    }
+    struct local_lease lease = {0};
+    if (!alive) {
+        if (lease_start(&lease, cli, st, &err) != 0 || symbi_set_str(&run.node, lease.node) != 0) {
+            lease_stop(&lease, st);
+            symbi_run_cleanup(&run);
+            symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
+            goto out;
+        }
     }
     /* the ledger key (job, scheduled_at, attempt) is unique: a manual run
      * in the same millisecond as another takes the next one */
@@ -353,12 +455,15 @@ int symbi_cli_cmd_cron_run(struct symbi_cli *cli, int argc, char **argv)
         run.id[0] = '\0';
     }
     if (rc != 0) {
+        if (!alive)
+            lease_stop(&lease, st);
         symbi_run_cleanup(&run);
         symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
         goto out;
     }
     if (!alive) {
         code = run_local(cli, st, &job, &run);
+        lease_stop(&lease, st);
     } else {
         printf("%s\n", run.id);
         fflush(stdout);

@@ -91,10 +91,18 @@ static bool finish(struct symbi_sched *s, struct sched_entry *e,
         .retry = have_retry ? &retry : NULL,
         .dead_lettered = &dead,
     };
-    if (symbi_store_run_finish(s->rst, &o, now, &err) != 0) {
+    /* have_retry says `retry` holds memory; retry_queued that it was stored */
+    bool retry_queued = have_retry;
+    int frc = symbi_store_run_finish(s->rst, &o, now, &err);
+    if (frc == SYMBI_ESTATE) {
+        /* recovery already recorded this run (the lease had expired) */
+        symbi_log(SYMBI_LOG_WARN, "scheduler", "outcome of run %s not recorded: %s", r->id,
+                  err.msg);
+        retry_queued = false;
+    } else if (frc != 0) {
         symbi_log(SYMBI_LOG_ERROR, "scheduler", "recording the outcome of run %s failed: %s", r->id,
                   err.msg);
-        have_retry = false;
+        retry_queued = false;
     }
     const char *status = symbi_run_status_name(r->status);
     const char *name = r->job_name ? r->job_name : "";
@@ -110,7 +118,7 @@ static bool finish(struct symbi_sched *s, struct sched_entry *e,
     else
         symbi_log(SYMBI_LOG_WARN, "scheduler", "run %s job=%s run=%s attempt=%d error=\"%s\"%s",
                   status, name, r->id, r->attempt, r->error_message ? r->error_message : "",
-                  have_retry ? " retry=queued" : "");
+                  retry_queued ? " retry=queued" : "");
     pthread_mutex_lock(&s->lock);
     s->stats.runs_total++;
     if (r->status == SYMBI_RUN_SUCCEEDED)
@@ -119,7 +127,7 @@ static bool finish(struct symbi_sched *s, struct sched_entry *e,
         s->stats.runs_failed++;
     s->exec_ms_total += r->execution_time_ms > 0 ? r->execution_time_ms : 0;
     s->stats.avg_execution_ms = s->exec_ms_total / s->stats.runs_total;
-    if (have_retry) {
+    if (retry_queued) {
         /* the loop picks the retry up when it is due */
         if (s->retry_due == SYMBI_TIME_NONE || retry.due_at < s->retry_due)
             s->retry_due = retry.due_at;
@@ -127,7 +135,7 @@ static bool finish(struct symbi_sched *s, struct sched_entry *e,
     pthread_mutex_unlock(&s->lock);
     if (have_retry)
         symbi_run_cleanup(&retry);
-    return have_retry;
+    return retry_queued;
 }
 
 static void *recorder_main(void *arg)

@@ -216,12 +216,32 @@ int sq_claim_queued(struct symbi_store *st, int64_t now, size_t limit, const cha
     int rc = sq_begin(s, err);
     if (rc != 0)
         return rc;
+    struct symbi_run *arr = NULL;
+    size_t len = 0;
+    /* Retries and released runs of a paused, dead-lettered or failed job
+     * do not run: they are recorded `skipped` with the reason. Manual runs
+     * go ahead (an operator asked for them), and so do the retries of a
+     * one-shot job, which is `completed` from its fire on. */
+    sqlite3_stmt *sk = sq_prep(
+        s,
+        "UPDATE runs SET status = 'skipped', finished_at = ?1, error_message = 'job is ' || "
+        "(SELECT j.status FROM jobs j WHERE j.id = runs.job_id) WHERE status = 'queued' AND "
+        "due_at <= ?1 AND node IS NULL AND trigger != 'manual' AND EXISTS (SELECT 1 FROM jobs j "
+        "WHERE j.id = runs.job_id AND j.status IN ('paused', 'dead_letter', 'failed'))",
+        err);
+    if (sk == NULL) {
+        rc = prep_fail(err);
+        goto fail;
+    }
+    sqlite3_bind_int64(sk, 1, now);
+    rc = sq_step(s, sk, err, "skipping queued runs of inactive jobs");
+    sqlite3_reset(sk);
+    if (rc != SQLITE_DONE)
+        goto fail;
     sqlite3_stmt *q = sq_prep(s,
                               "SELECT " SQ_RUN_COLS " FROM runs WHERE status = 'queued' AND "
                               "due_at <= ?1 AND node IS NULL ORDER BY due_at LIMIT ?2",
                               err);
-    struct symbi_run *arr = NULL;
-    size_t len = 0;
     if (q == NULL) {
         rc = prep_fail(err);
         goto fail;
@@ -284,6 +304,27 @@ int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int
     int rc = sq_begin(s, err);
     if (rc != 0)
         return rc;
+    /* An outcome lands only on a run still in flight: a run that recovery
+     * already recorded (its node's lease expired and a retry may be under
+     * way) keeps that record, and the job's counters do not move twice. */
+    sqlite3_stmt *cur = sq_prep(s, "SELECT status FROM runs WHERE id = ?1", err);
+    if (cur == NULL) {
+        rc = prep_fail(err);
+        goto fail;
+    }
+    sq_bind_text(cur, 1, run->id);
+    rc = sq_step(s, cur, err, "reading a run's status");
+    enum symbi_run_status stored = SYMBI_RUN_RUNNING;
+    if (rc == SQLITE_ROW)
+        symbi_run_status_parse((const char *)sqlite3_column_text(cur, 0), &stored);
+    sqlite3_reset(cur);
+    if (rc == SQLITE_ROW && symbi_run_status_final(stored)) {
+        rc = symbi_err_set(err, SYMBI_ESTATE, "run %s was already recorded %s", run->id,
+                           symbi_run_status_name(stored));
+        goto fail;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        goto fail;
     if ((rc = sq_run_update(st, run, err)) != 0)
         goto fail;
     sqlite3_stmt *q = sq_prep(
@@ -325,7 +366,7 @@ int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int
     if (o->counts_as_failure) {
         failures++;
         int64_t limit = o->max_retries > 0 ? o->max_retries : 1;
-        if (failures >= limit && status == SYMBI_JOB_ACTIVE) {
+        if (failures >= limit && (status == SYMBI_JOB_ACTIVE || status == SYMBI_JOB_COMPLETED)) {
             status = SYMBI_JOB_DEAD_LETTER;
             dead = true;
         }
@@ -424,15 +465,31 @@ int sq_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **r
     int rc = sq_begin(s, err);
     if (rc != 0)
         return rc;
-    /* runs_status narrows to running/queued runs; a node with no row or an
-     * expired lease is dead */
-    sqlite3_stmt *q = sq_prep(s,
-                              "SELECT " SQ_RUN_COLS " FROM runs WHERE status IN "
-                              "('running', 'queued') AND node IS NOT NULL AND node NOT IN "
-                              "(SELECT name FROM nodes WHERE lease_until >= ?1)",
-                              err);
+    /* A node with no row or an expired lease is dead. Its queued runs
+     * (claimed, waiting out jitter or a slot) never started: they go back
+     * to the pool, unowned, for any node's claim_queued; only its running
+     * runs were interrupted. */
     struct symbi_run *arr = NULL;
     size_t len = 0;
+    sqlite3_stmt *u =
+        sq_prep(s,
+                "UPDATE runs SET node = NULL WHERE status = 'queued' AND node IS NOT "
+                "NULL AND node NOT IN (SELECT name FROM nodes WHERE lease_until >= ?1)",
+                err);
+    if (u == NULL) {
+        rc = prep_fail(err);
+        goto fail;
+    }
+    sqlite3_bind_int64(u, 1, now);
+    rc = sq_step(s, u, err, "releasing queued runs of expired nodes");
+    sqlite3_reset(u);
+    if (rc != SQLITE_DONE)
+        goto fail;
+    sqlite3_stmt *q = sq_prep(s,
+                              "SELECT " SQ_RUN_COLS " FROM runs WHERE status = 'running' AND node "
+                              "IS NOT NULL AND node NOT IN "
+                              "(SELECT name FROM nodes WHERE lease_until >= ?1)",
+                              err);
     if (q == NULL) {
         rc = prep_fail(err);
         goto fail;

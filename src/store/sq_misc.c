@@ -461,7 +461,7 @@ int sq_node_alive(struct symbi_store *st, const char *except, int64_t now, bool 
     struct sq_store *s = sq_of(st);
     sqlite3_stmt *q = sq_prep(s,
                               "SELECT 1 FROM nodes WHERE lease_until >= ?1 AND "
-                              "(?2 IS NULL OR name <> ?2) LIMIT 1",
+                              "(?2 IS NULL OR name <> ?2) AND name NOT LIKE 'local-%' LIMIT 1",
                               err);
     if (q == NULL)
         return prep_fail(err);

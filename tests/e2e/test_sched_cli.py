@@ -138,3 +138,31 @@ def test_logs_follow(symbi, daemons):
     finally:
         f.kill()
         f.wait()
+
+
+def test_local_run_is_not_recovered_by_a_scheduler_starting_meanwhile(symbi, daemons):
+    """A `cron run --local` holds a lease for its run: a `symbi up` started
+    while it runs neither interrupts nor re-runs it, and does not count it
+    as a live scheduler for other CLI calls."""
+    marker = symbi.data_dir / "marker"
+    write_agents(symbi.data_dir, f"""
+agent slow {{ command: "sleep 3; echo done-$SYMBI_TRIGGER-$SYMBI_ATTEMPT >> {marker}" }}
+schedule {{ name: "rare" agent: "slow" cron: "0 0 1 1 *" }}
+""")
+    symbi.run("cron", "add", "--file", symbi.data_dir / "agents" / "jobs.symbi", check=True)
+    local = subprocess.Popen([BIN, "cron", "run", "rare", "--local"], env=symbi.env,
+                             cwd=symbi.data_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    wait_until(lambda: [r for r in runs(symbi, "rare") if r["status"] == "running"],
+               what="the local run to start")
+    p = symbi.run("cron", "run", "rare")
+    assert p.returncode == 3, "a local run is not a live scheduler"
+    d = start(symbi, daemons)
+    d.wait_for("scheduler started")
+    out, err = local.communicate(timeout=30)
+    assert local.returncode == 0, err
+    time.sleep(1.5)  # a wrongly queued retry would be due at once
+    assert marker.read_text() == "done-manual-1\n"
+    got = runs(symbi, "rare")
+    assert [r["status"] for r in got] == ["succeeded"], got
+    assert "recovered runs" not in d.output()

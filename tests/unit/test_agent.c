@@ -383,10 +383,38 @@ static void test_concurrent_runs_no_leak(void **state)
     assert_int_equal(count_fds(), fds);
 }
 
+static void test_daemon_secrets_not_inherited(void **state)
+{
+    (void)state;
+    setenv("SYMBI_API_KEY", "topsecret-admin-key", 1);
+    setenv("SYMBI_LLM_API_KEY", "llm-secret", 1);
+    setenv("SYMBI_TEST_PLAIN", "x", 1);
+    setenv("OTHER_INHERITED", "kept", 1);
+    struct symbi_agent_def a = mkagent(SYMBI_RUNNER_COMMAND, "env");
+    a.env = symbi_strdup("{\"SYMBI_LLM_API_KEY\": \"given-on-purpose\"}");
+    struct symbi_agent_request req = mkreq(&a, "");
+    struct symbi_agent_result res;
+    run(&req, &res);
+    assert_int_equal(res.status, SYMBI_RUN_SUCCEEDED);
+    assert_null(strstr(res.output, "topsecret-admin-key"));
+    assert_null(strstr(res.output, "SYMBI_TEST_PLAIN"));
+    assert_non_null(strstr(res.output, "SYMBI_LLM_API_KEY=given-on-purpose\n"));
+    assert_non_null(strstr(res.output, "OTHER_INHERITED=kept\n"));
+    assert_non_null(strstr(res.output, "SYMBI_JOB_NAME=nightly\n"));
+    assert_non_null(strstr(res.output, "SYMBI_ENVIRONMENT=staging\n"));
+    symbi_agent_result_cleanup(&res);
+    symbi_agent_def_cleanup(&a);
+    unsetenv("SYMBI_API_KEY");
+    unsetenv("SYMBI_LLM_API_KEY");
+    unsetenv("SYMBI_TEST_PLAIN");
+    unsetenv("OTHER_INHERITED");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtins),
+        cmocka_unit_test(test_daemon_secrets_not_inherited),
         cmocka_unit_test(test_command_stdin_env),
         cmocka_unit_test(test_exec_no_shell),
         cmocka_unit_test(test_exit_code_and_workdir),

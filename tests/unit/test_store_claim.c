@@ -457,6 +457,129 @@ static void test_nodes_and_recovery(void **state)
     symbi_job_cleanup(&j);
 }
 
+/* Queued runs of a dead node never started: released unowned, not
+ * interrupted; and a late outcome of a recovered run changes nothing. */
+static void test_recovery_releases_queued_and_refuses_late_outcome(void **state)
+{
+    struct symbi_store *st = st_of(state);
+    struct symbi_err err = {0};
+    struct symbi_job j;
+    make(st, "jit", "* * * * *", SYMBI_TIME_NONE, NULL, &j);
+    assert_int_equal(symbi_store_node_heartbeat(st, "n1", T0, 15000, &err), 0);
+    struct symbi_run running, waiting;
+    running_run(st, &j, T0, &running); /* on n1 */
+    symbi_run_init(&waiting);
+    strcpy(waiting.job_id, j.id);
+    waiting.scheduled_at = T0 + MIN;
+    waiting.due_at = T0 + MIN + 40000; /* waiting out its jitter */
+    assert_int_equal(symbi_set_str(&waiting.node, "n1"), 0);
+    assert_int_equal(symbi_store_run_insert(st, &waiting, &err), 0);
+
+    struct symbi_run *runs = NULL;
+    size_t n = 0;
+    assert_int_equal(symbi_store_recover_expired(st, T0 + MIN, &runs, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(runs[0].id, running.id);
+    symbi_run_list_free(runs, n);
+    struct symbi_run got;
+    assert_int_equal(symbi_store_run_get(st, waiting.id, &got, &err), 0);
+    assert_int_equal(got.status, SYMBI_RUN_QUEUED);
+    assert_null(got.node);
+    symbi_run_cleanup(&got);
+    /* any node takes it when due, as attempt 1 */
+    assert_int_equal(symbi_store_claim_queued(st, T0 + MIN + 40000, 10, "n2", &runs, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(runs[0].id, waiting.id);
+    assert_int_equal(runs[0].attempt, 1);
+    symbi_run_list_free(runs, n);
+
+    /* the interrupted run's own process finishes later: refused */
+    running.status = SYMBI_RUN_SUCCEEDED;
+    running.finished_at = T0 + MIN + 1;
+    bool dead = false;
+    struct symbi_run_outcome o = {.run = &running, .max_retries = 3, .dead_lettered = &dead};
+    assert_int_equal(symbi_store_run_finish(st, &o, T0 + MIN + 1, &err), SYMBI_ESTATE);
+    assert_int_equal(symbi_store_run_get(st, running.id, &got, &err), 0);
+    assert_int_equal(got.status, SYMBI_RUN_INTERRUPTED);
+    symbi_run_cleanup(&got);
+    struct symbi_job jg;
+    assert_int_equal(symbi_store_job_get(st, "jit", &jg, &err), 0);
+    assert_int_equal(jg.run_count, 0); /* the late outcome counted nothing */
+    symbi_job_cleanup(&jg);
+    symbi_run_cleanup(&running);
+    symbi_run_cleanup(&waiting);
+    symbi_job_cleanup(&j);
+}
+
+/* A retry of a paused job is recorded skipped; a manual run still goes. */
+static void test_claim_queued_skips_retries_of_paused_jobs(void **state)
+{
+    struct symbi_store *st = st_of(state);
+    struct symbi_err err = {0};
+    struct symbi_job j;
+    make(st, "paused", "* * * * *", SYMBI_TIME_NONE, NULL, &j);
+    struct symbi_run retry, manual;
+    symbi_run_init(&retry);
+    strcpy(retry.job_id, j.id);
+    retry.trigger = SYMBI_TRIGGER_RETRY;
+    retry.attempt = 2;
+    retry.scheduled_at = T0;
+    retry.due_at = T0 + 1000;
+    assert_int_equal(symbi_store_run_insert(st, &retry, &err), 0);
+    symbi_run_init(&manual);
+    strcpy(manual.job_id, j.id);
+    manual.trigger = SYMBI_TRIGGER_MANUAL;
+    manual.scheduled_at = T0 + 2;
+    manual.due_at = T0 + 2;
+    assert_int_equal(symbi_store_run_insert(st, &manual, &err), 0);
+    assert_int_equal(symbi_store_job_set_status(st, j.id, SYMBI_JOB_PAUSED, T0 + 3, "test", &err),
+                     0);
+    struct symbi_run *runs = NULL;
+    size_t n = 0;
+    assert_int_equal(symbi_store_claim_queued(st, T0 + 5000, 10, "n1", &runs, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(runs[0].id, manual.id);
+    symbi_run_list_free(runs, n);
+    struct symbi_run got;
+    assert_int_equal(symbi_store_run_get(st, retry.id, &got, &err), 0);
+    assert_int_equal(got.status, SYMBI_RUN_SKIPPED);
+    assert_string_equal(got.error_message, "job is paused");
+    symbi_run_cleanup(&got);
+    symbi_run_cleanup(&retry);
+    symbi_run_cleanup(&manual);
+    symbi_job_cleanup(&j);
+}
+
+/* A one-shot job whose attempts all fail ends in dead letter. */
+static void test_at_job_dead_letters(void **state)
+{
+    struct symbi_store *st = st_of(state);
+    struct symbi_err err = {0};
+    struct symbi_job j;
+    make(st, "once", NULL, T0 + 1000, NULL, &j);
+    struct planner p = {0};
+    struct symbi_run *runs = NULL;
+    size_t n = 0;
+    assert_int_equal(symbi_store_claim_due(st, T0 + 1000, 10, "n1", plan_one, &p, &runs, &n, &err),
+                     0);
+    assert_int_equal(n, 1);
+    struct symbi_run r = runs[0];
+    free(runs);
+    r.status = SYMBI_RUN_FAILED;
+    r.started_at = T0 + 1000;
+    bool dead = false;
+    struct symbi_run_outcome o = {
+        .run = &r, .counts_as_failure = true, .max_retries = 1, .dead_lettered = &dead};
+    assert_int_equal(symbi_store_run_finish(st, &o, T0 + 1100, &err), 0);
+    assert_true(dead);
+    struct symbi_job got;
+    assert_int_equal(symbi_store_job_get(st, "once", &got, &err), 0);
+    assert_int_equal(got.status, SYMBI_JOB_DEAD_LETTER);
+    symbi_job_cleanup(&got);
+    symbi_run_cleanup(&r);
+    symbi_job_cleanup(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +592,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_finish_counters_and_dead_letter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_finish_of_deleted_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nodes_and_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_releases_queued_and_refuses_late_outcome,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_queued_skips_retries_of_paused_jobs, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_at_job_dead_letters, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
