@@ -93,6 +93,10 @@ static const struct sq_migration migrations[] = {
     {2, "drop the jobs-by-agent and audit-by-job-name indexes",
      "DROP INDEX jobs_agent;"
      "DROP INDEX audit_job_name_at;"},
+    /* no query reads audit_job_at: `audit query --job` matches job_id OR
+     * job_name, and with job_name unindexed SQLite walks audit_at (EXPLAIN
+     * QUERY PLAN) while every job insert paid a random-UUID-keyed entry */
+    {3, "drop the unused audit-by-job-id index", "DROP INDEX audit_job_at;"},
 };
 
 int sq_schema_version_known(void)

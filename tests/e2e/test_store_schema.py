@@ -19,27 +19,30 @@ def test_new_store(symbi):
     with connect(symbi) as c:
         assert c.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         versions = [v for (v,) in c.execute("SELECT version FROM schema_migrations ORDER BY 1")]
-        assert versions == [1, 2]
+        assert versions == [1, 2, 3]
         indexes = {n for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-        for name in ("jobs_due", "runs_status", "audit_type_at", "audit_at", "audit_job_at"):
+        for name in ("jobs_due", "runs_status", "audit_type_at", "audit_at"):
             assert name in indexes
         assert "jobs_agent" not in indexes  # dropped by migration 2
+        assert "audit_job_at" not in indexes  # dropped by migration 3
 
 
 def test_old_store_is_migrated_once(symbi):
     symbi.run("cron", "add", "--json", json.dumps(JOB), check=True)
-    # make it look like a store written before migration 2
+    # make it look like a store written before migrations 2 and 3
     with connect(symbi) as c:
         c.execute("CREATE INDEX jobs_agent ON jobs(agent, name)")
         c.execute("CREATE INDEX audit_job_name_at ON audit_events(job_name, at)")
-        c.execute("DELETE FROM schema_migrations WHERE version = 2")
+        c.execute("CREATE INDEX audit_job_at ON audit_events(job_id, at)")
+        c.execute("DELETE FROM schema_migrations WHERE version >= 2")
     p = symbi.run("cron", "list", "--format", "json", check=True)
     assert [j["name"] for j in json.loads(p.stdout)] == ["j"]
     with connect(symbi) as c:
         assert [v for (v,) in c.execute("SELECT version FROM schema_migrations ORDER BY 1")] == [
-            1, 2]
+            1, 2, 3]
         indexes = {n for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert "jobs_agent" not in indexes and "audit_job_name_at" not in indexes
+        assert "audit_job_at" not in indexes
     symbi.run("cron", "list", check=True)  # nothing left to do
 
 
