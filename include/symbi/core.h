@@ -149,6 +149,14 @@ char *symbi_duration_fmt(int64_t ms, char out[32]);
 /* true/false/yes/no/on/off/1/0 (any case). */
 int symbi_parse_bool(const char *s, bool *out);
 
+/* ---- UTF-8 ------------------------------------------------------------- */
+/* The length (1-4) of the valid UTF-8 sequence at s with `left` bytes
+ * available, or 0 when it is not valid (overlong, surrogate, > U+10FFFF,
+ * truncated). */
+size_t symbi_utf8_seq(const unsigned char *s, size_t left);
+/* Encodes code point cp (<= U+10FFFF) at o; returns the bytes written (1-4). */
+size_t symbi_utf8_put(char *o, uint32_t cp);
+
 /* ---- identifiers ------------------------------------------------------- */
 #define SYMBI_UUID_LEN 36
 /* A random (v4) UUID in lowercase text form. SYMBI_EIO if no randomness. */

@@ -130,30 +130,6 @@ static bool bare_key_char(char c)
            c == '-';
 }
 
-static size_t utf8_put(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12);
-        o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18);
-    o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-    o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 /* A string starting at p->s (a quote). Sets *out (arena, NUL-terminated). */
 static int parse_string(struct tp *p, const char **out, size_t *outlen)
 {
@@ -260,7 +236,7 @@ static int parse_string(struct tp *p, const char **out, size_t *outlen)
             }
             if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
                 return tfail(p, "bad \\%c escape: U+%04X is not allowed", c, cp);
-            n += utf8_put(o + n, cp);
+            n += symbi_utf8_put(o + n, cp);
             break;
         }
         default:
@@ -612,33 +588,8 @@ static bool utf8_ok(const char *s, size_t len, size_t *bad)
 {
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
-        unsigned c = u[i];
-        if (c == 0) {
-            *bad = i;
-            return false;
-        }
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n = c >= 0xc2 && c <= 0xdf   ? 2
-                   : c >= 0xe0 && c <= 0xef ? 3
-                   : c >= 0xf0 && c <= 0xf4 ? 4
-                                            : 0;
-        if (n == 0 || len - i < n) {
-            *bad = i;
-            return false;
-        }
-        unsigned cp = c & (0xff >> (n + 1));
-        for (size_t k = 1; k < n; k++) {
-            if ((u[i + k] & 0xc0) != 0x80) {
-                *bad = i;
-                return false;
-            }
-            cp = cp << 6 | (u[i + k] & 0x3f);
-        }
-        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff)) {
+        size_t n = u[i] == 0 ? 0 : symbi_utf8_seq(u + i, len - i);
+        if (n == 0) {
             *bad = i;
             return false;
         }

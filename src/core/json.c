@@ -18,35 +18,6 @@ json_t *symbi_json_time(int64_t ms)
     return json_string(symbi_time_fmt(ms, buf));
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t left)
-{
-    unsigned c = p[0];
-    size_t n;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, min = 0x10000;
-    else
-        return 0;
-    if (left < n)
-        return 0;
-    unsigned cp = c & (0x7f >> n);
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 /* A JSON string of s; bytes that are not UTF-8 (agent output may hold
  * anything) become U+FFFD so the document stays valid. */
 static json_t *safe_string(const char *s)
@@ -59,7 +30,7 @@ static json_t *safe_string(const char *s)
     size_t len = strlen(s);
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq(p + i, len - i);
+        size_t n = symbi_utf8_seq(p + i, len - i);
         if (n == 0) {
             symbi_buf_puts(&b, "\xEF\xBF\xBD");
             i++;

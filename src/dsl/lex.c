@@ -15,39 +15,6 @@ struct lexer {
     int ccol;
 };
 
-/* The length of the UTF-8 sequence at s (1..4), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s, const unsigned char *end)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned min;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if ((size_t)(end - s) < n)
-        return 0;
-    unsigned cp = c & (0xff >> (n + 1));
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 /* 1-based column in characters of position at on the line starting at ls. */
 static int col_of(const char *ls, const char *at)
 {
@@ -80,7 +47,7 @@ bool dsl_check_text(struct dsl_parser *p)
                      "NUL byte in file");
             return false;
         }
-        size_t n = utf8_seq(s, end);
+        size_t n = symbi_utf8_seq(s, (size_t)(end - s));
         if (n == 0) {
             dsl_diag(p, SYMBI_DSL_ERROR, line, col_of((const char *)ls, (const char *)s),
                      "invalid UTF-8 byte 0x%02x", c);
@@ -164,30 +131,6 @@ static bool read_hex4(const char *s, const char *end, unsigned *out)
     }
     *out = v;
     return true;
-}
-
-static size_t utf8_put(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12);
-        o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18);
-    o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-    o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
 }
 
 /* Skips to the end of the current line (error recovery). */
@@ -293,11 +236,11 @@ static int lex_string(struct lexer *lx)
                 t->kind = T_ERROR;
                 return 0;
             }
-            n += utf8_put(o + n, cp);
+            n += symbi_utf8_put(o + n, cp);
             break;
         }
         default: {
-            size_t cl = r < q ? utf8_seq((const unsigned char *)r, (const unsigned char *)q) : 0;
+            size_t cl = r < q ? symbi_utf8_seq((const unsigned char *)r, (size_t)(q - r)) : 0;
             dsl_diag(p, SYMBI_DSL_ERROR, t->line, col_of(lx->line_start, esc),
                      "unknown escape `\\%.*s` in string", (int)(cl ? cl : 1), r);
             t->kind = T_ERROR;
@@ -547,7 +490,7 @@ int dsl_lex(struct dsl_parser *p)
             break;
         default:
             if ((unsigned char)c >= 0x80)
-                n = utf8_seq((const unsigned char *)lx.s, (const unsigned char *)lx.end);
+                n = symbi_utf8_seq((const unsigned char *)lx.s, (size_t)(lx.end - lx.s));
             if (n == 0)
                 n = 1;
             break;

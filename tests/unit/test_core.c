@@ -311,6 +311,40 @@ static void test_model_enums_and_copy(void **state)
     symbi_job_cleanup(&k);
 }
 
+static void test_utf8(void **state)
+{
+    (void)state;
+    struct {
+        const char *s;
+        size_t len, want;
+    } seqs[] = {
+        {"a", 1, 1},
+        {"\xc3\xa9", 2, 2},         /* e acute */
+        {"\xe2\x82\xac", 3, 3},     /* euro sign */
+        {"\xf0\x9f\x98\x80", 4, 4}, /* emoji */
+        {"\xc0\x80", 2, 0},         /* overlong NUL */
+        {"\xe0\x80\xaf", 3, 0},     /* overlong */
+        {"\xed\xa0\x80", 3, 0},     /* surrogate */
+        {"\xf4\x90\x80\x80", 4, 0}, /* above U+10FFFF */
+        {"\xe2\x82", 2, 0},         /* truncated */
+        {"\x80", 1, 0},             /* lone continuation */
+        {"\xff", 1, 0},
+    };
+    for (size_t i = 0; i < SYMBI_ARRAY_LEN(seqs); i++)
+        assert_int_equal(symbi_utf8_seq((const unsigned char *)seqs[i].s, seqs[i].len),
+                         seqs[i].want);
+    assert_int_equal(symbi_utf8_seq((const unsigned char *)"a", 0), 0);
+    uint32_t cps[] = {0x24, 0xe9, 0x20ac, 0x1f600, 0x10ffff};
+    for (size_t i = 0; i < SYMBI_ARRAY_LEN(cps); i++) {
+        char out[4];
+        size_t n = symbi_utf8_put(out, cps[i]);
+        assert_int_equal(symbi_utf8_seq((const unsigned char *)out, n), n);
+    }
+    char out[4];
+    assert_int_equal(symbi_utf8_put(out, 0x20ac), 3);
+    assert_memory_equal(out, "\xe2\x82\xac", 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_fake_clock),
         cmocka_unit_test(test_log_file_and_rotation),
         cmocka_unit_test(test_model_enums_and_copy),
+        cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
