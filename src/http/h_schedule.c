@@ -164,14 +164,7 @@ void http_h_schedule_list(struct http_req *r)
         http_reply_err(r, &err);
         return;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < n; i++) {
-        json_t *j = symbi_job_to_json(&jobs[i], true);
-        if (j == NULL || json_array_append_new(arr, j) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
+    json_t *arr = http_jobs_json(jobs, n, symbi_job_to_json, true);
     symbi_job_list_free(jobs, n);
     char *text = arr != NULL ? json_dumps(arr, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     json_decref(arr);

@@ -107,14 +107,7 @@ void http_h_up_list(struct http_req *r)
         http_reply_err(r, &err);
         return;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < n; i++) {
-        json_t *j = job_summary(&jobs[i], false);
-        if (j == NULL || json_array_append_new(arr, j) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
+    json_t *arr = http_jobs_json(jobs, n, job_summary, false);
     symbi_job_list_free(jobs, n);
     http_reply(r, 200, arr);
 }

@@ -57,6 +57,10 @@ extern const size_t http_n_routes;
 /* ---- reply helpers (handlers call exactly one) ---- */
 /* Takes ownership of body (NULL: answers 500). */
 void http_reply(struct http_req *r, unsigned status, json_t *body);
+/* A JSON array of jobs[0..n) each shaped by to_json(job, flag); NULL when
+ * out of memory. Frees nothing. */
+json_t *http_jobs_json(const struct symbi_job *jobs, size_t n,
+                       json_t *(*to_json)(const struct symbi_job *, bool), bool flag);
 /* The error shape {"error","code","details"}; takes details (may be NULL). */
 void http_reply_error(struct http_req *r, unsigned status, const char *code, json_t *details,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));

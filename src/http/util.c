@@ -128,3 +128,17 @@ int http_parse_listen(const char *listen, struct sockaddr_storage *addr, socklen
     *loopback = http_sockaddr_is_loopback((const struct sockaddr *)addr);
     return 0;
 }
+
+json_t *http_jobs_json(const struct symbi_job *jobs, size_t n,
+                       json_t *(*to_json)(const struct symbi_job *, bool), bool flag)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        json_t *j = to_json(&jobs[i], flag);
+        if (j == NULL || json_array_append_new(arr, j) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    return arr;
+}

@@ -223,6 +223,20 @@ done:
     return rc;
 }
 
+/* Runs one write statement whose only parameter ?1 is `now` (within the
+ * caller's transaction); 0 or the error. */
+static int write_at(struct sq_store *s, const char *sql, int64_t now, const char *what,
+                    struct symbi_err *err)
+{
+    sqlite3_stmt *st = sq_prep(s, sql, err);
+    if (st == NULL)
+        return prep_fail(err);
+    sqlite3_bind_int64(st, 1, now);
+    int rc = sq_step(s, st, err, what);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : rc;
+}
+
 int sq_claim_queued(struct symbi_store *st, int64_t now, size_t limit, const char *node,
                     struct symbi_run **runs, size_t *n, struct symbi_err *err)
 {
@@ -240,21 +254,14 @@ int sq_claim_queued(struct symbi_store *st, int64_t now, size_t limit, const cha
      * do not run: they are recorded `skipped` with the reason. Manual runs
      * go ahead (an operator asked for them), and so do the retries of a
      * one-shot job, which is `completed` from its fire on. */
-    sqlite3_stmt *sk = sq_prep(
-        s,
-        "UPDATE runs SET status = 'skipped', finished_at = ?1, error_message = 'job is ' || "
-        "(SELECT j.status FROM jobs j WHERE j.id = runs.job_id) WHERE status = 'queued' AND "
-        "due_at <= ?1 AND node IS NULL AND trigger != 'manual' AND EXISTS (SELECT 1 FROM jobs j "
-        "WHERE j.id = runs.job_id AND j.status IN ('paused', 'dead_letter', 'failed'))",
-        err);
-    if (sk == NULL) {
-        rc = prep_fail(err);
-        goto fail;
-    }
-    sqlite3_bind_int64(sk, 1, now);
-    rc = sq_step(s, sk, err, "skipping queued runs of inactive jobs");
-    sqlite3_reset(sk);
-    if (rc != SQLITE_DONE)
+    rc = write_at(s,
+                  "UPDATE runs SET status = 'skipped', finished_at = ?1, error_message = 'job is ' "
+                  "|| (SELECT j.status FROM jobs j WHERE j.id = runs.job_id) WHERE status = "
+                  "'queued' AND due_at <= ?1 AND node IS NULL AND trigger != 'manual' AND EXISTS "
+                  "(SELECT 1 FROM jobs j WHERE j.id = runs.job_id AND j.status IN ('paused', "
+                  "'dead_letter', 'failed'))",
+                  now, "skipping queued runs of inactive jobs", err);
+    if (rc != 0)
         goto fail;
     sqlite3_stmt *q = sq_prep(s,
                               "SELECT " SQ_RUN_COLS " FROM runs WHERE status = 'queued' AND "
@@ -489,19 +496,11 @@ int sq_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **r
      * runs were interrupted. */
     struct symbi_run *arr = NULL;
     size_t len = 0;
-    sqlite3_stmt *u =
-        sq_prep(s,
-                "UPDATE runs SET node = NULL WHERE status = 'queued' AND node IS NOT "
-                "NULL AND node NOT IN (SELECT name FROM nodes WHERE lease_until >= ?1)",
-                err);
-    if (u == NULL) {
-        rc = prep_fail(err);
-        goto fail;
-    }
-    sqlite3_bind_int64(u, 1, now);
-    rc = sq_step(s, u, err, "releasing queued runs of expired nodes");
-    sqlite3_reset(u);
-    if (rc != SQLITE_DONE)
+    rc = write_at(s,
+                  "UPDATE runs SET node = NULL WHERE status = 'queued' AND node IS NOT NULL AND "
+                  "node NOT IN (SELECT name FROM nodes WHERE lease_until >= ?1)",
+                  now, "releasing queued runs of expired nodes", err);
+    if (rc != 0)
         goto fail;
     sqlite3_stmt *q = sq_prep(s,
                               "SELECT " SQ_RUN_COLS " FROM runs WHERE status = 'running' AND node "
@@ -540,15 +539,9 @@ int sq_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **r
         if (rc != 0)
             goto fail;
     }
-    sqlite3_stmt *d = sq_prep(s, "DELETE FROM nodes WHERE lease_until < ?1", err);
-    if (d == NULL) {
-        rc = prep_fail(err);
-        goto fail;
-    }
-    sqlite3_bind_int64(d, 1, now);
-    rc = sq_step(s, d, err, "removing expired nodes");
-    sqlite3_reset(d);
-    if (rc != SQLITE_DONE)
+    rc =
+        write_at(s, "DELETE FROM nodes WHERE lease_until < ?1", now, "removing expired nodes", err);
+    if (rc != 0)
         goto fail;
     if ((rc = sq_commit(s, err)) != 0) {
         symbi_run_list_free(arr, len);
