@@ -2,6 +2,7 @@
  * and struct symbi_agent_def: one table row per key (SPEC §2.2, §2.3) with
  * its type, then the shared semantic validation, errors placed at the key. */
 #include "dsl/dsl_int.h"
+#include "symbi/policy.h"
 
 #include "symbi/cron.h"
 
@@ -658,12 +659,12 @@ static void schedule_entry(struct bctx *c, struct symbi_job *job, const struct d
         /* unknown policy keys here, where their position is known */
         for (const struct dsl_entry *m = v->entries; m != NULL; m = m->next) {
             bool known = false;
-            for (size_t i = 0; i < dsl_n_policy_keys && !known; i++)
-                known = key_eq(m, dsl_policy_keys[i]);
+            for (size_t i = 0; i < symbi_policy_n_keys && !known; i++)
+                known = key_eq(m, symbi_policy_keys[i]);
             if (known)
                 continue;
             const char *pk = key_text(c, m->key, m->klen);
-            const char *near = symbi_dsl_nearest(pk, dsl_policy_keys, dsl_n_policy_keys);
+            const char *near = symbi_dsl_nearest(pk, symbi_policy_keys, symbi_policy_n_keys);
             if (near != NULL)
                 berr(c, m->line, m->col, "unknown key `%s` in policy; did you mean `%s`?", pk,
                      near);

@@ -131,8 +131,6 @@ int dsl_value_json(struct symbi_buf *b, const struct dsl_value *v);
 int dsl_json_string(struct symbi_buf *b, const char *s, size_t n);
 
 /* The keys of a policy map (SPEC §8.1). */
-extern const char *const dsl_policy_keys[];
-extern const size_t dsl_n_policy_keys;
 
 /* Human name of a value kind: "a string", "an array", ... */
 const char *dsl_vkind_name(enum dsl_vkind k);

@@ -2,6 +2,7 @@
  * definition, shared by the DSL, `symbi cron add --json` and the HTTP API so
  * that the same mistake gets the same message everywhere. */
 #include "dsl/dsl_int.h"
+#include "symbi/policy.h"
 
 #include "symbi/cron.h"
 
@@ -260,110 +261,31 @@ static int check_recipients(const char *text, const char **field, struct symbi_e
     return rc;
 }
 
-static int check_hhmm(json_t *v, const char *f, const char **field, struct symbi_err *err)
-{
-    const char *s = json_string_value(v);
-    if (s != NULL && strlen(s) == 5 && s[2] == ':' && s[0] >= '0' && s[0] <= '2' && s[1] >= '0' &&
-        s[1] <= '9' && s[3] >= '0' && s[3] <= '5' && s[4] >= '0' && s[4] <= '9') {
-        int h = (s[0] - '0') * 10 + (s[1] - '0');
-        if (h < 24 || (h == 24 && s[3] == '0' && s[4] == '0'))
-            return 0;
-    }
-    return fail(field, f, err, "expected a time \"HH:MM\" (UTC)");
-}
-
-static int policy_duration(json_t *v, const char *f, const char **field, struct symbi_err *err)
-{
-    int64_t ms;
-    if (json_is_integer(v) && json_integer_value(v) > 0)
-        return 0;
-    if (json_is_string(v) && symbi_parse_duration_ms(json_string_value(v), &ms) == 0 && ms > 0)
-        return 0;
-    return fail(field, f, err, "expected a positive duration (e.g. \"30m\")");
-}
-
-const char *const dsl_policy_keys[] = {
-    "require_approval",     "approvers",        "max_runtime",
-    "require_capabilities", "allowed_hours",    "allowed_environments",
-    "require_agent_pin",    "approval_timeout",
-};
-const size_t dsl_n_policy_keys = 8;
-/* the same, as validator field names */
-static const char *const policy_fields[] = {
-    "policy.require_approval",     "policy.approvers",        "policy.max_runtime",
-    "policy.require_capabilities", "policy.allowed_hours",    "policy.allowed_environments",
-    "policy.require_agent_pin",    "policy.approval_timeout",
-};
-
-/* SPEC §8.1. field names are "policy.<key>". */
+/* SPEC §8.1: an unknown key is named with the nearest known one; the
+ * values are checked by the typed parser (policy module). */
 static int check_policy(const char *text, const char **field, struct symbi_err *err)
 {
-    json_error_t je;
-    json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &je);
-    if (o == NULL || !json_is_object(o)) {
-        json_decref(o);
-        return fail(field, "policy", err, "must be a map (see SPEC §8.1)");
-    }
-    int rc = 0;
+    json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v)
     {
-        size_t idx = SYMBI_ARRAY_LEN(policy_fields);
-        for (size_t i = 0; i < SYMBI_ARRAY_LEN(policy_fields); i++)
-            if (strcmp(dsl_policy_keys[i], k) == 0)
-                idx = i;
-        if (idx == SYMBI_ARRAY_LEN(policy_fields)) {
-            const char *near =
-                symbi_dsl_nearest(k, dsl_policy_keys, SYMBI_ARRAY_LEN(policy_fields));
-            if (near != NULL)
-                rc = fail(field, "policy", err, "unknown key `%s`; did you mean `%s`?", k, near);
-            else
-                rc = fail(field, "policy", err, "unknown key `%s`", k);
-            break;
-        }
-        const char *fieldbuf = policy_fields[idx];
-        switch (idx) {
-        case 0: /* require_approval */
-        case 6: /* require_agent_pin */
-            if (!json_is_boolean(v))
-                rc = fail(field, fieldbuf, err, "expected true or false");
-            break;
-        case 1: /* approvers */
-        case 3: /* require_capabilities */
-        case 5: /* allowed_environments */
-            if (!json_is_array(v)) {
-                rc = fail(field, fieldbuf, err, "expected an array of strings");
-                break;
-            }
-            for (size_t i = 0; i < json_array_size(v) && rc == 0; i++)
-                if (!json_is_string(json_array_get(v, i)))
-                    rc = fail(field, fieldbuf, err, "expected an array of strings");
-            break;
-        case 2: /* max_runtime */
-        case 7: /* approval_timeout */
-            rc = policy_duration(v, fieldbuf, field, err);
-            break;
-        case 4: /* allowed_hours */
-        {
-            json_t *start = json_object_get(v, "start"), *end = json_object_get(v, "end");
-            if (!json_is_object(v) || start == NULL || end == NULL || json_object_size(v) != 2) {
-                rc = fail(field, fieldbuf, err,
-                          "expected { start: \"HH:MM\", end: \"HH:MM\" } (UTC)");
-                break;
-            }
-            rc = check_hhmm(start, fieldbuf, field, err);
-            if (rc == 0)
-                rc = check_hhmm(end, fieldbuf, field, err);
-            break;
-        }
-        default:
-            break;
-        }
-        if (rc != 0)
-            break;
+        bool known = false;
+        for (size_t i = 0; i < symbi_policy_n_keys && !known; i++)
+            known = strcmp(symbi_policy_keys[i], k) == 0;
+        if (known)
+            continue;
+        const char *near = symbi_dsl_nearest(k, symbi_policy_keys, symbi_policy_n_keys);
+        int rc = near != NULL
+                     ? fail(field, "policy", err, "unknown key `%s`; did you mean `%s`?", k, near)
+                     : fail(field, "policy", err, "unknown key `%s`", k);
+        json_decref(o);
+        return rc;
     }
     json_decref(o);
+    struct symbi_policy pol;
+    int rc = symbi_policy_parse(text, &pol, field, err);
+    symbi_policy_cleanup(&pol);
     return rc;
 }
 
