@@ -36,7 +36,11 @@ struct symbi_agent_request {
     int64_t scheduled_at;
     int attempt;
     const char *session_mode;
-    const char *context_file;
+    const char *context_file; /* SYMBI_CONTEXT_FILE for command/exec agents */
+    /* the session context (SPEC §6.3) as JSON
+     * {"mode","summary","history":[{"at","input","output"}]}; model agents
+     * turn it into messages. NULL: none. */
+    const char *context_json;
     int iteration; /* > 0: SYMBI_ITERATION (heartbeat) */
     const char *environment;
     int64_t max_runtime_ms;            /* <= 0: agent timeout, else none */
