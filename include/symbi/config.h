@@ -51,7 +51,8 @@ struct symbi_config {
     char *listen;           /* "127.0.0.1:8080" */
     int64_t max_body_bytes; /* 1 MiB */
     bool protect_health;
-    char *api_key; /* SYMBI_API_KEY */
+    bool upstream_health; /* /api/v1/health/scheduler in upstream's shape (SPEC §9.2) */
+    char *api_key;        /* SYMBI_API_KEY */
 
     /* [store] */
     char *store_url; /* NULL: <data_dir>/symbi.db */

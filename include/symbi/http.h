@@ -36,6 +36,8 @@ struct symbi_http_config {
     const char *store_url;  /* each worker thread opens its own handle */
     int64_t max_body_bytes; /* <= 0: 1 MiB */
     bool protect_health;    /* health and /metrics need a key too */
+    bool upstream_health;   /* scheduler health in upstream's 13-key shape (SPEC §9.2) */
+    int max_concurrent;     /* the scheduler's max_concurrent_jobs, for upstream health */
     const char *api_key;    /* SYMBI_API_KEY (NULL: none) */
     enum symbi_http_mode mode;
     int threads;                          /* pool size (<= 0: number of CPUs) */

@@ -17,6 +17,8 @@ int symbi_cli_http_start(const struct symbi_cli *cli, const struct symbi_config 
         hc.listen = cfg->listen;
     hc.max_body_bytes = cfg != NULL ? cfg->max_body_bytes : 0;
     hc.protect_health = cfg != NULL && cfg->protect_health;
+    hc.upstream_health = cfg != NULL && cfg->upstream_health;
+    hc.max_concurrent = cfg != NULL ? cfg->max_concurrent_jobs : 0;
     hc.api_key = cfg != NULL && cfg->api_key != NULL ? cfg->api_key : getenv("SYMBI_API_KEY");
     hc.hooks = hooks;
     /* benchmarking knobs: the server's threading mode and pool size */

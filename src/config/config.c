@@ -141,6 +141,7 @@ static const struct ckey keys[] = {
     {"api", "listen", C_LISTEN, O(listen), 0, 0},
     {"api", "max_body_bytes", C_INT64, O(max_body_bytes), KIB, 64 * MIB},
     {"api", "protect_health", C_BOOL, O(protect_health), 0, 0},
+    {"api", "upstream_health", C_BOOL, O(upstream_health), 0, 0},
     {"api", "api_key", C_STRING, O(api_key), 0, 0},
     {"store", "url", C_STRING, O(store_url), 0, 0},
     {"agents", "dir", C_STRING, O(agents_dir), 0, 0},
@@ -415,6 +416,7 @@ static const struct envkey env_keys[] = {
     {"SYMBI_AGENTPIN_DOMAIN", "agentpin.domain"},
     {"SYMBI_ENVIRONMENT", "environment"},
     {"SYMBI_API_KEY", "api.api_key"},
+    {"SYMBI_API_UPSTREAM_HEALTH", "api.upstream_health"},
     {"SYMBI_STORE", "store.url"},
     {"SYMBI_LLM_ENDPOINT", "agents.llm_endpoint"},
 };

@@ -76,6 +76,10 @@ static int read_figures(struct symbi_store *st, struct health_figures *h, struct
 
 void http_h_health_scheduler(struct http_req *r)
 {
+    if (http_upstream_health(r)) {
+        http_h_up_health(r);
+        return;
+    }
     struct health_figures h = {0};
     struct symbi_err err = {0};
     int64_t t0 = symbi_now_mono_ms();

@@ -97,6 +97,10 @@ bool http_query_int(struct http_req *r, const char *name, int64_t min, int64_t m
 void http_wake(struct http_req *r);
 int http_sched_stats(struct http_req *r, struct symbi_http_sched_stats *out);
 int64_t http_uptime_s(struct http_req *r);
+/* [api] upstream_health: the scheduler-health route answers upstream's shape. */
+bool http_upstream_health(const struct http_req *r);
+/* The scheduler's max_concurrent_jobs as configured (0: not known). */
+int http_max_concurrent(const struct http_req *r);
 
 /* ---- shared by the route files ---- */
 /* Loads the job named by the route's first parameter (id, id prefix or
@@ -137,6 +141,7 @@ void http_h_run_deny(struct http_req *r);
 void http_h_audit(struct http_req *r);
 void http_h_health(struct http_req *r);
 void http_h_health_scheduler(struct http_req *r);
+void http_h_up_health(struct http_req *r); /* upstream's shape, from http_h_health_scheduler */
 void http_h_metrics(struct http_req *r);
 void http_h_up_create(struct http_req *r);
 void http_h_up_list(struct http_req *r);

@@ -24,6 +24,8 @@ struct symbi_http_server {
     char *listen;
     int64_t max_body;
     bool protect_health;
+    bool upstream_health;
+    int max_concurrent;
     struct symbi_http_hooks hooks;
     pthread_key_t tls_store;
     int port;
@@ -256,6 +258,16 @@ int http_sched_stats(struct http_req *r, struct symbi_http_sched_stats *out)
     if (r->srv->hooks.stats == NULL)
         return SYMBI_ENOSCHED;
     return r->srv->hooks.stats(r->srv->hooks.ud, out);
+}
+
+bool http_upstream_health(const struct http_req *r)
+{
+    return r->srv->upstream_health;
+}
+
+int http_max_concurrent(const struct http_req *r)
+{
+    return r->srv->max_concurrent;
 }
 
 int64_t http_uptime_s(struct http_req *r)
@@ -676,6 +688,8 @@ int symbi_http_start(const struct symbi_http_config *cfg, struct symbi_http_serv
     srv->listen = symbi_strdup(listen);
     srv->max_body = cfg->max_body_bytes > 0 ? cfg->max_body_bytes : 1024 * 1024;
     srv->protect_health = cfg->protect_health;
+    srv->upstream_health = cfg->upstream_health;
+    srv->max_concurrent = cfg->max_concurrent;
     if (cfg->hooks != NULL)
         srv->hooks = *cfg->hooks;
     srv->started_mono = symbi_now_mono_ms();
