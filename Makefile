@@ -29,6 +29,11 @@ LIBS      = $(PC_LIBS) -lpthread -lm
 MAIN_SRC := src/cli/main.c
 LIB_SRCS := $(filter-out $(MAIN_SRC),$(sort $(wildcard src/*/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+# docs/openapi.yaml, compiled in as JSON (GET /api/v1/openapi.json)
+PYTHON      ?= /usr/bin/python3
+OPENAPI_C   := $(BUILD)/gen/openapi.c
+OPENAPI_OBJ := $(BUILD)/obj/gen/openapi.o
+LIB_OBJS    += $(OPENAPI_OBJ)
 LIB      := $(BUILD)/libsymbi.a
 BIN      := $(BUILD)/symbi
 
@@ -51,6 +56,16 @@ deps:
 Q := $(if $(V),,@)
 
 $(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<",true)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(OPENAPI_C): docs/openapi.yaml mk/openapi_embed.py
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@",true)
+	$(Q)$(PYTHON) mk/openapi_embed.py $< $@ $(BUILD)/gen/openapi.json
+
+$(OPENAPI_OBJ): $(OPENAPI_C)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<",true)
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@

@@ -29,7 +29,8 @@ bool http_load_job(struct http_req *r, struct symbi_store *st, struct symbi_job 
 static void reply_bad_field(struct http_req *r, const struct symbi_err *err, const char *field)
 {
     const char *code = "INVALID_FIELD";
-    if (field != NULL && (strcmp(field, "cron_expr") == 0 || strcmp(field, "cron") == 0))
+    if (field != NULL && (strcmp(field, "cron_expr") == 0 || strcmp(field, "cron") == 0 ||
+                          strcmp(field, "cron_expression") == 0))
         code = "INVALID_CRON";
     else if (field != NULL && strcmp(field, "timezone") == 0)
         code = "INVALID_TIMEZONE";
@@ -63,13 +64,32 @@ static const char *unknown_key(const json_t *obj)
     return NULL;
 }
 
+/* The API's name for a field the validator names as the DSL does ("cron",
+ * "agent"): the alias the body used, else the canonical one. */
+static const char *api_field_name(const json_t *obj, const char *field)
+{
+    static const char *const aliases[][4] = {
+        {"cron", "cron_expr", "cron_expression", "cron"},
+        {"agent", "agent_id", "agent_name", "agent"},
+    };
+    for (size_t i = 0; field != NULL && i < SYMBI_ARRAY_LEN(aliases); i++) {
+        if (strcmp(field, aliases[i][0]) != 0)
+            continue;
+        for (size_t k = 1; k < 4; k++)
+            if (json_object_get(obj, aliases[i][k]) != NULL)
+                return aliases[i][k];
+        return aliases[i][1];
+    }
+    return field;
+}
+
 /* 400 for a body that json.h or the validator refused. */
 static void reply_invalid(struct http_req *r, const json_t *obj, const struct symbi_err *err,
                           const char *field)
 {
     if (field != NULL && *field == '\0')
         field = unknown_key(obj);
-    reply_bad_field(r, err, field);
+    reply_bad_field(r, err, api_field_name(obj, field));
 }
 
 static void reply_job(struct http_req *r, unsigned status, const struct symbi_job *job)

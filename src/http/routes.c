@@ -23,6 +23,7 @@ const struct http_route http_routes[] = {
     {"GET", "/api/v1/health", http_h_health, true, false},
     {"GET", "/api/v1/health/scheduler", http_h_health_scheduler, true, false},
     {"GET", "/metrics", http_h_metrics, true, false},
+    {"GET", "/api/v1/openapi.json", http_h_openapi, false, false},
     /* upstream Symbiont's routes (§9.2) */
     {"POST", "/api/v1/schedules", http_h_up_create, false, true},
     {"GET", "/api/v1/schedules", http_h_up_list, false, false},

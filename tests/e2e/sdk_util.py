@@ -1,0 +1,66 @@
+"""Helpers for the SDK end-to-end tests: a real `symbi up` with an API key
+and two agents (one that echoes, one that fails), the SDK source trees, and
+a run put in `pending_approval` the way the policy gate leaves one."""
+import sqlite3
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from apiclient import start_api
+
+ROOT = Path(__file__).resolve().parents[2]
+SDK_PY = ROOT / "sdk" / "python"
+SDK_JS = ROOT / "sdk" / "js"
+KEY = "symbi_" + "5d" * 32  # an API key as `symbi api-key create` makes them
+
+AGENTS = """agent echoer {
+  command: "echo echoed $SYMBI_JOB_NAME"
+}
+agent failer {
+  builtin: "fail"
+}
+"""
+
+if str(SDK_PY) not in sys.path:
+    sys.path.insert(0, str(SDK_PY))
+
+
+def start_sdk_daemon(symbi, daemons, tmp_path, env=None):
+    """`symbi up` on a free loopback port with SYMBI_API_KEY=KEY; returns
+    (daemon, base_url)."""
+    agents = tmp_path / "agents"
+    agents.mkdir(exist_ok=True)
+    (agents / "sdk.symbi").write_text(AGENTS)
+    e = {"SYMBI_API_KEY": KEY}
+    e.update(env or {})
+    d, port = start_api(symbi, daemons, "--agents", agents, env=e)
+    return d, f"http://127.0.0.1:{port}"
+
+
+def insert_pending_run(data_dir: Path, job_id: str, job_name: str) -> str:
+    """Writes a run in `pending_approval` into the daemon's store, as the
+    policy gate does for a job whose policy requires approval; returns its id."""
+    rid = str(uuid.uuid4())
+    now = int(time.time() * 1000)
+    db = sqlite3.connect(str(data_dir / "symbi.db"), timeout=10)
+    try:
+        db.execute("INSERT INTO runs (id, job_id, job_name, agent, trigger, scheduled_at, due_at,"
+                   " status, created_at) VALUES (?, ?, ?, 'echoer', 'manual', ?, ?,"
+                   " 'pending_approval', ?)", (rid, job_id, job_name, now, now, now))
+        db.commit()
+    finally:
+        db.close()
+    return rid
+
+
+def wait_run_final(client, run_id, timeout=20.0):
+    """Polls client.runs.get until the run is no longer queued or running."""
+    deadline = time.monotonic() + timeout
+    run = None
+    while time.monotonic() < deadline:
+        run = client.runs.get(run_id)
+        if run.status not in ("queued", "running", "pending_approval"):
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} still {run.status if run else '?'} after {timeout}s")
