@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - runs the whole suite for each build directory given (unit tests,
-# fuzz-corpus replay, end-to-end tests) and ends with `N passed, N failed`.
+# fuzz-corpus replay, end-to-end tests, the JavaScript SDK's node --test suite)
+# and ends with `N passed, N failed`.
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 skipped=0
@@ -53,6 +54,23 @@ for build in "$@"; do
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && [ $((f + e)) -eq 0 ]; then e=1; fi
     passed=$((passed + p)); failed=$((failed + f + e)); skipped=$((skipped + s))
     [ $((f + e)) -ne 0 ] && failures+=("e2e ($build)")
+    rm -f "$log"
+
+    echo "== $build: JavaScript SDK tests (node --test)"
+    log=$(mktemp)
+    SYMBI_BIN="$PWD/$build/symbi" timeout 600 node --test --test-reporter=tap sdk/js/test/ \
+        >"$log" 2>&1
+    rc=$?
+    p=$(grep -oE '^# pass [0-9]+' "$log" | grep -oE '[0-9]+'); p=${p:-0}
+    f=$(grep -oE '^# fail [0-9]+' "$log" | grep -oE '[0-9]+'); f=${f:-0}
+    s=$(grep -oE '^# skipped [0-9]+' "$log" | grep -oE '[0-9]+'); s=${s:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    printf '  %-40s %3d passed, %d failed, %d skipped\n' "sdk/js/test" "$p" "$f" "$s"
+    if [ "$f" -ne 0 ]; then
+        failures+=("js sdk ($build)")
+        grep -vE '^ *(ok |# Subtest|---|\.\.\.|duration_ms)' "$log" | tail -40
+    fi
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
     rm -f "$log"
 done
 

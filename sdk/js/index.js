@@ -203,51 +203,51 @@ export class ScheduleClient {
   }
 
   /** POST /api/v1/schedule: camelCase (or snake_case) job options. */
-  create(options) {
+  async create(options) {
     return this._c.request('POST', '/api/v1/schedule', {
       body: mapOptions(options, JOB_OPTIONS, 'schedule.create'),
     });
   }
 
   /** GET /api/v1/schedule: {status, agentId, limit, offset}. */
-  list(options) {
+  async list(options) {
     const o = mapOptions(options, { status: 'status', agentId: 'agent_id', limit: 'limit', offset: 'offset' }, 'schedule.list');
     return this._c.request('GET', '/api/v1/schedule', { query: o });
   }
 
-  get(job) {
+  async get(job) {
     return this._c.request('GET', `/api/v1/schedule/${seg(job)}`);
   }
 
   /** The guide's name for get: the job with status, next_run, counters. */
-  getStatus(job) {
+  async getStatus(job) {
     return this.get(job);
   }
 
-  update(job, options) {
+  async update(job, options) {
     return this._c.request('PUT', `/api/v1/schedule/${seg(job)}`, {
       body: mapOptions(options, JOB_OPTIONS, 'schedule.update'),
     });
   }
 
-  delete(job) {
+  async delete(job) {
     return this._c.request('DELETE', `/api/v1/schedule/${seg(job)}`);
   }
 
-  pause(job) {
+  async pause(job) {
     return this._c.request('POST', `/api/v1/schedule/${seg(job)}/pause`);
   }
 
-  resume(job) {
+  async resume(job) {
     return this._c.request('POST', `/api/v1/schedule/${seg(job)}/resume`);
   }
 
-  reset(job) {
+  async reset(job) {
     return this._c.request('POST', `/api/v1/schedule/${seg(job)}/reset`);
   }
 
   /** POST .../run (202): {input}; resolves to the queued run. */
-  runNow(job, options) {
+  async runNow(job, options) {
     const o = mapOptions(options, { input: 'input' }, 'schedule.runNow');
     return this._c.request('POST', `/api/v1/schedule/${seg(job)}/run`, {
       body: Object.keys(o).length ? o : undefined,
@@ -255,24 +255,24 @@ export class ScheduleClient {
   }
 
   /** Runs newest first: {status, limit, offset}. */
-  getHistory(job, options) {
+  async getHistory(job, options) {
     const o = mapOptions(options, { status: 'status', limit: 'limit', offset: 'offset' }, 'schedule.getHistory');
     return this._c.request('GET', `/api/v1/schedule/${seg(job)}/history`, { query: o });
   }
 
   /** {id, next_run, next_runs}: {count} (1..100). */
-  getNextRun(job, options) {
+  async getNextRun(job, options) {
     const o = mapOptions(options, { count: 'count' }, 'schedule.getNextRun');
     return this._c.request('GET', `/api/v1/schedule/${seg(job)}/next_run`, { query: o });
   }
 
   /** The job's stored session context (SPEC §6.3). */
-  getContext(job) {
+  async getContext(job) {
     return this._c.request('GET', `/api/v1/schedule/${seg(job)}/context`);
   }
 
   /** GET /api/v1/health/scheduler. */
-  health() {
+  async health() {
     return this._c.request('GET', '/api/v1/health/scheduler');
   }
 }
@@ -282,19 +282,19 @@ export class RunsClient {
     this._c = client;
   }
 
-  get(runId) {
+  async get(runId) {
     return this._c.request('GET', `/api/v1/runs/${seg(runId)}`);
   }
 
   /** {approver} optional. */
-  approve(runId, options) {
+  async approve(runId, options) {
     const o = mapOptions(options, { approver: 'approver' }, 'runs.approve');
     return this._c.request('POST', `/api/v1/runs/${seg(runId)}/approve`, {
       body: Object.keys(o).length ? o : undefined,
     });
   }
 
-  deny(runId, options) {
+  async deny(runId, options) {
     const o = mapOptions(options, { approver: 'approver' }, 'runs.deny');
     return this._c.request('POST', `/api/v1/runs/${seg(runId)}/deny`, {
       body: Object.keys(o).length ? o : undefined,
@@ -308,7 +308,7 @@ export class AuditClient {
   }
 
   /** GET /api/v1/audit: {type, job, since, until, limit}; Dates allowed. */
-  query(options) {
+  async query(options) {
     const o = mapOptions(options, { type: 'type', job: 'job', since: 'since', until: 'until', limit: 'limit' }, 'audit.query');
     return this._c.request('GET', '/api/v1/audit', { query: o });
   }
