@@ -167,7 +167,7 @@ def test_get_context(env):
     client, _, _ = env
     job = client.schedule.create(name="py-ctx", agent_id="echoer", cron_expr="0 3 * * *",
                                  session_mode="shared_persistent")
-    with pytest.raises(NotFoundError) as e:
+    with pytest.raises(NotFoundError):
         client.schedule.get_context("no-such-job")
     try:
         ctx = client.schedule.get_context(job.id)
