@@ -16,6 +16,11 @@ for src in $(ls src/*/*.c | grep -v '^src/cli/main.c$'); do
     if [ ! -e "$o" ] || [ "$src" -nt "$o" ]; then clang $flags $pcflags -c "$src" -o "$o"; fi
     objs+=("$o")
 done
+# the OpenAPI document the http module serves (generated, as the Makefile does)
+mkdir -p "$out/gen" "$out/obj/gen"
+/usr/bin/python3 mk/openapi_embed.py docs/openapi.yaml "$out/gen/openapi.c" "$out/gen/openapi.json"
+clang $flags $pcflags -c "$out/gen/openapi.c" -o "$out/obj/gen/openapi.o"
+objs+=("$out/obj/gen/openapi.o")
 for target in fuzz/*_fuzz.c; do
     name=$(basename "$target" _fuzz.c)
     clang $flags $pcflags -fsanitize=fuzzer "$target" "${objs[@]}" $libs -o "$out/$name"
