@@ -26,7 +26,7 @@ export interface HeartbeatOptions {
   maxIterations?: number;
 }
 
-/** Job fields, camelCase (the snake_case API names are accepted too). */
+/** Job fields, camelCase (JobApiFields: the snake_case API names are accepted too). */
 export interface JobOptions {
   name?: string;
   agentId?: string;
@@ -53,7 +53,28 @@ export interface JobOptions {
   input?: string | null;
   agentPinJwt?: string | null;
   oneShot?: boolean;
-  [snakeCase: string]: unknown;
+}
+
+/** The same fields under the API's snake_case names (accepted as they are). */
+export interface JobApiFields {
+  agent_id?: string;
+  cron_expr?: string | null;
+  session_mode?: SessionMode;
+  webhook_url?: string | null;
+  webhook_headers?: Record<string, string> | null;
+  slack_channel?: string | null;
+  slack_webhook_url?: string | null;
+  email_recipients?: string[] | null;
+  log_file?: string | null;
+  heartbeat?: HeartbeatOptions | { enabled?: boolean; context_mode?: SessionMode; max_iterations?: number } | null;
+  max_concurrent?: number;
+  max_retries?: number | null;
+  catch_up?: 'once' | 'skip' | 'all';
+  starting_deadline?: Duration | null;
+  dst_gap?: 'shift' | 'skip';
+  dst_overlap?: 'auto' | 'first' | 'last' | 'both';
+  agent_pin_jwt?: string | null;
+  one_shot?: boolean;
 }
 
 export interface Job {
@@ -213,11 +234,11 @@ export declare class ConnectionError extends SymbiontError {}
 export declare function wrap<T = unknown>(value: unknown): T;
 
 export declare class ScheduleClient {
-  create(options: JobOptions & { name: string; agentId?: string }): Promise<Job>;
+  create(options: JobOptions & JobApiFields & { name: string }): Promise<Job>;
   list(options?: { status?: JobStatus; agentId?: string; limit?: number; offset?: number }): Promise<Job[]>;
   get(job: string): Promise<Job>;
   getStatus(job: string): Promise<Job>;
-  update(job: string, options: JobOptions): Promise<Job>;
+  update(job: string, options: JobOptions & JobApiFields): Promise<Job>;
   delete(job: string): Promise<Deleted>;
   pause(job: string): Promise<Job>;
   resume(job: string): Promise<Job>;

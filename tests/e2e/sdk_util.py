@@ -1,7 +1,10 @@
 """Helpers for the SDK end-to-end tests: a real `symbi up` with an API key
-and two agents (one that echoes, one that fails), the SDK source trees, and
-a run put in `pending_approval` the way the policy gate leaves one."""
+and two agents (one that echoes, one that fails), the SDK source trees, the
+npm test tools, and a run put in `pending_approval` the way the policy gate
+leaves one."""
+import json
 import sqlite3
+import subprocess
 import sys
 import time
 import uuid
@@ -12,6 +15,7 @@ from apiclient import start_api
 ROOT = Path(__file__).resolve().parents[2]
 SDK_PY = ROOT / "sdk" / "python"
 SDK_JS = ROOT / "sdk" / "js"
+TOOLS = ROOT / "tests" / "tools"  # npm test tools (package.json + lockfile)
 KEY = "symbi_" + "5d" * 32  # an API key as `symbi api-key create` makes them
 
 AGENTS = """agent echoer {
@@ -24,6 +28,28 @@ agent failer {
 
 if str(SDK_PY) not in sys.path:
     sys.path.insert(0, str(SDK_PY))
+
+
+def ensure_tools():
+    """tests/tools/node_modules, installed from its lockfile by `npm ci` when
+    absent or stale (the first run only: later runs and the ASan pass reuse
+    it; node_modules is git-ignored). Returns its node_modules path."""
+    want = json.loads((TOOLS / "package.json").read_text())["dependencies"]
+    mods = TOOLS / "node_modules"
+
+    def current():
+        for name, version in want.items():
+            meta = mods / name / "package.json"
+            if not meta.exists() or json.loads(meta.read_text())["version"] != version:
+                return False
+        return True
+
+    if not current():
+        p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                           cwd=TOOLS, capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, f"npm ci in {TOOLS} failed:\n{p.stdout}\n{p.stderr}"
+        assert current(), f"npm ci in {TOOLS} did not install {want}"
+    return mods
 
 
 def start_sdk_daemon(symbi, daemons, tmp_path, env=None):

@@ -1,6 +1,6 @@
 """docs/openapi.yaml is exact (SPEC §9.1): it validates as OpenAPI 3.1
 (@apidevtools/swagger-parser from the npm registry, installed once into
-tests/openapi/node_modules), the daemon serves it at GET
+tests/tools/node_modules), the daemon serves it at GET
 /api/v1/openapi.json, every route of the server's table (src/http/routes.c)
 is in it and nothing else, and one request per documented operation (plus
 an error request for each) against a real `symbi up` answers with a status
@@ -16,11 +16,10 @@ import pytest
 import yaml
 
 from apiclient import Api, start_api, wait_until
-from sdk_util import AGENTS, KEY, ROOT, insert_pending_run
+from sdk_util import AGENTS, KEY, ROOT, TOOLS, ensure_tools, insert_pending_run
 
 DOC_PATH = ROOT / "docs" / "openapi.yaml"
 ROUTES_C = ROOT / "src" / "http" / "routes.c"
-TOOLS = ROOT / "tests" / "openapi"
 BUILD = Path(os.environ.get("SYMBI_BUILD", ROOT / "build"))
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
@@ -34,16 +33,8 @@ def doc():
 
 @pytest.fixture(scope="module")
 def swagger_parser():
-    """node_modules of tests/openapi, installed from its lockfile when absent
-    or stale (the first run only: later runs and the ASan pass reuse it)."""
-    want = json.loads((TOOLS / "package.json").read_text())["dependencies"]
-    have = TOOLS / "node_modules" / "@apidevtools" / "swagger-parser" / "package.json"
-    if not have.exists() or json.loads(have.read_text())["version"] != \
-            want["@apidevtools/swagger-parser"]:
-        p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                           cwd=TOOLS, capture_output=True, text=True, timeout=300)
-        assert p.returncode == 0, f"npm ci in {TOOLS} failed:\n{p.stdout}\n{p.stderr}"
-    return TOOLS / "validate.mjs"
+    ensure_tools()
+    return TOOLS / "openapi_validate.mjs"
 
 
 def test_the_document_validates(swagger_parser, tmp_path, doc):

@@ -16,7 +16,7 @@ import {
   SymbiontError,
   ValidationError,
 } from '@symbiont/sdk-js';
-import { KEY, startDaemon, waitFor } from './daemon.mjs';
+import { KEY, startDaemon, waitFor } from '../testlib/daemon.mjs';
 
 // every camelCase option of schedule.create but `at`, the API name it must
 // reach, its value and the value the server gives back

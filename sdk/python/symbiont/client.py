@@ -9,7 +9,8 @@ from datetime import datetime, timezone as _tz
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from .errors import ConnectionError, SymbiontError, error_for
-from .models import AuditEvent, Deleted, Job, NextRun, Record, Run, SchedulerHealth, wrap
+from .models import (AuditEvent, Deleted, Job, NextRun, Record, Run, SchedulerHealth,
+                     wrap_list)
 
 __all__ = ["SymbiontClient", "ScheduleClient", "RunsClient", "AuditClient"]
 
@@ -133,7 +134,7 @@ class ScheduleClient:
         """Jobs by name (GET /api/v1/schedule), filtered by status
         (active, paused, completed, failed, dead_letter) and agent."""
         q = {"status": status, "agent_id": agent_id, "limit": limit, "offset": offset}
-        return wrap(self._c.request("GET", "/api/v1/schedule", query=q), Job)
+        return wrap_list(self._c.request("GET", "/api/v1/schedule", query=q), Job)
 
     def get(self, job: str) -> Job:
         return Job(self._c.request("GET", "/api/v1/schedule/" + _path(job)))
@@ -188,8 +189,8 @@ class ScheduleClient:
                     limit: Optional[int] = None, offset: Optional[int] = None) -> List[Run]:
         """Runs of the job, newest first (status: succeeded, failed, ...)."""
         q = {"status": status, "limit": limit, "offset": offset}
-        return wrap(self._c.request("GET", "/api/v1/schedule/" + _path(job, "history"), query=q),
-                    Run)
+        return wrap_list(
+            self._c.request("GET", "/api/v1/schedule/" + _path(job, "history"), query=q), Run)
 
     def get_next_run(self, job: str, count: Optional[int] = None) -> NextRun:
         """The next fire instant(s): next_run and next_runs (count 1..100)."""
@@ -236,4 +237,4 @@ class AuditClient:
         since/until RFC 3339 strings, dates or datetimes."""
         q = {"type": type, "job": job, "since": _time(since), "until": _time(until),
              "limit": limit}
-        return wrap(self._c.request("GET", "/api/v1/audit", query=q), AuditEvent)
+        return wrap_list(self._c.request("GET", "/api/v1/audit", query=q), AuditEvent)

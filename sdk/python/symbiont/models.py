@@ -2,7 +2,7 @@
 attribute access (job.id, details.next_run, run.error_message), nested
 objects and lists of objects wrapped the same way. The classes list the
 server's keys as annotations for type checkers and editors."""
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Type, TypeVar
 
 
 def wrap(value: Any, cls: Optional[type] = None) -> Any:
@@ -43,7 +43,7 @@ class Record:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Record):
-            return self._data == other._data
+            return bool(self._data == other._data)
         return NotImplemented
 
     def __dir__(self) -> List[str]:
@@ -143,3 +143,13 @@ class AuditEvent(Record):
     run_id: Optional[str]
     actor: Optional[str]
     details: Dict[str, Any]
+
+
+R = TypeVar("R", bound=Record)
+
+
+def wrap_list(value: Any, cls: Type[R]) -> List[R]:
+    """A JSON array of objects -> a list of cls; TypeError for anything else."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise TypeError(f"expected a JSON array of objects, got {type(value).__name__}")
+    return [cls(v) for v in value]

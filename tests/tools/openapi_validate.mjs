@@ -1,5 +1,5 @@
-// validate.mjs - validates an OpenAPI document with @apidevtools/swagger-parser
-// (its OpenAPI 3.1 schema and $ref checks). Usage: node validate.mjs FILE...
+// openapi_validate.mjs - validates an OpenAPI document with @apidevtools/swagger-parser
+// (its OpenAPI 3.1 schema and $ref checks). Usage: node openapi_validate.mjs FILE...
 // Prints one line per file; exits 1 when any is invalid.
 import SwaggerParser from '@apidevtools/swagger-parser';
 
