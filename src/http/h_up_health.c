@@ -63,8 +63,11 @@ void http_h_up_health(struct http_req *r)
     /* an unreachable store is reported in the answer (store_accessible),
      * with the counts it could not read as 0 */
     bool store_ok = st != NULL && read_up_figures(st, &h, &err) == 0;
-    if (!store_ok)
+    if (!store_ok) {
+        symbi_log(SYMBI_LOG_WARN, "api", "scheduler health: store unreachable: %s",
+                  err.msg[0] ? err.msg : "cannot open the store");
         h = (struct up_figures){0};
+    }
     struct symbi_http_sched_stats ss = {0};
     bool running = http_sched_stats(r, &ss) == 0;
     int64_t active_runs = running ? ss.in_flight : h.running;
