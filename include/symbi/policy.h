@@ -7,7 +7,7 @@
 #include "symbi/core.h"
 
 /* ---- a job's policy (SPEC §8.1), parsed once from its stored JSON ---- */
-#define SYMBI_POLICY_MAX_LIST 64 /* entries of approvers/capabilities/environments */
+#define SYMBI_POLICY_MAX_LIST            64 /* entries of approvers/capabilities/environments */
 #define SYMBI_POLICY_APPROVAL_TIMEOUT_MS (3600 * 1000LL)
 
 struct symbi_policy_list {
@@ -22,9 +22,9 @@ struct symbi_policy {
     struct symbi_policy_list approvers;
     int64_t max_runtime_ms; /* -1: not set */
     struct symbi_policy_list require_capabilities;
-    bool has_hours;          /* allowed_hours given */
-    int hours_start_min;     /* minutes after 00:00 UTC, 0..1440 */
-    int hours_end_min;       /* end < start wraps midnight; start == end: all day */
+    bool has_hours;      /* allowed_hours given */
+    int hours_start_min; /* minutes after 00:00 UTC, 0..1440 */
+    int hours_end_min;   /* end < start wraps midnight; start == end: all day */
     struct symbi_policy_list allowed_environments;
     bool require_agent_pin;
     int64_t approval_timeout_ms; /* -1: not set (SYMBI_POLICY_APPROVAL_TIMEOUT_MS) */

@@ -28,10 +28,6 @@ typedef int (*symbi_sched_next_fn)(const struct symbi_job *job, int64_t after, i
 struct symbi_sched_planner {
     struct symbi_sched_policy policy;
     symbi_sched_next_fn next_fire;
-    /* runs of the job started or waiting for a slot (not those waiting out
-     * their jitter); NULL: none */
-    int (*in_flight)(void *ctx, const char *job_id);
-    void *ctx;
     uint64_t rng; /* jitter random state (any non-zero seed) */
     /* the real instant of the claim when the claim looks ahead (`now` of
      * the planner is then its horizon); SYMBI_TIME_NONE: `now` itself.
@@ -46,8 +42,8 @@ struct symbi_sched_planner {
  * catch_up_after_ms follow catch_up (skip: `missed`; once: the last one
  * runs as `catch_up`, the others `missed`; all: each runs as `catch_up`);
  * on-time fires are `queued` with a uniform jitter in [0, ceiling] added to
- * due_at, or `skipped` when max_concurrent runs of the job are in flight.
- * Sets next_run to the first instant after now, and status COMPLETED after
+ * due_at. The per-job limit is not decided here but at the fire's instant
+ * (symbi_sched_on_due). Sets next_run to the first instant after now, and status COMPLETED after
  * an `at` or one_shot fire (FAILED for an `at` missed under skip or a
  * schedule that cannot be computed). Strings of planned runs are heap. */
 int symbi_sched_plan(void *planner, const struct symbi_job *job, int64_t now,
@@ -83,7 +79,47 @@ void symbi_sched_decide(const struct symbi_sched_policy *p, const struct symbi_j
  * same job and scheduled_at, attempt + 1, trigger retry, due at due_at. */
 int symbi_sched_make_retry(const struct symbi_run *run, int64_t due_at, struct symbi_run *retry);
 
+/* What a claimed run that the loop holds does next (SPEC §5.2, §5.3). */
+enum symbi_sched_verdict {
+    SYMBI_SCHED_READY = 0, /* wait for a global slot (the ready queue) */
+    SYMBI_SCHED_START,     /* start now */
+    SYMBI_SCHED_WAIT,      /* its job is at max_concurrent: wait, do not block others */
+    SYMBI_SCHED_SKIP,      /* record `skipped` */
+    SYMBI_SCHED_MISS,      /* record `missed` */
+};
+/* A held run as the decisions see it. */
+struct symbi_sched_held {
+    enum symbi_trigger trigger;
+    int64_t scheduled_at;
+    int64_t starting_deadline_ms; /* -1: none */
+    int max_concurrent;           /* <= 0 counts as 1 */
+    int job_running;              /* runs of its job executing now */
+};
+/* At the fire's instant (due_at, after jitter): a scheduled fire is SKIP
+ * when max_concurrent runs of its job are running at that instant; any
+ * other run (and a fire that is not skipped) is READY. The caller counts
+ * `job_running` at the instant, after taking the runs that finished. */
+enum symbi_sched_verdict symbi_sched_on_due(const struct symbi_sched_held *h);
+/* When a global slot is free for the run at `now`: a scheduled fire
+ * later than its starting_deadline is MISS; a run whose job is at
+ * max_concurrent is WAIT (manual, retry and catch-up runs wait for the
+ * job's slot; so does a fire that was not skipped at its instant); else
+ * START. */
+enum symbi_sched_verdict symbi_sched_on_slot(const struct symbi_sched_held *h, int64_t now);
+
+/* The claim's back-off after `failures` consecutive failed claims (>= 1):
+ * 100 ms doubling, capped at 5 s; 0 for none. */
+int64_t symbi_sched_claim_backoff_ms(int64_t failures);
+
 /* ---- the loop ---------------------------------------------------------- */
+
+struct symbi_agent_request;
+struct symbi_agent_result;
+/* Executes one run and fills *res (the run pipeline). Returns 0, or a
+ * negative code with err filled (the run then fails with that message).
+ * NULL in the configuration: symbi_agent_execute. Tests pass a fake. */
+typedef int (*symbi_sched_runner_fn)(void *ud, const struct symbi_agent_request *req,
+                                     struct symbi_agent_result *res, struct symbi_err *err);
 
 struct symbi_sched_config {
     const char *store_url;   /* every thread that needs it opens its own handle */
@@ -92,12 +128,15 @@ struct symbi_sched_config {
     const char *data_dir;    /* for context files; NULL: none */
     struct symbi_sched_policy policy;
     symbi_sched_next_fn next_fire;
-    int64_t tick_interval_ms;    /* upper bound of a sleep (1000) */
-    int max_concurrent_jobs;     /* global limit (10) */
-    int64_t shutdown_timeout_ms; /* graceful wait before killing (30000) */
-    int64_t lease_ms;            /* node lease (15000) */
-    int64_t max_output_bytes;    /* per run (1 MiB) */
-    int64_t kill_grace_ms;       /* SIGTERM -> SIGKILL at max_runtime (5000) */
+    int64_t tick_interval_ms;        /* upper bound of a sleep (1000) */
+    int max_concurrent_jobs;         /* global limit (10) */
+    int64_t shutdown_timeout_ms;     /* graceful wait before killing (30000) */
+    int64_t lease_ms;                /* node lease (15000) */
+    int64_t max_output_bytes;        /* per run (1 MiB) */
+    int64_t kill_grace_ms;           /* SIGTERM -> SIGKILL at max_runtime (5000) */
+    const struct symbi_clock *clock; /* NULL: symbi_clock_system (borrowed) */
+    symbi_sched_runner_fn runner;    /* NULL: symbi_agent_execute */
+    void *runner_ud;
 };
 void symbi_sched_config_init(struct symbi_sched_config *c);
 
@@ -116,9 +155,12 @@ void symbi_sched_wake(struct symbi_sched *s);
 /* Applies new limits (SIGHUP reload): tick interval, global limit, jitter,
  * retries, shutdown timeout. Safe from any thread. */
 void symbi_sched_reconfigure(struct symbi_sched *s, const struct symbi_sched_config *cfg);
-/* Graceful stop (SPEC §5.6): stop claiming, wait up to shutdown_timeout_ms
- * for in-flight runs, then terminate the rest and record them interrupted,
- * release queued runs, remove the node. Returns once everything stopped. */
+/* Graceful stop (SPEC §5.6): stop claiming, give the fires it claimed and
+ * did not start back to their jobs (one transaction; retries and manual runs
+ * are released unowned), wait up to shutdown_timeout_ms for in-flight runs,
+ * then terminate the rest and record them interrupted, wait (at most
+ * shutdown_timeout_ms more) until every outcome is written, logging each
+ * one that could not be, remove the node. Returns once everything stopped. */
 void symbi_sched_stop(struct symbi_sched *s);
 void symbi_sched_free(struct symbi_sched *s); /* stops first if running */
 
@@ -134,6 +176,13 @@ struct symbi_sched_stats {
     int64_t uptime_ms;
     int64_t ticks;
     bool running; /* the loop is alive and claiming */
+    /* the store's writes: false while claims fail or outcomes wait to be
+     * written (health is then `unhealthy`, SPEC §9.1) */
+    bool store_writable;
+    int64_t store_failures;      /* failed writes since the store last wrote */
+    int64_t store_failing_since; /* wall ms of the first of them; NONE when writable */
+    int64_t unwritten;           /* records waiting for the store */
+    char store_error[256];       /* the latest failure's message */
 };
 void symbi_sched_get_stats(struct symbi_sched *s, struct symbi_sched_stats *out);
 const char *symbi_sched_node(const struct symbi_sched *s);

@@ -206,6 +206,24 @@ struct symbi_run_outcome {
 int symbi_store_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int64_t now,
                            struct symbi_err *err);
 
+/* A clean stop (SPEC §5.6), in ONE transaction: each of the n runs that is
+ * still queued and owned by `node` is handed back. A scheduled or catch-up
+ * fire is given back to its job: its record is removed and the job's
+ * next_run moves back to its instant (unless earlier already; a one-shot it
+ * completed is active again), so the next start plans that instant afresh
+ * and the ledger never says `queued` for a fire nobody will run. Other runs
+ * (manual, retry) are released unowned, still queued: they are the only
+ * record of work owed. Runs no longer queued (settled by a pause, started)
+ * are left alone. *given / *released (may be NULL) count both. */
+int symbi_store_runs_give_back(struct symbi_store *st, const struct symbi_run *runs, size_t n,
+                               const char *node, size_t *given, size_t *released,
+                               struct symbi_err *err);
+/* waiting[i] = run ids[i] is still `queued` (false when it was settled,
+ * e.g. `skipped` by a pause, or deleted with its job). A read: the loop
+ * asks it before starting runs it claimed once the store has changed. */
+int symbi_store_runs_waiting(struct symbi_store *st, const char *const *ids, size_t n,
+                             bool *waiting, struct symbi_err *err);
+
 /* ---- agents ---- */
 int symbi_store_agent_upsert(struct symbi_store *st, const struct symbi_agent_def *a, int64_t now,
                              struct symbi_err *err);

@@ -114,8 +114,7 @@ static int parse_duration(json_t *v, int64_t *ms, const char *f, const char **fi
 }
 
 /* "HH:MM" (UTC, 00:00..24:00) into minutes after midnight */
-static int parse_hhmm(json_t *v, int *min, const char *f, const char **field,
-                      struct symbi_err *err)
+static int parse_hhmm(json_t *v, int *min, const char *f, const char **field, struct symbi_err *err)
 {
     const char *s = json_string_value(v);
     if (s != NULL && strlen(s) == 5 && s[2] == ':' && s[0] >= '0' && s[0] <= '2' && s[1] >= '0' &&

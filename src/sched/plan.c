@@ -1,6 +1,7 @@
 /* plan.c - the scheduler's pure decisions (SPEC §5.2-5.5): what each due
  * fire records, jitter, catch-up after downtime, starting deadline, the
- * per-job limit, retries with exponential backoff and dead letter. */
+ * per-job limit at the fire's instant, retries with exponential backoff,
+ * dead letter, and the claim's back-off while the store cannot write. */
 #include "symbi/sched.h"
 
 #include <stdlib.h>
@@ -136,8 +137,6 @@ int symbi_sched_plan(void *ud, const struct symbi_job *job, int64_t now,
         now = p->real_now;
     int64_t deadline = job->starting_deadline_ms;
     int64_t ceiling = symbi_sched_jitter_ceiling(&p->policy, job);
-    int in_flight = p->in_flight != NULL ? p->in_flight(p->ctx, job->id) : 0;
-    int limit = job->max_concurrent > 0 ? job->max_concurrent : 1;
     /* the last downtime fire, which `catch_up: once` runs */
     size_t last_late = SIZE_MAX;
     for (size_t i = 0; i < nf; i++)
@@ -158,7 +157,6 @@ int symbi_sched_plan(void *ud, const struct symbi_job *job, int64_t now,
             if (run) {
                 r = add_run(plan, f, SYMBI_RUN_QUEUED, SYMBI_TRIGGER_CATCH_UP);
                 r->due_at = now;
-                in_flight++;
             } else {
                 r = add_run(plan, f, SYMBI_RUN_MISSED, SYMBI_TRIGGER_SCHEDULE);
                 why = job->catch_up == SYMBI_CATCH_UP_SKIP
@@ -167,16 +165,11 @@ int symbi_sched_plan(void *ud, const struct symbi_job *job, int64_t now,
                 if (job->catch_up == SYMBI_CATCH_UP_SKIP && job->cron_expr == NULL)
                     plan->status = SYMBI_JOB_FAILED;
             }
-        } else if (in_flight >= limit) {
-            r = add_run(plan, f, SYMBI_RUN_SKIPPED, SYMBI_TRIGGER_SCHEDULE);
-            why = "skipped: max_concurrent runs of the job are in flight";
         } else {
+            /* whether it is skipped is decided at its instant */
             r = add_run(plan, f, SYMBI_RUN_QUEUED, SYMBI_TRIGGER_SCHEDULE);
             r->jitter_ms = symbi_sched_jitter(p, ceiling);
             r->due_at = f + r->jitter_ms;
-            /* a run waiting out its jitter holds no slot */
-            if (r->jitter_ms == 0)
-                in_flight++;
         }
         if (!set_texts(r, job, why)) {
             plan_reset(plan);
@@ -236,4 +229,34 @@ int symbi_sched_make_retry(const struct symbi_run *run, int64_t due_at, struct s
         return SYMBI_ENOMEM;
     }
     return 0;
+}
+
+enum symbi_sched_verdict symbi_sched_on_due(const struct symbi_sched_held *h)
+{
+    int limit = h->max_concurrent > 0 ? h->max_concurrent : 1;
+    if (h->trigger == SYMBI_TRIGGER_SCHEDULE && h->job_running >= limit)
+        return SYMBI_SCHED_SKIP;
+    return SYMBI_SCHED_READY;
+}
+
+enum symbi_sched_verdict symbi_sched_on_slot(const struct symbi_sched_held *h, int64_t now)
+{
+    if (h->trigger == SYMBI_TRIGGER_SCHEDULE && h->starting_deadline_ms >= 0 &&
+        now - h->scheduled_at > h->starting_deadline_ms)
+        return SYMBI_SCHED_MISS;
+    int limit = h->max_concurrent > 0 ? h->max_concurrent : 1;
+    return h->job_running >= limit ? SYMBI_SCHED_WAIT : SYMBI_SCHED_START;
+}
+
+#define CLAIM_BACKOFF_FIRST_MS 100
+#define CLAIM_BACKOFF_MAX_MS   5000
+
+int64_t symbi_sched_claim_backoff_ms(int64_t failures)
+{
+    if (failures <= 0)
+        return 0;
+    int64_t d = CLAIM_BACKOFF_FIRST_MS;
+    for (int64_t i = 1; i < failures && d < CLAIM_BACKOFF_MAX_MS; i++)
+        d *= 2;
+    return d < CLAIM_BACKOFF_MAX_MS ? d : CLAIM_BACKOFF_MAX_MS;
 }

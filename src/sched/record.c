@@ -1,16 +1,48 @@
 /* record.c - the scheduler's recorder thread: writes what the loop and the
  * workers decided (a run started, a run's outcome with the job's counters
- * and its retry, skipped/missed/released runs) through its own store
- * handle, so that no database write ever delays a dispatch. */
+ * and its retry, skipped/missed runs) through its own store handle, so that
+ * no database write ever delays a dispatch. A write the store cannot make
+ * yet (disk full, busy) is retried with back-off until it is made, never
+ * dropped (SPEC §5.6, issue 10 #1). */
 #include "sched/sched_int.h"
 
 #include "symbi/metrics.h"
 
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define REC_BATCH 64
+
+bool sched_store_transient(int code)
+{
+    return code == SYMBI_EIO || code == SYMBI_EBUSY || code == SYMBI_ENOMEM;
+}
+
+void sched_note_store(struct symbi_sched *s, bool claim, bool failing, const char *msg)
+{
+    pthread_mutex_lock(&s->lock);
+    if (claim)
+        s->claim_failing = failing;
+    else
+        s->rec_failing = failing;
+    if (failing) {
+        s->stats.store_failures++;
+        if (s->stats.store_failing_since == SYMBI_TIME_NONE)
+            s->stats.store_failing_since = sched_wall(s);
+        if (msg != NULL)
+            snprintf(s->stats.store_error, sizeof s->stats.store_error, "%s", msg);
+    }
+    s->stats.store_writable = !s->claim_failing && !s->rec_failing;
+    if (s->stats.store_writable) {
+        s->stats.store_failures = 0;
+        s->stats.store_failing_since = SYMBI_TIME_NONE;
+        s->stats.store_error[0] = '\0';
+    }
+    pthread_mutex_unlock(&s->lock);
+}
 
 void sched_record(struct symbi_sched *s, struct sched_entry *e, enum rec_kind kind)
 {
@@ -24,20 +56,18 @@ void sched_record(struct symbi_sched *s, struct sched_entry *e, enum rec_kind ki
     else
         s->rec_head = r;
     s->rec_tail = r;
+    s->rec_queued++;
     pthread_cond_signal(&s->rq_cond);
     pthread_mutex_unlock(&s->rq_lock);
 }
 
-static void update(struct symbi_sched *s, const struct symbi_run *run)
-{
-    struct symbi_err err;
-    if (symbi_store_run_update(s->rst, run, &err) != 0)
-        symbi_log(SYMBI_LOG_ERROR, "scheduler", "recording run %s failed: %s", run->id, err.msg);
-}
-
-/* moves the agent's outcome into the run record */
+/* moves the agent's outcome into the run record (once: a retried write
+ * finds it there) */
 static void take_result(struct sched_entry *e)
 {
+    if (e->result_taken)
+        return;
+    e->result_taken = true;
     struct symbi_run *r = &e->run;
     struct symbi_agent_result *res = &e->res;
     r->status = res->status;
@@ -60,12 +90,14 @@ static void take_result(struct sched_entry *e)
     r->exit_code = res->exit_code;
 }
 
-static bool finish(struct symbi_sched *s, struct sched_entry *e,
-                   const struct symbi_sched_policy *pol)
+/* Writes the outcome of e with its job's counters and retry; the decision
+ * is kept in e for finish_noted. 0, or the store's error. */
+static int finish_write(struct symbi_sched *s, struct sched_entry *e,
+                        const struct symbi_sched_policy *pol)
 {
     take_result(e);
     struct symbi_run *r = &e->run;
-    int64_t now = symbi_now_wall_ms();
+    int64_t now = sched_wall(s);
     struct symbi_retry_decision d;
     memset(&d, 0, sizeof d);
     d.max_retries = pol->default_max_retries;
@@ -74,9 +106,12 @@ static bool finish(struct symbi_sched *s, struct sched_entry *e,
     struct symbi_err err;
     if (r->status != SYMBI_RUN_SUCCEEDED) {
         struct symbi_job job;
-        if (symbi_store_job_get(s->rst, r->job_id, &job, &err) == 0) {
+        int jrc = symbi_store_job_get(s->rst, r->job_id, &job, &err);
+        if (jrc == 0) {
             symbi_sched_decide(pol, &job, r, now, &d);
             symbi_job_cleanup(&job);
+        } else if (sched_store_transient(jrc)) {
+            return jrc;
         } else {
             d.counts_as_failure = r->status == SYMBI_RUN_FAILED || r->status == SYMBI_RUN_TIMED_OUT;
         }
@@ -91,26 +126,39 @@ static bool finish(struct symbi_sched *s, struct sched_entry *e,
         .retry = have_retry ? &retry : NULL,
         .dead_lettered = &dead,
     };
-    /* have_retry says `retry` holds memory; retry_queued that it was stored */
-    bool retry_queued = have_retry;
     int frc = symbi_store_run_finish(s->rst, &o, now, &err);
+    e->rec_counts_failure = d.counts_as_failure;
+    e->rec_max_retries = d.max_retries;
+    e->rec_dead = dead;
+    e->rec_retry_queued = have_retry && frc == 0;
+    e->rec_retry_due = have_retry ? retry.due_at : SYMBI_TIME_NONE;
+    if (have_retry)
+        symbi_run_cleanup(&retry);
     if (frc == SYMBI_ESTATE) {
         /* recovery already recorded this run (the lease had expired) */
         symbi_log(SYMBI_LOG_WARN, "scheduler", "outcome of run %s not recorded: %s", r->id,
                   err.msg);
-        retry_queued = false;
-    } else if (frc != 0) {
+        return 0;
+    }
+    if (frc != 0 && !sched_store_transient(frc)) {
         symbi_log(SYMBI_LOG_ERROR, "scheduler", "recording the outcome of run %s failed: %s", r->id,
                   err.msg);
-        retry_queued = false;
+        return 0;
     }
+    return frc;
+}
+
+/* After the outcome of e is committed: metrics, log and counters, once. */
+static void finish_noted(struct symbi_sched *s, struct sched_entry *e)
+{
+    struct symbi_run *r = &e->run;
     const char *status = symbi_run_status_name(r->status);
     const char *name = r->job_name ? r->job_name : "";
     symbi_metrics_run_finished(name, status, (double)r->execution_time_ms / 1000.0);
-    if (dead) {
+    if (e->rec_dead) {
         symbi_metrics_dead_lettered(name);
         symbi_log(SYMBI_LOG_WARN, "scheduler", "job moved to dead letter job=%s max_retries=%d",
-                  name, d.max_retries);
+                  name, e->rec_max_retries);
     }
     if (r->status == SYMBI_RUN_SUCCEEDED)
         symbi_log(SYMBI_LOG_DEBUG, "scheduler", "run succeeded job=%s run=%s ms=%lld", name, r->id,
@@ -118,24 +166,181 @@ static bool finish(struct symbi_sched *s, struct sched_entry *e,
     else
         symbi_log(SYMBI_LOG_WARN, "scheduler", "run %s job=%s run=%s attempt=%d error=\"%s\"%s",
                   status, name, r->id, r->attempt, r->error_message ? r->error_message : "",
-                  retry_queued ? " retry=queued" : "");
+                  e->rec_retry_queued ? " retry=queued" : "");
     pthread_mutex_lock(&s->lock);
     s->stats.runs_total++;
     if (r->status == SYMBI_RUN_SUCCEEDED)
         s->stats.runs_succeeded++;
-    else if (d.counts_as_failure)
+    else if (e->rec_counts_failure)
         s->stats.runs_failed++;
     s->exec_ms_total += r->execution_time_ms > 0 ? r->execution_time_ms : 0;
     s->stats.avg_execution_ms = s->exec_ms_total / s->stats.runs_total;
-    if (retry_queued) {
+    if (e->rec_retry_queued) {
         /* the loop picks the retry up when it is due */
-        if (s->retry_due == SYMBI_TIME_NONE || retry.due_at < s->retry_due)
-            s->retry_due = retry.due_at;
+        if (s->retry_due == SYMBI_TIME_NONE || e->rec_retry_due < s->retry_due)
+            s->retry_due = e->rec_retry_due;
     }
     pthread_mutex_unlock(&s->lock);
-    if (have_retry)
-        symbi_run_cleanup(&retry);
-    return retry_queued;
+}
+
+/* Writes one record inside the batch's transaction; 0 when written or
+ * refused for good (logged), else the store's transient error. */
+static int write_one(struct symbi_sched *s, struct sched_rec *r,
+                     const struct symbi_sched_policy *pol, struct symbi_err *err)
+{
+    struct sched_entry *e = r->e;
+    int rc = 0;
+    switch (r->kind) {
+    case REC_START:
+        /* a run that already finished is recorded once, with its
+         * outcome; its FINISH follows in this queue */
+        if (!atomic_load(&e->done))
+            rc = symbi_store_run_update(s->rst, &e->run, err);
+        break;
+    case REC_FINISH:
+        return finish_write(s, e, pol);
+    default:
+        rc = symbi_store_run_update(s->rst, &e->run, err);
+        break;
+    }
+    if (rc != 0 && !sched_store_transient(rc)) {
+        symbi_log(SYMBI_LOG_ERROR, "scheduler", "recording run %s failed: %s", e->run.id, err->msg);
+        rc = 0;
+    }
+    return rc;
+}
+
+/* Puts the records r..(its end) back at the head of the queue, in order. */
+static void requeue(struct symbi_sched *s, struct sched_rec *r)
+{
+    if (r == NULL)
+        return;
+    struct sched_rec *last = r;
+    while (last->next != NULL)
+        last = last->next;
+    pthread_mutex_lock(&s->rq_lock);
+    last->next = s->rec_head;
+    s->rec_head = r;
+    if (s->rec_tail == NULL)
+        s->rec_tail = last;
+    pthread_mutex_unlock(&s->rq_lock);
+}
+
+/* Takes at most REC_BATCH records off the queue's head. */
+static struct sched_rec *take_batch(struct symbi_sched *s, struct symbi_sched_policy *pol)
+{
+    struct sched_rec *r = s->rec_head, *last = r;
+    for (int k = 1; last != NULL && last->next != NULL && k < REC_BATCH; k++)
+        last = last->next;
+    if (last != NULL) {
+        s->rec_head = last->next;
+        if (s->rec_head == NULL)
+            s->rec_tail = NULL;
+        last->next = NULL;
+    }
+    *pol = s->rpolicy;
+    return r;
+}
+
+/* One batch: a transaction (one sync) for up to REC_BATCH records, each
+ * write its own savepoint. A transient failure rolls the batch back and
+ * puts it back at the head of the queue. 0: written; else the error. */
+static int write_batch(struct symbi_sched *s)
+{
+    struct symbi_sched_policy pol;
+    pthread_mutex_lock(&s->rq_lock);
+    struct sched_rec *batch = take_batch(s, &pol);
+    pthread_mutex_unlock(&s->rq_lock);
+    if (batch == NULL)
+        return 0;
+    struct symbi_err err = {0};
+    int rc = symbi_store_begin(s->rst, &err);
+    for (struct sched_rec *r = batch; rc == 0 && r != NULL; r = r->next)
+        rc = write_one(s, r, &pol, &err);
+    if (rc == 0)
+        rc = symbi_store_commit(s->rst, &err);
+    if (rc != 0) {
+        symbi_store_rollback(s->rst);
+        if (!sched_store_transient(rc))
+            rc = SYMBI_EIO; /* a failed begin or commit is never a refusal */
+        if (s->rec_failures++ == 0) {
+            pthread_mutex_lock(&s->rq_lock);
+            long long queued = (long long)s->rec_queued;
+            pthread_mutex_unlock(&s->rq_lock);
+            symbi_log(SYMBI_LOG_ERROR, "scheduler",
+                      "the store cannot write: run records wait and are retried with back-off "
+                      "waiting=%lld error=\"%s\"",
+                      queued, err.msg);
+        }
+        sched_note_store(s, false, true, err.msg);
+        requeue(s, batch);
+        return rc;
+    }
+    if (s->rec_failures > 0) {
+        symbi_log(SYMBI_LOG_WARN, "scheduler",
+                  "the store writes again: waiting run records written failed_attempts=%lld",
+                  (long long)s->rec_failures);
+        s->rec_failures = 0;
+        sched_note_store(s, false, false, NULL);
+    }
+    bool retries = false;
+    int64_t n = 0;
+    for (struct sched_rec *r = batch; r != NULL;) {
+        struct sched_rec *next = r->next; /* r may be freed below */
+        struct sched_entry *e = r->e;
+        n++;
+        if (r->kind == REC_FINISH) {
+            finish_noted(s, e);
+            retries |= e->rec_retry_queued;
+        }
+        if (r->kind != REC_START)
+            sched_entry_free(e);
+        r = next;
+    }
+    pthread_mutex_lock(&s->rq_lock);
+    s->rec_queued -= n;
+    pthread_mutex_unlock(&s->rq_lock);
+    if (retries)
+        sched_signal(s, false); /* committed: the loop takes them when due */
+    return 0;
+}
+
+/* At the stop's deadline: says, loudly, what could not be written. */
+static void give_up(struct symbi_sched *s)
+{
+    pthread_mutex_lock(&s->rq_lock);
+    struct sched_rec *r = s->rec_head;
+    s->rec_head = s->rec_tail = NULL;
+    int64_t n = s->rec_queued;
+    s->rec_queued = 0;
+    pthread_mutex_unlock(&s->rq_lock);
+    if (n > 0)
+        symbi_log(SYMBI_LOG_ERROR, "scheduler",
+                  "stopping with %lld run record(s) the store could not write", (long long)n);
+    while (r != NULL) {
+        struct sched_rec *next = r->next;
+        struct sched_entry *e = r->e;
+        if (r->kind == REC_START) {
+            if (!atomic_load(&e->done))
+                symbi_log(SYMBI_LOG_ERROR, "scheduler", "NOT WRITTEN: run %s job=%s started",
+                          e->run.id, e->run.job_name ? e->run.job_name : "");
+        } else {
+            take_result(e);
+            symbi_log(SYMBI_LOG_ERROR, "scheduler",
+                      "NOT WRITTEN: run %s job=%s scheduled_at=%lld status=%s error=\"%s\"",
+                      e->run.id, e->run.job_name ? e->run.job_name : "",
+                      (long long)e->run.scheduled_at, symbi_run_status_name(e->run.status),
+                      e->run.error_message ? e->run.error_message : "");
+            sched_entry_free(e);
+        }
+        r = next;
+    }
+}
+
+static void nap_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
 }
 
 static void *recorder_main(void *arg)
@@ -145,57 +350,25 @@ static void *recorder_main(void *arg)
         pthread_mutex_lock(&s->rq_lock);
         while (s->rec_head == NULL && !s->rq_quit)
             pthread_cond_wait(&s->rq_cond, &s->rq_lock);
-        /* at most REC_BATCH records per transaction: the loop's claim waits
-         * for the write lock no longer than one batch */
-        struct sched_rec *r = s->rec_head, *last = r;
-        for (int k = 1; last != NULL && last->next != NULL && k < REC_BATCH; k++)
-            last = last->next;
-        if (last != NULL) {
-            s->rec_head = last->next;
-            if (s->rec_head == NULL)
-                s->rec_tail = NULL;
-            last->next = NULL;
-        }
-        struct symbi_sched_policy pol = s->rpolicy;
+        bool empty = s->rec_head == NULL, quit = s->rq_quit;
+        int64_t deadline = s->rq_flush_deadline_mono;
         pthread_mutex_unlock(&s->rq_lock);
-        if (r == NULL)
+        if (empty)
             return NULL;
-        /* one transaction (one sync) for the whole batch; each write is
-         * its own savepoint inside it */
-        struct symbi_err err;
-        bool grouped = symbi_store_begin(s->rst, &err) == 0, retries = false;
-        while (r != NULL) {
-            struct sched_rec *next = r->next; /* r may be freed below */
-            struct sched_entry *e = r->e;
-            switch (r->kind) {
-            case REC_START:
-                /* a run that already finished is recorded once, with its
-                 * outcome; its FINISH follows in this queue */
-                if (!atomic_load(&e->done))
-                    update(s, &e->run);
-                break;
-            case REC_FINISH:
-                retries |= finish(s, e, &pol);
-                sched_entry_free(e);
-                break;
-            default:
-                update(s, &e->run);
-                sched_entry_free(e);
-                break;
-            }
-            r = next;
-        }
-        if (grouped && symbi_store_commit(s->rst, &err) != 0)
-            symbi_log(SYMBI_LOG_ERROR, "scheduler", "recording runs failed: %s", err.msg);
-        if (grouped)
+        if (write_batch(s) == 0) {
             sched_yield(); /* let a waiting claim take the lock */
-        if (retries) {
-            /* committed: the loop can take the retries when they are due */
-            pthread_mutex_lock(&s->lock);
-            s->woken = true;
-            pthread_cond_signal(&s->cond);
-            pthread_mutex_unlock(&s->lock);
+            continue;
         }
+        int64_t wait = symbi_sched_claim_backoff_ms(s->rec_failures);
+        if (quit) {
+            int64_t left = deadline - sched_mono(s);
+            if (left <= 0) {
+                give_up(s);
+                return NULL;
+            }
+            wait = wait < left ? wait : left;
+        }
+        nap_ms(wait);
     }
 }
 
@@ -210,18 +383,38 @@ int sched_recorder_start(struct symbi_sched *s, struct symbi_err *err)
         s->rst = NULL;
         return symbi_err_set(err, SYMBI_ENOMEM, "scheduler: cannot start the recorder thread");
     }
+    s->have_recorder = true;
     return 0;
 }
 
-void sched_recorder_stop(struct symbi_sched *s)
+void sched_recorder_stop(struct symbi_sched *s, int64_t deadline_mono)
 {
     if (s->rst == NULL)
         return;
-    pthread_mutex_lock(&s->rq_lock);
-    s->rq_quit = true;
-    pthread_cond_signal(&s->rq_cond);
-    pthread_mutex_unlock(&s->rq_lock);
-    pthread_join(s->recorder, NULL);
+    if (s->have_recorder) {
+        pthread_mutex_lock(&s->rq_lock);
+        s->rq_quit = true;
+        s->rq_flush_deadline_mono = deadline_mono;
+        pthread_cond_signal(&s->rq_cond);
+        pthread_mutex_unlock(&s->rq_lock);
+        pthread_join(s->recorder, NULL);
+        s->have_recorder = false;
+    }
     symbi_store_close(s->rst);
     s->rst = NULL;
+}
+
+int64_t sched_recorder_flush(struct symbi_sched *s)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->rq_lock);
+        bool empty = s->rec_head == NULL;
+        pthread_mutex_unlock(&s->rq_lock);
+        if (empty || write_batch(s) != 0)
+            break;
+    }
+    pthread_mutex_lock(&s->rq_lock);
+    int64_t n = s->rec_queued;
+    pthread_mutex_unlock(&s->rq_lock);
+    return n;
 }

@@ -8,6 +8,7 @@
 #include "symbi/sched.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 struct sched_entry;
 
@@ -36,7 +37,12 @@ struct sched_entry {
     struct symbi_agent_result res;
     int64_t finished_wall;
     atomic_bool done;
-    bool started; /* handed to a worker */
+    bool started;      /* handed to a worker */
+    bool result_taken; /* the recorder moved res into run (once) */
+    /* the recorder's decision for the outcome, noted once it is written */
+    bool rec_counts_failure, rec_dead, rec_retry_queued;
+    int rec_max_retries;
+    int64_t rec_retry_due;
     struct sched_rec start_rec, final_rec;
     struct sched_entry *next; /* work / done lists */
 };
@@ -93,6 +99,10 @@ struct sched_jobinfo {
 struct symbi_sched {
     struct symbi_sched_config cfg; /* strings below are our copies */
     char *store_url, *node, *environment, *data_dir;
+    const struct symbi_clock *clock;
+    /* stepped: no threads; a test drives sched_tick, sched_work_run and
+     * sched_recorder_flush itself (tests/unit/test_sched_loop.c) */
+    bool stepped;
 
     pthread_mutex_t lock; /* guards the fields down to `have_pending_cfg` */
     pthread_cond_t cond;  /* the loop sleeps on it (CLOCK_MONOTONIC) */
@@ -100,7 +110,8 @@ struct symbi_sched {
     struct sched_entry *done_head, *done_tail; /* finished by workers */
     struct symbi_sched_stats stats;
     int64_t exec_ms_total;
-    int64_t retry_due; /* earliest retry queued by the recorder */
+    int64_t retry_due;               /* earliest retry queued by the recorder */
+    bool claim_failing, rec_failing; /* the store's writes (stats.store_*) */
     struct symbi_sched_config pending_cfg;
     bool have_pending_cfg;
 
@@ -114,10 +125,14 @@ struct symbi_sched {
     pthread_mutex_t rq_lock; /* the recorder's queue */
     pthread_cond_t rq_cond;
     struct sched_rec *rec_head, *rec_tail;
+    int64_t rec_queued; /* records in the queue */
     bool rq_quit;
+    int64_t rq_flush_deadline_mono; /* after rq_quit: give up writing then */
     pthread_t recorder;
+    bool have_recorder;
     struct symbi_store *rst; /* the recorder's handle */
     struct symbi_sched_policy rpolicy;
+    int64_t rec_failures; /* consecutive failed write batches */
 
     pthread_t loop_thread;
     struct symbi_agent_cancel cancel;
@@ -130,7 +145,13 @@ struct symbi_sched {
     struct symbi_sched_planner planner;
     int running;
     uint64_t seq;
-    int64_t change_mark;
+    int64_t change_mark;      /* the store's mark at the last claim */
+    int64_t settle_mark;      /* ... at the last check of held runs */
+    int64_t claim_at;         /* wall: the next claim is due then */
+    int64_t claim_after_mono; /* back-off: no claim before this */
+    int64_t claim_failures;   /* consecutive failed claims */
+    int64_t claim_failed_since;
+    int64_t lease_failures;
     int64_t next_heartbeat_mono;
     int64_t started_mono;
     struct sched_jobinfo *infos; /* this claim's jobs */
@@ -141,10 +162,69 @@ struct symbi_sched {
 
 void sched_entry_free(struct sched_entry *e);
 void sched_list_push(struct sched_entry **head, struct sched_entry **tail, struct sched_entry *e);
+int64_t sched_wall(const struct symbi_sched *s);
+int64_t sched_mono(const struct symbi_sched *s);
+/* Wakes the loop (from any thread). */
+void sched_signal(struct symbi_sched *s, bool refresh);
 
-/* the recorder thread (record.c) */
+/* ---- the tick (loop.c) ----
+ * Runs everything due at (now_wall, now_mono): timers whose instant came,
+ * finished runs, dispatch, and when it is due the lease, configuration and
+ * the claim. Returns the wall instant to wake at. */
+int64_t sched_tick(struct symbi_sched *s, int64_t now_wall, int64_t now_mono);
+
+/* ---- claiming (claim.c) ---- */
+/* Claims due fires and unowned queued runs when the claim is due (or
+ * `force`), with the back-off while the store cannot write. */
+void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force);
+void sched_agents_clear(struct symbi_sched *s);
+void sched_infos_clear(struct symbi_sched *s);
+
+/* ---- dispatch (dispatch.c) ---- */
+/* Moves due timers to the ready heap (deciding the per-job skip at each
+ * instant), takes finished runs, starts what the limits allow. */
+void sched_run_due(struct symbi_sched *s, int64_t now);
+/* A claimed run enters the timers (due later) or is decided due now. */
+void sched_adopt(struct symbi_sched *s, struct sched_entry *e, int64_t now);
+int sched_drain_done(struct symbi_sched *s);
+void sched_set_in_flight_stats(struct symbi_sched *s);
+
+/* ---- workers (worker.c) ---- */
+int sched_add_workers(struct symbi_sched *s, int want);
+void sched_stop_workers(struct symbi_sched *s);
+/* Executes one run and marks it done (a worker's body). */
+void sched_work_one(struct symbi_sched *s, struct sched_entry *e);
+/* stepped: executes up to max queued runs on the caller's thread; the
+ * number executed. */
+int sched_work_run(struct symbi_sched *s, int max);
+void sched_kill_orphans(struct symbi_sched *s);
+
+/* ---- start and stop (shutdown.c) ---- */
+/* Recovery of dead nodes' runs at start. */
+void sched_recover(struct symbi_sched *s, int64_t now);
+/* A clean stop's first step: every held run that did not start is given
+ * back (scheduled fires) or released (retries, manual runs), one
+ * transaction, retried while the store cannot write until deadline_mono. */
+void sched_give_back(struct symbi_sched *s, int64_t deadline_mono);
+/* One step of waiting for the running runs: takes finished ones, fires the
+ * cancellation past deadline_mono; the number still running. */
+int sched_shutdown_poll(struct symbi_sched *s, int64_t deadline_mono, bool *cancelled);
+/* Opens the stores and recovers without threads (stepped mode). */
+int sched_open_stepped(struct symbi_sched *s, struct symbi_err *err);
+
+/* ---- the recorder (record.c) ---- */
 int sched_recorder_start(struct symbi_sched *s, struct symbi_err *err);
 void sched_record(struct symbi_sched *s, struct sched_entry *e, enum rec_kind kind);
-void sched_recorder_stop(struct symbi_sched *s); /* drains the queue first */
+/* Stops the recorder once everything is written, or at deadline_mono,
+ * logging each record it could not write. */
+void sched_recorder_stop(struct symbi_sched *s, int64_t deadline_mono);
+/* stepped: one attempt at writing everything queued, no sleeping; the
+ * number of records still unwritten. */
+int64_t sched_recorder_flush(struct symbi_sched *s);
+/* Whether a store error is worth retrying (the disk is full, the store is
+ * busy or failing) rather than a refusal that will not change. */
+bool sched_store_transient(int code);
+/* Notes the store's write state for health and logs its changes once. */
+void sched_note_store(struct symbi_sched *s, bool claim, bool failing, const char *msg);
 
 #endif

@@ -169,6 +169,14 @@ int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int
                   struct symbi_err *err);
 int sq_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **runs, size_t *n,
                        struct symbi_err *err);
+int sq_runs_give_back(struct symbi_store *st, const struct symbi_run *runs, size_t n,
+                      const char *node, size_t *given, size_t *released, struct symbi_err *err);
+int sq_runs_waiting(struct symbi_store *st, const char *const *ids, size_t n, bool *waiting,
+                    struct symbi_err *err);
+/* Inside the caller's transaction: every queued run of job_id becomes
+ * `skipped` with error_message `why` (a job that stops firing, sq_sched.c). */
+int sq_settle_waiting(struct sq_store *s, const char *job_id, const char *why, int64_t now,
+                      struct symbi_err *err);
 
 int sq_run_insert(struct symbi_store *st, struct symbi_run *run, struct symbi_err *err);
 int sq_run_update(struct symbi_store *st, const struct symbi_run *run, struct symbi_err *err);

@@ -112,6 +112,8 @@ static int fail_job(struct sq_store *s, const struct symbi_job *job, int64_t row
         return oom(err);
     rc = sq_audit(s, now, "CronJobFailed", job->id, job->name, NULL, "scheduler", details, err);
     free(details);
+    if (rc == 0)
+        rc = sq_settle_waiting(s, job->id, "skipped: the job failed", now, err);
     return rc;
 }
 
@@ -250,19 +252,9 @@ int sq_claim_queued(struct symbi_store *st, int64_t now, size_t limit, const cha
         return rc;
     struct symbi_run *arr = NULL;
     size_t len = 0;
-    /* Retries and released runs of a paused, dead-lettered or failed job
-     * do not run: they are recorded `skipped` with the reason. Manual runs
-     * go ahead (an operator asked for them), and so do the retries of a
-     * one-shot job, which is `completed` from its fire on. */
-    rc = write_at(s,
-                  "UPDATE runs SET status = 'skipped', finished_at = ?1, error_message = 'job is ' "
-                  "|| (SELECT j.status FROM jobs j WHERE j.id = runs.job_id) WHERE status = "
-                  "'queued' AND due_at <= ?1 AND node IS NULL AND trigger != 'manual' AND EXISTS "
-                  "(SELECT 1 FROM jobs j WHERE j.id = runs.job_id AND j.status IN ('paused', "
-                  "'dead_letter', 'failed'))",
-                  now, "skipping queued runs of inactive jobs", err);
-    if (rc != 0)
-        goto fail;
+    /* A job that stops firing (pause, dead letter, failure) settles its
+     * waiting runs in its own transaction, so every queued run here may
+     * start: no per-claim check of the jobs' states. */
     sqlite3_stmt *q = sq_prep(s,
                               "SELECT " SQ_RUN_COLS " FROM runs WHERE status = 'queued' AND "
                               "due_at <= ?1 AND node IS NULL ORDER BY due_at LIMIT ?2",
@@ -343,7 +335,10 @@ int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int
     if (rc == SQLITE_ROW)
         symbi_run_status_parse((const char *)sqlite3_column_text(cur, 0), &stored);
     sqlite3_reset(cur);
-    if (rc == SQLITE_ROW && symbi_run_status_final(stored)) {
+    /* `skipped` is what a pause wrote on a run it found waiting: one that
+     * this node had already handed to a worker in that instant executed,
+     * and its outcome is what happened */
+    if (rc == SQLITE_ROW && symbi_run_status_final(stored) && stored != SYMBI_RUN_SKIPPED) {
         rc = symbi_err_set(err, SYMBI_ESTATE, "run %s was already recorded %s", run->id,
                            symbi_run_status_name(stored));
         goto fail;
@@ -446,9 +441,14 @@ int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int
         free(details);
     }
     free(job_name);
+    if (rc == 0 && dead)
+        rc = sq_settle_waiting(s, run->job_id, "skipped: the job moved to dead letter", now, err);
     if (rc != 0)
         goto fail;
-    if (o->retry != NULL && !dead) {
+    /* the job's state read in this transaction decides: a job paused since
+     * the caller looked gets no retry */
+    bool live = status == SYMBI_JOB_ACTIVE || status == SYMBI_JOB_COMPLETED;
+    if (o->retry != NULL && !dead && live) {
         struct symbi_run retry;
         if (symbi_run_copy(&retry, o->retry) != 0) {
             rc = oom(err);
@@ -471,7 +471,7 @@ int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int
     }
     if ((rc = sq_commit(s, err)) != 0)
         return rc;
-    if (dead || o->retry != NULL)
+    if (dead || (o->retry != NULL && live))
         s->local_changes++;
     if (o->dead_lettered != NULL)
         *o->dead_lettered = dead;

@@ -449,6 +449,22 @@ static int transition(struct symbi_job *cur, enum symbi_job_status to, bool rese
     return symbi_err_set(err, SYMBI_EINVAL, "unknown job status %d", (int)to);
 }
 
+/* Why the waiting runs of a job that moved to `status` are skipped; NULL
+ * when the job goes on firing. */
+static const char *settle_reason(enum symbi_job_status status)
+{
+    switch (status) {
+    case SYMBI_JOB_PAUSED:
+        return "skipped: the job was paused";
+    case SYMBI_JOB_DEAD_LETTER:
+        return "skipped: the job moved to dead letter";
+    case SYMBI_JOB_FAILED:
+        return "skipped: the job failed";
+    default:
+        return NULL;
+    }
+}
+
 static int change_state(struct symbi_store *st, const char *ref, enum symbi_job_status to,
                         bool reset, int64_t now, const char *actor, struct symbi_err *err)
 {
@@ -466,6 +482,11 @@ static int change_state(struct symbi_store *st, const char *ref, enum symbi_job_
         rc = transition(&cur, to, reset, now, &type, &changed, err);
         if (rc == 0 && changed)
             rc = write_state(s, &cur, now, type, actor, symbi_job_status_name(from), err);
+        /* a job that stops firing settles what was waiting to run for it,
+         * in this same transaction (issue 10 #11): nothing of it starts */
+        const char *why = settle_reason(cur.status);
+        if (rc == 0 && changed && why != NULL)
+            rc = sq_settle_waiting(s, id, why, now, err);
     }
     symbi_job_cleanup(&cur);
     if (rc != 0) {

@@ -204,6 +204,19 @@ int symbi_store_run_finish(struct symbi_store *st, const struct symbi_run_outcom
     return st->ops->run_finish(st, o, now, err);
 }
 
+int symbi_store_runs_give_back(struct symbi_store *st, const struct symbi_run *runs, size_t n,
+                               const char *node, size_t *given, size_t *released,
+                               struct symbi_err *err)
+{
+    return st->ops->runs_give_back(st, runs, n, node, given, released, err);
+}
+
+int symbi_store_runs_waiting(struct symbi_store *st, const char *const *ids, size_t n,
+                             bool *waiting, struct symbi_err *err)
+{
+    return st->ops->runs_waiting(st, ids, n, waiting, err);
+}
+
 int symbi_store_agent_upsert(struct symbi_store *st, const struct symbi_agent_def *a, int64_t now,
                              struct symbi_err *err)
 {

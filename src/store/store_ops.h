@@ -55,6 +55,10 @@ struct symbi_store_ops {
                         struct symbi_run **runs, size_t *n, struct symbi_err *err);
     int (*run_finish)(struct symbi_store *st, const struct symbi_run_outcome *o, int64_t now,
                       struct symbi_err *err);
+    int (*runs_give_back)(struct symbi_store *st, const struct symbi_run *runs, size_t n,
+                          const char *node, size_t *given, size_t *released, struct symbi_err *err);
+    int (*runs_waiting)(struct symbi_store *st, const char *const *ids, size_t n, bool *waiting,
+                        struct symbi_err *err);
 
     int (*agent_upsert)(struct symbi_store *st, const struct symbi_agent_def *a, int64_t now,
                         struct symbi_err *err);

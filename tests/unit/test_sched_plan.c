@@ -34,23 +34,13 @@ static int broken(const struct symbi_job *job, int64_t after, int64_t *next, str
     return symbi_err_set(err, SYMBI_EPARSE, "bad cron");
 }
 
-static int inflight_n;
-static int in_flight(void *ctx, const char *job_id)
-{
-    (void)ctx;
-    (void)job_id;
-    return inflight_n;
-}
-
 static struct symbi_sched_planner planner(void)
 {
     struct symbi_sched_planner p;
     memset(&p, 0, sizeof p);
     symbi_sched_policy_init(&p.policy);
     p.next_fire = every;
-    p.in_flight = in_flight;
     p.rng = 42;
-    inflight_n = 0;
     period = SEC;
     return p;
 }
@@ -132,6 +122,9 @@ static void test_lookahead_claim(void **state)
     symbi_job_cleanup(&j);
 }
 
+/* The per-job limit is decided at the fire's instant, not by the claim
+ * (issue 10 #6): the plan queues the fire, symbi_sched_on_due skips it when
+ * the job has max_concurrent runs running then. */
 static void test_per_job_limit_skips(void **state)
 {
     (void)state;
@@ -139,17 +132,67 @@ static void test_per_job_limit_skips(void **state)
     struct symbi_job j;
     job_init(&j, T0);
     struct symbi_fire_plan *plan = &plan_buf;
-    inflight_n = 1;
     assert_int_equal(symbi_sched_plan(&p, &j, T0 + 1, plan), 0);
     assert_int_equal(plan->n_runs, 1);
-    assert_int_equal(plan->runs[0].status, SYMBI_RUN_SKIPPED);
-    assert_non_null(strstr(plan->runs[0].error_message, "max_concurrent"));
-    plan_free(plan);
-    j.max_concurrent = 2;
-    assert_int_equal(symbi_sched_plan(&p, &j, T0 + 1, plan), 0);
     assert_int_equal(plan->runs[0].status, SYMBI_RUN_QUEUED);
     plan_free(plan);
     symbi_job_cleanup(&j);
+
+    struct symbi_sched_held h = {.trigger = SYMBI_TRIGGER_SCHEDULE,
+                                 .scheduled_at = T0,
+                                 .starting_deadline_ms = -1,
+                                 .max_concurrent = 1,
+                                 .job_running = 1};
+    assert_int_equal(symbi_sched_on_due(&h), SYMBI_SCHED_SKIP);
+    h.max_concurrent = 2;
+    assert_int_equal(symbi_sched_on_due(&h), SYMBI_SCHED_READY);
+    h.max_concurrent = 0; /* counts as 1 */
+    assert_int_equal(symbi_sched_on_due(&h), SYMBI_SCHED_SKIP);
+    h.job_running = 0;
+    assert_int_equal(symbi_sched_on_due(&h), SYMBI_SCHED_READY);
+    /* manual, retry and catch-up runs are never skipped: they wait */
+    h.job_running = 3;
+    h.max_concurrent = 1;
+    const enum symbi_trigger waits[] = {SYMBI_TRIGGER_MANUAL, SYMBI_TRIGGER_RETRY,
+                                        SYMBI_TRIGGER_CATCH_UP};
+    for (size_t i = 0; i < 3; i++) {
+        h.trigger = waits[i];
+        assert_int_equal(symbi_sched_on_due(&h), SYMBI_SCHED_READY);
+        assert_int_equal(symbi_sched_on_slot(&h, T0), SYMBI_SCHED_WAIT);
+    }
+    h.job_running = 0;
+    assert_int_equal(symbi_sched_on_slot(&h, T0), SYMBI_SCHED_START);
+}
+
+/* A run waiting for a global slot past its starting deadline is missed
+ * when its turn comes; only scheduled fires have a deadline. */
+static void test_on_slot_deadline(void **state)
+{
+    (void)state;
+    struct symbi_sched_held h = {.trigger = SYMBI_TRIGGER_SCHEDULE,
+                                 .scheduled_at = T0,
+                                 .starting_deadline_ms = 5 * SEC,
+                                 .max_concurrent = 1,
+                                 .job_running = 0};
+    assert_int_equal(symbi_sched_on_slot(&h, T0 + 5 * SEC), SYMBI_SCHED_START);
+    assert_int_equal(symbi_sched_on_slot(&h, T0 + 5 * SEC + 1), SYMBI_SCHED_MISS);
+    h.starting_deadline_ms = -1;
+    assert_int_equal(symbi_sched_on_slot(&h, T0 + 3600 * SEC), SYMBI_SCHED_START);
+    h.starting_deadline_ms = 0;
+    h.trigger = SYMBI_TRIGGER_MANUAL;
+    assert_int_equal(symbi_sched_on_slot(&h, T0 + SEC), SYMBI_SCHED_START);
+}
+
+/* The claim backs off 100 ms, doubling, at most 5 s (issue 10 #2). */
+static void test_claim_backoff(void **state)
+{
+    (void)state;
+    assert_int_equal(symbi_sched_claim_backoff_ms(0), 0);
+    assert_int_equal(symbi_sched_claim_backoff_ms(1), 100);
+    assert_int_equal(symbi_sched_claim_backoff_ms(2), 200);
+    assert_int_equal(symbi_sched_claim_backoff_ms(6), 3200);
+    assert_int_equal(symbi_sched_claim_backoff_ms(7), 5000);
+    assert_int_equal(symbi_sched_claim_backoff_ms(INT64_MAX), 5000);
 }
 
 static void test_jitter(void **state)
@@ -214,10 +257,12 @@ static void test_catch_up_modes(void **state)
     count(plan, &q, &m, &c);
     assert_int_equal(c, 1);
     assert_int_equal(m, 5);
-    /* the on-time fire is skipped: the catch-up run holds the job's slot */
+    /* the on-time fire is queued too: whether it is skipped is decided at
+     * its instant, when the catch-up run may long be done */
     assert_int_equal(plan->runs[5].trigger, SYMBI_TRIGGER_CATCH_UP);
     assert_int_equal(plan->runs[5].due_at, now);
-    assert_int_equal(plan->runs[6].status, SYMBI_RUN_SKIPPED);
+    assert_int_equal(plan->runs[6].status, SYMBI_RUN_QUEUED);
+    assert_int_equal(plan->runs[6].trigger, SYMBI_TRIGGER_SCHEDULE);
     assert_int_equal(plan->next_run, T0 + 70 * SEC);
     plan_free(plan);
 
@@ -238,8 +283,8 @@ static void test_catch_up_modes(void **state)
     count(plan, &q, &m, &c);
     assert_int_equal(c, 6);
     assert_int_equal(m, 0);
-    assert_int_equal(q, 6);
-    assert_int_equal(plan->runs[6].status, SYMBI_RUN_SKIPPED);
+    assert_int_equal(q, 7);
+    assert_int_equal(plan->runs[6].status, SYMBI_RUN_QUEUED);
     plan_free(plan);
 
     /* the cap: a year of per-10s instants gives at most 101 records */
@@ -438,6 +483,8 @@ int main(void)
         cmocka_unit_test(test_on_time_fire),
         cmocka_unit_test(test_lookahead_claim),
         cmocka_unit_test(test_per_job_limit_skips),
+        cmocka_unit_test(test_on_slot_deadline),
+        cmocka_unit_test(test_claim_backoff),
         cmocka_unit_test(test_jitter),
         cmocka_unit_test(test_catch_up_modes),
         cmocka_unit_test(test_starting_deadline),

@@ -512,13 +512,18 @@ static void test_recovery_releases_queued_and_refuses_late_outcome(void **state)
 }
 
 /* A retry of a paused job is recorded skipped; a manual run still goes. */
-static void test_claim_queued_skips_retries_of_paused_jobs(void **state)
+/* Pausing a job settles its waiting runs in the pause's transaction
+ * (issue 10 #11): a queued retry and a queued manual run become `skipped`
+ * with the reason, claim_queued needs no check of the jobs' states, and a
+ * manual run asked for after the pause (an operator's explicit request)
+ * goes ahead. */
+static void test_pause_settles_waiting_runs(void **state)
 {
     struct symbi_store *st = st_of(state);
     struct symbi_err err = {0};
     struct symbi_job j;
     make(st, "paused", "* * * * *", SYMBI_TIME_NONE, NULL, &j);
-    struct symbi_run retry, manual;
+    struct symbi_run retry, manual, later;
     symbi_run_init(&retry);
     strcpy(retry.job_id, j.id);
     retry.trigger = SYMBI_TRIGGER_RETRY;
@@ -534,20 +539,94 @@ static void test_claim_queued_skips_retries_of_paused_jobs(void **state)
     assert_int_equal(symbi_store_run_insert(st, &manual, &err), 0);
     assert_int_equal(symbi_store_job_set_status(st, j.id, SYMBI_JOB_PAUSED, T0 + 3, "test", &err),
                      0);
+    const char *ids[] = {retry.id, manual.id};
+    bool waiting[2] = {true, true};
+    assert_int_equal(symbi_store_runs_waiting(st, ids, 2, waiting, &err), 0);
+    assert_false(waiting[0]);
+    assert_false(waiting[1]);
+    struct symbi_run got;
+    assert_int_equal(symbi_store_run_get(st, retry.id, &got, &err), 0);
+    assert_int_equal(got.status, SYMBI_RUN_SKIPPED);
+    assert_string_equal(got.error_message, "skipped: the job was paused");
+    assert_int_equal(got.finished_at, T0 + 3);
+    symbi_run_cleanup(&got);
+    symbi_run_init(&later);
+    strcpy(later.job_id, j.id);
+    later.trigger = SYMBI_TRIGGER_MANUAL;
+    later.scheduled_at = T0 + 4;
+    later.due_at = T0 + 4;
+    assert_int_equal(symbi_store_run_insert(st, &later, &err), 0);
     struct symbi_run *runs = NULL;
     size_t n = 0;
     assert_int_equal(symbi_store_claim_queued(st, T0 + 5000, 10, "n1", &runs, &n, &err), 0);
     assert_int_equal(n, 1);
-    assert_string_equal(runs[0].id, manual.id);
+    assert_string_equal(runs[0].id, later.id);
     symbi_run_list_free(runs, n);
-    struct symbi_run got;
-    assert_int_equal(symbi_store_run_get(st, retry.id, &got, &err), 0);
-    assert_int_equal(got.status, SYMBI_RUN_SKIPPED);
-    assert_string_equal(got.error_message, "job is paused");
-    symbi_run_cleanup(&got);
     symbi_run_cleanup(&retry);
     symbi_run_cleanup(&manual);
+    symbi_run_cleanup(&later);
     symbi_job_cleanup(&j);
+}
+
+/* A clean stop gives claimed fires back (issue 10 #7): the record goes,
+ * next_run returns to the instant (a completed one-shot is active again),
+ * all in one transaction; a retry is released unowned; a run a pause
+ * settled keeps its record. */
+static void test_give_back(void **state)
+{
+    struct symbi_store *st = st_of(state);
+    struct symbi_err err = {0};
+    struct symbi_job cron, once;
+    make(st, "cron", "* * * * *", SYMBI_TIME_NONE, NULL, &cron);
+    make(st, "once", NULL, T0 + 60000, NULL, &once);
+    struct planner p = {0};
+    struct symbi_run *runs = NULL;
+    size_t n = 0;
+    assert_int_equal(
+        symbi_store_claim_due(st, T0 + 120000, 10, "n1", plan_one, &p, &runs, &n, &err), 0);
+    assert_int_equal(n, 2);
+    struct symbi_job got;
+    assert_int_equal(symbi_store_job_get(st, "once", &got, &err), 0);
+    assert_int_equal(got.status, SYMBI_JOB_COMPLETED);
+    symbi_job_cleanup(&got);
+    struct symbi_run retry;
+    symbi_run_init(&retry);
+    strcpy(retry.job_id, cron.id);
+    retry.trigger = SYMBI_TRIGGER_RETRY;
+    retry.attempt = 2;
+    retry.scheduled_at = T0;
+    retry.due_at = T0;
+    assert_int_equal(symbi_store_run_insert(st, &retry, &err), 0);
+    struct symbi_run *taken = NULL;
+    size_t nt = 0;
+    assert_int_equal(symbi_store_claim_queued(st, T0 + 120000, 10, "n1", &taken, &nt, &err), 0);
+    assert_int_equal(nt, 1);
+    struct symbi_run all[3] = {runs[0], runs[1], taken[0]};
+    size_t given = 0, released = 0;
+    assert_int_equal(symbi_store_runs_give_back(st, all, 3, "n1", &given, &released, &err), 0);
+    assert_int_equal(given, 2);
+    assert_int_equal(released, 1);
+    for (size_t i = 0; i < 2; i++) {
+        struct symbi_run r;
+        assert_int_equal(symbi_store_run_get(st, runs[i].id, &r, &err), SYMBI_ENOTFOUND);
+        assert_int_equal(symbi_store_job_get(st, runs[i].job_id, &got, &err), 0);
+        assert_int_equal(got.status, SYMBI_JOB_ACTIVE);
+        assert_int_equal(got.next_run, runs[i].scheduled_at);
+        symbi_job_cleanup(&got);
+    }
+    struct symbi_run r;
+    assert_int_equal(symbi_store_run_get(st, taken[0].id, &r, &err), 0);
+    assert_int_equal(r.status, SYMBI_RUN_QUEUED);
+    assert_null(r.node);
+    symbi_run_cleanup(&r);
+    /* given twice: nothing left to give */
+    assert_int_equal(symbi_store_runs_give_back(st, all, 2, "n1", &given, &released, &err), 0);
+    assert_int_equal(given, 0);
+    symbi_run_list_free(runs, n);
+    symbi_run_list_free(taken, nt);
+    symbi_run_cleanup(&retry);
+    symbi_job_cleanup(&cron);
+    symbi_job_cleanup(&once);
 }
 
 /* A one-shot job whose attempts all fail ends in dead letter. */
@@ -594,8 +673,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nodes_and_recovery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_releases_queued_and_refuses_late_outcome,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_claim_queued_skips_retries_of_paused_jobs, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pause_settles_waiting_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_give_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_at_job_dead_letters, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,262 @@
+/* claim.c - the loop's claims (SPEC §5.1): due fires planned and recorded
+ * in one store transaction, unowned queued runs taken, the claimed runs
+ * adopted with what they need of their jobs; backs off while the store
+ * cannot write (issue 10 #2). */
+#include "sched/sched_int.h"
+
+#include "symbi/policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLAIM_LIMIT      1000
+#define LOOKAHEAD_MAX_MS 500
+
+/* How far ahead of their instant fires are claimed: enough to absorb a
+ * claim transaction waiting for the store, never more than a tick. */
+static int64_t lookahead(const struct symbi_sched *s)
+{
+    int64_t l = s->cfg.tick_interval_ms / 2;
+    return l < LOOKAHEAD_MAX_MS ? l : LOOKAHEAD_MAX_MS;
+}
+
+/* ---- agents cache ---- */
+
+void sched_agents_clear(struct symbi_sched *s)
+{
+    for (size_t i = 0; i < s->n_agents; i++)
+        symbi_agent_def_cleanup(&s->agents[i]);
+    free(s->agents);
+    s->agents = NULL;
+    s->n_agents = 0;
+}
+
+/* Copies the agent `name` into *out; false when unknown. */
+static bool agent_lookup(struct symbi_sched *s, const char *name, struct symbi_agent_def *out)
+{
+    symbi_agent_def_init(out);
+    if (name == NULL)
+        return false;
+    for (size_t i = 0; i < s->n_agents; i++)
+        if (s->agents[i].name != NULL && strcmp(s->agents[i].name, name) == 0)
+            return symbi_agent_def_copy(out, &s->agents[i]) == 0;
+    struct symbi_agent_def a;
+    struct symbi_err err;
+    if (symbi_store_agent_get(s->st, name, &a, &err) != 0)
+        return false;
+    if (s->n_agents < 4096) {
+        struct symbi_agent_def *v = realloc(s->agents, (s->n_agents + 1) * sizeof *v);
+        if (v != NULL) {
+            s->agents = v;
+            if (symbi_agent_def_copy(&s->agents[s->n_agents], &a) == 0)
+                s->n_agents++;
+        }
+    }
+    bool ok = symbi_agent_def_copy(out, &a) == 0;
+    symbi_agent_def_cleanup(&a);
+    return ok;
+}
+
+/* ---- the planner's notes ---- */
+
+void sched_infos_clear(struct symbi_sched *s)
+{
+    for (size_t i = 0; i < s->n_infos; i++)
+        symbi_job_cleanup(&s->infos[i].job);
+    s->n_infos = 0;
+    s->info_cursor = 0;
+}
+
+/* The symbi_fire_planner given to the store: the pure plan, plus a note
+ * of the job for the runs it queues. */
+static int plan_and_note(void *ud, const struct symbi_job *job, int64_t now,
+                         struct symbi_fire_plan *plan)
+{
+    struct symbi_sched *s = ud;
+    int rc = symbi_sched_plan(&s->planner, job, now, plan);
+    if (rc != 0)
+        return rc;
+    bool queued = false;
+    for (size_t i = 0; i < plan->n_runs; i++)
+        queued |= plan->runs[i].status == SYMBI_RUN_QUEUED;
+    if (!queued)
+        return 0;
+    if (s->n_infos == s->cap_infos) {
+        size_t cap = s->cap_infos ? s->cap_infos * 2 : 64;
+        struct sched_jobinfo *v = realloc(s->infos, cap * sizeof *v);
+        if (v == NULL)
+            return 0; /* adopt_runs reads the job instead */
+        s->infos = v;
+        s->cap_infos = cap;
+    }
+    struct sched_jobinfo *ji = &s->infos[s->n_infos];
+    symbi_job_init(&ji->job);
+    snprintf(ji->id, sizeof ji->id, "%s", job->id);
+    ji->job.max_concurrent = job->max_concurrent;
+    ji->job.starting_deadline_ms = job->starting_deadline_ms;
+    ji->job.session_mode = job->session_mode;
+    if (symbi_set_str(&ji->job.policy, job->policy) != 0 ||
+        symbi_set_str(&ji->job.name, job->name) != 0 ||
+        symbi_set_str(&ji->job.agent, job->agent) != 0) {
+        symbi_job_cleanup(&ji->job);
+        return 0;
+    }
+    s->n_infos++;
+    return 0;
+}
+
+static const struct symbi_job *info_find(struct symbi_sched *s, const char *job_id)
+{
+    for (size_t k = 0; k < s->n_infos; k++) {
+        size_t i = (s->info_cursor + k) % s->n_infos;
+        if (strcmp(s->infos[i].id, job_id) == 0) {
+            s->info_cursor = i;
+            return &s->infos[i].job;
+        }
+    }
+    return NULL;
+}
+
+/* The job's max_runtime from its typed policy; -1 when none (a policy
+ * that does not parse was refused when the job was written). */
+static int64_t policy_max_runtime(const char *json)
+{
+    if (json == NULL || json[0] == '\0')
+        return -1;
+    struct symbi_policy p;
+    int64_t ms = -1;
+    if (symbi_policy_parse(json, &p, NULL, NULL) == 0)
+        ms = p.max_runtime_ms;
+    symbi_policy_cleanup(&p);
+    return ms;
+}
+
+/* Fills the job-derived fields of e. */
+static void entry_from_job(struct symbi_sched *s, struct sched_entry *e,
+                           const struct symbi_job *job)
+{
+    e->max_concurrent = job->max_concurrent > 0 ? job->max_concurrent : 1;
+    e->starting_deadline_ms = job->starting_deadline_ms;
+    e->max_runtime_ms = policy_max_runtime(job->policy);
+    e->session_mode = symbi_strdup(symbi_session_mode_name(job->session_mode));
+    if (e->run.job_name == NULL)
+        symbi_set_str(&e->run.job_name, job->name);
+    if (e->run.agent == NULL)
+        symbi_set_str(&e->run.agent, job->agent);
+    e->have_agent = agent_lookup(s, job->agent, &e->agent);
+}
+
+/* Takes the claimed runs (their array is freed here) into the heaps. The
+ * jobs of the runs come from the planner's notes, else the store. */
+static void adopt_runs(struct symbi_sched *s, struct symbi_run *runs, size_t n, int64_t now)
+{
+    struct symbi_job job;
+    char last_id[SYMBI_UUID_LEN + 1] = "";
+    bool have_job = false;
+    symbi_job_init(&job);
+    for (size_t i = 0; i < n; i++) {
+        struct sched_entry *e = calloc(1, sizeof *e);
+        if (e == NULL) {
+            symbi_run_cleanup(&runs[i]);
+            continue;
+        }
+        e->run = runs[i]; /* moves the strings */
+        symbi_agent_def_init(&e->agent);
+        symbi_agent_result_init(&e->res);
+        e->seq = s->seq++;
+        e->heap_idx = SIZE_MAX;
+        const struct symbi_job *noted = info_find(s, e->run.job_id);
+        if (noted == NULL && strcmp(last_id, e->run.job_id) != 0) {
+            struct symbi_err err;
+            symbi_job_cleanup(&job);
+            have_job = symbi_store_job_get(s->st, e->run.job_id, &job, &err) == 0;
+            if (!have_job)
+                symbi_log(SYMBI_LOG_WARN, "scheduler", "run %s: job %s unreadable: %s", e->run.id,
+                          e->run.job_id, err.msg);
+            snprintf(last_id, sizeof last_id, "%s", e->run.job_id);
+        }
+        if (noted != NULL)
+            entry_from_job(s, e, noted);
+        else if (have_job)
+            entry_from_job(s, e, &job);
+        else
+            e->max_concurrent = 1;
+        if (e->run.due_at == SYMBI_TIME_NONE)
+            e->run.due_at = e->run.scheduled_at;
+        sched_adopt(s, e, now);
+    }
+    symbi_job_cleanup(&job);
+    free(runs);
+}
+
+/* A failed claim: backs off (bounded, exponential) and says so once. */
+static void claim_failed(struct symbi_sched *s, int rc, const char *what, const char *msg,
+                         int64_t now, int64_t mono)
+{
+    if (!sched_store_transient(rc)) {
+        symbi_log(SYMBI_LOG_ERROR, "scheduler", "%s failed: %s", what, msg);
+        return;
+    }
+    if (s->claim_failures++ == 0) {
+        s->claim_failed_since = now;
+        symbi_log(SYMBI_LOG_ERROR, "scheduler",
+                  "the store cannot write: claims stop, retried with back-off up to %lld ms "
+                  "what=\"%s\" error=\"%s\"",
+                  (long long)symbi_sched_claim_backoff_ms(INT64_MAX), what, msg);
+    }
+    s->claim_after_mono = mono + symbi_sched_claim_backoff_ms(s->claim_failures);
+    sched_note_store(s, true, true, msg);
+}
+
+static void claim_succeeded(struct symbi_sched *s, int64_t now)
+{
+    if (s->claim_failures == 0)
+        return;
+    symbi_log(SYMBI_LOG_WARN, "scheduler",
+              "the store writes again: claims resume failed_claims=%lld failing_ms=%lld",
+              (long long)s->claim_failures, (long long)(now - s->claim_failed_since));
+    s->claim_failures = 0;
+    s->claim_after_mono = 0;
+    sched_note_store(s, true, false, NULL);
+}
+
+void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force)
+{
+    if (mono < s->claim_after_mono || (!force && now < s->claim_at))
+        return;
+    struct symbi_run *runs = NULL;
+    size_t n = 0;
+    struct symbi_err err;
+    sched_infos_clear(s);
+    s->planner.real_now = now;
+    int rc = symbi_store_claim_due(s->st, now + lookahead(s), CLAIM_LIMIT, s->node, plan_and_note,
+                                   s, &runs, &n, &err);
+    if (rc != 0) {
+        sched_infos_clear(s);
+        claim_failed(s, rc, "claim", err.msg, now, mono);
+        return;
+    }
+    adopt_runs(s, runs, n, now);
+    sched_infos_clear(s);
+    runs = NULL;
+    n = 0;
+    rc = symbi_store_claim_queued(s->st, now, CLAIM_LIMIT, s->node, &runs, &n, &err);
+    if (rc != 0) {
+        claim_failed(s, rc, "claim of queued runs", err.msg, now, mono);
+        return;
+    }
+    claim_succeeded(s, now);
+    if (n > 0)
+        symbi_log(SYMBI_LOG_DEBUG, "scheduler", "picked up queued runs n=%zu", n);
+    adopt_runs(s, runs, n, now);
+
+    /* the next claim: the next fire (minus the look-ahead), a tick, or a
+     * retry queued meanwhile (sched_tick lowers claim_at for those) */
+    int64_t at = now + s->cfg.tick_interval_ms;
+    int64_t next = SYMBI_TIME_NONE;
+    if (symbi_store_next_due(s->st, &next, &err) == 0 && next != SYMBI_TIME_NONE &&
+        next - lookahead(s) < at)
+        at = next - lookahead(s);
+    s->claim_at = at;
+}

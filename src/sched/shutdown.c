@@ -1,0 +1,175 @@
+/* shutdown.c - the scheduler's start and stop (SPEC §5.6): recovery of the
+ * runs of dead nodes at start; at a clean stop the fires it claimed and did
+ * not start are given back to their jobs in one transaction, and the runs
+ * still running are waited for, then cancelled. */
+#include "sched/sched_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define GIVE_BACK_MAX 4096 /* runs per transaction */
+
+/* Interrupted runs of dead nodes: marked interrupted by the store and
+ * their retries queued here, all in one transaction, so that a crash in
+ * the middle leaves the runs to the next recovery instead of losing the
+ * retries. */
+void sched_recover(struct symbi_sched *s, int64_t now)
+{
+    struct symbi_run *runs = NULL;
+    size_t n = 0;
+    struct symbi_err err;
+    if (symbi_store_begin(s->st, &err) != 0) {
+        symbi_log(SYMBI_LOG_ERROR, "scheduler", "recovery failed: %s", err.msg);
+        return;
+    }
+    if (symbi_store_recover_expired(s->st, now, &runs, &n, &err) != 0) {
+        symbi_store_rollback(s->st);
+        symbi_log(SYMBI_LOG_ERROR, "scheduler", "recovery failed: %s", err.msg);
+        return;
+    }
+    size_t retried = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct symbi_job job;
+        struct symbi_retry_decision d;
+        if (symbi_store_job_get(s->st, runs[i].job_id, &job, &err) != 0)
+            continue;
+        runs[i].status = SYMBI_RUN_INTERRUPTED;
+        symbi_sched_decide(&s->cfg.policy, &job, &runs[i], now, &d);
+        symbi_job_cleanup(&job);
+        struct symbi_run retry;
+        if (d.retry && symbi_sched_make_retry(&runs[i], now, &retry) == 0) {
+            int rc = symbi_store_run_insert(s->st, &retry, &err);
+            if (rc == 0)
+                retried++;
+            else if (rc != SYMBI_EEXIST)
+                symbi_log(SYMBI_LOG_ERROR, "scheduler", "queueing the retry of run %s failed: %s",
+                          runs[i].id, err.msg);
+            symbi_run_cleanup(&retry);
+        }
+    }
+    if (symbi_store_commit(s->st, &err) != 0) {
+        symbi_store_rollback(s->st);
+        symbi_log(SYMBI_LOG_ERROR, "scheduler", "recovery failed: %s", err.msg);
+    } else if (n > 0) {
+        symbi_log(SYMBI_LOG_WARN, "scheduler",
+                  "recovered runs of expired leases interrupted=%zu retried=%zu", n, retried);
+    }
+    symbi_run_list_free(runs, n);
+}
+
+/* Moves every held run (not started) out of the heaps into *v. */
+static size_t take_held(struct symbi_sched *s, struct sched_entry ***v)
+{
+    size_t n = s->ready.n + s->timers.n, k = 0;
+    *v = n > 0 ? calloc(n, sizeof **v) : NULL;
+    if (n > 0 && *v == NULL)
+        return 0;
+    for (struct sched_entry *e; (e = sched_heap_pop(&s->ready)) != NULL;)
+        (*v)[k++] = e;
+    for (struct sched_entry *e; (e = sched_heap_pop(&s->timers)) != NULL;)
+        (*v)[k++] = e;
+    return k;
+}
+
+static void nap_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* One transaction for at most GIVE_BACK_MAX runs, retried with back-off
+ * while the store cannot write, until deadline_mono. */
+static int give_back_batch(struct symbi_sched *s, struct sched_entry **v, size_t n,
+                           int64_t deadline_mono, size_t *given, size_t *released)
+{
+    struct symbi_run *runs = calloc(n, sizeof *runs);
+    if (runs == NULL)
+        return SYMBI_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        runs[i] = v[i]->run; /* shallow: borrowed for the call */
+    struct symbi_err err;
+    int rc;
+    for (int64_t failures = 1;; failures++) {
+        rc = symbi_store_runs_give_back(s->st, runs, n, s->node, given, released, &err);
+        if (rc == 0 || !sched_store_transient(rc) || s->stepped ||
+            sched_mono(s) + symbi_sched_claim_backoff_ms(failures) > deadline_mono)
+            break;
+        if (failures == 1)
+            symbi_log(SYMBI_LOG_ERROR, "scheduler",
+                      "giving claimed fires back failed, retrying: %s", err.msg);
+        nap_ms(symbi_sched_claim_backoff_ms(failures));
+    }
+    if (rc != 0)
+        symbi_log(SYMBI_LOG_ERROR, "scheduler",
+                  "could not give %zu claimed run(s) back: they stay queued for the next start "
+                  "(never started, so never run twice): %s",
+                  n, err.msg);
+    free(runs);
+    return rc;
+}
+
+void sched_give_back(struct symbi_sched *s, int64_t deadline_mono)
+{
+    struct sched_entry **v = NULL;
+    size_t n = take_held(s, &v);
+    size_t given = 0, released = 0;
+    for (size_t off = 0; off < n; off += GIVE_BACK_MAX) {
+        size_t k = n - off < GIVE_BACK_MAX ? n - off : GIVE_BACK_MAX;
+        size_t g = 0, r = 0;
+        if (give_back_batch(s, v + off, k, deadline_mono, &g, &r) == 0) {
+            given += g;
+            released += r;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sched_count *c = sched_counts_get(&s->counts, v[i]->run.job_id, false);
+        if (c != NULL && v[i]->counted && c->in_flight > 0)
+            c->in_flight--;
+        sched_counts_release(&s->counts, v[i]->run.job_id);
+        sched_entry_free(v[i]);
+    }
+    free(v);
+    if (n > 0)
+        symbi_log(SYMBI_LOG_INFO, "scheduler",
+                  "claimed runs handed back given_back=%zu released=%zu", given, released);
+    sched_set_in_flight_stats(s);
+}
+
+int sched_shutdown_poll(struct symbi_sched *s, int64_t deadline_mono, bool *cancelled)
+{
+    sched_drain_done(s);
+    sched_set_in_flight_stats(s);
+    if (s->running > 0 && !*cancelled && sched_mono(s) >= deadline_mono) {
+        symbi_log(SYMBI_LOG_WARN, "scheduler", "shutdown timeout: terminating runs in_flight=%d",
+                  s->running);
+        symbi_agent_cancel_fire(&s->cancel);
+        *cancelled = true;
+    }
+    return s->running;
+}
+
+int sched_open_stepped(struct symbi_sched *s, struct symbi_err *err)
+{
+    s->stepped = true;
+    int rc = symbi_store_open(s->store_url, &s->st, err);
+    if (rc == 0)
+        rc = symbi_store_open(s->store_url, &s->rst, err);
+    if (rc != 0)
+        return rc;
+    s->rpolicy = s->cfg.policy;
+    int64_t now = sched_wall(s);
+    s->started_mono = sched_mono(s);
+    rc = symbi_store_node_heartbeat(s->st, s->node, now, -1, err);
+    if (rc == 0)
+        sched_recover(s, now);
+    if (rc == 0)
+        rc = symbi_store_node_heartbeat(s->st, s->node, now, s->cfg.lease_ms, err);
+    if (rc != 0)
+        return rc;
+    s->stats.running = true;
+    s->stats.store_writable = true;
+    s->next_heartbeat_mono = s->started_mono + s->cfg.tick_interval_ms;
+    s->started = true;
+    return 0;
+}
