@@ -13,6 +13,12 @@ struct symbi_http_sched_stats {
     int64_t in_flight; /* runs executing now */
     int64_t queued;    /* runs waiting for a slot */
     double lag_s;      /* how late the loop is against its due work (0: on time) */
+    /* the store's writes (issue 10 #2): health is `unhealthy` while false */
+    bool store_writable;
+    int64_t store_failures;      /* failed writes since it last wrote */
+    int64_t store_failing_since; /* wall ms; SYMBI_TIME_NONE when writable */
+    int64_t unwritten;           /* run records waiting for the store */
+    char store_error[256];
 };
 
 /* Optional callbacks into the scheduler running in the same process; every

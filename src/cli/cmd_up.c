@@ -148,6 +148,11 @@ static int hook_stats(void *ud, struct symbi_http_sched_stats *out)
     out->in_flight = st.in_flight;
     out->queued = st.queued;
     out->lag_s = st.last_lag_ms > 0 ? (double)st.last_lag_ms / 1000.0 : 0.0;
+    out->store_writable = st.store_writable;
+    out->store_failures = st.store_failures;
+    out->store_failing_since = st.store_failing_since;
+    out->unwritten = st.unwritten;
+    snprintf(out->store_error, sizeof out->store_error, "%s", st.store_error);
     return st.running ? 0 : -1;
 }
 

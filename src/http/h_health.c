@@ -1,7 +1,8 @@
 /* h_health.c - liveness (/api/v1/health), the scheduler's health in the
  * guide's shape (/api/v1/health/scheduler) and Prometheus metrics
- * (/metrics). Health is `unhealthy` when the store cannot be reached,
- * `degraded` when it answers slowly or the scheduler lags. */
+ * (/metrics). Health is `unhealthy` (503) when the store cannot be reached
+ * or the scheduler cannot write to it, `degraded` when it answers slowly
+ * or the scheduler lags. */
 #include "http/http_internal.h"
 #include "symbi/json.h"
 #include "symbi/metrics.h"
@@ -107,6 +108,21 @@ void http_h_health_scheduler(struct http_req *r)
             lag = ss.lag_s;
         h.in_flight = ss.in_flight;
         h.queued = ss.queued > h.queued ? ss.queued : h.queued;
+    }
+    if (have_sched && !ss.store_writable) {
+        /* reads still answer, but no fire can be claimed and no outcome
+         * written: the scheduler is not doing its job */
+        json_t *since = ss.store_failing_since != SYMBI_TIME_NONE
+                            ? symbi_json_time(ss.store_failing_since)
+                            : json_null();
+        http_reply(r, 503,
+                   json_pack("{s:s,s:I,s:s,s:s,s:I,s:I,s:o,s:b}", "status", "unhealthy",
+                             "uptime_seconds", (json_int_t)http_uptime_s(r), "reason",
+                             "store cannot write", "error", ss.store_error, "failed_writes",
+                             (json_int_t)ss.store_failures, "unwritten_records",
+                             (json_int_t)ss.unwritten, "failing_since", since,
+                             "scheduler_running", true));
+        return;
     }
     const char *status = "healthy";
     json_t *reasons = json_array();
