@@ -37,6 +37,9 @@ struct symbi_cron {
     int64_t every_s;    /* @every: the interval in seconds; 0 otherwise */
 };
 
+/* The days (bits 1-31) of month m of year y that match both day fields. */
+uint64_t cron_day_mask(const struct symbi_cron *c, int64_t y, unsigned m);
+
 /* One stretch of constant UTC offset: [start, end) in UTC seconds
  * (INT64_MIN / INT64_MAX when unbounded), the offset in it, and the
  * offsets just before and after (equal to off when unbounded). */

@@ -47,8 +47,7 @@ static unsigned nearest_weekday(unsigned n, unsigned nd, unsigned w1)
     return n;
 }
 
-/* The days (bits 1-31) of month m of year y that match both day fields. */
-static uint64_t day_mask(const struct symbi_cron *c, int64_t y, unsigned m)
+uint64_t cron_day_mask(const struct symbi_cron *c, int64_t y, unsigned m)
 {
     unsigned nd = cron_days_in_month(y, m);
     uint64_t all = (2ull << nd) - 2;
@@ -122,7 +121,7 @@ static int64_t local_next(const struct symbi_cron *c, int64_t l)
         }
         if ((unsigned)b != m)
             m = (unsigned)b, d = 1, h = mi = s = 0;
-        b = bit_at_or_after(day_mask(c, y, m), d);
+        b = bit_at_or_after(cron_day_mask(c, y, m), d);
         if (b < 0) {
             if (++m > 12)
                 y++, m = 1;
@@ -199,7 +198,7 @@ static int64_t local_prev(const struct symbi_cron *c, int64_t l)
         unsigned nd = cron_days_in_month(y, m);
         if (d > nd)
             d = nd, h = 23, mi = s = 59;
-        b = d == 0 ? -1 : bit_at_or_before(day_mask(c, y, m), d);
+        b = d == 0 ? -1 : bit_at_or_before(cron_day_mask(c, y, m), d);
         if (b < 1) {
             if (--m == 0)
                 y--, m = 12;

@@ -384,6 +384,40 @@ static int parse_macro(struct pctx *p, const char *s, size_t start, size_t end)
                    s + start);
 }
 
+/* true when some day of some year matches the month, day and year fields
+ * (SPEC §3.1: an expression that can never fire, `0 0 30 2 *`, is an
+ * error). The common shapes answer at once; the rest scan the months of a
+ * whole Gregorian cycle (400 years repeat weekdays and leap years) or of
+ * the named years. Seconds, minutes and hours always hold a value. */
+static bool can_fire(const struct symbi_cron *c)
+{
+    if (c->every_s > 0)
+        return true;
+    if (!c->has_year && !c->extended) {
+        if (c->dom_star) /* both must match: every month has every weekday */
+            return c->dow != 0;
+        if (c->dow_star) { /* a plain day 1-28 exists in every month */
+            if ((c->dom & 0x1FFFFFFEu) != 0)
+                return true;
+        } else if (c->dow != 0) { /* either matches */
+            return true;
+        }
+    }
+    int64_t y0 = c->has_year ? CRON_YEAR_MIN : 2000;
+    int64_t y1 = c->has_year ? CRON_YEAR_MAX : 2399;
+    for (int64_t y = y0; y <= y1; y++) {
+        if (c->has_year) {
+            unsigned b = (unsigned)(y - CRON_YEAR_MIN);
+            if (!((c->years[b / 64] >> (b % 64)) & 1))
+                continue;
+        }
+        for (unsigned m = 1; m <= 12; m++)
+            if (((c->month >> m) & 1) && cron_day_mask(c, y, m) != 0)
+                return true;
+    }
+    return false;
+}
+
 int symbi_cron_parse(const char *expr, struct symbi_cron **out, struct symbi_err *err)
 {
     if (expr == NULL)
@@ -435,6 +469,14 @@ int symbi_cron_parse(const char *expr, struct symbi_cron **out, struct symbi_err
             if (n == 5)
                 c->sec = 1;
         }
+    }
+    if (rc == 0 && !can_fire(c)) {
+        char quoted[SYMBI_CRON_MAX_LEN + 1];
+        printable(expr, quoted, sizeof quoted);
+        rc = symbi_err_set(err, SYMBI_EINVAL,
+                           "cron: \"%s\" can never fire: no day%s matches its day-of-month, "
+                           "day-of-week and month fields",
+                           quoted, c->has_year ? " of the years it names" : "");
     }
     if (rc != 0) {
         free(c);

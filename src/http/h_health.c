@@ -120,8 +120,8 @@ void http_h_health_scheduler(struct http_req *r)
                              "uptime_seconds", (json_int_t)http_uptime_s(r), "reason",
                              "store cannot write", "error", ss.store_error, "failed_writes",
                              (json_int_t)ss.store_failures, "unwritten_records",
-                             (json_int_t)ss.unwritten, "failing_since", since,
-                             "scheduler_running", true));
+                             (json_int_t)ss.unwritten, "failing_since", since, "scheduler_running",
+                             true));
         return;
     }
     const char *status = "healthy";

@@ -166,6 +166,7 @@ static void adopt_runs(struct symbi_sched *s, struct symbi_run *runs, size_t n, 
         symbi_agent_result_init(&e->res);
         e->seq = s->seq++;
         e->heap_idx = SIZE_MAX;
+        e->seen_mark = s->change_mark; /* read before this claim */
         const struct symbi_job *noted = info_find(s, e->run.job_id);
         if (noted == NULL && strcmp(last_id, e->run.job_id) != 0) {
             struct symbi_err err;

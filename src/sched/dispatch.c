@@ -123,33 +123,42 @@ static void start_run(struct symbi_sched *s, struct sched_entry *e, int64_t now)
 
 /* Drops from `v` the runs that are no longer waiting in the store (a pause
  * or a dead letter settled them, or their job was deleted): they never
- * start (issue 10 #11). Asked only when the store changed since the last
- * look; a store that cannot answer leaves the runs as they are. */
+ * start (issue 10 #11). A run is asked about only when the store changed
+ * since it was last known waiting; a store that cannot answer leaves the
+ * runs as they are. */
 static size_t keep_waiting(struct symbi_sched *s, struct sched_entry **v, size_t n)
 {
     int64_t mark = 0;
-    if (n == 0 || symbi_store_change_mark(s->st, &mark) != 0 || mark == s->settle_mark)
+    if (n == 0 || symbi_store_change_mark(s->st, &mark) != 0)
         return n;
     const char *ids[CHECK_BATCH];
+    size_t idx[CHECK_BATCH], m = 0;
     bool waiting[CHECK_BATCH];
     for (size_t i = 0; i < n; i++)
-        ids[i] = v[i]->run.id;
+        if (v[i]->seen_mark != mark) {
+            idx[m] = i;
+            ids[m++] = v[i]->run.id;
+        }
     struct symbi_err err;
-    if (symbi_store_runs_waiting(s->st, ids, n, waiting, &err) != 0)
+    if (m == 0 || symbi_store_runs_waiting(s->st, ids, m, waiting, &err) != 0)
         return n;
-    s->settle_mark = mark;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (waiting[i]) {
-            v[k++] = v[i];
+    for (size_t k = 0; k < m; k++) {
+        struct sched_entry *e = v[idx[k]];
+        if (waiting[k]) {
+            e->seen_mark = mark;
             continue;
         }
         symbi_log(SYMBI_LOG_INFO, "scheduler", "run settled before it started job=%s run=%s",
-                  v[i]->run.job_name ? v[i]->run.job_name : "", v[i]->run.id);
-        count_out(s, v[i], false);
-        sched_entry_free(v[i]);
+                  e->run.job_name ? e->run.job_name : "", e->run.id);
+        count_out(s, e, false);
+        sched_entry_free(e);
+        v[idx[k]] = NULL;
     }
-    return k;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] != NULL)
+            v[kept++] = v[i];
+    return kept;
 }
 
 /* Starts ready runs in due order while global slots are free; a run whose

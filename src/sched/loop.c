@@ -273,7 +273,6 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
         s->planner.rng = (uint64_t)symbi_now_mono_ms() ^ 0x5DEECE66DULL;
     s->retry_due = SYMBI_TIME_NONE;
     s->change_mark = -1;
-    s->settle_mark = -1;
     s->claim_at = INT64_MIN;
     s->stats.store_writable = true;
     s->stats.store_failing_since = SYMBI_TIME_NONE;

@@ -32,7 +32,8 @@ struct sched_entry {
     char *session_mode;
     struct symbi_agent_def agent;
     bool have_agent;
-    bool counted; /* holds a place in the job's in-flight count */
+    bool counted;      /* holds a place in the job's in-flight count */
+    int64_t seen_mark; /* the store's change mark when it was last known waiting */
     /* filled by the worker */
     struct symbi_agent_result res;
     int64_t finished_wall;
@@ -146,7 +147,6 @@ struct symbi_sched {
     int running;
     uint64_t seq;
     int64_t change_mark;      /* the store's mark at the last claim */
-    int64_t settle_mark;      /* ... at the last check of held runs */
     int64_t claim_at;         /* wall: the next claim is due then */
     int64_t claim_after_mono; /* back-off: no claim before this */
     int64_t claim_failures;   /* consecutive failed claims */

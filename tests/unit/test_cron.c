@@ -47,6 +47,20 @@ static const char *nexts(const char *expr, const char *from, int count)
     return out;
 }
 
+/* expr is refused as an expression that can never fire, saying so */
+static void never(const char *expr)
+{
+    struct symbi_cron *c = NULL;
+    struct symbi_err err = {0};
+    if (symbi_cron_parse(expr, &c, &err) == 0) {
+        symbi_cron_free(c);
+        fail_msg("%s: accepted, but it can never fire", expr);
+    }
+    assert_int_equal(err.code, SYMBI_EINVAL);
+    assert_non_null(strstr(err.msg, "can never fire"));
+    assert_int_equal(symbi_cron_validate(expr, NULL), SYMBI_EINVAL);
+}
+
 static const char *next1(const char *expr, const char *from)
 {
     return nexts(expr, from, 1);
@@ -240,9 +254,14 @@ static void test_leap_years_and_month_ends(void **state)
                         "2026-03-31T00:00:00Z 2026-05-31T00:00:00Z 2026-07-31T00:00:00Z");
     assert_string_equal(nexts("0 0 30 * *", "2026-01-30T00:00:00Z", 2),
                         "2026-03-30T00:00:00Z 2026-04-30T00:00:00Z");
-    /* never: February 30th */
-    assert_string_equal(next1("0 0 30 2 *", "2026-01-01T00:00:00Z"), "none");
-    assert_string_equal(prev1("0 0 30 2 *", "2026-01-01T00:00:00Z"), "none");
+    /* never: February 30th is refused when parsed (SPEC §3.1, issue 10 #8) */
+    never("0 0 30 2 *");
+    never("0 0 31 2,4,6,9,11 *");
+    never("0 0 0 29 2 * 2027"); /* not a leap year */
+    never("0 0 0 29 2 * 2100"); /* nor is 2100 */
+    assert_string_equal(next1("0 0 0 29 2 * 2028", "2026-01-01T00:00:00Z"), "2028-02-29T00:00:00Z");
+    /* either day field may match (Vixie): a weekday rescues February 30th */
+    assert_string_equal(next1("0 0 30 2 1", "2026-01-01T00:00:00Z"), "2026-02-02T00:00:00Z");
     assert_string_equal(next1("59 23 31 12 *", "2026-12-31T23:59:00Z"), "2027-12-31T23:59:00Z");
     assert_string_equal(next1("0 0 1 1 *", "2026-12-31T23:59:59Z"), "2027-01-01T00:00:00Z");
 }
@@ -279,7 +298,7 @@ static void test_quartz_weekday(void **state)
     assert_string_equal(next1("0 0 1W 8 *", "2026-01-01T00:00:00Z"), "2026-08-03T00:00:00Z");
     /* 31W: 2026-05-31 is a Sunday -> Friday 29th; a month without a 31st: none */
     assert_string_equal(next1("0 0 31W 5 *", "2026-01-01T00:00:00Z"), "2026-05-29T00:00:00Z");
-    assert_string_equal(next1("0 0 31W 4 *", "2026-01-01T00:00:00Z"), "none");
+    never("0 0 31W 4 *");
     /* LW: the last weekday; 2026-05-31 Sunday -> 29th; 2026-01-31 Saturday -> 30th */
     assert_string_equal(nexts("0 0 LW * *", "2026-01-01T00:00:00Z", 1), "2026-01-30T00:00:00Z");
     assert_string_equal(next1("0 0 LW 5 *", "2026-01-01T00:00:00Z"), "2026-05-29T00:00:00Z");

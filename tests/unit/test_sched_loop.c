@@ -1,0 +1,484 @@
+/* test_sched_loop.c - the scheduler loop driven step by step with a fake
+ * clock and a fake runner (issue 11): on-time fire, jitter, per-job skip,
+ * global queue, retry backoff, catch-up once/skip/all, pause, shutdown. A
+ * real SQLite store in a temporary directory; no thread, no sleeping. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "sched/sched_int.h"
+#include "support/store_fixture.h"
+#include "symbi/cron.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEC 1000LL
+/* 2026-03-20T09:46:40Z is not a whole ten seconds; T0 is */
+#define T0 1774000000000LL
+
+#define MAX_CALLS 64
+
+struct call {
+    char run_id[SYMBI_UUID_LEN + 1];
+    char job[64];
+    char trigger[16];
+    int64_t scheduled_at;
+    int attempt;
+    int64_t started; /* the fake wall clock when it ran */
+};
+
+struct env {
+    struct store_fixture *fx;
+    struct symbi_fake_clock fc;
+    struct symbi_sched *s;
+    struct call calls[MAX_CALLS];
+    int n_calls;
+};
+
+/* The fake runner: notes the call; jobs named bad* fail; a run executed
+ * after the cancellation fired is interrupted. */
+static int fake_runner(void *ud, const struct symbi_agent_request *req,
+                       struct symbi_agent_result *res, struct symbi_err *err)
+{
+    (void)err;
+    struct env *v = ud;
+    assert_true(v->n_calls < MAX_CALLS);
+    struct call *c = &v->calls[v->n_calls++];
+    snprintf(c->run_id, sizeof c->run_id, "%s", req->run_id);
+    snprintf(c->job, sizeof c->job, "%s", req->job_name ? req->job_name : "");
+    snprintf(c->trigger, sizeof c->trigger, "%s", req->trigger);
+    c->scheduled_at = req->scheduled_at;
+    c->attempt = req->attempt;
+    c->started = v->fc.wall;
+    symbi_agent_result_init(res);
+    res->output = strdup("ok\n");
+    res->output_len = 3;
+    if (atomic_load(&req->cancel->cancelled)) {
+        res->status = SYMBI_RUN_INTERRUPTED;
+        res->error_message = strdup("scheduler stopped");
+    } else if (strncmp(c->job, "bad", 3) == 0) {
+        res->status = SYMBI_RUN_FAILED;
+        res->error_message = strdup("exit code 1");
+    } else {
+        res->status = SYMBI_RUN_SUCCEEDED;
+    }
+    return 0;
+}
+
+static struct env *env_new(int max_concurrent_jobs)
+{
+    struct env *v = calloc(1, sizeof *v);
+    assert_non_null(v);
+    v->fx = store_fixture_new();
+    symbi_fake_clock_init(&v->fc, T0);
+    struct symbi_sched_config cfg;
+    symbi_sched_config_init(&cfg);
+    cfg.store_url = v->fx->path;
+    cfg.node = "test-node";
+    cfg.next_fire = symbi_cron_job_next;
+    cfg.clock = &v->fc.base;
+    cfg.runner = fake_runner;
+    cfg.runner_ud = v;
+    cfg.max_concurrent_jobs = max_concurrent_jobs;
+    cfg.shutdown_timeout_ms = 2000;
+    struct symbi_err err = {0};
+    assert_int_equal(symbi_sched_new(&cfg, &v->s, &err), 0);
+    if (sched_open_stepped(v->s, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    return v;
+}
+
+static void env_free(struct env *v)
+{
+    symbi_sched_free(v->s);
+    store_fixture_free(v->fx);
+    free(v);
+}
+
+static void add_job(struct env *v, struct symbi_job *j)
+{
+    struct symbi_err err = {0};
+    if (symbi_store_job_create(v->fx->st, j, v->fc.wall, "test", &err) != 0)
+        fail_msg("create: %s", err.msg);
+}
+
+static void cron_job(struct env *v, const char *name, const char *expr, int max_concurrent)
+{
+    struct symbi_job j;
+    fixture_cron_job(&j, name, expr);
+    j.max_concurrent = max_concurrent;
+    add_job(v, &j);
+    symbi_job_cleanup(&j);
+}
+
+/* One step of the loop at the fake clock's time; returns its wake-up. */
+static int64_t tick(struct env *v)
+{
+    return sched_tick(v->s, v->fc.wall, v->fc.mono);
+}
+
+static void advance_to(struct env *v, int64_t wall)
+{
+    assert_true(wall >= v->fc.wall);
+    symbi_fake_clock_advance(&v->fc, wall - v->fc.wall);
+}
+
+/* Executes the started runs, takes their outcomes and writes everything. */
+static void settle(struct env *v)
+{
+    sched_work_run(v->s, 1000);
+    sched_drain_done(v->s);
+    assert_int_equal(sched_recorder_flush(v->s), 0);
+}
+
+static struct symbi_run *runs_of(struct env *v, const char *job, size_t *n)
+{
+    struct symbi_job j;
+    struct symbi_err err = {0};
+    assert_int_equal(symbi_store_job_get(v->fx->st, job, &j, &err), 0);
+    struct symbi_run_filter f = {
+        .job_id = j.id, .due_before = SYMBI_TIME_NONE, .oldest_first = true};
+    struct symbi_run *runs = NULL;
+    assert_int_equal(symbi_store_run_list(v->fx->st, &f, &runs, n, &err), 0);
+    symbi_job_cleanup(&j);
+    return runs;
+}
+
+static int64_t next_run_of(struct env *v, const char *job)
+{
+    struct symbi_job j;
+    struct symbi_err err = {0};
+    assert_int_equal(symbi_store_job_get(v->fx->st, job, &j, &err), 0);
+    int64_t t = j.next_run;
+    symbi_job_cleanup(&j);
+    return t;
+}
+
+/* A fire is claimed ahead, held until its instant and started then, with
+ * no store write between the instant and the start. */
+static void test_on_time_fire(void **state)
+{
+    (void)state;
+    struct env *v = env_new(10);
+    cron_job(v, "tick", "* * * * * *", 1);
+    advance_to(v, T0 + 600);
+    int64_t wake = tick(v);
+    assert_int_equal(wake, T0 + SEC); /* claimed ahead: wakes at the instant */
+    assert_int_equal(v->n_calls, 0);
+    sched_work_run(v->s, 10);
+    assert_int_equal(v->n_calls, 0);
+    advance_to(v, T0 + SEC);
+    tick(v);
+    settle(v);
+    assert_int_equal(v->n_calls, 1);
+    assert_int_equal(v->calls[0].scheduled_at, T0 + SEC);
+    assert_int_equal(v->calls[0].started, T0 + SEC);
+    assert_string_equal(v->calls[0].trigger, "schedule");
+    size_t n;
+    struct symbi_run *r = runs_of(v, "tick", &n);
+    assert_true(n >= 1);
+    assert_int_equal(r[0].status, SYMBI_RUN_SUCCEEDED);
+    assert_int_equal(r[0].started_at, T0 + SEC);
+    assert_string_equal(r[0].node, "test-node");
+    symbi_run_list_free(r, n);
+    env_free(v);
+}
+
+/* A jittered fire starts at its instant plus its jitter, not before. */
+static void test_jitter(void **state)
+{
+    (void)state;
+    struct env *v = env_new(10);
+    struct symbi_job j;
+    fixture_at_job(&j, "jit", T0 + SEC);
+    j.jitter_ms = 5 * SEC;
+    add_job(v, &j);
+    symbi_job_cleanup(&j);
+    advance_to(v, T0 + 600);
+    int64_t wake = tick(v);
+    size_t n;
+    struct symbi_run *r = runs_of(v, "jit", &n);
+    assert_int_equal(n, 1);
+    int64_t due = r[0].due_at;
+    assert_int_equal(due, T0 + SEC + r[0].jitter_ms);
+    assert_true(r[0].jitter_ms >= 0 && r[0].jitter_ms <= 5 * SEC);
+    symbi_run_list_free(r, n);
+    assert_true(wake <= due);
+    if (due > T0 + SEC) {
+        advance_to(v, due - 1);
+        tick(v);
+        sched_work_run(v->s, 10);
+        assert_int_equal(v->n_calls, 0);
+    }
+    advance_to(v, due);
+    tick(v);
+    settle(v);
+    assert_int_equal(v->n_calls, 1);
+    assert_int_equal(v->calls[0].started, due);
+    env_free(v);
+}
+
+/* max_concurrent 1: a fire whose instant comes while the job's run is
+ * running is skipped; one whose instant comes after that run finished is
+ * not, even when the loop has not looked at the finished run yet (issue 10
+ * #6: decided at the instant, on running runs). */
+static void test_per_job_skip(void **state)
+{
+    (void)state;
+    struct env *v = env_new(10);
+    cron_job(v, "slow", "* * * * * *", 1);
+    advance_to(v, T0 + SEC);
+    tick(v); /* T0+1 s starts and keeps running */
+    advance_to(v, T0 + 2 * SEC);
+    tick(v); /* T0+2 s: the job's run is running: skipped */
+    sched_work_run(v->s, 10); /* the first run finishes now, unseen by the loop */
+    advance_to(v, T0 + 3 * SEC);
+    tick(v); /* T0+3 s: nothing runs at this instant: starts */
+    settle(v);
+    size_t n;
+    struct symbi_run *r = runs_of(v, "slow", &n);
+    assert_true(n >= 3);
+    assert_int_equal(r[0].scheduled_at, T0 + SEC);
+    assert_int_equal(r[0].status, SYMBI_RUN_SUCCEEDED);
+    assert_int_equal(r[1].scheduled_at, T0 + 2 * SEC);
+    assert_int_equal(r[1].status, SYMBI_RUN_SKIPPED);
+    assert_non_null(strstr(r[1].error_message, "max_concurrent"));
+    assert_int_equal(r[2].scheduled_at, T0 + 3 * SEC);
+    assert_int_equal(r[2].status, SYMBI_RUN_SUCCEEDED);
+    symbi_run_list_free(r, n);
+    assert_int_equal(v->n_calls, 2);
+    env_free(v);
+}
+
+/* The global limit: due runs wait queued and start in due order as slots
+ * free; nothing is dropped. */
+static void test_global_queue(void **state)
+{
+    (void)state;
+    struct env *v = env_new(2);
+    const char *names[] = {"g0", "g1", "g2"};
+    for (int i = 0; i < 3; i++) {
+        struct symbi_job j;
+        fixture_at_job(&j, names[i], T0 + SEC + i);
+        add_job(v, &j);
+        symbi_job_cleanup(&j);
+    }
+    advance_to(v, T0 + SEC + 5);
+    tick(v);
+    struct symbi_sched_stats st;
+    symbi_sched_get_stats(v->s, &st);
+    assert_int_equal(st.in_flight, 2);
+    assert_int_equal(st.queued, 1);
+    assert_int_equal(sched_recorder_flush(v->s), 0);
+    size_t n;
+    struct symbi_run *r = runs_of(v, "g2", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(r[0].status, SYMBI_RUN_QUEUED);
+    symbi_run_list_free(r, n);
+    sched_work_run(v->s, 10);
+    assert_int_equal(v->n_calls, 2);
+    assert_string_equal(v->calls[0].job, "g0");
+    assert_string_equal(v->calls[1].job, "g1");
+    advance_to(v, T0 + 3 * SEC);
+    tick(v); /* slots free: g2 starts */
+    settle(v);
+    assert_int_equal(v->n_calls, 3);
+    assert_string_equal(v->calls[2].job, "g2");
+    assert_int_equal(v->calls[2].started, T0 + 3 * SEC);
+    r = runs_of(v, "g2", &n);
+    assert_int_equal(r[0].status, SYMBI_RUN_SUCCEEDED);
+    symbi_run_list_free(r, n);
+    env_free(v);
+}
+
+/* A failed run is retried after the backoff (30 s), attempt 2, trigger
+ * retry, and not a moment earlier. */
+static void test_retry_backoff(void **state)
+{
+    (void)state;
+    struct env *v = env_new(10);
+    struct symbi_job j;
+    fixture_at_job(&j, "bad-once", T0 + SEC);
+    j.max_retries = 3;
+    add_job(v, &j);
+    symbi_job_cleanup(&j);
+    advance_to(v, T0 + SEC);
+    tick(v);
+    settle(v);
+    assert_int_equal(v->n_calls, 1);
+    size_t n;
+    struct symbi_run *r = runs_of(v, "bad-once", &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(r[0].status, SYMBI_RUN_FAILED);
+    assert_int_equal(r[1].status, SYMBI_RUN_QUEUED);
+    assert_int_equal(r[1].trigger, SYMBI_TRIGGER_RETRY);
+    assert_int_equal(r[1].attempt, 2);
+    assert_int_equal(r[1].due_at, T0 + 31 * SEC);
+    symbi_run_list_free(r, n);
+    int64_t wake = tick(v);
+    assert_true(wake <= T0 + 31 * SEC);
+    advance_to(v, T0 + 31 * SEC - 1);
+    tick(v);
+    sched_work_run(v->s, 10);
+    assert_int_equal(v->n_calls, 1);
+    advance_to(v, T0 + 31 * SEC);
+    tick(v);
+    settle(v);
+    assert_int_equal(v->n_calls, 2);
+    assert_string_equal(v->calls[1].trigger, "retry");
+    assert_int_equal(v->calls[1].attempt, 2);
+    assert_int_equal(v->calls[1].scheduled_at, T0 + SEC);
+    env_free(v);
+}
+
+static int count_status(const struct symbi_run *r, size_t n, enum symbi_run_status st,
+                        enum symbi_trigger tr)
+{
+    int c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += r[i].status == st && r[i].trigger == tr;
+    return c;
+}
+
+/* After 65 s down, a job every 10 s has six missed instants: once runs the
+ * latest as catch_up (the others missed), skip records all missed, all
+ * runs all of them in order, one at a time. */
+static void test_catch_up_modes(void **state)
+{
+    (void)state;
+    struct env *v = env_new(10);
+    const char *names[] = {"once", "skip", "all"};
+    const enum symbi_catch_up modes[] = {SYMBI_CATCH_UP_ONCE, SYMBI_CATCH_UP_SKIP,
+                                         SYMBI_CATCH_UP_ALL};
+    for (int i = 0; i < 3; i++) {
+        struct symbi_job j;
+        fixture_cron_job(&j, names[i], "*/10 * * * * *");
+        j.catch_up = modes[i];
+        add_job(v, &j);
+        symbi_job_cleanup(&j);
+    }
+    advance_to(v, T0 + 65 * SEC);
+    for (int k = 0; k < 8; k++) {
+        tick(v);
+        settle(v);
+        advance_to(v, v->fc.wall + 10);
+    }
+    size_t n;
+    struct symbi_run *r = runs_of(v, "once", &n);
+    assert_int_equal(n, 6);
+    assert_int_equal(count_status(r, n, SYMBI_RUN_MISSED, SYMBI_TRIGGER_SCHEDULE), 5);
+    assert_int_equal(r[5].trigger, SYMBI_TRIGGER_CATCH_UP);
+    assert_int_equal(r[5].scheduled_at, T0 + 60 * SEC);
+    assert_int_equal(r[5].status, SYMBI_RUN_SUCCEEDED);
+    symbi_run_list_free(r, n);
+    r = runs_of(v, "skip", &n);
+    assert_int_equal(n, 6);
+    assert_int_equal(count_status(r, n, SYMBI_RUN_MISSED, SYMBI_TRIGGER_SCHEDULE), 6);
+    assert_non_null(strstr(r[0].error_message, "catch_up: skip"));
+    symbi_run_list_free(r, n);
+    r = runs_of(v, "all", &n);
+    assert_int_equal(n, 6);
+    assert_int_equal(count_status(r, n, SYMBI_RUN_SUCCEEDED, SYMBI_TRIGGER_CATCH_UP), 6);
+    for (size_t i = 1; i < n; i++)
+        assert_true(r[i].started_at >= r[i - 1].finished_at); /* one at a time, in order */
+    symbi_run_list_free(r, n);
+    /* each continues from now */
+    assert_int_equal(next_run_of(v, "once"), T0 + 70 * SEC);
+    assert_int_equal(next_run_of(v, "all"), T0 + 70 * SEC);
+    env_free(v);
+}
+
+/* A pause settles the job's claimed, waiting run in its transaction: it
+ * never starts (issue 10 #11). */
+static void test_pause_stops_claimed_fires(void **state)
+{
+    (void)state;
+    struct env *v = env_new(10);
+    cron_job(v, "cron", "* * * * * *", 1);
+    advance_to(v, T0 + 600);
+    tick(v); /* the T0+1 s fire is claimed ahead, held in the timers */
+    assert_int_equal(sched_recorder_flush(v->s), 0);
+    struct symbi_err err = {0};
+    assert_int_equal(symbi_store_job_set_status(v->fx->st, "cron", SYMBI_JOB_PAUSED, v->fc.wall,
+                                                "test", &err),
+                     0);
+    advance_to(v, T0 + SEC);
+    tick(v);
+    settle(v);
+    assert_int_equal(v->n_calls, 0);
+    size_t n;
+    struct symbi_run *r = runs_of(v, "cron", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(r[0].scheduled_at, T0 + SEC);
+    assert_int_equal(r[0].status, SYMBI_RUN_SKIPPED);
+    assert_string_equal(r[0].error_message, "skipped: the job was paused");
+    symbi_run_list_free(r, n);
+    struct symbi_sched_stats st;
+    symbi_sched_get_stats(v->s, &st);
+    assert_int_equal(st.queued, 0);
+    env_free(v);
+}
+
+/* A clean stop gives the fire claimed ahead back (record removed,
+ * next_run restored), waits for the running run, cancels it past the
+ * timeout and records it interrupted; nothing is left queued. */
+static void test_shutdown(void **state)
+{
+    (void)state;
+    struct env *v = env_new(10);
+    struct symbi_job j;
+    fixture_at_job(&j, "long", T0 + 500);
+    add_job(v, &j);
+    symbi_job_cleanup(&j);
+    cron_job(v, "tick", "* * * * * *", 1);
+    advance_to(v, T0 + 600);
+    tick(v); /* long starts; tick's T0+1 s fire is claimed ahead */
+    assert_int_equal(sched_recorder_flush(v->s), 0);
+    size_t n;
+    struct symbi_run *r = runs_of(v, "tick", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(r[0].status, SYMBI_RUN_QUEUED);
+    symbi_run_list_free(r, n);
+
+    sched_give_back(v->s, v->fc.mono + 1000);
+    r = runs_of(v, "tick", &n);
+    assert_int_equal(n, 0);
+    symbi_run_list_free(r, n);
+    assert_int_equal(next_run_of(v, "tick"), T0 + SEC);
+
+    bool cancelled = false;
+    int64_t deadline = v->fc.mono + 2000;
+    assert_int_equal(sched_shutdown_poll(v->s, deadline, &cancelled), 1);
+    assert_false(cancelled);
+    advance_to(v, v->fc.wall + 2000);
+    assert_int_equal(sched_shutdown_poll(v->s, deadline, &cancelled), 1);
+    assert_true(cancelled);
+    sched_work_run(v->s, 10); /* the cancelled agent ends */
+    assert_int_equal(sched_shutdown_poll(v->s, deadline, &cancelled), 0);
+    assert_int_equal(sched_recorder_flush(v->s), 0);
+    r = runs_of(v, "long", &n);
+    assert_int_equal(n, 2); /* interrupted, and its retry for the next start */
+    assert_int_equal(r[0].status, SYMBI_RUN_INTERRUPTED);
+    assert_int_equal(r[1].status, SYMBI_RUN_QUEUED);
+    assert_null(r[1].node);
+    symbi_run_list_free(r, n);
+    env_free(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_on_time_fire),
+        cmocka_unit_test(test_jitter),
+        cmocka_unit_test(test_per_job_skip),
+        cmocka_unit_test(test_global_queue),
+        cmocka_unit_test(test_retry_backoff),
+        cmocka_unit_test(test_catch_up_modes),
+        cmocka_unit_test(test_pause_stops_claimed_fires),
+        cmocka_unit_test(test_shutdown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
