@@ -8,8 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#define GIVE_BACK_MAX 4096 /* runs per transaction */
-
 /* Interrupted runs of dead nodes: marked interrupted by the store and
  * their retries queued here, all in one transaction, so that a crash in
  * the middle leaves the runs to the next recovery instead of losing the
@@ -78,8 +76,8 @@ static void nap_ms(int64_t ms)
     nanosleep(&ts, NULL);
 }
 
-/* One transaction for at most GIVE_BACK_MAX runs, retried with back-off
- * while the store cannot write, until deadline_mono. */
+/* One transaction for all of them, retried with back-off while the store
+ * cannot write, until deadline_mono. */
 static int give_back_batch(struct symbi_sched *s, struct sched_entry **v, size_t n,
                            int64_t deadline_mono, size_t *given, size_t *released)
 {
@@ -114,14 +112,8 @@ void sched_give_back(struct symbi_sched *s, int64_t deadline_mono)
     struct sched_entry **v = NULL;
     size_t n = take_held(s, &v);
     size_t given = 0, released = 0;
-    for (size_t off = 0; off < n; off += GIVE_BACK_MAX) {
-        size_t k = n - off < GIVE_BACK_MAX ? n - off : GIVE_BACK_MAX;
-        size_t g = 0, r = 0;
-        if (give_back_batch(s, v + off, k, deadline_mono, &g, &r) == 0) {
-            given += g;
-            released += r;
-        }
-    }
+    if (n > 0)
+        give_back_batch(s, v, n, deadline_mono, &given, &released);
     for (size_t i = 0; i < n; i++) {
         struct sched_count *c = sched_counts_get(&s->counts, v[i]->run.job_id, false);
         if (c != NULL && v[i]->counted && c->in_flight > 0)
