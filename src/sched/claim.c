@@ -192,13 +192,11 @@ static void adopt_runs(struct symbi_sched *s, struct symbi_run *runs, size_t n, 
 }
 
 /* A failed claim: backs off (bounded, exponential) and says so once. */
-static void claim_failed(struct symbi_sched *s, int rc, const char *what, const char *msg,
-                         int64_t now, int64_t mono)
+static void claim_failed(struct symbi_sched *s, const char *what, const char *msg, int64_t now,
+                         int64_t mono)
 {
-    if (!sched_store_transient(rc)) {
-        symbi_log(SYMBI_LOG_ERROR, "scheduler", "%s failed: %s", what, msg);
-        return;
-    }
+    /* any failure backs off: a store that refuses every claim (corrupt,
+     * read-only) must not make the loop spin either */
     if (s->claim_failures++ == 0) {
         s->claim_failed_since = now;
         symbi_log(SYMBI_LOG_ERROR, "scheduler",
@@ -235,7 +233,7 @@ void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force)
                                    s, &runs, &n, &err);
     if (rc != 0) {
         sched_infos_clear(s);
-        claim_failed(s, rc, "claim", err.msg, now, mono);
+        claim_failed(s, "claim", err.msg, now, mono);
         return;
     }
     adopt_runs(s, runs, n, now);
@@ -244,7 +242,7 @@ void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force)
     n = 0;
     rc = symbi_store_claim_queued(s->st, now, CLAIM_LIMIT, s->node, &runs, &n, &err);
     if (rc != 0) {
-        claim_failed(s, rc, "claim of queued runs", err.msg, now, mono);
+        claim_failed(s, "claim of queued runs", err.msg, now, mono);
         return;
     }
     claim_succeeded(s, now);

@@ -233,7 +233,7 @@ static void test_per_job_skip(void **state)
     advance_to(v, T0 + SEC);
     tick(v); /* T0+1 s starts and keeps running */
     advance_to(v, T0 + 2 * SEC);
-    tick(v); /* T0+2 s: the job's run is running: skipped */
+    tick(v);                  /* T0+2 s: the job's run is running: skipped */
     sched_work_run(v->s, 10); /* the first run finishes now, unseen by the loop */
     advance_to(v, T0 + 3 * SEC);
     tick(v); /* T0+3 s: nothing runs at this instant: starts */
@@ -402,9 +402,9 @@ static void test_pause_stops_claimed_fires(void **state)
     tick(v); /* the T0+1 s fire is claimed ahead, held in the timers */
     assert_int_equal(sched_recorder_flush(v->s), 0);
     struct symbi_err err = {0};
-    assert_int_equal(symbi_store_job_set_status(v->fx->st, "cron", SYMBI_JOB_PAUSED, v->fc.wall,
-                                                "test", &err),
-                     0);
+    assert_int_equal(
+        symbi_store_job_set_status(v->fx->st, "cron", SYMBI_JOB_PAUSED, v->fc.wall, "test", &err),
+        0);
     advance_to(v, T0 + SEC);
     tick(v);
     settle(v);
