@@ -6,10 +6,13 @@ health must say `unhealthy` (503) while writes fail, and the store must be
 consistent afterwards. Needs root to mount the tmpfs; skips otherwise."""
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -79,7 +82,19 @@ def health(port):
         return None, None
 
 
-def test_disk_full_runs_each_instant_once(tmp_path):
+@pytest.fixture
+def own_dir():
+    # not pytest's tmp_path: pytest sessions running beside this one may
+    # rename old numbered directories away, and a mount point must keep its
+    # path to be unmounted
+    d = Path(tempfile.mkdtemp(prefix="symbi-disk-full-"))
+    yield d
+    subprocess.run(["umount", "-l", str(d / "tmpfs")], capture_output=True)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_disk_full_runs_each_instant_once(own_dir):
+    tmp_path = own_dir
     data = tmp_path / "tmpfs"
     mount_tmpfs(data)
     ran = tmp_path / "ran.txt"  # outside the full disk
