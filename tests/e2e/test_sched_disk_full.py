@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from apiclient import Api
 from conftest import BIN, Symbi
@@ -187,6 +188,13 @@ def test_disk_full_runs_each_instant_once(own_dir):
         # spinning (well under a core, a handful of lines, not ~790/s)
         assert saw_unhealthy is not None, "health never said unhealthy while writes failed"
         assert saw_unhealthy["reason"] == "store cannot write", saw_unhealthy
+        assert saw_unhealthy["failed_writes"] >= 1, saw_unhealthy
+        # the answer is the documented one (docs/openapi.yaml)
+        from test_openapi import DOC_PATH, make_checker
+        with open(DOC_PATH, encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+        make_checker(doc)(doc["components"]["schemas"]["SchedulerUnhealthy"], saw_unhealthy,
+                          "GET /api/v1/health/scheduler 503")
         assert cpu < 0.3, f"the daemon used {cpu:.0%} of a core while the disk was full"
         claim_lines = [ln for ln in full_log.splitlines() if "claim" in ln]
         assert len(claim_lines) <= 5, claim_lines[:20]
