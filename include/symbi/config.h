@@ -51,8 +51,11 @@ struct symbi_config {
     char *listen;           /* "127.0.0.1:8080" */
     int64_t max_body_bytes; /* 1 MiB */
     bool protect_health;
-    bool upstream_health; /* /api/v1/health/scheduler in upstream's shape (SPEC §9.2) */
-    char *api_key;        /* SYMBI_API_KEY */
+    bool upstream_health;       /* /api/v1/health/scheduler in upstream's shape (SPEC §9.2) */
+    char *api_key;              /* SYMBI_API_KEY (at least 32 characters) */
+    int64_t header_timeout_ms;  /* a request header is complete within (10 s) */
+    int max_connections;        /* open connections in all (1000) */
+    int max_connections_per_ip; /* from one client address (64) */
 
     /* [store] */
     char *store_url; /* NULL: <data_dir>/symbi.db */

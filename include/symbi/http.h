@@ -8,6 +8,9 @@
 
 struct symbi_http_server;
 
+/* The shortest API key accepted (SPEC §9): SYMBI_API_KEY or [api] api_key. */
+#define SYMBI_HTTP_KEY_MIN_LEN 32
+
 /* What the scheduler tells the health route (filled by its hook). */
 struct symbi_http_sched_stats {
     int64_t in_flight; /* runs executing now */
@@ -38,13 +41,16 @@ enum symbi_http_mode {
 };
 
 struct symbi_http_config {
-    const char *listen;     /* "127.0.0.1:8080", "[::1]:0", "0.0.0.0:8080" (NULL: default) */
-    const char *store_url;  /* each worker thread opens its own handle */
-    int64_t max_body_bytes; /* <= 0: 1 MiB */
-    bool protect_health;    /* health and /metrics need a key too */
-    bool upstream_health;   /* scheduler health in upstream's 13-key shape (SPEC §9.2) */
-    int max_concurrent;     /* the scheduler's max_concurrent_jobs, for upstream health */
-    const char *api_key;    /* SYMBI_API_KEY (NULL: none) */
+    const char *listen;         /* "127.0.0.1:8080", "[::1]:0", "0.0.0.0:8080" (NULL: default) */
+    const char *store_url;      /* each worker thread opens its own handle */
+    int64_t max_body_bytes;     /* <= 0: 1 MiB */
+    bool protect_health;        /* health and /metrics need a key too */
+    bool upstream_health;       /* scheduler health in upstream's 13-key shape (SPEC §9.2) */
+    int max_concurrent;         /* the scheduler's max_concurrent_jobs, for upstream health */
+    const char *api_key;        /* SYMBI_API_KEY (NULL: none; else >= SYMBI_HTTP_KEY_MIN_LEN) */
+    int64_t header_timeout_ms;  /* a request header must be complete within (<= 0: 10 s) */
+    int max_connections;        /* open connections in all (<= 0: 1000) */
+    int max_connections_per_ip; /* from one client address (<= 0: 64) */
     enum symbi_http_mode mode;
     int threads;                          /* pool size (<= 0: number of CPUs) */
     const char *node;                     /* this node's name for logs (may be NULL) */
@@ -55,7 +61,8 @@ struct symbi_http_config {
 int symbi_http_mode_parse(const char *s, enum symbi_http_mode *out);
 
 /* Starts serving. Refuses (SYMBI_EDENIED, message says why) to listen on a
- * non-loopback address while no API key exists (protected mode).
+ * non-loopback address while no API key exists (protected mode), and
+ * (SYMBI_EINVAL) an api_key shorter than SYMBI_HTTP_KEY_MIN_LEN.
  * SYMBI_EIO when the address cannot be bound, SYMBI_EINVAL for a bad
  * listen address. On success *out owns the server. */
 int symbi_http_start(const struct symbi_http_config *cfg, struct symbi_http_server **out,

@@ -19,6 +19,11 @@ int symbi_cli_http_start(const struct symbi_cli *cli, const struct symbi_config 
     hc.protect_health = cfg != NULL && cfg->protect_health;
     hc.upstream_health = cfg != NULL && cfg->upstream_health;
     hc.max_concurrent = cfg != NULL ? cfg->max_concurrent_jobs : 0;
+    if (cfg != NULL) {
+        hc.header_timeout_ms = cfg->header_timeout_ms;
+        hc.max_connections = cfg->max_connections;
+        hc.max_connections_per_ip = cfg->max_connections_per_ip;
+    }
     hc.api_key = cfg != NULL && cfg->api_key != NULL ? cfg->api_key : getenv("SYMBI_API_KEY");
     hc.hooks = hooks;
     /* benchmarking knobs: the server's threading mode and pool size */

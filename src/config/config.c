@@ -40,6 +40,9 @@ void symbi_config_init(struct symbi_config *cfg)
     cfg->webhook_retry_attempts = 3;
     cfg->smtp_port = 587;
     cfg->max_body_bytes = MIB;
+    cfg->header_timeout_ms = 10000;
+    cfg->max_connections = 1000;
+    cfg->max_connections_per_ip = 64;
     cfg->agentpin_cache_ttl_ms = 3600000;
     cfg->agentpin_clock_skew_ms = 60000;
     cfg->log_max_bytes = 10 * MIB;
@@ -143,6 +146,9 @@ static const struct ckey keys[] = {
     {"api", "protect_health", C_BOOL, O(protect_health), 0, 0},
     {"api", "upstream_health", C_BOOL, O(upstream_health), 0, 0},
     {"api", "api_key", C_STRING, O(api_key), 0, 0},
+    {"api", "header_timeout_seconds", C_SECONDS, O(header_timeout_ms), 1000, 600000},
+    {"api", "max_connections", C_INT, O(max_connections), 16, 100000},
+    {"api", "max_connections_per_ip", C_INT, O(max_connections_per_ip), 1, 100000},
     {"store", "url", C_STRING, O(store_url), 0, 0},
     {"agents", "dir", C_STRING, O(agents_dir), 0, 0},
     {"agents", "llm_endpoint", C_STRING, O(llm_endpoint), 0, 0},

@@ -39,6 +39,7 @@ struct http_req {
     char *text;        /* or a text answer (heap, owned) */
     const char *ctype; /* content type of text */
     const char *allow; /* Allow header for 405 */
+    bool close;        /* answer with Connection: close (bad framing) */
 };
 
 typedef void (*http_handler)(struct http_req *r);
@@ -68,6 +69,11 @@ void http_reply_error(struct http_req *r, unsigned status, const char *code, jso
 void http_reply_err(struct http_req *r, const struct symbi_err *e);
 /* Text answer (takes text). */
 void http_reply_text(struct http_req *r, unsigned status, const char *ctype, char *text);
+/* Queues r's answer on c (takes r->text, not r->out). */
+enum MHD_Result http_send_answer(struct MHD_Connection *c, struct http_req *r);
+/* Writes r's answer straight to c's socket, for a request refused while
+ * its body arrives; the caller then returns MHD_NO (closes). */
+void http_answer_now(struct MHD_Connection *c, struct http_req *r);
 
 /* ---- context ---- */
 /* What each worker thread keeps: its store handle, and the last rendered
@@ -172,5 +178,62 @@ int http_json_depth_check(const char *p, size_t n, int max);
 int http_parse_listen(const char *listen, struct sockaddr_storage *addr, socklen_t *len,
                       bool *loopback, struct symbi_err *err);
 bool http_sockaddr_is_loopback(const struct sockaddr *sa);
+
+/* ---- header checks (request.c); each replies and returns false ---- */
+struct http_head {
+    int64_t content_length; /* -1 when absent */
+    bool chunked;           /* Transfer-Encoding: chunked */
+};
+/* Header count and size (431), then framing (400, Connection: close): a
+ * NUL in the request line (version, raw_uri of raw_uri_len bytes as the
+ * URI log callback saw it) or a header, two Content-Lengths, Content-Length
+ * with Transfer-Encoding, a coding other than chunked, two Hosts. */
+bool http_check_framing(struct http_req *r, const char *version, const char *raw_uri,
+                        size_t raw_uri_len, struct http_head *out);
+/* Protected mode: a loopback Host (421); for writes, an Origin, when
+ * sent, of this listener (403). */
+bool http_check_site(struct http_req *r);
+/* A body over max_body (413); any body without application/json (415). */
+bool http_check_body_head(struct http_req *r, const struct http_head *h, int64_t max_body);
+
+/* ---- request guards (guard.c, pure) ---- */
+/* true when the raw request target holds a control byte (< 0x20, 0x7f),
+ * as is or percent-encoded (%00, %0a, ...). */
+bool http_target_has_ctl(const char *raw);
+/* true when host ("name[:port]", "[v6][:port]") names loopback:
+ * "localhost" or a 127.0.0.0/8, ::1 or ::ffff:127.x literal; *port (may be
+ * NULL) gets the port, 0 when absent. */
+bool http_host_is_loopback(const char *host, int *port);
+/* true when origin is "http://" + a loopback name with the same port as
+ * host (absent ports are 80), i.e. a page served by this very listener. */
+bool http_origin_same_site(const char *origin, const char *host);
+/* true when [p, end) holds only NUL, space, tab, CR and LF. */
+bool http_only_blank(const char *p, const char *end);
+/* Incremental check that a body is one JSON object and nothing after it
+ * but whitespace; zero-initialise, then feed the pieces as they come. */
+struct http_body_scan {
+    int depth;
+    int state;
+};
+/* 0 while the bytes so far can still be one object, SYMBI_EPARSE once
+ * they cannot (not starting with '{', or bytes after the object). */
+int http_body_scan(struct http_body_scan *s, const char *p, size_t n);
+
+/* ---- slow clients (conns.c) ---- */
+struct http_conns;
+/* Starts the reaper that closes connections without a complete request
+ * header within header_timeout_ms. */
+int http_conns_new(int64_t header_timeout_ms, struct http_conns **out, struct symbi_err *err);
+/* Stops the reaper (before microhttpd stops); free after microhttpd. */
+void http_conns_halt(struct http_conns *cs);
+void http_conns_free(struct http_conns *cs);
+/* MHD_OPTION_NOTIFY_CONNECTION callback (cls: the http_conns). */
+void http_conns_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                       enum MHD_ConnectionNotificationCode code);
+/* The request header of conn is complete / its answer was sent. */
+void http_conns_header_done(struct MHD_Connection *conn);
+void http_conns_request_done(struct MHD_Connection *conn);
+/* The reaper's decision. */
+bool http_conn_overdue(bool in_header, int64_t phase_start, int64_t now, int64_t timeout_ms);
 
 #endif

@@ -1,6 +1,6 @@
-/* server.c - the HTTP server on GNU libmicrohttpd: listening, the
- * per-request life cycle (limits, routing, authentication, body, JSON),
- * protected mode, the API-key cache and the reply helpers. */
+/* server.c - the HTTP server on GNU libmicrohttpd: listening and its
+ * connection limits, the per-request life cycle (checks, routing,
+ * authentication, body, JSON), protected mode and the API-key cache. */
 #include "http/http_internal.h"
 #include "symbi/policy.h"
 
@@ -11,7 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define KEY_CACHE_TTL_MS 500
+#define KEY_CACHE_TTL_MS          500
+#define DEFAULT_HEADER_TIMEOUT_MS 10000
+#define DEFAULT_MAX_CONNECTIONS   1000
+#define DEFAULT_MAX_PER_IP        64
+#define IDLE_TIMEOUT_S            30 /* microhttpd's: no byte in either direction */
 
 struct key_entry {
     struct symbi_key_verifier v;
@@ -45,147 +49,27 @@ struct symbi_http_server {
     _Atomic int64_t keys_mono;
     bool has_env_key;
     struct symbi_key_verifier env_key;
+    struct http_conns *conns;
 };
 
-/* Per-connection state, from the first call of a request to its end. */
+/* Per-request state, from the URI log callback to the request's end. */
 struct conn_ctx {
+    bool started;        /* the access handler has seen the header */
+    bool bad_target;     /* a control byte in the raw request target */
+    const char *raw_uri; /* the target as received (in microhttpd's buffer) */
+    size_t raw_uri_len;
+    bool chunked;
+    struct http_body_scan scan; /* chunked bodies: still one JSON object? */
     const struct http_route *route;
     char scratch[HTTP_MAX_URL + HTTP_MAX_PARAMS];
     const char *params[HTTP_MAX_PARAMS];
     size_t n_params;
     const char *actor;
     char actor_buf[80];
+    bool protected_mode; /* served without a key: no key exists */
     struct symbi_buf body;
     bool too_big;
 };
-
-/* ---------------------------------------------------------------- replies */
-
-static enum MHD_Result send_answer(struct MHD_Connection *c, struct http_req *r)
-{
-    char *text;
-    size_t len;
-    const char *ctype;
-    if (r->text != NULL) {
-        text = r->text;
-        r->text = NULL;
-        ctype = r->ctype;
-    } else {
-        if (r->out == NULL) {
-            r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-            r->out =
-                json_pack("{s:s,s:s,s:n}", "error", "no answer", "code", "INTERNAL", "details");
-        }
-        text = r->out ? json_dumps(r->out, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-        ctype = "application/json";
-    }
-    if (text == NULL) {
-        r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        text = symbi_strdup("{\"error\":\"out of memory\",\"code\":\"INTERNAL\",\"details\":null}");
-        ctype = "application/json";
-        if (text == NULL)
-            return MHD_NO;
-    }
-    len = strlen(text);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (resp == NULL) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    if (r->allow != NULL)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-    if (r->status == MHD_HTTP_UNAUTHORIZED)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"symbi\"");
-    enum MHD_Result rc = MHD_queue_response(c, r->status, resp);
-    MHD_destroy_response(resp);
-    return rc;
-}
-
-void http_reply(struct http_req *r, unsigned status, json_t *body)
-{
-    json_decref(r->out);
-    r->out = body;
-    r->status = body != NULL ? status : MHD_HTTP_INTERNAL_SERVER_ERROR;
-}
-
-void http_reply_text(struct http_req *r, unsigned status, const char *ctype, char *text)
-{
-    free(r->text);
-    r->text = text;
-    r->ctype = ctype;
-    r->status = status;
-}
-
-void http_reply_error(struct http_req *r, unsigned status, const char *code, json_t *details,
-                      const char *fmt, ...)
-{
-    char msg[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    json_t *o = json_object();
-    if (o != NULL) {
-        /* json_string refuses invalid UTF-8: echo of bad input must not break the answer */
-        json_t *m = json_string(msg);
-        json_object_set_new(o, "error", m != NULL ? m : json_string("invalid request"));
-        json_object_set_new(o, "code", json_string(code));
-        json_object_set_new(o, "details", details != NULL ? details : json_null());
-    } else {
-        json_decref(details);
-    }
-    http_reply(r, status, o);
-}
-
-void http_reply_err(struct http_req *r, const struct symbi_err *e)
-{
-    unsigned st = MHD_HTTP_INTERNAL_SERVER_ERROR;
-    const char *code = "INTERNAL";
-    switch (e->code) {
-    case SYMBI_ENOTFOUND:
-        st = MHD_HTTP_NOT_FOUND, code = "NOT_FOUND";
-        break;
-    case SYMBI_EEXIST:
-        st = MHD_HTTP_CONFLICT, code = "NAME_TAKEN";
-        break;
-    case SYMBI_EFULL:
-        st = MHD_HTTP_CONFLICT, code = "CONCURRENCY_LIMIT";
-        break;
-    case SYMBI_ESTATE:
-        st = MHD_HTTP_CONFLICT, code = "INVALID_STATE";
-        break;
-    case SYMBI_EAMBIGUOUS:
-        st = MHD_HTTP_BAD_REQUEST, code = "AMBIGUOUS";
-        break;
-    case SYMBI_EINVAL:
-    case SYMBI_ERANGE:
-    case SYMBI_EPARSE:
-        st = MHD_HTTP_BAD_REQUEST, code = "INVALID_FIELD";
-        break;
-    case SYMBI_ETOOBIG:
-        st = 413, code = "TOO_LARGE";
-        break;
-    case SYMBI_EDENIED:
-        st = MHD_HTTP_FORBIDDEN, code = "FORBIDDEN";
-        break;
-    case SYMBI_EAUTH:
-        st = MHD_HTTP_UNAUTHORIZED, code = "UNAUTHORIZED";
-        break;
-    case SYMBI_EBUSY:
-        st = MHD_HTTP_SERVICE_UNAVAILABLE, code = "BUSY";
-        break;
-    case SYMBI_ENOSCHED:
-        st = MHD_HTTP_SERVICE_UNAVAILABLE, code = "NO_SCHEDULER";
-        break;
-    default:
-        break;
-    }
-    const char *msg = e->msg[0] != '\0' ? e->msg : symbi_strerror(e->code);
-    if (st == MHD_HTTP_INTERNAL_SERVER_ERROR)
-        symbi_log(SYMBI_LOG_ERROR, "api", "%s %s failed: %s", r->method, r->url, msg);
-    http_reply_error(r, st, code, NULL, "%s", msg);
-}
 
 /* ---------------------------------------------------------------- context */
 
@@ -366,9 +250,20 @@ static enum auth_result authenticate(struct symbi_http_server *srv, struct http_
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (ci != NULL && http_sockaddr_is_loopback(ci->client_addr)) {
         ctx->actor = "api";
+        ctx->protected_mode = true;
         return AUTH_OK;
     }
     return AUTH_NOT_LOOPBACK;
+}
+
+/* Protected mode as of now for a route that needs no key (keys refreshed
+ * like authenticate's). */
+static bool protected_now(struct symbi_http_server *srv, struct http_req *r)
+{
+    int64_t mono = symbi_now_mono_ms();
+    if (!keys_fresh(srv, mono))
+        keys_refresh(srv, http_store(r, false), mono);
+    return symbi_http_protected_mode(srv);
 }
 
 bool symbi_http_protected_mode(struct symbi_http_server *srv)
@@ -381,37 +276,18 @@ bool symbi_http_protected_mode(struct symbi_http_server *srv)
 
 /* ---------------------------------------------------------------- requests */
 
-static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    const char *value)
-{
-    (void)kind;
-    size_t *acc = cls;
-    acc[0]++;
-    acc[1] += strlen(key) + (value ? strlen(value) : 0) + 4;
-    return MHD_YES;
-}
-
-/* true for "application/json" with optional parameters */
-static bool is_json_type(const char *ct)
-{
-    while (*ct == ' ')
-        ct++;
-    size_t n = strlen("application/json");
-    return strncasecmp(ct, "application/json", n) == 0 &&
-           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 /* Checks done once the headers are in, before any body is read. Returns
  * false after setting an error answer in r. */
-static bool check_headers(struct symbi_http_server *srv, struct http_req *r, struct conn_ctx *ctx)
+static bool check_headers(struct symbi_http_server *srv, struct http_req *r, struct conn_ctx *ctx,
+                          const char *version)
 {
-    size_t acc[2] = {0, 0};
-    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, acc);
-    if (acc[0] > HTTP_MAX_HEADERS || acc[1] > HTTP_MAX_HEADER_BYTES) {
-        http_reply_error(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "HEADERS_TOO_LARGE",
-                         json_pack("{s:i,s:i}", "max_headers", HTTP_MAX_HEADERS, "max_bytes",
-                                   HTTP_MAX_HEADER_BYTES),
-                         "request headers too large (%zu headers, %zu bytes)", acc[0], acc[1]);
+    struct http_head head;
+    if (!http_check_framing(r, version, ctx->raw_uri, ctx->raw_uri_len, &head))
+        return false;
+    ctx->chunked = head.chunked;
+    if (ctx->bad_target) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "BAD_PATH", NULL,
+                         "a control byte (such as %%00) in the request path or query");
         return false;
     }
     if (strlen(r->url) > HTTP_MAX_URL) {
@@ -437,6 +313,7 @@ static bool check_headers(struct symbi_http_server *srv, struct http_req *r, str
     bool is_public = ctx->route != NULL && ctx->route->is_public && !srv->protect_health;
     if (is_public) {
         ctx->actor = "api";
+        ctx->protected_mode = protected_now(srv, r);
     } else {
         switch (authenticate(srv, r, ctx)) {
         case AUTH_OK:
@@ -456,6 +333,10 @@ static bool check_headers(struct symbi_http_server *srv, struct http_req *r, str
             return false;
         }
     }
+    /* no web page may reach a daemon that asks for no key (DNS rebinding,
+     * cross-site forms) */
+    if (ctx->protected_mode && !http_check_site(r))
+        return false;
     if (ctx->route == NULL) {
         if (allow != NULL) {
             r->allow = allow;
@@ -468,26 +349,7 @@ static bool check_headers(struct symbi_http_server *srv, struct http_req *r, str
         }
         return false;
     }
-    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
-    int64_t clen = 0;
-    if (cl != NULL && symbi_parse_i64(cl, 0, INT64_MAX, &clen) != 0) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "BAD_REQUEST", NULL, "bad Content-Length");
-        return false;
-    }
-    if (clen > srv->max_body) {
-        http_reply_error(r, 413, "PAYLOAD_TOO_LARGE",
-                         json_pack("{s:I}", "max_body_bytes", (json_int_t)srv->max_body),
-                         "request body of %lld bytes exceeds max_body_bytes (%lld)",
-                         (long long)clen, (long long)srv->max_body);
-        return false;
-    }
-    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
-    if (ctx->route->has_body && clen > 0 && ct != NULL && !is_json_type(ct)) {
-        http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", NULL,
-                         "Content-Type must be application/json, not %.100s", ct);
-        return false;
-    }
-    return true;
+    return http_check_body_head(r, &head, srv->max_body);
 }
 
 /* Parses the body (when the route takes one) and runs the handler. */
@@ -532,26 +394,46 @@ static void dispatch(struct http_req *r, struct conn_ctx *ctx)
         pthread_mutex_unlock(&r->srv->write_mu);
 }
 
+/* Before the header: a request's state starts here, with its target as
+ * received (microhttpd cuts the decoded path at a %00). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)c;
+    struct symbi_http_server *srv = cls;
+    struct conn_ctx *ctx = calloc(1, sizeof *ctx);
+    if (ctx == NULL)
+        return NULL;
+    symbi_buf_init(&ctx->body, (size_t)srv->max_body);
+    ctx->raw_uri = uri;
+    ctx->raw_uri_len = strlen(uri);
+    ctx->bad_target = http_target_has_ctl(uri);
+    return ctx;
+}
+
+static void end_request(struct http_req *r)
+{
+    json_decref(r->out);
+    json_decref(r->json);
+    free(r->text);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     struct symbi_http_server *srv = cls;
     struct http_req r = {.srv = srv, .conn = c, .method = method, .url = url, .status = 200};
     struct conn_ctx *ctx = *con_cls;
     enum MHD_Result rc;
-    if (ctx == NULL) {
-        ctx = calloc(1, sizeof *ctx);
-        if (ctx == NULL)
-            return MHD_NO;
-        symbi_buf_init(&ctx->body, (size_t)srv->max_body);
-        *con_cls = ctx;
-        if (!check_headers(srv, &r, ctx)) {
+    if (ctx == NULL) /* out of memory in on_uri */
+        return MHD_NO;
+    if (!ctx->started) {
+        ctx->started = true;
+        http_conns_header_done(c);
+        if (!check_headers(srv, &r, ctx, version)) {
             ctx->route = NULL;
-            rc = send_answer(c, &r);
-            json_decref(r.out);
-            free(r.text);
+            rc = http_send_answer(c, &r);
+            end_request(&r);
             return rc;
         }
         return MHD_YES;
@@ -559,6 +441,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (ctx->route == NULL) /* answered already; discard whatever still arrives */
         return MHD_YES;
     if (*upload_data_size > 0) {
+        /* a chunked body has no announced end: once it cannot be one JSON
+         * object (bytes after it: a chunk size larger than what was sent),
+         * answer now rather than wait for data that will never come */
+        if (ctx->chunked && !ctx->too_big &&
+            http_body_scan(&ctx->scan, upload_data, *upload_data_size) != 0) {
+            *upload_data_size = 0;
+            http_reply_error(&r, MHD_HTTP_BAD_REQUEST, "BAD_FRAMING", NULL,
+                             "the chunked body is not one JSON object (bad chunk size?)");
+            http_answer_now(c, &r);
+            end_request(&r);
+            ctx->route = NULL;
+            return MHD_NO;
+        }
         if (!ctx->too_big && symbi_buf_append(&ctx->body, upload_data, *upload_data_size) != 0)
             ctx->too_big = true;
         *upload_data_size = 0;
@@ -572,10 +467,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         dispatch(&r, ctx);
     if (r.status >= 500)
         symbi_log(SYMBI_LOG_WARN, "api", "%s %s status=%u", method, url, r.status);
-    rc = send_answer(c, &r);
-    json_decref(r.out);
-    json_decref(r.json);
-    free(r.text);
+    rc = http_send_answer(c, &r);
+    end_request(&r);
     ctx->route = NULL;
     return rc;
 }
@@ -584,9 +477,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)c;
     (void)toe;
     struct conn_ctx *ctx = *con_cls;
+    http_conns_request_done(c);
     if (ctx == NULL)
         return;
     symbi_buf_cleanup(&ctx->body);
@@ -628,8 +521,10 @@ void symbi_http_stop(struct symbi_http_server *srv)
 {
     if (srv == NULL)
         return;
+    http_conns_halt(srv->conns);
     if (srv->mhd != NULL)
         MHD_stop_daemon(srv->mhd);
+    http_conns_free(srv->conns);
     pthread_key_delete(srv->tls_store);
     pthread_rwlock_destroy(&srv->keys_lock);
     pthread_mutex_destroy(&srv->refresh_mu);
@@ -704,6 +599,15 @@ int symbi_http_start(const struct symbi_http_config *cfg, struct symbi_http_serv
         return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
     }
     if (cfg->api_key != NULL && *cfg->api_key != '\0') {
+        /* a guessable key must not turn protected mode off */
+        size_t klen = strlen(cfg->api_key);
+        if (klen < SYMBI_HTTP_KEY_MIN_LEN) {
+            symbi_http_stop(srv);
+            return symbi_err_set(err, SYMBI_EINVAL,
+                                 "SYMBI_API_KEY ([api] api_key) is %zu characters; an API key "
+                                 "needs at least %d (make one with `symbi api-key create`)",
+                                 klen, SYMBI_HTTP_KEY_MIN_LEN);
+        }
         char salt[SYMBI_KEY_SALT_HEXLEN + 1], hash[SYMBI_KEY_HASH_HEXLEN + 1];
         if (symbi_policy_key_salt(salt) != 0 ||
             symbi_policy_key_hash(cfg->api_key, salt, hash) != 0 ||
@@ -729,6 +633,15 @@ int symbi_http_start(const struct symbi_http_config *cfg, struct symbi_http_serv
                              listen);
     }
 
+    int64_t header_ms =
+        cfg->header_timeout_ms > 0 ? cfg->header_timeout_ms : DEFAULT_HEADER_TIMEOUT_MS;
+    rc = http_conns_new(header_ms, &srv->conns, err);
+    if (rc != 0) {
+        symbi_http_stop(srv);
+        return rc;
+    }
+    int max_conns = cfg->max_connections > 0 ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
+    int per_ip = cfg->max_connections_per_ip > 0 ? cfg->max_connections_per_ip : DEFAULT_MAX_PER_IP;
     unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_INTERNAL_POLLING_THREAD;
     /* two per CPU by default: handlers block in the store (file locks), and
      * on 2 CPUs 4 threads served the single-job GET ~1.5x faster than 2 */
@@ -744,9 +657,12 @@ int symbi_http_start(const struct symbi_http_config *cfg, struct symbi_http_serv
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_SOCK_ADDR, 0, &addr},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_conns_notify, srv->conns},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, 1000, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, max_conns, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, NULL},
         {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
         {cfg->mode == SYMBI_HTTP_POOL ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
          cfg->mode == SYMBI_HTTP_POOL ? threads : 0, NULL},
@@ -761,13 +677,16 @@ int symbi_http_start(const struct symbi_http_config *cfg, struct symbi_http_serv
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di != NULL ? di->port : 0;
-    symbi_log(SYMBI_LOG_INFO, "api", "listening on %s port=%d mode=%s threads=%d protected=%s",
+    symbi_log(SYMBI_LOG_INFO, "api",
+              "listening on %s port=%d mode=%s threads=%d protected=%s header_timeout=%lldms "
+              "max_connections=%d per_ip=%d",
               listen, srv->port,
               cfg->mode == SYMBI_HTTP_POOL    ? "pool"
               : cfg->mode == SYMBI_HTTP_EPOLL ? "epoll"
                                               : "thread",
               cfg->mode == SYMBI_HTTP_POOL ? threads : 1,
-              symbi_http_protected_mode(srv) ? "yes" : "no");
+              symbi_http_protected_mode(srv) ? "yes" : "no", (long long)header_ms, max_conns,
+              per_ip);
     *out = srv;
     return 0;
 }

@@ -66,7 +66,7 @@ def test_every_route_needs_a_live_key(symbi, daemons):
 
 
 def test_env_key(symbi, daemons):
-    key = "env-secret-" + os.urandom(8).hex()
+    key = "env-secret-" + os.urandom(16).hex()
     _, port = start_api(symbi, daemons, env={"SYMBI_API_KEY": key})
     assert_error(*Api(port).get("/api/v1/schedule"), 401)
     assert_error(*Api(port, key=key + "x").get("/api/v1/schedule"), 401)

@@ -88,8 +88,9 @@ def test_guide_curl_commands(api, symbi):
     assert st == 200 and p["status"] == "paused" and JOB_KEYS <= set(p)
     st, r = curl(port, "-X", "POST", f"http://localhost:8080/api/v1/schedule/{jid}/resume")
     assert st == 200 and r["status"] == "active"
+    # reset is for dead_letter and failed jobs only (test_api_hardening.py)
     st, r = a.post(f"/api/v1/schedule/{jid}/reset")
-    assert st == 200 and r["status"] == "active" and r["failure_count"] == 0
+    assert st == 409 and r["code"] == "INVALID_STATE"
 
     st, run = curl(port, "-X", "POST", f"http://localhost:8080/api/v1/schedule/{jid}/run",
                    "-H", "Content-Type: application/json",

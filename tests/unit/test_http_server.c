@@ -192,6 +192,8 @@ static void test_health_states(void **state)
     assert_int_equal(mkdir(f->dir, 0700), 0);
 }
 
+#define KEY "s3cret-0123456789abcdef0123456789"
+
 static void test_protected_mode_and_env_key(void **state)
 {
     struct fixture *f = *state;
@@ -199,23 +201,34 @@ static void test_protected_mode_and_env_key(void **state)
     assert_int_equal(start(f, "0.0.0.0:0", NULL, NULL, &err), SYMBI_EDENIED);
     assert_non_null(strstr(err.msg, "no API key"));
     assert_null(f->srv);
-    assert_int_equal(start(f, "127.0.0.1:0", "s3cret", NULL, &err), 0);
+    /* a key under 32 characters is refused, never a way off protected mode */
+    char short_key[SYMBI_HTTP_KEY_MIN_LEN];
+    memset(short_key, 'k', sizeof short_key - 1);
+    short_key[sizeof short_key - 1] = '\0';
+    assert_int_equal(start(f, "0.0.0.0:0", short_key, NULL, &err), SYMBI_EINVAL);
+    assert_non_null(strstr(err.msg, "at least 32"));
+    assert_null(f->srv);
+    assert_int_equal(start(f, "127.0.0.1:0", "a", NULL, &err), SYMBI_EINVAL);
+    assert_null(f->srv);
+    assert_true(strlen(KEY) >= SYMBI_HTTP_KEY_MIN_LEN);
+    assert_int_equal(start(f, "127.0.0.1:0", KEY, NULL, &err), 0);
     assert_false(symbi_http_protected_mode(f->srv));
     json_t *j = NULL;
     assert_int_equal(request(f, "GET", "/api/v1/schedule", NULL, NULL, &j), 401);
     assert_string_equal(json_string_value(json_object_get(j, "code")), "UNAUTHORIZED");
     json_decref(j);
-    assert_int_equal(request(f, "GET", "/api/v1/schedule", NULL, "s3cre", NULL), 401);
-    assert_int_equal(request(f, "GET", "/api/v1/schedule", NULL, "s3cret", NULL), 200);
+    assert_int_equal(
+        request(f, "GET", "/api/v1/schedule", NULL, "s3cret-0123456789abcdef012345678", NULL), 401);
+    assert_int_equal(request(f, "GET", "/api/v1/schedule", NULL, KEY, NULL), 200);
     /* 405 with Allow, 404 after auth */
-    assert_int_equal(request(f, "DELETE", "/api/v1/schedule", NULL, "s3cret", &j), 405);
+    assert_int_equal(request(f, "DELETE", "/api/v1/schedule", NULL, KEY, &j), 405);
     assert_string_equal(json_string_value(json_object_get(j, "code")), "METHOD_NOT_ALLOWED");
     json_decref(j);
-    assert_int_equal(request(f, "GET", "/nope", NULL, "s3cret", NULL), 404);
+    assert_int_equal(request(f, "GET", "/nope", NULL, KEY, NULL), 404);
     assert_int_equal(request(f, "GET", "/nope", NULL, NULL, NULL), 401);
     symbi_http_stop(f->srv);
     f->srv = NULL;
-    assert_int_equal(start(f, "0.0.0.0:0", "s3cret", NULL, &err), 0);
+    assert_int_equal(start(f, "0.0.0.0:0", KEY, NULL, &err), 0);
 }
 
 /* Inserts a run of job `ref` in `status`; returns its id in id. */
