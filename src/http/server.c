@@ -487,6 +487,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+/* microhttpd logs a line for every refused or broken connection: during a
+ * flood of them, each such message is logged at most every NOISY_EVERY_MS
+ * with the number of times it was seen. */
+#define NOISY_EVERY_MS 10000
+static const char *const noisy[] = {"Server reached connection limit",
+                                    "Connection was closed by remote side",
+                                    "Connection socket is closed"};
+static _Atomic int64_t noisy_seen[SYMBI_ARRAY_LEN(noisy)];
+static _Atomic int64_t noisy_last[SYMBI_ARRAY_LEN(noisy)];
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -495,6 +505,18 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
+    for (size_t i = 0; i < SYMBI_ARRAY_LEN(noisy); i++) {
+        if (strncmp(msg, noisy[i], strlen(noisy[i])) != 0)
+            continue;
+        atomic_fetch_add(&noisy_seen[i], 1);
+        int64_t now = symbi_now_mono_ms(), last = atomic_load(&noisy_last[i]);
+        if ((last != 0 && now - last < NOISY_EVERY_MS) ||
+            !atomic_compare_exchange_strong(&noisy_last[i], &last, now))
+            return;
+        symbi_log(SYMBI_LOG_WARN, "api", "microhttpd: %s (%lld times since the last report)", msg,
+                  (long long)atomic_exchange(&noisy_seen[i], 0));
+        return;
+    }
     symbi_log(SYMBI_LOG_WARN, "api", "microhttpd: %s", msg);
 }
 
