@@ -1,6 +1,7 @@
 /* http_request_fuzz.c - fuzzes what the HTTP API does with untrusted
  * request parts before a handler runs: the path against every route of the
- * table, the JSON depth scan, then parsing and applying the body as job
+ * table, the request guards (control bytes, Host, Origin, the chunked-body
+ * scan), the JSON depth scan, then parsing and applying the body as job
  * fields. Input: a path line, then the body. */
 #include "http/http_internal.h"
 #include "symbi/json.h"
@@ -30,8 +31,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     abort();
         }
     }
+    /* the request guards on the same line as a target, a Host, an Origin */
+    int port = 0;
+    (void)http_target_has_ctl(path);
+    if (http_host_is_loopback(path, &port) && (port < 0 || port > 65535))
+        abort();
+    if (http_origin_same_site(path, "localhost:8080") && strncmp(path, "http://", 7) != 0 &&
+        strncmp(path, "HTTP://", 7) != 0)
+        abort();
     const char *body = nl ? nl + 1 : (const char *)data + size;
     size_t blen = size - (size_t)(body - (const char *)data);
+    /* the chunked-body scan, fed in pieces, agrees with a scan in one go */
+    struct http_body_scan whole = {0}, pieces = {0};
+    int rw = http_body_scan(&whole, body, blen), rp = 0;
+    for (size_t i = 0; i < blen && rp == 0; i += 3)
+        rp = http_body_scan(&pieces, body + i, blen - i < 3 ? blen - i : 3);
+    if (rw != rp)
+        abort();
     if (http_json_depth_check(body, blen, HTTP_MAX_JSON_DEPTH) != 0)
         return 0;
     json_error_t je;
