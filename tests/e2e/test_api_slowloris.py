@@ -134,3 +134,51 @@ def test_slow_clients_do_not_deny_health(symbi, daemons):
         except OSError:
             return False
     wait_until(health_from_127_0_0_1, timeout=10)
+
+
+def test_limits_come_from_the_config_file(symbi, daemons, tmp_path):
+    """[api] header_timeout_seconds and max_connections_per_ip reach the
+    server: of 5 silent connections 3 are taken and closed at 2 s, 2 are
+    refused at once; an idle keep-alive connection closes at 2 s too."""
+    cfg = tmp_path / "symbi.toml"
+    cfg.write_text("[api]\nheader_timeout_seconds = 2\nmax_connections_per_ip = 3\n")
+    d, port = start_api(symbi, daemons, env={"SYMBI_CONFIG": str(cfg)})
+    assert "header_timeout=2000ms" in d.output() and "per_ip=3" in d.output()
+    socks = []
+    for _ in range(5):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"GET /api/v1/health HTTP/1.1\r\n")
+        socks.append((s, time.monotonic()))
+    sel = selectors.DefaultSelector()
+    for s, opened in socks:
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, opened)
+    lifetimes = []
+    deadline = time.monotonic() + 10
+    while sel.get_map() and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=0.05):
+            try:
+                gone = key.fileobj.recv(4096) == b""
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            if gone:
+                lifetimes.append(time.monotonic() - key.data)
+                sel.unregister(key.fileobj)
+                key.fileobj.close()
+    sel.close()
+    lifetimes.sort()
+    assert all(x < 1.0 for x in lifetimes[:2]), lifetimes
+    assert all(1.9 <= x <= 2.0 + SLACK for x in lifetimes[2:]), lifetimes
+    # keep-alive: an answer, then silence, then the close
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        t0, data = time.monotonic(), b""
+        while b'"status":"ok"' not in data:
+            data += s.recv(4096)
+        answered = time.monotonic()
+        while s.recv(4096):
+            pass
+        assert 1.9 <= time.monotonic() - answered <= 2.0 + SLACK
+        assert answered - t0 < 1.0

@@ -101,6 +101,9 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.retry_backoff_ms, 30000);
     assert_int_equal(cfg.smtp_port, 587);
     assert_int_equal(cfg.max_body_bytes, 1024 * 1024);
+    assert_int_equal(cfg.header_timeout_ms, 10000);
+    assert_int_equal(cfg.max_connections, 1000);
+    assert_int_equal(cfg.max_connections_per_ip, 64);
     assert_string_equal(cfg.default_timezone, "UTC");
     assert_string_equal(cfg.environment, "development");
     assert_string_equal(cfg.listen, "127.0.0.1:8080");
@@ -174,6 +177,9 @@ static void test_every_section(void **state)
                        "listen = \"[::1]:9090\"\n"
                        "max_body_bytes = 65536\n"
                        "protect_health = true\n"
+                       "header_timeout_seconds = 2.5\n"
+                       "max_connections = 200\n"
+                       "max_connections_per_ip = 8\n"
                        "[store]\n"
                        "url = \"sqlite:/var/lib/symbi/jobs.db\"\n"
                        "[agents]\n"
@@ -208,6 +214,9 @@ static void test_every_section(void **state)
     assert_string_equal(cfg.listen, "[::1]:9090");
     assert_int_equal(cfg.max_body_bytes, 65536);
     assert_true(cfg.protect_health);
+    assert_int_equal(cfg.header_timeout_ms, 2500);
+    assert_int_equal(cfg.max_connections, 200);
+    assert_int_equal(cfg.max_connections_per_ip, 8);
     assert_string_equal(cfg.store_url, "sqlite:/var/lib/symbi/jobs.db");
     assert_string_equal(cfg.agents_dir, "/etc/symbi/agents");
     assert_string_equal(cfg.llm_endpoint, "http://127.0.0.1:11434/v1");
@@ -358,6 +367,10 @@ static void test_errors_name_file_line_key(void **state)
                  "70000)");
     expect_error("[api]\nlisten = \"localhost\"\n",
                  "bad.toml:2: api.listen: \"localhost\" is not an address HOST:PORT");
+    expect_error("[api]\nmax_connections_per_ip = 0\n",
+                 "bad.toml:2: api.max_connections_per_ip: must be between 1 and 100000 (got 0)");
+    expect_error("[api]\nheader_timeout_seconds = 0.5\n",
+                 "bad.toml:2: api.header_timeout_seconds: must be between 1s and 10m");
     expect_error("[log]\nlevel = \"loud\"\n",
                  "bad.toml:2: log.level: \"loud\" is not a log level (debug, info, warn, error, "
                  "off)");
