@@ -171,7 +171,14 @@ def test_limits_come_from_the_config_file(symbi, daemons, tmp_path):
     lifetimes.sort()
     assert all(x < 1.0 for x in lifetimes[:2]), lifetimes
     assert all(1.9 <= x <= 2.0 + SLACK for x in lifetimes[2:]), lifetimes
-    # keep-alive: an answer, then silence, then the close
+    # keep-alive: an answer, then silence, then the close (once the server
+    # has let go of the address's three reaped connections)
+    def health_from_127_0_0_1():
+        try:
+            return Api(port).get("/api/v1/health")[0] == 200
+        except OSError:
+            return False
+    wait_until(health_from_127_0_0_1, timeout=10)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
         t0, data = time.monotonic(), b""
