@@ -67,7 +67,7 @@ int symbi_store_job_delete(struct symbi_store *st, const char *id, const char *a
  * from now on resume and reset, failure_count 0 on reset. SYMBI_ESTATE when
  * the transition makes no sense (resume of a completed job; pause of a
  * job that is not active; resume of a dead_letter job, which needs reset;
- * reset of a paused or completed job). Pausing a paused job or resuming an
+ * reset of a job that is not dead_letter or failed). Pausing a paused job or resuming an
  * active one succeeds and writes nothing. */
 int symbi_store_job_set_status(struct symbi_store *st, const char *id, enum symbi_job_status status,
                                int64_t now, const char *actor, struct symbi_err *err);

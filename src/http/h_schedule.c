@@ -289,13 +289,7 @@ static void change_status(struct http_req *r, int what)
         return;
     struct symbi_err err = {0};
     int rc;
-    /* reset revives a dead_letter or failed job; on any other it would
-     * only rewrite next_run and the audit trail */
-    if (what == 2 && job.status != SYMBI_JOB_DEAD_LETTER && job.status != SYMBI_JOB_FAILED)
-        rc = symbi_err_set(&err, SYMBI_ESTATE,
-                           "job \"%s\" is %s; only a dead_letter or failed job can be reset",
-                           job.name, symbi_job_status_name(job.status));
-    else if (what == 2)
+    if (what == 2)
         rc = symbi_store_job_reset(st, job.id, r->now, r->actor, &err);
     else
         rc = symbi_store_job_set_status(st, job.id, what == 0 ? SYMBI_JOB_PAUSED : SYMBI_JOB_ACTIVE,

@@ -402,12 +402,18 @@ static int transition(struct symbi_job *cur, enum symbi_job_status to, bool rese
     const char *name = cur->name;
     *changed = true;
     if (reset) {
+        /* reset revives a dead_letter or failed job (SPEC §5.5); on any
+         * other it would only rewrite next_run and the audit trail */
         if (from == SYMBI_JOB_PAUSED)
             return symbi_err_set(err, SYMBI_ESTATE, "job \"%s\" is paused; resume it instead",
                                  name);
         if (from == SYMBI_JOB_COMPLETED)
             return symbi_err_set(err, SYMBI_ESTATE, "job \"%s\" has completed; nothing to reset",
                                  name);
+        if (from != SYMBI_JOB_DEAD_LETTER && from != SYMBI_JOB_FAILED)
+            return symbi_err_set(err, SYMBI_ESTATE,
+                                 "job \"%s\" is %s; only a dead_letter or failed job can be reset",
+                                 name, symbi_job_status_name(from));
         *type = "CronJobReset";
         cur->status = SYMBI_JOB_ACTIVE;
         cur->failure_count = 0;

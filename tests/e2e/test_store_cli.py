@@ -263,6 +263,8 @@ def test_pause_resume_reset(symbi):
     p = symbi.run("cron", "resume", "hourly-report", check=True)
     assert "Resumed job 'hourly-report'" in p.stdout and "next run" in p.stdout
     assert job_row(symbi, "hourly-report")["status"] == "active"
+    # reset of an active job is a state error that writes nothing (SPEC §5.5)
+    refused(symbi, "cron", "reset", "hourly-report", msg="active")
     # dead letter: resume refused, reset reactivates with 0 failures
     with db(symbi) as c:
         c.execute("UPDATE jobs SET status = 'dead_letter', failure_count = 3, next_run = NULL")

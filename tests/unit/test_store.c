@@ -296,6 +296,10 @@ static void test_status_transitions(void **state)
     assert_int_equal(symbi_store_job_reset(st, "flip", T0, "cli", &err), SYMBI_ESTATE);
     assert_int_equal(symbi_store_job_set_status(st, "flip", SYMBI_JOB_ACTIVE, T0, "cli", &err), 0);
     assert_int_equal(audit_count(st, "CronJobResumed", "flip"), 1);
+    /* reset of an active job is refused and writes no event (issue 10 #9) */
+    assert_int_equal(symbi_store_job_reset(st, "flip", T0, "cli", &err), SYMBI_ESTATE);
+    assert_non_null(strstr(err.msg, "active"));
+    assert_int_equal(audit_count(st, "CronJobReset", "flip"), 0);
     /* dead letter: resume is refused, reset reactivates with 0 failures */
     assert_int_equal(
         symbi_store_job_set_status(st, "flip", SYMBI_JOB_DEAD_LETTER, T0, "scheduler", &err), 0);
