@@ -12,7 +12,14 @@
 void symbi_cli_print_table(FILE *out, const struct symbi_cli_cmd *table, size_t n,
                            const char *group)
 {
-    fprintf(out, "usage: %s <command> [options]\n\ncommands:\n", group);
+    fprintf(out, "usage: %s <command> [options]\n\n", group);
+    symbi_cli_print_commands(out, table, n, group);
+}
+
+void symbi_cli_print_commands(FILE *out, const struct symbi_cli_cmd *table, size_t n,
+                              const char *group)
+{
+    fputs("commands:\n", out);
     for (size_t i = 0; i < n; i++)
         fprintf(out, "  %-12s %s\n", table[i].name, table[i].summary);
     fprintf(out, "\nRun '%s <command> --help' for a command's options.\n", group);

@@ -39,6 +39,9 @@ int symbi_cli_dispatch(struct symbi_cli *cli, const struct symbi_cli_cmd *table,
                        const char *group, int argc, char **argv);
 void symbi_cli_print_table(FILE *out, const struct symbi_cli_cmd *table, size_t n,
                            const char *group);
+/* The table without its usage line (after a usage line of the caller's). */
+void symbi_cli_print_commands(FILE *out, const struct symbi_cli_cmd *table, size_t n,
+                              const char *group);
 
 /* Prints "symbi: <message>" to stderr; returns code. */
 int symbi_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -35,13 +35,15 @@ int main(int argc, char **argv)
         }
         *slot = argv[++i];
     }
-    if (i < argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
-        fputs(global_usage, stdout);
-        symbi_cli_print_table(stdout, symbi_cli_commands, symbi_cli_n_commands, "symbi");
-        return SYMBI_EXIT_OK;
+    bool help = i < argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0);
+    if (help || i >= argc) {
+        /* one usage line: the global one, then the commands */
+        FILE *out = help ? stdout : stderr;
+        fputs(global_usage, out);
+        fputc('\n', out);
+        symbi_cli_print_commands(out, symbi_cli_commands, symbi_cli_n_commands, "symbi");
+        return help ? SYMBI_EXIT_OK : SYMBI_EXIT_USAGE;
     }
-    if (i >= argc)
-        fputs(global_usage, stderr);
     return symbi_cli_dispatch(&cli, symbi_cli_commands, symbi_cli_n_commands, "symbi", argc - i,
                               argv + i);
 }

@@ -773,6 +773,38 @@ static char *source_of(struct dsl_parser *p)
     return s;
 }
 
+/* A validator error after the entries were read: reported unless its key's
+ * entry was already (a bad `cron` value leaves cron unset: "one of cron or
+ * at is required" would only repeat it). */
+struct each_ctx {
+    struct bctx *c;
+    const bool *bad;
+    const struct dsl_entry *const *seen;
+    bool unknown; /* an unknown key was reported: perhaps a misspelt required one */
+};
+
+static void each_error(void *ud, const char *field, const struct symbi_err *err)
+{
+    struct each_ctx *ec = ud;
+    if (field != NULL) {
+        size_t n = strcspn(field, ".");
+        for (int k = 0; k < J_COUNT; k++)
+            if (ec->bad[k] && strlen(job_keys[k].name) == n &&
+                strncmp(job_keys[k].name, field, n) == 0)
+                return;
+        if (strcmp(field, "cron") == 0 && (ec->bad[J_AT] || ec->bad[J_CRON]))
+            return;
+        /* `crn: ...` was reported with its "did you mean": cron is not missing too */
+        static const int required[] = {J_NAME, J_AGENT, J_CRON};
+        for (size_t i = 0; ec->unknown && i < SYMBI_ARRAY_LEN(required); i++)
+            if (ec->seen[required[i]] == NULL && strcmp(field, job_keys[required[i]].name) == 0)
+                return;
+    }
+    int line, col;
+    field_pos(ec->c->b, field, &line, &col);
+    berr(ec->c, line, col, "%s", err->msg);
+}
+
 static void build_schedule(struct dsl_parser *p, const struct dsl_block *b, bool dup)
 {
     struct bctx c = {p, b, "schedule", b->bad || dup ? 1 : 0};
@@ -780,11 +812,16 @@ static void build_schedule(struct dsl_parser *p, const struct dsl_block *b, bool
     symbi_job_init(&job);
     const struct dsl_entry *seen[J_COUNT] = {0};
     char *at_text = NULL;
+    bool bad[J_COUNT] = {0}; /* keys whose entry was already reported */
+    bool unknown = false;
     for (const struct dsl_entry *e = b->entries; e != NULL && !p->oom; e = e->next) {
         int k = find_key(&c, e, job_keys, J_COUNT, "schedule");
+        unknown |= k < 0;
         if (k < 0 || dup_key(&c, e, &seen[k], job_keys[k].name))
             continue;
+        int before = c.errors;
         schedule_entry(&c, &job, e, k, &at_text);
+        bad[k] = c.errors != before;
     }
     if (b->name != NULL) {
         if (seen[J_NAME] != NULL) {
@@ -796,24 +833,23 @@ static void build_schedule(struct dsl_parser *p, const struct dsl_block *b, bool
     } else if (seen[J_NAME] == NULL && c.errors == 0) {
         berr(&c, b->line, b->col,
              "schedule has no name: write `schedule NAME {` or give `name: \"...\"`");
+        bad[J_NAME] = true;
+    } else if (seen[J_NAME] == NULL) {
+        bad[J_NAME] = true;
     }
-    if (at_text != NULL && c.errors == 0) {
+    if (at_text != NULL && !bad[J_AT] && !bad[J_TIMEZONE]) {
         struct symbi_err err;
         if (at_to_utc(at_text, job.timezone, &job.at, &err) != 0) {
             int line, col;
             field_pos(b, "at", &line, &col);
             berr(&c, line, col, "%s", err.msg);
+            bad[J_AT] = true;
         }
     }
     free(at_text);
-    if (c.errors == 0 && !p->oom) {
-        const char *field = NULL;
-        struct symbi_err err;
-        if (symbi_job_validate_field(&job, &field, &err) != 0) {
-            int line, col;
-            field_pos(b, field, &line, &col);
-            berr(&c, line, col, "%s", err.msg);
-        }
+    if (!p->oom && !b->bad && !dup) {
+        struct each_ctx ec = {&c, bad, seen, unknown};
+        dsl_validate_each(&job, each_error, &ec);
     }
     if (c.errors == 0 && !p->oom && (job.source = source_of(p)) != NULL &&
         push_job(p->out, &job) == 0)

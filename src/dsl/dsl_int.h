@@ -117,6 +117,12 @@ void dsl_diag(struct dsl_parser *p, enum symbi_dsl_severity sev, int line, int c
 /* Checks UTF-8 validity and NUL bytes; reports and returns false on the
  * first bad byte. */
 bool dsl_check_text(struct dsl_parser *p);
+/* Validates job and calls cb once per error (field: "cron", "policy.x", or
+ * NULL), setting each failing field to a harmless value to find the next
+ * (validate_each.c): every error of a block, not only the first. The job is
+ * changed only when there were errors. Returns how many there were. */
+typedef void (*dsl_validate_cb)(void *ud, const char *field, const struct symbi_err *err);
+int dsl_validate_each(struct symbi_job *job, dsl_validate_cb cb, void *ud);
 /* Turns the source into p->toks (always ending with T_EOF). */
 int dsl_lex(struct dsl_parser *p);
 /* Parses the tokens into p->blocks, reporting syntax errors. */

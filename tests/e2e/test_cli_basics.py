@@ -17,6 +17,7 @@ def test_help_lists_commands(symbi):
     assert p.returncode == 0
     for cmd in ("up", "cron", "version"):
         assert re.search(rf"^\s+{cmd}\s", p.stdout, re.M), cmd
+    assert p.stdout.count("usage:") == 1, p.stdout
 
 
 @pytest.mark.parametrize("cmd", ["up", "version", "cron"])
@@ -35,7 +36,7 @@ def test_unknown_command_is_a_usage_error(symbi):
 def test_no_command_is_a_usage_error(symbi):
     p = symbi.run()
     assert p.returncode == 2
-    assert "usage:" in p.stderr
+    assert p.stderr.count("usage:") == 1, p.stderr
 
 
 def test_unknown_global_option(symbi):

@@ -119,3 +119,17 @@ def test_usage(symbi):
     assert p.returncode == 0 and "usage: symbi dsl check" in p.stdout
     p = symbi.run("dsl", "check", "--help")
     assert p.returncode == 0 and "usage: symbi dsl check" in p.stdout
+
+
+def test_every_error_of_one_block(symbi, tmp_path):
+    # a bad session_mode (found while reading the entries) used to hide the
+    # out-of-range cron and the bad max_concurrent (found by the validator)
+    f = tmp_path / "multi.symbi"
+    f.write_text('schedule s {\n  agent: a\n  cron: "0 9 * * 8"\n  session_mode: "sticky"\n'
+                 '  max_concurrent: 0\n}\n')
+    p = symbi.run("dsl", "check", f)
+    assert p.returncode == 1
+    assert f"{f}:4:17: error: " in p.stderr and "session_mode" in p.stderr
+    assert f"{f}:3:9: error: cron: day-of-week value 8 out of range 0-7" in p.stderr
+    assert f"{f}:5:19: error: max_concurrent: must be between 1 and 10000 (got 0)" in p.stderr
+    assert f"{f}: 3 errors" in p.stderr
