@@ -53,6 +53,24 @@ int symbi_cron_prev(const struct symbi_cron *c, const struct symbi_zone *z, int6
 int symbi_cron_job_next(const struct symbi_job *job, int64_t after_ms, int64_t *next,
                         struct symbi_err *err);
 
+/* An expression in English (SPEC §10 `cron describe`), e.g. "At 09:00,
+ * Monday through Friday (Europe/Berlin)", and notes for the DST changes of
+ * its zone that it meets in the year after `now` ("2027-03-28: clocks go
+ * forward from 02:00 to 03:00; the 02:30 fire runs once at 03:00 instead").
+ * now_ms SYMBI_TIME_NONE: no notes. opts: the job's dst_gap/dst_overlap
+ * (NULL: defaults). Errors are symbi_cron_parse's and symbi_zone_get's. */
+#define SYMBI_CRON_DESC_NOTES 4
+struct symbi_cron_desc {
+    char text[1024];
+    size_t n_notes;
+    char notes[SYMBI_CRON_DESC_NOTES][256];
+};
+int symbi_cron_describe(const char *expr, const char *zone, const struct symbi_cron_opts *opts,
+                        int64_t now_ms, struct symbi_cron_desc *out, struct symbi_err *err);
+/* The job's schedule in English: its cron_expr in its zone (no DST notes),
+ * or "Once at <instant>" for an `at` job. Writes "" when it does not parse. */
+void symbi_cron_job_describe(const struct symbi_job *job, char *out, size_t cap);
+
 /* Validates a cron expression / zone without keeping anything. */
 int symbi_cron_validate(const char *expr, struct symbi_err *err);
 int symbi_zone_validate(const char *name, struct symbi_err *err);

@@ -18,6 +18,8 @@ static const struct symbi_cli_cmd cron_commands[] = {
     {"history", symbi_cli_cmd_cron_history, "list a job's runs", symbi_cli_cron_history_usage},
     {"next", symbi_cli_cmd_cron_next, "preview the next fire instants of a cron expression",
      symbi_cli_cron_next_usage},
+    {"describe", symbi_cli_cmd_cron_describe, "a cron expression in words, with its DST notes",
+     symbi_cli_cron_describe_usage},
     {"run", symbi_cli_cmd_cron_run, "run a job now (queued for the live scheduler)",
      "usage: symbi cron run <job> [--input TEXT] [--wait] [--local]\n"
      "  Queues a manual run of the job for the live scheduler and prints its id.\n"

@@ -113,7 +113,7 @@ static int parse_args(int argc, char **argv, struct next_args *a, struct symbi_b
 }
 
 static int print_json(const struct next_args *a, const struct symbi_zone *z, const int64_t *t,
-                      int n)
+                      int n, const struct symbi_cron_desc *d)
 {
     json_t *root = json_object(), *arr = json_array();
     if (root == NULL || arr == NULL) {
@@ -133,6 +133,11 @@ static int print_json(const struct next_args *a, const struct symbi_zone *z, con
         json_array_append_new(arr, o);
     }
     json_object_set_new(root, "next", arr);
+    json_object_set_new(root, "description", json_string(d->text));
+    json_t *notes = json_array();
+    for (size_t i = 0; i < d->n_notes; i++)
+        json_array_append_new(notes, json_string(d->notes[i]));
+    json_object_set_new(root, "dst_notes", notes);
     char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(root);
     if (text == NULL)
@@ -171,15 +176,21 @@ int symbi_cli_cmd_cron_next(struct symbi_cli *cli, int argc, char **argv)
     int64_t cur = from;
     while (n < a.count && symbi_cron_next(c, z, cur, &a.opts, &t[n]) == 0)
         cur = t[n++];
+    struct symbi_cron_desc d;
+    if (symbi_cron_describe(a.expr, a.tz, &a.opts, from, &d, &err) != 0)
+        d.text[0] = '\0';
     if (strcmp(a.format, "json") == 0) {
-        rc = print_json(&a, z, t, n);
+        rc = print_json(&a, z, t, n, &d);
     } else {
+        printf("%s\n", d.text);
         for (int i = 0; i < n; i++) {
             char utc[SYMBI_TIME_STRLEN], local[48];
             symbi_time_fmt(t[i], utc);
             local_fmt(t[i], symbi_zone_offset(z, t[i]), false, local, sizeof local);
             printf("%s  %s\n", utc, local);
         }
+        for (size_t i = 0; i < d.n_notes; i++)
+            printf("DST: %s\n", d.notes[i]);
         if (n == 0)
             fprintf(stderr, "symbi: no fire instants after %s\n", a.from ? a.from : "now");
         rc = SYMBI_EXIT_OK;
@@ -192,8 +203,9 @@ int symbi_cli_cmd_cron_next(struct symbi_cli *cli, int argc, char **argv)
 const char symbi_cli_cron_next_usage[] =
     "usage: symbi cron next EXPR [--tz ZONE] [--from RFC3339] [--count N] [--format table|json]\n"
     "                            [--dst-gap shift|skip] [--dst-overlap auto|first|last|both]\n"
-    "  Prints the next fire instants of a cron expression, strictly after --from\n"
-    "  (default now): one line per instant, `UTC-instant  local-time  offset`.\n"
+    "  Prints the expression in words, then the next fire instants of it, strictly after\n"
+    "  --from (default now): one line per instant, `UTC-instant  local-time  offset`,\n"
+    "  then `DST: ...` for each DST change of the year after --from that it meets.\n"
     "  --tz ZONE        IANA time zone (default UTC)\n"
     "  --from T         start instant, RFC 3339 (default now)\n"
     "  --count N        how many instants, 1-1000 (default 5)\n"

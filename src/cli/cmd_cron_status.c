@@ -2,6 +2,7 @@
  * latest runs, optionally redrawn every few seconds) and `symbi cron
  * history <job>` (its runs, newest first, as a table, JSON or CSV). */
 #include "cli/cli_out.h"
+#include "symbi/cron.h"
 
 #include "symbi/json.h"
 #include "symbi/store.h"
@@ -141,6 +142,16 @@ static void print_status(const struct symbi_job *j, const struct symbi_run *runs
     printf("Agent:           %s\n", j->agent ? j->agent : "-");
     printf("Schedule:        %s\n", symbi_cli_job_schedule(j, sched, sizeof sched));
     printf("Timezone:        %s\n", j->timezone ? j->timezone : "UTC");
+    if (j->cron_expr != NULL) {
+        struct symbi_cron_desc dd;
+        struct symbi_cron_opts o = {j->dst_gap, j->dst_overlap, SYMBI_TIME_NONE};
+        if (symbi_cron_describe(j->cron_expr, j->timezone, &o, symbi_now_wall_ms(), &dd, NULL) ==
+            0) {
+            printf("Description:     %s\n", dd.text);
+            for (size_t i = 0; i < dd.n_notes; i++)
+                printf("DST:             %s\n", dd.notes[i]);
+        }
+    }
     printf("Status:          %s\n", symbi_job_status_name(j->status));
     printf("Next run:        %s\n", symbi_cli_time(j->next_run, local, t1));
     printf("Last run:        %s\n", symbi_cli_time(j->last_run, local, t1));

@@ -2,6 +2,7 @@
  * §9.1), and the one place that reads job fields from JSON, so the CLI, the
  * API and `dsl check` agree on names, aliases and types. */
 #include "symbi/json.h"
+#include "symbi/cron.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -92,6 +93,9 @@ json_t *symbi_job_to_json(const struct symbi_job *job, bool mask_secrets)
     json_object_set_new(o, "cron_expr", str_or_null(job->cron_expr));
     json_object_set_new(o, "at", symbi_json_time(job->at));
     json_object_set_new(o, "timezone", json_string(job->timezone ? job->timezone : "UTC"));
+    char desc[sizeof((struct symbi_cron_desc *)0)->text];
+    symbi_cron_job_describe(job, desc, sizeof desc);
+    json_object_set_new(o, "description", json_string(desc));
     json_object_set_new(o, "status", json_string(symbi_job_status_name(job->status)));
     json_object_set_new(o, "session_mode", json_string(symbi_session_mode_name(job->session_mode)));
     json_object_set_new(o, "delivery", field_or(job->delivery, json_array()));

@@ -58,6 +58,10 @@ void symbi_zone_release(struct symbi_zone *z);
 /* true when z has one offset for all time (UTC, Etc/GMT+5), in *off. */
 bool symbi_zone_fixed(const struct symbi_zone *z, int32_t *off);
 
+/* Appends the English sentence for c in zone (NULL: UTC) to b
+ * (cron_describe.c). */
+void cron_describe_text(const struct symbi_cron *c, const char *zone, struct symbi_buf *b);
+
 static inline int64_t cron_floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;

@@ -36,6 +36,23 @@ static bool neutralise(struct symbi_job *job, const char *field)
         {"audit", offsetof(struct symbi_job, audit)},
     };
     size_t n = strcspn(field, ".");
+    /* fields that delivery channels need get a valid stand-in, not NULL, so
+     * that `delivery` does not then complain that they are missing */
+    static const struct {
+        const char *name;
+        size_t off;
+        const char *value;
+    } standins[] = {
+        {"webhook_url", offsetof(struct symbi_job, webhook_url), "https://example.invalid/"},
+        {"slack_webhook_url", offsetof(struct symbi_job, slack_webhook_url),
+         "https://example.invalid/"},
+        {"email_recipients", offsetof(struct symbi_job, email_recipients),
+         "[\"x@example.invalid\"]"},
+        {"slack_channel", offsetof(struct symbi_job, slack_channel), "#x"},
+    };
+    for (size_t i = 0; i < SYMBI_ARRAY_LEN(standins); i++)
+        if (strlen(standins[i].name) == n && strncmp(field, standins[i].name, n) == 0)
+            return symbi_set_str((char **)((char *)job + standins[i].off), standins[i].value) == 0;
     for (size_t i = 0; i < SYMBI_ARRAY_LEN(strs); i++) {
         if (strlen(strs[i].name) == n && strncmp(field, strs[i].name, n) == 0) {
             clear_str((char **)((char *)job + strs[i].off));
