@@ -71,6 +71,37 @@ int symbi_cron_describe(const char *expr, const char *zone, const struct symbi_c
  * or "Once at <instant>" for an `at` job. Writes "" when it does not parse. */
 void symbi_cron_job_describe(const struct symbi_job *job, char *out, size_t cap);
 
+/* The thundering-herd check (SPEC §10 `cron herd`): over (now, now + hours]
+ * the fires of every active cron job, each start spread evenly over its
+ * jitter window (the job's jitter, else global_jitter_ms), and the seconds
+ * where more than `threshold` starts would fall, grouped by expression:
+ * how many jobs use it, how many such seconds it takes part in, the peak
+ * starts per second, the first, and the jitter that would spread the runs
+ * of those seconds to at most `threshold` starts per second (k starts over
+ * J + 1 seconds). r is filled by the call (free with _cleanup).
+ * SYMBI_ETOOBIG past 2,000,000 fires. */
+struct symbi_herd_group {
+    char expr[SYMBI_CRON_MAX_LEN + 1];
+    char zone[64];
+    int jobs;         /* active jobs with this expression and zone */
+    int64_t seconds;  /* herd seconds it takes part in */
+    double peak;      /* the most starts in one of them */
+    int64_t first_at; /* the first (UTC ms) */
+    int64_t suggested_jitter_s;
+};
+struct symbi_herd_report {
+    int64_t from, to;
+    int threshold;
+    int64_t seconds; /* seconds over the threshold */
+    int64_t first_at;
+    double peak;
+    struct symbi_herd_group *groups;
+    size_t n_groups;
+};
+int symbi_cron_herd(const struct symbi_job *jobs, size_t n, int64_t global_jitter_ms, int64_t now,
+                    int hours, int threshold, struct symbi_herd_report *r, struct symbi_err *err);
+void symbi_herd_report_cleanup(struct symbi_herd_report *r);
+
 /* Validates a cron expression / zone without keeping anything. */
 int symbi_cron_validate(const char *expr, struct symbi_err *err);
 int symbi_zone_validate(const char *name, struct symbi_err *err);

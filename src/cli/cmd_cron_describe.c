@@ -19,8 +19,9 @@ const char symbi_cli_cron_describe_usage[] =
     "  --dst-gap G      the job's dst_gap, for the notes\n"
     "  --dst-overlap O  the job's dst_overlap, for the notes\n";
 
-static const struct symbi_cli_cmd describe_cmd = {
-    "describe", symbi_cli_cmd_cron_describe, "an expression in words", symbi_cli_cron_describe_usage};
+static const struct symbi_cli_cmd describe_cmd = {"describe", symbi_cli_cmd_cron_describe,
+                                                  "an expression in words",
+                                                  symbi_cli_cron_describe_usage};
 
 int symbi_cli_cmd_cron_describe(struct symbi_cli *cli, int argc, char **argv)
 {
@@ -42,7 +43,8 @@ int symbi_cli_cmd_cron_describe(struct symbi_cli *cli, int argc, char **argv)
                 break;
             if (strcmp(a, "--tz") == 0)
                 tz = v;
-            else if (strcmp(a, "--format") == 0 && (strcmp(v, "text") == 0 || strcmp(v, "json") == 0))
+            else if (strcmp(a, "--format") == 0 &&
+                     (strcmp(v, "text") == 0 || strcmp(v, "json") == 0))
                 json = strcmp(v, "json") == 0;
             else if (strcmp(a, "--dst-gap") == 0 && symbi_dst_gap_parse(v, &opts.gap) == 0)
                 ;

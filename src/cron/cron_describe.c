@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const month_full[] = {"January", "February", "March",     "April",
-                                         "May",     "June",     "July",      "August",
-                                         "September", "October", "November", "December"};
+static const char *const month_full[] = {"January",   "February", "March",    "April",
+                                         "May",       "June",     "July",     "August",
+                                         "September", "October",  "November", "December"};
 static const char *const dow_full[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                        "Thursday", "Friday", "Saturday"};
 static const char *const nth_word[] = {"", "first", "second", "third", "fourth", "fifth"};
@@ -147,8 +147,7 @@ static void unit_phrase(struct symbi_buf *b, const struct vset *s, const char *u
         if (first == s->lo && last + s->step > s->hi)
             (void)symbi_buf_printf(b, "every %d %ss", s->step, unit);
         else if (last + s->step > s->hi)
-            (void)symbi_buf_printf(b, "every %d %ss starting at %s %d", s->step, unit, unit,
-                                   first);
+            (void)symbi_buf_printf(b, "every %d %ss starting at %s %d", s->step, unit, unit, first);
         else
             (void)symbi_buf_printf(b, "every %d %ss from %s %d through %d", s->step, unit, unit,
                                    first, last);
@@ -355,8 +354,8 @@ static bool dow_phrase(struct symbi_buf *b, const struct symbi_cron *c, bool pla
     }
     int items = k + n_ext;
     if (items == 1 && k == 1 && starts[0] != ends[0]) {
-        (void)symbi_buf_printf(b, "%s%s through %s", plain_on ? "on " : "",
-                               dow_full[starts[0] % 7], dow_full[ends[0] % 7]);
+        (void)symbi_buf_printf(b, "%s%s through %s", plain_on ? "on " : "", dow_full[starts[0] % 7],
+                               dow_full[ends[0] % 7]);
         return true;
     }
     put(b, n_ext == 0 && !plain_on ? "only on " : "on ");
@@ -371,8 +370,7 @@ static bool dow_phrase(struct symbi_buf *b, const struct symbi_cron *c, bool pla
         for (int d = 1; d <= 7; d++) {
             if (c->dow_nth[nth] >> (d % 7) & 1) {
                 sep(b, i++, items);
-                (void)symbi_buf_printf(b, "the %s %s of the month", nth_word[nth],
-                                       dow_full[d % 7]);
+                (void)symbi_buf_printf(b, "the %s %s of the month", nth_word[nth], dow_full[d % 7]);
             }
         }
     }
@@ -496,8 +494,8 @@ void cron_describe_text(const struct symbi_cron *c, const char *zone, struct sym
     if (c->every_s > 0) {
         if (c->every_s == 1 || c->every_s == 60 || c->every_s == 3600 || c->every_s == 86400)
             (void)symbi_buf_printf(b, "Every %s",
-                                   c->every_s == 1    ? "second"
-                                   : c->every_s == 60 ? "minute"
+                                   c->every_s == 1      ? "second"
+                                   : c->every_s == 60   ? "minute"
                                    : c->every_s == 3600 ? "hour"
                                                         : "day");
         else {

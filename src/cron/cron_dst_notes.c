@@ -106,11 +106,12 @@ static void notes(const struct symbi_cron *c, const struct symbi_zone *z,
                          "skip)",
                          date, zn, from, to, what, n == 1 ? "does" : "do");
             else
-                snprintf(note, cap, "%s: clocks in %s go forward from %s to %s; %s run%s once at %s",
-                         date, zn, from, to, what, n == 1 ? "s" : "", to);
+                snprintf(note, cap,
+                         "%s: clocks in %s go forward from %s to %s; %s run%s once at %s", date, zn,
+                         from, to, what, n == 1 ? "s" : "", to);
         } else {
             enum symbi_dst_overlap o = overlap_mode(c, opts);
-            const char *how = o == SYMBI_DST_OVERLAP_BOTH    ? "in both passes"
+            const char *how = o == SYMBI_DST_OVERLAP_BOTH   ? "in both passes"
                               : o == SYMBI_DST_OVERLAP_LAST ? "once, in the second pass"
                                                             : "once, in the first pass";
             snprintf(note, cap,

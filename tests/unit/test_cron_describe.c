@@ -70,8 +70,10 @@ static void test_clock_times(void **state)
 static void test_hour_runs_and_steps(void **state)
 {
     (void)state;
-    assert_string_equal(describe("0 9-17 * * *", NULL), "Every hour from 09:00 through 17:00 (UTC)");
-    assert_string_equal(describe("0 */3 * * *", NULL), "Every 3 hours from 00:00 through 21:00 (UTC)");
+    assert_string_equal(describe("0 9-17 * * *", NULL),
+                        "Every hour from 09:00 through 17:00 (UTC)");
+    assert_string_equal(describe("0 */3 * * *", NULL),
+                        "Every 3 hours from 00:00 through 21:00 (UTC)");
     assert_string_equal(describe("0 * * * *", NULL), "Every hour at minute 0 (UTC)");
 }
 
@@ -100,8 +102,7 @@ static void test_lists(void **state)
 static void test_names(void **state)
 {
     (void)state;
-    assert_string_equal(describe("0 9 * jan-mar Mon-Fri", NULL),
-                        describe("0 9 * 1-3 1-5", NULL));
+    assert_string_equal(describe("0 9 * jan-mar Mon-Fri", NULL), describe("0 9 * 1-3 1-5", NULL));
     assert_string_equal(describe("0 9 * * SUN", NULL), describe("0 9 * * 7", NULL));
     assert_string_equal(describe("0 9 * * FRI-SUN", NULL), "At 09:00, Friday through Sunday (UTC)");
 }
@@ -110,7 +111,8 @@ static void test_names(void **state)
 static void test_day_of_month_extensions(void **state)
 {
     (void)state;
-    assert_string_equal(describe("0 0 L * *", NULL), "At 00:00, on the last day of the month (UTC)");
+    assert_string_equal(describe("0 0 L * *", NULL),
+                        "At 00:00, on the last day of the month (UTC)");
     assert_string_equal(describe("0 0 L-2 * *", NULL),
                         "At 00:00, on the 2nd day before the last day of the month (UTC)");
     assert_string_equal(describe("0 0 10W * *", NULL),
@@ -146,7 +148,8 @@ static void test_months_and_years(void **state)
     (void)state;
     assert_string_equal(describe("0 0 1 6-8 *", NULL),
                         "At 00:00, on day 1 of the month, June through August (UTC)");
-    assert_string_equal(describe("0 0 0 1 1 ? 2027", NULL), "At 00:00, on January 1, only in 2027 (UTC)");
+    assert_string_equal(describe("0 0 0 1 1 ? 2027", NULL),
+                        "At 00:00, on January 1, only in 2027 (UTC)");
     assert_string_equal(describe("0 0 0 * * ? *", NULL), "At 00:00 (UTC)");
 }
 
@@ -193,7 +196,8 @@ static void test_errors(void **state)
 static void test_dst_gap_note(void **state)
 {
     (void)state;
-    const struct symbi_cron_desc *d = notes("30 2 * * *", "Europe/Berlin", NULL, "2026-01-10T00:00:00Z");
+    const struct symbi_cron_desc *d =
+        notes("30 2 * * *", "Europe/Berlin", NULL, "2026-01-10T00:00:00Z");
     assert_int_equal(d->n_notes, 2);
     assert_string_equal(d->notes[0], "2026-03-29: clocks in Europe/Berlin go forward from 02:00 to "
                                      "03:00; the 02:30 fire runs once at 03:00");
@@ -207,7 +211,8 @@ static void test_dst_gap_note(void **state)
 static void test_dst_overlap_note(void **state)
 {
     (void)state;
-    const struct symbi_cron_desc *d = notes("30 1 * * *", "America/New_York", NULL, "2026-06-01T00:00:00Z");
+    const struct symbi_cron_desc *d =
+        notes("30 1 * * *", "America/New_York", NULL, "2026-06-01T00:00:00Z");
     assert_int_equal(d->n_notes, 1);
     assert_string_equal(d->notes[0],
                         "2026-11-01: clocks in America/New_York go back from 02:00 to 01:00, so "
