@@ -76,6 +76,7 @@ enum symbi_trigger {
     SYMBI_TRIGGER_MANUAL,
     SYMBI_TRIGGER_RETRY,
     SYMBI_TRIGGER_CATCH_UP,
+    SYMBI_TRIGGER_BACKFILL, /* `cron backfill`: one run per past instant of a range */
 };
 const char *symbi_trigger_name(enum symbi_trigger t);
 int symbi_trigger_parse(const char *s, enum symbi_trigger *out);

@@ -187,4 +187,33 @@ struct symbi_sched_stats {
 void symbi_sched_get_stats(struct symbi_sched *s, struct symbi_sched_stats *out);
 const char *symbi_sched_node(const struct symbi_sched *s);
 
+/* ---- operator tools (SPEC §10): backfill ----
+ * Queues one run per fire instant of the job in [from, to) (UTC ms), in
+ * order, trigger `backfill`, unowned and due from `now` in instant order,
+ * so the live scheduler picks them up within its limits (the job's
+ * max_concurrent holds later ones back). An instant that already has a
+ * ledger record is reported and skipped. All in one transaction, with a
+ * CronJobBackfilled audit event; dry_run writes nothing. At most
+ * SYMBI_BACKFILL_MAX instants (SYMBI_ETOOBIG beyond, writing nothing);
+ * SYMBI_EINVAL for a job without cron, SYMBI_ESTATE for a paused or
+ * dead-lettered job. out is filled by the call (free with _cleanup). */
+#define SYMBI_BACKFILL_MAX 10000
+struct symbi_backfill {
+    char job_id[SYMBI_UUID_LEN + 1];
+    char *job_name;
+    int64_t *instants; /* every instant in the range, in order */
+    bool *existed;     /* [i]: already in the ledger, skipped */
+    size_t n;
+    size_t n_queued;
+};
+int symbi_sched_backfill(struct symbi_store *st, const char *job_ref, int64_t from, int64_t to,
+                         bool dry_run, int64_t now, const char *actor, struct symbi_backfill *out,
+                         struct symbi_err *err);
+void symbi_backfill_cleanup(struct symbi_backfill *b);
+/* {"job_id","job_name","from","to","dry_run","queued":[instants],"skipped":[instants]}
+ * (the CLI's --format json and the API's answer). New reference. */
+typedef struct json_t json_t;
+json_t *symbi_backfill_to_json(const struct symbi_backfill *b, int64_t from, int64_t to,
+                               bool dry_run);
+
 #endif

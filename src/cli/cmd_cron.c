@@ -20,6 +20,8 @@ static const struct symbi_cli_cmd cron_commands[] = {
      symbi_cli_cron_next_usage},
     {"describe", symbi_cli_cmd_cron_describe, "a cron expression in words, with its DST notes",
      symbi_cli_cron_describe_usage},
+    {"backfill", symbi_cli_cmd_cron_backfill, "queue runs for the instants of a past range",
+     symbi_cli_cron_backfill_usage},
     {"herd", symbi_cli_cmd_cron_herd, "seconds where too many runs would start together",
      symbi_cli_cron_herd_usage},
     {"run", symbi_cli_cmd_cron_run, "run a job now (queued for the live scheduler)",

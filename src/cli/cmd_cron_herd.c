@@ -17,9 +17,8 @@ const char symbi_cli_cron_herd_usage[] =
     "  where more than the threshold (default [scheduler] max_concurrent_jobs) would\n"
     "  start together, by expression, with the jitter that would spread them.\n";
 
-static const struct symbi_cli_cmd herd_cmd = {"herd", symbi_cli_cmd_cron_herd,
-                                              "the thundering-herd check",
-                                              symbi_cli_cron_herd_usage};
+static const struct symbi_cli_cmd herd_cmd = {
+    "herd", symbi_cli_cmd_cron_herd, "the thundering-herd check", symbi_cli_cron_herd_usage};
 
 static int print_text(const struct symbi_herd_report *r, const char *limit_note)
 {
@@ -51,16 +50,15 @@ static int print_json(const struct symbi_herd_report *r)
     for (size_t i = 0; i < r->n_groups; i++) {
         const struct symbi_herd_group *g = &r->groups[i];
         json_array_append_new(
-            groups, json_pack("{s:s,s:s,s:i,s:I,s:f,s:o,s:I}", "expr", g->expr, "timezone",
-                              g->zone, "jobs", g->jobs, "seconds", (json_int_t)g->seconds, "peak",
-                              g->peak, "first_at", symbi_json_time(g->first_at),
-                              "suggested_jitter_seconds", (json_int_t)g->suggested_jitter_s));
+            groups, json_pack("{s:s,s:s,s:i,s:I,s:f,s:o,s:I}", "expr", g->expr, "timezone", g->zone,
+                              "jobs", g->jobs, "seconds", (json_int_t)g->seconds, "peak", g->peak,
+                              "first_at", symbi_json_time(g->first_at), "suggested_jitter_seconds",
+                              (json_int_t)g->suggested_jitter_s));
     }
-    return symbi_cli_print_json(json_pack("{s:o,s:o,s:i,s:I,s:f,s:o,s:o}", "from",
-                                          symbi_json_time(r->from), "to", symbi_json_time(r->to),
-                                          "threshold", r->threshold, "seconds",
-                                          (json_int_t)r->seconds, "peak", r->peak, "first_at",
-                                          symbi_json_time(r->first_at), "groups", groups));
+    return symbi_cli_print_json(json_pack(
+        "{s:o,s:o,s:i,s:I,s:f,s:o,s:o}", "from", symbi_json_time(r->from), "to",
+        symbi_json_time(r->to), "threshold", r->threshold, "seconds", (json_int_t)r->seconds,
+        "peak", r->peak, "first_at", symbi_json_time(r->first_at), "groups", groups));
 }
 
 int symbi_cli_cmd_cron_herd(struct symbi_cli *cli, int argc, char **argv)
@@ -78,7 +76,8 @@ int symbi_cli_cmd_cron_herd(struct symbi_cli *cli, int argc, char **argv)
         } else if (strcmp(a, "--threshold") == 0) {
             if (symbi_parse_int(v, 1, 1000000, &threshold) != 0)
                 return symbi_cli_usage(&herd_cmd, "--threshold must be 1-1000000, not '%s'", v);
-        } else if (strcmp(a, "--format") == 0 && (strcmp(v, "text") == 0 || strcmp(v, "json") == 0)) {
+        } else if (strcmp(a, "--format") == 0 &&
+                   (strcmp(v, "text") == 0 || strcmp(v, "json") == 0)) {
             json = strcmp(v, "json") == 0;
         } else {
             return symbi_cli_usage(&herd_cmd, "bad option '%s %s'", a, v);

@@ -41,7 +41,7 @@ ENUM_STRINGS(symbi_dst_gap, dst_gap, "shift", "skip")
 ENUM_STRINGS(symbi_dst_overlap, dst_overlap, "auto", "first", "last", "both")
 ENUM_STRINGS(symbi_run_status, run_status, "queued", "pending_approval", "running", "succeeded",
              "failed", "timed_out", "denied", "skipped", "missed", "interrupted")
-ENUM_STRINGS(symbi_trigger, trigger, "schedule", "manual", "retry", "catch_up")
+ENUM_STRINGS(symbi_trigger, trigger, "schedule", "manual", "retry", "catch_up", "backfill")
 ENUM_STRINGS(symbi_runner, runner, "none", "command", "exec", "model", "builtin")
 
 static const char *const job_status_pascal[] = {"Active", "Paused", "Completed", "Failed",

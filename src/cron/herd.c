@@ -66,8 +66,7 @@ static int collect(const struct symbi_job *jobs, size_t n, int64_t global_jitter
         int64_t t = from, next;
         for (;;) {
             struct symbi_err e2 = {0};
-            if (symbi_cron_job_next(j, t, &next, &e2) != 0 || next == SYMBI_TIME_NONE ||
-                next > to)
+            if (symbi_cron_job_next(j, t, &next, &e2) != 0 || next == SYMBI_TIME_NONE || next > to)
                 break;
             if (k == HERD_MAX_EVENTS) {
                 free(ev);

@@ -150,6 +150,7 @@ void http_h_health_scheduler(struct http_req *r);
 void http_h_up_health(struct http_req *r); /* upstream's shape, from http_h_health_scheduler */
 void http_h_metrics(struct http_req *r);
 void http_h_openapi(struct http_req *r);
+void http_h_schedule_backfill(struct http_req *r); /* h_ops.c */
 void http_h_up_create(struct http_req *r);
 void http_h_up_list(struct http_req *r);
 void http_h_up_get(struct http_req *r);
