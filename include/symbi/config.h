@@ -59,6 +59,10 @@ struct symbi_config {
 
     /* [store] */
     char *store_url; /* NULL: <data_dir>/symbi.db */
+    /* retention (SPEC §13.1); 0 turns a bound off */
+    int64_t keep_runs_ms;      /* "90d": terminal runs finished longer ago are pruned */
+    int64_t keep_runs_per_job; /* 10000: newest terminal runs kept per job */
+    int64_t keep_audit_ms;     /* "365d": older audit events are pruned */
 
     /* [agents] */
     char *agents_dir; /* NULL: ./agents when present */

@@ -137,6 +137,8 @@ struct symbi_sched_config {
     const struct symbi_clock *clock; /* NULL: symbi_clock_system (borrowed) */
     symbi_sched_runner_fn runner;    /* NULL: symbi_agent_execute */
     void *runner_ud;
+    struct symbi_retention retention; /* the pruner's bounds (all 0: no pruner) */
+    int64_t prune_interval_ms;        /* between pruner passes (10 min) */
 };
 void symbi_sched_config_init(struct symbi_sched_config *c);
 

@@ -299,4 +299,27 @@ int symbi_store_node_alive(struct symbi_store *st, const char *except, int64_t n
 int symbi_store_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **runs,
                                 size_t *n, struct symbi_err *err);
 
+/* ---- retention (SPEC §13.1) ----
+ * One batch of pruning in one transaction: terminal runs (succeeded,
+ * failed, timed_out, denied, skipped, missed, interrupted; never queued,
+ * running or pending_approval) that finished before now - keep_runs_ms,
+ * then those beyond the newest keep_runs_per_job of their job (by
+ * scheduled_at, attempt), at most `batch` runs (<= 0: 500), and at most
+ * `batch` audit events older than now - keep_audit_ms. Their approvals go
+ * with them. A bound <= 0 is off. Counts what it deleted in *out; call
+ * again until it deletes nothing. dry_run counts everything that would go
+ * (no batch bound) and writes nothing. */
+struct symbi_retention {
+    int64_t now;
+    int64_t keep_runs_ms;
+    int64_t keep_runs_per_job;
+    int64_t keep_audit_ms;
+};
+struct symbi_prune_counts {
+    int64_t runs;
+    int64_t audit;
+};
+int symbi_store_prune(struct symbi_store *st, const struct symbi_retention *r, int64_t batch,
+                      bool dry_run, struct symbi_prune_counts *out, struct symbi_err *err);
+
 #endif

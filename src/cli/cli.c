@@ -56,7 +56,8 @@ int symbi_cli_dispatch(struct symbi_cli *cli, const struct symbi_cli_cmd *table,
         if (strcmp(table[i].name, argv[0]) != 0)
             continue;
         if (symbi_cli_wants_help(argc, argv) && table[i].run != symbi_cli_cmd_cron &&
-            table[i].run != symbi_cli_cmd_api_key && table[i].run != symbi_cli_cmd_audit) {
+            table[i].run != symbi_cli_cmd_api_key && table[i].run != symbi_cli_cmd_audit &&
+            table[i].run != symbi_cli_cmd_store) {
             fputs(table[i].usage, stdout);
             return SYMBI_EXIT_OK;
         }

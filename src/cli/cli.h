@@ -97,6 +97,7 @@ int symbi_cli_cmd_cron(struct symbi_cli *cli, int argc, char **argv);
 int symbi_cli_cmd_dsl(struct symbi_cli *cli, int argc, char **argv);
 int symbi_cli_cmd_run(struct symbi_cli *cli, int argc, char **argv);
 int symbi_cli_cmd_logs(struct symbi_cli *cli, int argc, char **argv);
+int symbi_cli_cmd_store(struct symbi_cli *cli, int argc, char **argv); /* cmd_store.c */
 int symbi_cli_cmd_cron_run(struct symbi_cli *cli, int argc, char **argv);
 
 /* `symbi cron` subcommands (rows of cron_commands in cmd_cron.c) */

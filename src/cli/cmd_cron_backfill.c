@@ -70,7 +70,10 @@ int symbi_cli_cmd_cron_backfill(struct symbi_cli *cli, int argc, char **argv)
     } else {
         char t[SYMBI_TIME_STRLEN];
         for (size_t i = 0; i < b.n; i++)
-            printf("%-8s %s\n", b.existed[i] ? "exists" : dry ? "would" : "queued",
+            printf("%-8s %s\n",
+                   b.existed[i] ? "exists"
+                   : dry        ? "would"
+                                : "queued",
                    symbi_time_fmt(b.instants[i], t));
         printf("%s: %zu run%s %s, %zu instant%s skipped (already in the ledger)\n", b.job_name,
                b.n_queued, b.n_queued == 1 ? "" : "s", dry ? "would be queued" : "queued",

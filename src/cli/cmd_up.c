@@ -39,6 +39,8 @@ static void sched_config_from(struct symbi_sched_config *sc, const struct symbi_
     sc->shutdown_timeout_ms = cfg->shutdown_timeout_ms;
     sc->lease_ms = cfg->lease_ms;
     sc->max_output_bytes = cfg->max_output_bytes;
+    sc->retention =
+        (struct symbi_retention){0, cfg->keep_runs_ms, cfg->keep_runs_per_job, cfg->keep_audit_ms};
     sc->policy.max_jitter_ms = cfg->max_jitter_ms;
     sc->policy.default_max_retries = cfg->default_max_retries;
     sc->policy.retry_backoff_ms = cfg->retry_backoff_ms;

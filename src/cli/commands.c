@@ -36,6 +36,11 @@ const struct symbi_cli_cmd symbi_cli_commands[] = {
      "  --level LEVEL       at least this level (debug, info, warn, error)\n"
      "  --follow            keep printing new lines\n"
      "  --since T           from an RFC 3339 time, or a duration back from now (10m)\n"},
+    {"store", symbi_cli_cmd_store, "check the store, prune old history",
+     "usage: symbi store check|prune [--dry-run]\n"
+     "  check              run the store's integrity check\n"
+     "  prune [--dry-run]  delete runs and audit events past [store] keep_runs,\n"
+     "                     keep_runs_per_job and keep_audit\n"},
     {"version", symbi_cli_cmd_version, "print the version",
      "usage: symbi version\n  Prints symbi's version.\n"},
 };

@@ -36,6 +36,9 @@ void symbi_config_init(struct symbi_config *cfg)
     cfg->max_output_bytes = MIB;
     cfg->context_max_bytes = 256 * KIB;
     cfg->lease_ms = 15000;
+    cfg->keep_runs_ms = 90LL * 86400000;
+    cfg->keep_runs_per_job = 10000;
+    cfg->keep_audit_ms = 365LL * 86400000;
     cfg->webhook_timeout_ms = 30000;
     cfg->webhook_retry_attempts = 3;
     cfg->smtp_port = 587;
@@ -150,6 +153,9 @@ static const struct ckey keys[] = {
     {"api", "max_connections", C_INT, O(max_connections), 16, 100000},
     {"api", "max_connections_per_ip", C_INT, O(max_connections_per_ip), 1, 100000},
     {"store", "url", C_STRING, O(store_url), 0, 0},
+    {"store", "keep_runs", C_SECONDS, O(keep_runs_ms), 0, 36500LL * 86400000},
+    {"store", "keep_runs_per_job", C_INT64, O(keep_runs_per_job), 0, 1000000000},
+    {"store", "keep_audit", C_SECONDS, O(keep_audit_ms), 0, 36500LL * 86400000},
     {"agents", "dir", C_STRING, O(agents_dir), 0, 0},
     {"agents", "llm_endpoint", C_STRING, O(llm_endpoint), 0, 0},
     {"agentpin", "required", C_BOOL, O(agentpin_required), 0, 0},

@@ -77,7 +77,8 @@ static int queue_all(struct symbi_store *st, const struct symbi_job *job, int64_
         b->n_queued++;
     }
     char f[SYMBI_TIME_STRLEN], t[SYMBI_TIME_STRLEN], details[256];
-    snprintf(details, sizeof details, "{\"from\":\"%s\",\"to\":\"%s\",\"queued\":%zu,\"skipped\":%zu}",
+    snprintf(details, sizeof details,
+             "{\"from\":\"%s\",\"to\":\"%s\",\"queued\":%zu,\"skipped\":%zu}",
              symbi_time_fmt(from, f), symbi_time_fmt(to, t), b->n_queued, b->n - b->n_queued);
     struct symbi_audit_event ev;
     symbi_audit_event_init(&ev);
@@ -102,8 +103,8 @@ int symbi_sched_backfill(struct symbi_store *st, const char *job_ref, int64_t fr
     if (rc != 0)
         return rc;
     if (job.cron_expr == NULL)
-        rc = symbi_err_set(err, SYMBI_EINVAL, "backfill: job \"%s\" has no cron schedule",
-                           job.name);
+        rc =
+            symbi_err_set(err, SYMBI_EINVAL, "backfill: job \"%s\" has no cron schedule", job.name);
     else if (job.status == SYMBI_JOB_PAUSED || job.status == SYMBI_JOB_DEAD_LETTER)
         rc = symbi_err_set(err, SYMBI_ESTATE, "backfill: job \"%s\" is %s; %s it first", job.name,
                            symbi_job_status_name(job.status),
@@ -135,7 +136,7 @@ json_t *symbi_backfill_to_json(const struct symbi_backfill *b, int64_t from, int
     json_t *queued = json_array(), *skipped = json_array();
     for (size_t i = 0; i < b->n; i++)
         json_array_append_new(b->existed[i] ? skipped : queued, symbi_json_time(b->instants[i]));
-    return json_pack("{s:s,s:s?,s:o,s:o,s:b,s:o,s:o}", "job_id", b->job_id, "job_name",
-                     b->job_name, "from", symbi_json_time(from), "to", symbi_json_time(to),
-                     "dry_run", dry_run, "queued", queued, "skipped", skipped);
+    return json_pack("{s:s,s:s?,s:o,s:o,s:b,s:o,s:o}", "job_id", b->job_id, "job_name", b->job_name,
+                     "from", symbi_json_time(from), "to", symbi_json_time(to), "dry_run", dry_run,
+                     "queued", queued, "skipped", skipped);
 }

@@ -314,6 +314,7 @@ int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err)
         return rc;
     }
     s->started = true;
+    (void)symbi_pruner_start(s->store_url, &s->cfg.retention, s->cfg.prune_interval_ms, &s->pruner);
     return 0;
 }
 
@@ -337,6 +338,8 @@ void symbi_sched_stop(struct symbi_sched *s)
 {
     if (s == NULL || !s->started || s->stopped)
         return;
+    symbi_pruner_stop(s->pruner);
+    s->pruner = NULL;
     if (s->stepped) {
         s->stopped = true;
         return;

@@ -97,8 +97,17 @@ struct sched_jobinfo {
     struct symbi_job job;
 };
 
+struct symbi_pruner;
+/* The pruner (prune.c): a thread of its own with its own store handle that
+ * applies the retention bounds every interval_ms; *out stays NULL when every
+ * bound is off. Stop joins it (NULL is a no-op). */
+int symbi_pruner_start(const char *store_url, const struct symbi_retention *keep,
+                       int64_t interval_ms, struct symbi_pruner **out);
+void symbi_pruner_stop(struct symbi_pruner *p);
+
 struct symbi_sched {
     struct symbi_sched_config cfg; /* strings below are our copies */
+    struct symbi_pruner *pruner;   /* retention, off the dispatch path */
     char *store_url, *node, *environment, *data_dir;
     const struct symbi_clock *clock;
     /* stepped: no threads; a test drives sched_tick, sched_work_run and

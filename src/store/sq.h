@@ -33,6 +33,9 @@ struct sq_store {
 };
 
 extern const struct symbi_store_ops symbi_sq_ops;
+/* Retention (sq_prune.c): store.h's symbi_store_prune. */
+int sq_prune(struct symbi_store *st, const struct symbi_retention *r, int64_t batch, bool dry_run,
+             struct symbi_prune_counts *out, struct symbi_err *err);
 
 static inline struct sq_store *sq_of(struct symbi_store *st)
 {

@@ -348,6 +348,7 @@ const struct symbi_store_ops symbi_sq_ops = {
     .name = "sqlite",
     .close = sq_close,
     .check = sq_check,
+    .prune = sq_prune,
     .tx_begin = sq_tx_begin,
     .tx_commit = sq_tx_commit,
     .tx_rollback = sq_tx_rollback,

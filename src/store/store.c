@@ -41,6 +41,12 @@ int symbi_store_check(struct symbi_store *st, struct symbi_err *err)
     return st->ops->check(st, err);
 }
 
+int symbi_store_prune(struct symbi_store *st, const struct symbi_retention *r, int64_t batch,
+                      bool dry_run, struct symbi_prune_counts *out, struct symbi_err *err)
+{
+    return st->ops->prune(st, r, batch, dry_run, out, err);
+}
+
 int symbi_store_begin(struct symbi_store *st, struct symbi_err *err)
 {
     return st->ops->tx_begin(st, err);

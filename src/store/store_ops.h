@@ -91,6 +91,8 @@ struct symbi_store_ops {
                       struct symbi_err *err);
     int (*recover_expired)(struct symbi_store *st, int64_t now, struct symbi_run **runs, size_t *n,
                            struct symbi_err *err);
+    int (*prune)(struct symbi_store *st, const struct symbi_retention *r, int64_t batch,
+                 bool dry_run, struct symbi_prune_counts *out, struct symbi_err *err);
 };
 
 /* Every backend's handle starts with this. */

@@ -1,0 +1,81 @@
+"""Retention (SPEC §13.1): `symbi store prune [--dry-run]`, `symbi store check`
+and the daemon's pruner keep exactly the newest keep_runs_per_job terminal
+runs of each job, delete runs past keep_runs, and never a queued, running or
+pending one."""
+import sqlite3
+import time
+import uuid
+
+from sched_util import rows, start, wait_until, write_agents
+
+AGENTS = """
+agent nop { builtin: "noop" }
+schedule { name: "a" agent: "nop" cron: "0 0 1 1 *" }
+schedule { name: "b" agent: "nop" cron: "0 0 1 1 *" }
+schedule { name: "old" agent: "nop" cron: "0 0 1 1 *" }
+"""
+DAY = 86400000
+
+
+def fill(symbi, name, n, base, status="succeeded", **extra):
+    db = sqlite3.connect(symbi.data_dir / "symbi.db", timeout=10)
+    jid = db.execute("SELECT id FROM jobs WHERE name = ?", (name,)).fetchone()[0]
+    now = int(time.time() * 1000)
+    for i in range(n):
+        t = base + i * 60000
+        db.execute("INSERT INTO runs (id, job_id, job_name, scheduled_at, due_at, started_at, "
+                   "finished_at, status, created_at, node) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (str(uuid.uuid4()), jid, name, t, extra.get("due", t), t, extra.get("fin", t),
+                    status, now, extra.get("node")))
+    db.commit()
+    db.close()
+
+
+def count(symbi, name, where="1"):
+    return rows(symbi, f"SELECT count(*) AS n FROM runs WHERE job_name = ? AND {where}", name)[0]["n"]
+
+
+def test_store_prune_cli(symbi):
+    agents = write_agents(symbi.data_dir, AGENTS)
+    symbi.run("cron", "add", "--file", agents / "jobs.symbi", check=True)
+    (symbi.data_dir / "symbi.toml").write_text("[store]\nkeep_runs_per_job = 100\n")
+    now = int(time.time() * 1000)
+    base = now - DAY
+    fill(symbi, "a", 1000, base)
+    fill(symbi, "a", 1, base - 10 * DAY, "running", fin=None, node="n1")
+    fill(symbi, "a", 2, base - 20 * DAY, "queued", fin=None, due=now + 365 * DAY)
+    fill(symbi, "a", 1, base - 30 * DAY, "pending_approval", fin=None)
+    fill(symbi, "old", 5, now - 100 * DAY)  # past keep_runs (90d by default)
+    p = symbi.run("store", "prune", "--dry-run", check=True)
+    assert p.stdout == "would delete 905 runs and 0 audit events\n"
+    assert count(symbi, "a") == 1004
+    p = symbi.run("store", "prune", check=True)
+    assert p.stdout == "deleted 905 runs and 0 audit events\n"
+    kept = rows(symbi, "SELECT scheduled_at FROM runs WHERE job_name = 'a' AND status = "
+                       "'succeeded' ORDER BY scheduled_at")
+    assert [r["scheduled_at"] for r in kept] == [base + i * 60000 for i in range(900, 1000)]
+    assert count(symbi, "a", "status IN ('running','queued','pending_approval')") == 4
+    assert count(symbi, "old") == 0
+    assert symbi.run("store", "prune", check=True).stdout == "deleted 0 runs and 0 audit events\n"
+    p = symbi.run("store", "check", check=True)
+    assert p.stdout == "store: ok\n"
+
+
+def test_pruner_in_the_daemon(symbi, daemons):
+    agents = write_agents(symbi.data_dir, AGENTS)
+    symbi.run("cron", "add", "--file", agents / "jobs.symbi", check=True)
+    (symbi.data_dir / "symbi.toml").write_text("[store]\nkeep_runs_per_job = 100\n")
+    now = int(time.time() * 1000)
+    for name in ("a", "b"):
+        fill(symbi, name, 1000, now - DAY)
+        fill(symbi, name, 3, now - 2 * DAY, "queued", fin=None, due=now + 365 * DAY, node="elsewhere")
+    d = start(symbi, daemons)
+    wait_until(lambda: count(symbi, "a", "status = 'succeeded'") == 100
+               and count(symbi, "b", "status = 'succeeded'") == 100, timeout=30,
+               what="the pruner")
+    for name in ("a", "b"):
+        got = rows(symbi, "SELECT min(scheduled_at) AS lo FROM runs WHERE job_name = ? AND "
+                          "status = 'succeeded'", name)[0]["lo"]
+        assert got == now - DAY + 900 * 60000
+        assert count(symbi, name, "status = 'queued'") == 3
+    d.wait_for("pruned runs=1800")
