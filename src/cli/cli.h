@@ -87,6 +87,15 @@ int symbi_cli_http_start(const struct symbi_cli *cli, const struct symbi_config 
                          const struct symbi_http_hooks *hooks, struct symbi_http_server **out,
                          struct symbi_err *err);
 
+/* The systemd notify protocol (notify.c), no-ops without $NOTIFY_SOCKET:
+ * one datagram `msg`; READY=1 (and a WATCHDOG=1 thread every
+ * $WATCHDOG_USEC / 2 while the scheduler's loop runs); STOPPING=1 (after
+ * stopping the watchdog). */
+struct symbi_sched;
+int symbi_cli_notify(const char *msg);
+void symbi_cli_notify_ready(struct symbi_sched *sched);
+void symbi_cli_notify_stopping(void);
+
 /* the top-level commands */
 extern const struct symbi_cli_cmd symbi_cli_commands[];
 extern const size_t symbi_cli_n_commands;

@@ -282,6 +282,7 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
         goto out;
     }
     /* ==== end of HTTP API ============================================= */
+    symbi_cli_notify_ready(sched); /* systemd: store and API are up */
 
     int sig = 0;
     for (;;) {
@@ -307,6 +308,7 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
     }
     symbi_log(SYMBI_LOG_INFO, "scheduler", "shutting down signal=%s",
               sig == SIGINT ? "SIGINT" : "SIGTERM");
+    symbi_cli_notify_stopping();
     symbi_http_stop(http); /* no new requests, then the scheduler */
     http = NULL;
     symbi_sched_stop(sched);

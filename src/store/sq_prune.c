@@ -92,12 +92,12 @@ static int prune_per_job(struct sq_store *s, int64_t keep, int64_t *left, int64_
             break;
         if (!has)
             continue;
-        sqlite3_stmt *del = sq_prep(
-            s,
-            "DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE job_id = ?1 AND "
-            "status IN " TERMINAL " AND (scheduled_at < ?2 OR (scheduled_at = ?2 AND "
-            "attempt < ?3)) LIMIT ?4)",
-            err);
+        sqlite3_stmt *del =
+            sq_prep(s,
+                    "DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE job_id = ?1 AND "
+                    "status IN " TERMINAL " AND (scheduled_at < ?2 OR (scheduled_at = ?2 AND "
+                    "attempt < ?3)) LIMIT ?4)",
+                    err);
         if (del == NULL) {
             rc = SYMBI_ESTORE;
             break;
@@ -121,11 +121,11 @@ static int prune_batch(struct sq_store *s, const struct symbi_retention *r, int6
     int64_t left = batch;
     int rc = 0;
     if (r->keep_runs_ms > 0) {
-        sqlite3_stmt *q =
-            sq_prep(s,
-                    "DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE status IN " TERMINAL
-                    " AND COALESCE(finished_at, scheduled_at) < ?1 LIMIT ?2)",
-                    err);
+        sqlite3_stmt *q = sq_prep(
+            s,
+            "DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE status IN " TERMINAL
+            " AND COALESCE(finished_at, scheduled_at) < ?1 LIMIT ?2)",
+            err);
         if (q == NULL)
             return SYMBI_ESTORE;
         sqlite3_bind_int64(q, 1, cut);
