@@ -138,9 +138,21 @@ lint:
 format:
 	clang-format -i $(LINT_FILES)
 
+# The binary, the systemd unit (ExecStart pointing at this PREFIX), the man
+# page and the bash/zsh completions.
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/symbi
+	sed 's|/usr/local/bin/symbi|$(PREFIX)/bin/symbi|' dist/symbi.service > $(DESTDIR)$(UNITDIR)/symbi.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/symbi.service
+	install -m 0644 dist/symbi.1 $(DESTDIR)$(MANDIR)/man1/symbi.1
+	install -m 0644 dist/completions/symbi.bash $(DESTDIR)$(BASHCOMPDIR)/symbi
+	install -m 0644 dist/completions/_symbi $(DESTDIR)$(ZSHCOMPDIR)/_symbi
 
 clean:
 	rm -rf build build-asan build-fuzz
