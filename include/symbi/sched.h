@@ -218,4 +218,50 @@ typedef struct json_t json_t;
 json_t *symbi_backfill_to_json(const struct symbi_backfill *b, int64_t from, int64_t to,
                                bool dry_run);
 
+/* ---- operator tools: why (SPEC §10 `cron why`) ----
+ * What the store says about a job around instant `at`: gathered by
+ * symbi_sched_why_gather, explained by symbi_sched_why (pure). */
+struct symbi_why_facts {
+    struct symbi_job job;
+    struct symbi_run *runs; /* the job's runs due up to at + 1 h, newest first (<= 50) */
+    size_t n_runs;
+    struct symbi_run *open; /* its queued, pending and running runs now */
+    size_t n_open;
+    struct symbi_audit_event *events; /* its events up to at + 1 h, newest first (<= 50) */
+    size_t n_events;
+    bool agent_known;                    /* an agent of that name is stored */
+    bool scheduler_live;                 /* some scheduler node holds a live lease */
+    int64_t running_total, queued_total; /* all jobs' runs running / queued and due now */
+    int max_concurrent_jobs;             /* the global limit (0: not known) */
+    int64_t at, now;
+};
+/* Reads the facts (job by id, prefix or name). Free with _cleanup. */
+int symbi_sched_why_gather(struct symbi_store *st, const char *job_ref, int64_t at, int64_t now,
+                           int max_concurrent_jobs, struct symbi_why_facts *f,
+                           struct symbi_err *err);
+void symbi_why_facts_cleanup(struct symbi_why_facts *f);
+
+#define SYMBI_WHY_MAX 12
+struct symbi_why_cause {
+    const char *code; /* paused, dead_letter, completed, failed, no_scheduler, unknown_agent,
+                         pending_approval, running, jitter, queued, retry, global_queue,
+                         concurrency, missed, catch_up, policy, policy_hours,
+                         policy_environment, policy_capabilities, agentpin,
+                         approval_denied, run_failed, ran, not_due */
+    char message[640];
+    char run_id[SYMBI_UUID_LEN + 1]; /* the run record that shows it ("" none) */
+    int64_t event_id;                /* the audit event that shows it (0 none) */
+};
+struct symbi_why {
+    struct symbi_why_cause causes[SYMBI_WHY_MAX];
+    size_t n;
+    int64_t next_run; /* the next fire (SYMBI_TIME_NONE: none) */
+    char description[1024];
+};
+void symbi_sched_why(const struct symbi_why_facts *f, struct symbi_why *w);
+/* {"job":{id,name,status,agent,timezone},"at","description","causes":[{"cause",
+ * "message","run":{...}|null,"event":{...}|null}],"next_run":{"utc","local",
+ * "timezone"}|null}. New reference. */
+json_t *symbi_why_to_json(const struct symbi_why_facts *f, const struct symbi_why *w);
+
 #endif

@@ -136,6 +136,8 @@ int symbi_cli_cmd_cron_herd(struct symbi_cli *cli, int argc, char **argv);
 extern const char symbi_cli_cron_herd_usage[];
 int symbi_cli_cmd_cron_backfill(struct symbi_cli *cli, int argc, char **argv);
 extern const char symbi_cli_cron_backfill_usage[];
+int symbi_cli_cmd_cron_why(struct symbi_cli *cli, int argc, char **argv);
+extern const char symbi_cli_cron_why_usage[];
 
 /* `symbi audit` (cmd_audit.c) */
 int symbi_cli_cmd_audit(struct symbi_cli *cli, int argc, char **argv);

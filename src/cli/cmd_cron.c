@@ -20,6 +20,8 @@ static const struct symbi_cli_cmd cron_commands[] = {
      symbi_cli_cron_next_usage},
     {"describe", symbi_cli_cmd_cron_describe, "a cron expression in words, with its DST notes",
      symbi_cli_cron_describe_usage},
+    {"why", symbi_cli_cmd_cron_why, "why a job did or did not run, and what happens next",
+     symbi_cli_cron_why_usage},
     {"backfill", symbi_cli_cmd_cron_backfill, "queue runs for the instants of a past range",
      symbi_cli_cron_backfill_usage},
     {"herd", symbi_cli_cmd_cron_herd, "seconds where too many runs would start together",

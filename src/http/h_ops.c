@@ -46,3 +46,31 @@ void http_h_schedule_backfill(struct http_req *r)
     http_reply(r, dry ? 200 : 202, symbi_backfill_to_json(&b, from, to, dry));
     symbi_backfill_cleanup(&b);
 }
+
+void http_h_schedule_why(struct http_req *r)
+{
+    struct symbi_store *st = http_store(r, true);
+    if (st == NULL)
+        return;
+    int64_t at = r->now;
+    const char *q = http_query(r, "at");
+    if (q != NULL && symbi_time_parse(q, &at) != 0) {
+        http_reply_error(r, 400, "INVALID_FIELD", json_pack("{s:s}", "field", "at"),
+                         "at: an RFC 3339 time is required");
+        return;
+    }
+    struct symbi_why_facts f;
+    struct symbi_err err = {0};
+    if (symbi_sched_why_gather(st, r->params[0], at, r->now, 0, &f, &err) != 0) {
+        if (err.code == SYMBI_ENOTFOUND)
+            http_reply_error(r, 404, "NOT_FOUND", json_pack("{s:s}", "job", r->params[0]),
+                             "no job \"%s\"", r->params[0]);
+        else
+            http_reply_err(r, &err);
+        return;
+    }
+    struct symbi_why w;
+    symbi_sched_why(&f, &w);
+    http_reply(r, 200, symbi_why_to_json(&f, &w));
+    symbi_why_facts_cleanup(&f);
+}

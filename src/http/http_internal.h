@@ -151,6 +151,7 @@ void http_h_up_health(struct http_req *r); /* upstream's shape, from http_h_heal
 void http_h_metrics(struct http_req *r);
 void http_h_openapi(struct http_req *r);
 void http_h_schedule_backfill(struct http_req *r); /* h_ops.c */
+void http_h_schedule_why(struct http_req *r);      /* h_ops.c */
 void http_h_up_create(struct http_req *r);
 void http_h_up_list(struct http_req *r);
 void http_h_up_get(struct http_req *r);
