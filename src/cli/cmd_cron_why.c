@@ -18,9 +18,8 @@ const char symbi_cli_cron_why_usage[] =
     "  audit event that show it, then the next fire instant (UTC and the job's zone).\n"
     "  --at T   an RFC 3339 instant, a date, or a duration back from now (2h)\n";
 
-static const struct symbi_cli_cmd why_cmd = {"why", symbi_cli_cmd_cron_why,
-                                             "why a job did or did not run",
-                                             symbi_cli_cron_why_usage};
+static const struct symbi_cli_cmd why_cmd = {
+    "why", symbi_cli_cmd_cron_why, "why a job did or did not run", symbi_cli_cron_why_usage};
 
 static void print_text(json_t *doc)
 {

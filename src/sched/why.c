@@ -133,8 +133,8 @@ static void open_cause(const struct symbi_why_facts *f, const struct symbi_run *
                 tfmt(r->due_at, t2));
     } else if (r->status == SYMBI_RUN_QUEUED && r->due_at > f->now) {
         c = add(w, r->trigger == SYMBI_TRIGGER_RETRY ? "retry" : "queued",
-                "run %.8s (%s, attempt %d) is queued for %s", r->id,
-                symbi_trigger_name(r->trigger), r->attempt, tfmt(r->due_at, t1));
+                "run %.8s (%s, attempt %d) is queued for %s", r->id, symbi_trigger_name(r->trigger),
+                r->attempt, tfmt(r->due_at, t1));
     } else if (r->status == SYMBI_RUN_QUEUED) {
         char limit[32] = "the global limit";
         if (f->max_concurrent_jobs > 0)
@@ -205,19 +205,20 @@ static void run_causes(const struct symbi_why_facts *f, struct symbi_why *w)
             catch_up = &f->runs[i];
     }
     if (missed > 0) {
-        struct symbi_why_cause *c = add(
-            w, "missed", "%d instant%s recorded missed (catch_up: %s), the latest %s: %s", missed,
-            missed == 1 ? "" : "s", symbi_catch_up_name(f->job.catch_up),
-            tfmt(last_missed->scheduled_at, t1),
-            last_missed->error_message ? last_missed->error_message : "missed");
+        struct symbi_why_cause *c =
+            add(w, "missed", "%d instant%s recorded missed (catch_up: %s), the latest %s: %s",
+                missed, missed == 1 ? "" : "s", symbi_catch_up_name(f->job.catch_up),
+                tfmt(last_missed->scheduled_at, t1),
+                last_missed->error_message ? last_missed->error_message : "missed");
         cite_run(c, last_missed);
     }
     if (catch_up != NULL) {
-        struct symbi_why_cause *c = add(
-            w, "catch_up",
-            "the instants missed while no scheduler ran fired once, as run %.8s for %s "
-            "(catch_up: once), %s",
-            catch_up->id, tfmt(catch_up->scheduled_at, t1), symbi_run_status_name(catch_up->status));
+        struct symbi_why_cause *c =
+            add(w, "catch_up",
+                "the instants missed while no scheduler ran fired once, as run %.8s for %s "
+                "(catch_up: once), %s",
+                catch_up->id, tfmt(catch_up->scheduled_at, t1),
+                symbi_run_status_name(catch_up->status));
         cite_run(c, catch_up);
     }
     if (r == NULL || r->status == SYMBI_RUN_MISSED)
@@ -226,10 +227,11 @@ static void run_causes(const struct symbi_why_facts *f, struct symbi_why *w)
     switch (r->status) {
     case SYMBI_RUN_SKIPPED: {
         const struct symbi_run *busy = running_at(f, r->scheduled_at, r);
-        c = add(w, "concurrency",
-                "the fire at %s was skipped: max_concurrent (%d) runs of the job were in flight%s%.8s",
-                tfmt(r->scheduled_at, t1), f->job.max_concurrent, busy ? ", among them run " : "",
-                busy ? busy->id : "");
+        c = add(
+            w, "concurrency",
+            "the fire at %s was skipped: max_concurrent (%d) runs of the job were in flight%s%.8s",
+            tfmt(r->scheduled_at, t1), f->job.max_concurrent, busy ? ", among them run " : "",
+            busy ? busy->id : "");
         break;
     }
     case SYMBI_RUN_DENIED:
@@ -240,16 +242,15 @@ static void run_causes(const struct symbi_why_facts *f, struct symbi_why *w)
     case SYMBI_RUN_INTERRUPTED:
         if (!f->agent_known && contains(r->error_message, "unknown agent"))
             return; /* the unknown_agent cause cites this run already */
-        c = add(w, "run_failed",
-                "the fire at %s (attempt %d) %s: %s", tfmt(r->scheduled_at, t1), r->attempt,
-                symbi_run_status_name(r->status), r->error_message ? r->error_message : "-");
+        c = add(w, "run_failed", "the fire at %s (attempt %d) %s: %s", tfmt(r->scheduled_at, t1),
+                r->attempt, symbi_run_status_name(r->status),
+                r->error_message ? r->error_message : "-");
         cite_event(c, event_of(f, "CronJobFailed", r->id));
         break;
     default:
         c = add(w, "ran", "the fire at %s (%s) ran at %s and %s in %lld ms",
-                tfmt(r->scheduled_at, t1), symbi_trigger_name(r->trigger),
-                tfmt(r->started_at, t2), symbi_run_status_name(r->status),
-                (long long)r->execution_time_ms);
+                tfmt(r->scheduled_at, t1), symbi_trigger_name(r->trigger), tfmt(r->started_at, t2),
+                symbi_run_status_name(r->status), (long long)r->execution_time_ms);
         cite_event(c, event_of(f, "CronJobExecuted", r->id));
         if (r->jitter_ms > 0) {
             cite_run(c, r);

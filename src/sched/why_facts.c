@@ -25,8 +25,11 @@ static int open_runs(struct symbi_store *st, struct symbi_why_facts *f, struct s
     static const enum symbi_run_status open[] = {SYMBI_RUN_PENDING_APPROVAL, SYMBI_RUN_RUNNING,
                                                  SYMBI_RUN_QUEUED};
     for (size_t k = 0; k < SYMBI_ARRAY_LEN(open); k++) {
-        struct symbi_run_filter rf = {.job_id = f->job.id, .has_status = true, .status = open[k],
-                                      .due_before = SYMBI_TIME_NONE, .oldest_first = true,
+        struct symbi_run_filter rf = {.job_id = f->job.id,
+                                      .has_status = true,
+                                      .status = open[k],
+                                      .due_before = SYMBI_TIME_NONE,
+                                      .oldest_first = true,
                                       .limit = 5};
         struct symbi_run *runs = NULL;
         size_t n = 0;
@@ -62,14 +65,13 @@ int symbi_sched_why_gather(struct symbi_store *st, const char *job_ref, int64_t 
         symbi_job_init(&f->job);
         return rc;
     }
-    struct symbi_run_filter rf = {.job_id = f->job.id,
-                                  .due_before = at + WHY_WINDOW_MS,
-                                  .limit = WHY_RUNS};
+    struct symbi_run_filter rf = {
+        .job_id = f->job.id, .due_before = at + WHY_WINDOW_MS, .limit = WHY_RUNS};
     rc = symbi_store_run_list(st, &rf, &f->runs, &f->n_runs, err);
     if (rc == 0)
         rc = open_runs(st, f, err);
-    struct symbi_audit_filter af = {.job = f->job.id, .since = SYMBI_TIME_NONE,
-                                    .until = at + WHY_WINDOW_MS, .limit = WHY_RUNS};
+    struct symbi_audit_filter af = {
+        .job = f->job.id, .since = SYMBI_TIME_NONE, .until = at + WHY_WINDOW_MS, .limit = WHY_RUNS};
     if (rc == 0)
         rc = symbi_store_audit_query(st, &af, &f->events, &f->n_events, err);
     struct symbi_agent_def a;
@@ -86,10 +88,10 @@ int symbi_sched_why_gather(struct symbi_store *st, const char *job_ref, int64_t 
     symbi_agent_def_cleanup(&a);
     if (rc == 0)
         rc = symbi_store_node_alive(st, NULL, now, &f->scheduler_live, err);
-    struct symbi_run_filter running = {.has_status = true, .status = SYMBI_RUN_RUNNING,
-                                       .due_before = SYMBI_TIME_NONE};
-    struct symbi_run_filter queued = {.has_status = true, .status = SYMBI_RUN_QUEUED,
-                                      .due_before = now};
+    struct symbi_run_filter running = {
+        .has_status = true, .status = SYMBI_RUN_RUNNING, .due_before = SYMBI_TIME_NONE};
+    struct symbi_run_filter queued = {
+        .has_status = true, .status = SYMBI_RUN_QUEUED, .due_before = now};
     if (rc == 0)
         rc = symbi_store_run_count(st, &running, &f->running_total, err);
     if (rc == 0)
@@ -165,6 +167,6 @@ json_t *symbi_why_to_json(const struct symbi_why_facts *f, const struct symbi_wh
     }
     return json_pack("{s:{s:s,s:s,s:s,s:s?,s:s},s:o,s:s,s:o,s:o}", "job", "id", j->id, "name",
                      j->name, "status", symbi_job_status_name(j->status), "agent", j->agent,
-                     "timezone", zone, "at", symbi_json_time(f->at), "description",
-                     w->description, "causes", causes, "next_run", next);
+                     "timezone", zone, "at", symbi_json_time(f->at), "description", w->description,
+                     "causes", causes, "next_run", next);
 }
