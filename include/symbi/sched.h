@@ -255,7 +255,8 @@ struct symbi_why_cause {
 struct symbi_why {
     struct symbi_why_cause causes[SYMBI_WHY_MAX];
     size_t n;
-    int64_t next_run; /* the next fire (SYMBI_TIME_NONE: none) */
+    struct symbi_why_cause spare; /* written past the last, never shown */
+    int64_t next_run;             /* the next fire (SYMBI_TIME_NONE: none) */
     char description[1024];
 };
 void symbi_sched_why(const struct symbi_why_facts *f, struct symbi_why *w);

@@ -60,15 +60,25 @@ static int collect(const struct symbi_job *jobs, size_t n, int64_t global_jitter
         const struct symbi_job *j = &jobs[i];
         if (j->status != SYMBI_JOB_ACTIVE || j->cron_expr == NULL)
             continue;
+        struct symbi_cron *c = NULL;
+        const struct symbi_zone *z = NULL;
+        if (symbi_cron_parse(j->cron_expr, &c, NULL) != 0 ||
+            symbi_zone_get(j->timezone, &z, NULL) != 0) {
+            symbi_cron_free(c);
+            continue; /* a job that cannot be scheduled does not fire */
+        }
+        struct symbi_cron_opts opts = {j->dst_gap, j->dst_overlap,
+                                       j->last_run != SYMBI_TIME_NONE ? j->last_run
+                                                                      : j->created_at};
         size_t g = group_of(r, j);
         r->groups[g].jobs++;
         int64_t jit = j->jitter_ms >= 0 ? j->jitter_ms : global_jitter_ms;
         int64_t t = from, next;
         for (;;) {
-            struct symbi_err e2 = {0};
-            if (symbi_cron_job_next(j, t, &next, &e2) != 0 || next == SYMBI_TIME_NONE || next > to)
+            if (symbi_cron_next(c, z, t, &opts, &next) != 0 || next > to)
                 break;
             if (k == HERD_MAX_EVENTS) {
+                symbi_cron_free(c);
                 free(ev);
                 return symbi_err_set(err, SYMBI_ETOOBIG,
                                      "herd: more than %d fires in the period; check fewer hours",
@@ -77,6 +87,7 @@ static int collect(const struct symbi_job *jobs, size_t n, int64_t global_jitter
             if (k == cap) {
                 struct event *ne = realloc(ev, cap * 2 * sizeof *ev);
                 if (ne == NULL) {
+                    symbi_cron_free(c);
                     free(ev);
                     return symbi_err_set(err, SYMBI_ENOMEM, "herd: out of memory");
                 }
@@ -86,6 +97,7 @@ static int collect(const struct symbi_job *jobs, size_t n, int64_t global_jitter
             ev[k++] = (struct event){next / 1000, jit > 0 ? jit / 1000 : 0, g};
             t = next;
         }
+        symbi_cron_free(c);
     }
     qsort(ev, k, sizeof *ev, cmp_event);
     *out = ev;
@@ -100,7 +112,16 @@ static void credit(struct symbi_herd_report *r, const struct event *ev, size_t n
 {
     memset(counts, 0, r->n_groups * sizeof *counts);
     int k = 0;
-    for (size_t i = 0; i < n; i++) {
+    /* the first fire whose window may cover a: events are sorted by t */
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ev[mid].t < a - max_span)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < n; i++) {
         if (ev[i].t < a - max_span)
             continue;
         if (ev[i].t > a)

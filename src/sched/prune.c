@@ -103,6 +103,7 @@ int symbi_pruner_start(const char *store_url, const struct symbi_retention *keep
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&p->lock, NULL);
     if (pthread_create(&p->thread, NULL, pruner_main, p) != 0) {
+        symbi_log(SYMBI_LOG_WARN, "store", "pruner: cannot start its thread; history is kept");
         pthread_cond_destroy(&p->cond);
         pthread_mutex_destroy(&p->lock);
         free(p->url);

@@ -12,9 +12,8 @@ static struct symbi_why_cause *add(struct symbi_why *w, const char *code, const 
     __attribute__((format(printf, 3, 4)));
 static struct symbi_why_cause *add(struct symbi_why *w, const char *code, const char *fmt, ...)
 {
-    static struct symbi_why_cause spare;
     if (w->n == SYMBI_WHY_MAX)
-        return &spare; /* more causes than shown: the first ones matter most */
+        return &w->spare; /* more causes than shown: the first ones matter most */
     struct symbi_why_cause *c = &w->causes[w->n++];
     memset(c, 0, sizeof *c);
     c->code = code;
