@@ -9,9 +9,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PRUNE_BATCH    500
-#define PRUNE_PAUSE_MS 20   /* between batches: the store's write lock is free then */
-#define PRUNE_FIRST_MS 1000 /* the first pass, after start-up */
+/* Each batch is one write transaction, so it holds the store's write lock
+ * (which the scheduler's claims and records need) for its whole length: the
+ * batch size adapts to keep that under PRUNE_HOLD_MS, and the pruner pauses
+ * between batches. */
+#define PRUNE_BATCH_MIN 10
+#define PRUNE_BATCH_MAX 1000
+#define PRUNE_HOLD_MS   8
+#define PRUNE_PAUSE_MS  12
+#define PRUNE_FIRST_MS  1000 /* the first pass, after start-up */
 
 struct symbi_pruner {
     pthread_t thread;
@@ -48,11 +54,18 @@ static void pass(struct symbi_pruner *p, struct symbi_store *st)
     r.now = symbi_now_wall_ms();
     struct symbi_prune_counts total = {0}, c;
     struct symbi_err err = {0};
+    int64_t batch = 100;
     for (;;) {
-        if (symbi_store_prune(st, &r, PRUNE_BATCH, false, &c, &err) != 0) {
+        int64_t t0 = symbi_now_mono_ms();
+        if (symbi_store_prune(st, &r, batch, false, &c, &err) != 0) {
             symbi_log(SYMBI_LOG_WARN, "store", "prune failed: %s", err.msg);
             break;
         }
+        int64_t took = symbi_now_mono_ms() - t0;
+        if (took > PRUNE_HOLD_MS && batch / 2 >= PRUNE_BATCH_MIN)
+            batch /= 2;
+        else if (took < PRUNE_HOLD_MS / 2 && batch * 2 <= PRUNE_BATCH_MAX)
+            batch *= 2;
         total.runs += c.runs;
         total.audit += c.audit;
         if (c.runs + c.audit == 0 || nap(p, PRUNE_PAUSE_MS))
