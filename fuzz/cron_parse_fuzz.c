@@ -1,7 +1,8 @@
 /* cron_parse_fuzz.c - libFuzzer target for the cron parser and the
  * next/previous search: any bytes as an expression, then, when it parses,
  * next and prev in UTC and in a DST zone from an instant taken from the
- * input, with their invariants checked (abort on a violation). */
+ * input, with their invariants checked (abort on a violation); and the
+ * expression's English description. */
 #include "symbi/cron.h"
 
 #include <stdio.h>
@@ -67,5 +68,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(p % 1000 == 0, "whole seconds", expr);
     }
     symbi_cron_free(c);
+    /* the English description (cron describe) of every expression that parses,
+     * with its DST notes: bounded, never empty */
+    struct symbi_cron_desc d;
+    check(symbi_cron_describe(expr, symbi_zone_name(z), &o, t, &d, NULL) == 0, "describe", expr);
+    check(d.text[0] != '\0' && strlen(d.text) < sizeof d.text - 1, "description bound", expr);
+    check(d.n_notes <= SYMBI_CRON_DESC_NOTES, "notes bound", expr);
     return 0;
 }

@@ -61,7 +61,7 @@ int symbi_cron_job_next(const struct symbi_job *job, int64_t after_ms, int64_t *
  * (NULL: defaults). Errors are symbi_cron_parse's and symbi_zone_get's. */
 #define SYMBI_CRON_DESC_NOTES 4
 struct symbi_cron_desc {
-    char text[1024];
+    char text[2048]; /* a 256-character expression reads in well under this; cut with "..." */
     size_t n_notes;
     char notes[SYMBI_CRON_DESC_NOTES][256];
 };

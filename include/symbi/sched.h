@@ -257,7 +257,7 @@ struct symbi_why {
     size_t n;
     struct symbi_why_cause spare; /* written past the last, never shown */
     int64_t next_run;             /* the next fire (SYMBI_TIME_NONE: none) */
-    char description[1024];
+    char description[2048];
 };
 void symbi_sched_why(const struct symbi_why_facts *f, struct symbi_why *w);
 /* {"job":{id,name,status,agent,timezone},"at","description","causes":[{"cause",

@@ -26,10 +26,11 @@ struct vset {
 
 static void classify(struct vset *s)
 {
+    s->step = 0;
     if (s->n == s->hi - s->lo + 1) {
         s->shape = S_FULL;
-    } else if (s->n == 1) {
-        s->shape = S_SINGLE;
+    } else if (s->n < 2) {
+        s->shape = s->n == 1 ? S_SINGLE : S_LIST; /* empty: only extensions (L, W, #) */
     } else {
         int d = s->v[1] - s->v[0];
         bool ap = s->n >= 3;

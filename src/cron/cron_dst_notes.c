@@ -134,10 +134,14 @@ int symbi_cron_describe(const char *expr, const char *zone, const struct symbi_c
         return rc;
     }
     struct symbi_buf b;
-    symbi_buf_init(&b, sizeof out->text - 1);
+    symbi_buf_init(&b, 4 * sizeof out->text);
     cron_describe_text(c, symbi_zone_name(z), &b);
     memset(out, 0, sizeof *out);
-    snprintf(out->text, sizeof out->text, "%s", symbi_buf_str(&b));
+    if (b.len >= sizeof out->text)
+        snprintf(out->text, sizeof out->text, "%.*s...", (int)(sizeof out->text - 4),
+                 symbi_buf_str(&b));
+    else
+        snprintf(out->text, sizeof out->text, "%s", symbi_buf_str(&b));
     symbi_buf_cleanup(&b);
     if (now_ms != SYMBI_TIME_NONE)
         notes(c, z, opts, now_ms, out);
