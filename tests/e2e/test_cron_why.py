@@ -54,6 +54,13 @@ def test_paused(symbi, daemons):
     assert "symbi cron resume p" in c["paused"]["message"]
     assert doc["next_run"] is None and doc["job"]["status"] == "paused"
     assert doc["description"] == "At 09:00 (Europe/Berlin)"
+    # the §9.1 job answer carries the description; the upstream (§9.2) shape does not
+    st, j = api.get("/api/v1/schedule/p")
+    assert st == 200 and j["description"] == "At 09:00 (Europe/Berlin)"
+    st, u = api.get(f"/api/v1/schedules/{j['id']}")
+    assert st == 200 and "description" not in u
+    st, lst = api.get("/api/v1/schedule")
+    assert [x["description"] for x in lst] == ["At 09:00 (Europe/Berlin)"]
     symbi.run("cron", "resume", "p", check=True)
     doc, c = why(symbi, api, "p")
     assert list(c) == ["not_due"]
