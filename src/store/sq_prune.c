@@ -64,7 +64,7 @@ static int prune_per_job(struct sq_store *s, int64_t keep, int64_t *left, int64_
     sqlite3_stmt *jobs = sq_prep(s, "SELECT id FROM jobs ORDER BY id", err);
     if (jobs == NULL)
         return SYMBI_ESTORE;
-    int rc;
+    int rc = 0;
     while (*left > 0 && (rc = sq_step(s, jobs, err, "listing jobs to prune")) == SQLITE_ROW) {
         char id[SYMBI_UUID_LEN + 1];
         sq_col_id(jobs, 0, id);
