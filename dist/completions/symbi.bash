@@ -6,7 +6,7 @@ _symbi()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
     local commands="up cron dsl api-key audit run logs store version"
-    local cron_cmds="list add remove pause resume reset status history next describe why backfill herd run approve deny context"
+    local cron_cmds="list add remove pause resume reset status history next describe why backfill herd run"
     # the command is the first word that is not a global option or its value
     local i cmd="" sub="" skip=0
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -51,7 +51,7 @@ _symbi()
                 COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))
             else
                 case $sub in
-                    why|backfill|status|history|run|pause|resume|reset|remove|context)
+                    why|backfill|status|history|run|pause|resume|reset|remove)
                         COMPREPLY=($(compgen -W "$(symbi cron list --format csv 2>/dev/null | tail -n +2 | cut -d, -f2)" -- "$cur")) ;;
                 esac
             fi ;;
