@@ -20,7 +20,7 @@ def test_help_lists_commands(symbi):
     assert p.stdout.count("usage:") == 1, p.stdout
 
 
-@pytest.mark.parametrize("cmd", ["up", "version", "cron"])
+@pytest.mark.parametrize("cmd", ["up", "version", "cron", "store"])
 def test_every_command_has_help(symbi, cmd):
     p = symbi.run(cmd, "--help")
     assert p.returncode == 0
