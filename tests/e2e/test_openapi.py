@@ -213,6 +213,19 @@ def test_replay_one_request_per_operation(symbi, daemons, tmp_path, doc):
            want=200)
     r.send("jobHistory", "/api/v1/schedule/replay/history", query="?limit=0", want=400)
     r.send("jobNextRun", "/api/v1/schedule/replay/next_run", query="?count=3", want=200)
+    why = r.send("jobWhy", "/api/v1/schedule/replay/why", want=200)
+    assert why["causes"] and why["causes"][0]["run"] is not None  # the manual run, cited
+    r.send("jobWhy", "/api/v1/schedule/replay/why", query="?at=soon", want=400)
+    r.send("jobWhy", "/api/v1/schedule/no-such-job/why", want=404)
+    r.send("backfillJob", "/api/v1/schedule/replay/backfill",
+           {"from": "2026-01-01T00:00:00Z", "to": "2026-01-01T05:00:00Z", "dry_run": True},
+           want=200)
+    r.send("backfillJob", "/api/v1/schedule/replay/backfill",
+           {"from": "2026-01-01T00:00:00Z", "to": "2026-01-01T05:00:00Z"}, want=202)
+    r.send("backfillJob", "/api/v1/schedule/replay/backfill",
+           {"from": "2000-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, want=422)
+    r.send("backfillJob", "/api/v1/schedule/replay/backfill", {"from": "x", "to": "y"},
+           want=400)
     r.send("getRun", f"/api/v1/runs/{run['id']}", want=200)  # a finished run, every field set
     r.send("getRun", "/api/v1/runs/no-such-run", want=404)
     # reset: a job in the dead letter
