@@ -61,6 +61,8 @@ def test_paused(symbi, daemons):
     assert st == 200 and "description" not in u
     st, lst = api.get("/api/v1/schedule")
     assert [x["description"] for x in lst] == ["At 09:00 (Europe/Berlin)"]
+    status = symbi.run("cron", "status", "p", check=True).stdout
+    assert "Description:     At 09:00 (Europe/Berlin)" in status
     symbi.run("cron", "resume", "p", check=True)
     doc, c = why(symbi, api, "p")
     assert list(c) == ["not_due"]
