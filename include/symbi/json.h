@@ -37,6 +37,10 @@ json_t *symbi_audit_event_to_json(const struct symbi_audit_event *e);
 json_t *symbi_json_time(int64_t ms);
 /* Parses JSON text of a stored array/map field (NULL/empty -> NULL). */
 json_t *symbi_json_parse_field(const char *text);
+/* A JSON string of the len bytes at s; bytes that are not UTF-8 become
+ * U+FFFD so the document stays valid (agent output may hold anything).
+ * New reference; NULL on out of memory. */
+json_t *symbi_json_text(const char *s, size_t len);
 /* Compact JSON text of v (heap), NULL for NULL. */
 char *symbi_json_dump_compact(const json_t *v);
 

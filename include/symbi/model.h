@@ -176,7 +176,11 @@ struct symbi_run {
     int exit_code;
     int64_t execution_time_ms; /* -1 until finished */
     char *node;
-    int iterations;   /* heartbeat iterations (0 otherwise) */
+    int iterations; /* heartbeat iterations (0 otherwise) */
+    /* heartbeat: JSON array, one {iteration, status, exit_code, output,
+     * output_truncated} per iteration, bounded (docs/sessions.md); NULL
+     * otherwise */
+    char *iteration_outputs;
     char *deliveries; /* JSON array of receipts {channel, ok, status, error, at} */
     char *approver;
     int64_t created_at;

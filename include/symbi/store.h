@@ -255,7 +255,39 @@ int symbi_store_context_get(struct symbi_store *st, const char *job_id, char **j
                             struct symbi_err *err); /* *json NULL when none */
 int symbi_store_context_put(struct symbi_store *st, const char *job_id, const char *json,
                             int64_t now, struct symbi_err *err);
-int symbi_store_context_clear(struct symbi_store *st, const char *job_id, struct symbi_err *err);
+/* Clears the job's live context: the head row is deleted and every live
+ * history entry is archived (archived_at = now), none deleted. */
+int symbi_store_context_clear(struct symbi_store *st, const char *job_id, int64_t now,
+                              struct symbi_err *err);
+
+/* The history of a shared_persistent context as rows (docs/sessions.md):
+ * live entries make up the context an agent sees; archived ones were moved
+ * out to keep it under context_max_bytes (or by a clear) and stay in the
+ * store until the job is deleted. Strings are heap. */
+struct symbi_context_entry {
+    int64_t id; /* append order, assigned by the store */
+    int64_t at; /* the run's start (UTC ms) */
+    char *input;
+    char *output;
+    int64_t bytes;       /* the entry's size in the context JSON */
+    int64_t archived_at; /* SYMBI_TIME_NONE while live */
+};
+void symbi_context_entries_free(struct symbi_context_entry *v, size_t n);
+/* The job's live entries (archived false) or archived ones (true), oldest
+ * first, at most limit (<= 0: every one). */
+int symbi_store_context_entries(struct symbi_store *st, const char *job_id, bool archived,
+                                int64_t limit, struct symbi_context_entry **out, size_t *n,
+                                struct symbi_err *err);
+/* Saves a context in one transaction: the head JSON (as context_put),
+ * the appended entries (ids assigned into them), then archives the live
+ * entries with id <= archive_through (0: none). SYMBI_ENOTFOUND when the
+ * job does not exist. */
+int symbi_store_context_save(struct symbi_store *st, const char *job_id, const char *head,
+                             struct symbi_context_entry *append, size_t n_append,
+                             int64_t archive_through, int64_t now, struct symbi_err *err);
+/* How many live and archived entries the job has. */
+int symbi_store_context_count(struct symbi_store *st, const char *job_id, int64_t *live,
+                              int64_t *archived, struct symbi_err *err);
 
 /* ---- API keys (SPEC §9) ----
  * The store keeps name, salt and hash; hashing is the caller's. */

@@ -21,14 +21,13 @@ json_t *symbi_json_time(int64_t ms)
 
 /* A JSON string of s; bytes that are not UTF-8 (agent output may hold
  * anything) become U+FFFD so the document stays valid. */
-static json_t *safe_string(const char *s)
+json_t *symbi_json_text(const char *s, size_t len)
 {
-    json_t *v = json_string(s);
+    json_t *v = json_stringn(s, len);
     if (v != NULL)
         return v;
     struct symbi_buf b;
     symbi_buf_init(&b, 0);
-    size_t len = strlen(s);
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
         size_t n = symbi_utf8_seq(p + i, len - i);
@@ -47,7 +46,7 @@ static json_t *safe_string(const char *s)
 
 static json_t *str_or_null(const char *s)
 {
-    return s == NULL ? json_null() : safe_string(s);
+    return s == NULL ? json_null() : symbi_json_text(s, strlen(s));
 }
 
 json_t *symbi_json_parse_field(const char *text)
@@ -499,6 +498,7 @@ json_t *symbi_run_to_json(const struct symbi_run *run)
     json_object_set_new(o, "jitter_ms", json_integer(run->jitter_ms));
     json_object_set_new(o, "node", str_or_null(run->node));
     json_object_set_new(o, "iterations", json_integer(run->iterations));
+    json_object_set_new(o, "iteration_outputs", field_or(run->iteration_outputs, json_null()));
     json_object_set_new(o, "deliveries", field_or(run->deliveries, json_array()));
     json_object_set_new(o, "approver", str_or_null(run->approver));
     json_object_set_new(o, "created_at", symbi_json_time(run->created_at));

@@ -154,7 +154,8 @@ int symbi_job_copy(struct symbi_job *dst, const struct symbi_job *src)
     X(error_message) \
     X(node) \
     X(deliveries) \
-    X(approver)
+    X(approver) \
+    X(iteration_outputs)
 /* clang-format on */
 
 void symbi_run_init(struct symbi_run *run)

@@ -94,10 +94,11 @@ int sq_job_read(sqlite3_stmt *st, struct symbi_job *job);
     "id, job_id, job_name, agent, trigger, scheduled_at, due_at, started_at, finished_at, "        \
     "jitter_ms, status, attempt, input, output, output_truncated, stderr_text, summary, "          \
     "error_message, exit_code, execution_time_ms, node, iterations, deliveries, approver, "        \
-    "created_at"
-#define SQ_RUN_NCOLS 25
+    "created_at, iteration_outputs"
+#define SQ_RUN_NCOLS 26
 #define SQ_RUN_PARAMS                                                                              \
-    "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25"
+    "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?" \
+    "26"
 void sq_run_bind(sqlite3_stmt *st, const struct symbi_run *run);
 int sq_run_read(sqlite3_stmt *st, struct symbi_run *run);
 
@@ -207,7 +208,15 @@ int sq_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
 int sq_context_get(struct symbi_store *st, const char *job_id, char **json, struct symbi_err *err);
 int sq_context_put(struct symbi_store *st, const char *job_id, const char *json, int64_t now,
                    struct symbi_err *err);
-int sq_context_clear(struct symbi_store *st, const char *job_id, struct symbi_err *err);
+int sq_context_clear(struct symbi_store *st, const char *job_id, int64_t now,
+                     struct symbi_err *err);
+int sq_context_entries(struct symbi_store *st, const char *job_id, bool archived, int64_t limit,
+                       struct symbi_context_entry **out, size_t *n, struct symbi_err *err);
+int sq_context_save(struct symbi_store *st, const char *job_id, const char *head,
+                    struct symbi_context_entry *append, size_t n_append, int64_t archive_through,
+                    int64_t now, struct symbi_err *err);
+int sq_context_count(struct symbi_store *st, const char *job_id, int64_t *live, int64_t *archived,
+                     struct symbi_err *err);
 int sq_api_key_insert(struct symbi_store *st, struct symbi_api_key *k, struct symbi_err *err);
 int sq_api_key_list(struct symbi_store *st, struct symbi_api_key **keys, size_t *n,
                     struct symbi_err *err);

@@ -1,5 +1,5 @@
 /* sq_misc.c - the SQLite backend's smaller tables: agent definitions,
- * audit events, session contexts, API keys and scheduler nodes. */
+ * audit events, API keys and scheduler nodes (contexts: sq_context.c). */
 #include "store/sq.h"
 
 #include <stdio.h>
@@ -241,57 +241,6 @@ int sq_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
     *events = arr;
     *n = cnt;
     return 0;
-}
-
-/* ---- session contexts ---- */
-
-int sq_context_get(struct symbi_store *st, const char *job_id, char **json, struct symbi_err *err)
-{
-    struct sq_store *s = sq_of(st);
-    *json = NULL;
-    sqlite3_stmt *q = sq_prep(s, "SELECT data FROM contexts WHERE job_id = ?1", err);
-    if (q == NULL)
-        return prep_fail(err);
-    sq_bind_text(q, 1, job_id);
-    int rc = sq_step(s, q, err, "reading a context");
-    bool no_mem = false;
-    if (rc == SQLITE_ROW)
-        *json = sq_col_str(q, 0, &no_mem);
-    sqlite3_reset(q);
-    if (no_mem)
-        return oom(err);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rc;
-}
-
-int sq_context_put(struct symbi_store *st, const char *job_id, const char *json, int64_t now,
-                   struct symbi_err *err)
-{
-    struct sq_store *s = sq_of(st);
-    if (json == NULL)
-        return sq_context_clear(st, job_id, err);
-    sqlite3_stmt *u = sq_prep(s,
-                              "INSERT INTO contexts (job_id, data, updated_at) VALUES (?1, ?2, ?3)"
-                              " ON CONFLICT(job_id) DO UPDATE SET data = ?2, updated_at = ?3",
-                              err);
-    if (u == NULL)
-        return prep_fail(err);
-    sq_bind_text(u, 1, job_id);
-    sq_bind_text(u, 2, json);
-    sqlite3_bind_int64(u, 3, now);
-    int rc = write1(s, u, "saving a context", err);
-    if (rc == SYMBI_ESTORE && err != NULL && strstr(err->msg, "FOREIGN KEY") != NULL)
-        return symbi_err_set(err, SYMBI_ENOTFOUND, "no job \"%s\"", job_id);
-    return rc;
-}
-
-int sq_context_clear(struct symbi_store *st, const char *job_id, struct symbi_err *err)
-{
-    struct sq_store *s = sq_of(st);
-    sqlite3_stmt *d = sq_prep(s, "DELETE FROM contexts WHERE job_id = ?1", err);
-    if (d == NULL)
-        return prep_fail(err);
-    sq_bind_text(d, 1, job_id);
-    return write1(s, d, "clearing a context", err);
 }
 
 /* ---- API keys ---- */

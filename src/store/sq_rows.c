@@ -201,6 +201,7 @@ void sq_run_bind(sqlite3_stmt *st, const struct symbi_run *r)
     sq_bind_text(st, 23, r->deliveries);
     sq_bind_text(st, 24, r->approver);
     sq_bind_time(st, 25, r->created_at);
+    sq_bind_text(st, 26, r->iteration_outputs);
 }
 
 int sq_run_read(sqlite3_stmt *st, struct symbi_run *r)
@@ -233,6 +234,7 @@ int sq_run_read(sqlite3_stmt *st, struct symbi_run *r)
     r->deliveries = sq_col_str(st, 22, &oom);
     r->approver = sq_col_str(st, 23, &oom);
     r->created_at = sq_col_time(st, 24);
+    r->iteration_outputs = sq_col_str(st, 25, &oom);
     if (oom) {
         symbi_run_cleanup(r);
         return SYMBI_ENOMEM;

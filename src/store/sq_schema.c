@@ -97,6 +97,19 @@ static const struct sq_migration migrations[] = {
      * job_name, and with job_name unindexed SQLite walks audit_at (EXPLAIN
      * QUERY PLAN) while every job insert paid a random-UUID-keyed entry */
     {3, "drop the unused audit-by-job-id index", "DROP INDEX audit_job_at;"},
+    /* sessions (SPEC §6.3, docs/sessions.md): a shared_persistent history
+     * as rows, live ones in the context and archived ones kept; and each
+     * heartbeat iteration's output in its run */
+    {4, "context history entries with their archive; runs.iteration_outputs",
+     "CREATE TABLE context_entries ("
+     " id INTEGER PRIMARY KEY,"
+     " job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+     " at INTEGER NOT NULL, input TEXT, output TEXT, bytes INTEGER NOT NULL,"
+     " archived_at INTEGER);"
+     "CREATE INDEX context_entries_job ON context_entries(job_id, id);"
+     "CREATE INDEX context_entries_live ON context_entries(job_id, id)"
+     " WHERE archived_at IS NULL;"
+     "ALTER TABLE runs ADD COLUMN iteration_outputs TEXT;"},
 };
 
 int sq_schema_version_known(void)

@@ -283,9 +283,41 @@ int symbi_store_context_put(struct symbi_store *st, const char *job_id, const ch
     return st->ops->context_put(st, job_id, json, now, err);
 }
 
-int symbi_store_context_clear(struct symbi_store *st, const char *job_id, struct symbi_err *err)
+int symbi_store_context_clear(struct symbi_store *st, const char *job_id, int64_t now,
+                              struct symbi_err *err)
 {
-    return st->ops->context_clear(st, job_id, err);
+    return st->ops->context_clear(st, job_id, now, err);
+}
+
+void symbi_context_entries_free(struct symbi_context_entry *v, size_t n)
+{
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].input);
+        free(v[i].output);
+    }
+    free(v);
+}
+
+int symbi_store_context_entries(struct symbi_store *st, const char *job_id, bool archived,
+                                int64_t limit, struct symbi_context_entry **out, size_t *n,
+                                struct symbi_err *err)
+{
+    return st->ops->context_entries(st, job_id, archived, limit, out, n, err);
+}
+
+int symbi_store_context_save(struct symbi_store *st, const char *job_id, const char *head,
+                             struct symbi_context_entry *append, size_t n_append,
+                             int64_t archive_through, int64_t now, struct symbi_err *err)
+{
+    return st->ops->context_save(st, job_id, head, append, n_append, archive_through, now, err);
+}
+
+int symbi_store_context_count(struct symbi_store *st, const char *job_id, int64_t *live,
+                              int64_t *archived, struct symbi_err *err)
+{
+    return st->ops->context_count(st, job_id, live, archived, err);
 }
 
 void symbi_api_key_cleanup(struct symbi_api_key *k)

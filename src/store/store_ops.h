@@ -76,7 +76,15 @@ struct symbi_store_ops {
                        struct symbi_err *err);
     int (*context_put)(struct symbi_store *st, const char *job_id, const char *json, int64_t now,
                        struct symbi_err *err);
-    int (*context_clear)(struct symbi_store *st, const char *job_id, struct symbi_err *err);
+    int (*context_clear)(struct symbi_store *st, const char *job_id, int64_t now,
+                         struct symbi_err *err);
+    int (*context_entries)(struct symbi_store *st, const char *job_id, bool archived, int64_t limit,
+                           struct symbi_context_entry **out, size_t *n, struct symbi_err *err);
+    int (*context_save)(struct symbi_store *st, const char *job_id, const char *head,
+                        struct symbi_context_entry *append, size_t n_append,
+                        int64_t archive_through, int64_t now, struct symbi_err *err);
+    int (*context_count)(struct symbi_store *st, const char *job_id, int64_t *live,
+                         int64_t *archived, struct symbi_err *err);
 
     int (*api_key_insert)(struct symbi_store *st, struct symbi_api_key *k, struct symbi_err *err);
     int (*api_key_list)(struct symbi_store *st, struct symbi_api_key **keys, size_t *n,

@@ -15,7 +15,8 @@ import pytest
 
 from conftest import BIN
 
-TABLES = ("jobs", "runs", "agents", "contexts", "audit_events", "approvals", "api_keys", "nodes")
+TABLES = ("jobs", "runs", "agents", "contexts", "context_entries", "audit_events", "approvals",
+          "api_keys", "nodes")
 
 JOB = {"name": "hourly-report", "agent_id": "reporter", "cron_expr": "0 * * * *",
        "session_mode": "ephemeral_with_summary", "delivery": ["stdout"]}

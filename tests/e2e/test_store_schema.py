@@ -19,27 +19,33 @@ def test_new_store(symbi):
     with connect(symbi) as c:
         assert c.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         versions = [v for (v,) in c.execute("SELECT version FROM schema_migrations ORDER BY 1")]
-        assert versions == [1, 2, 3]
+        assert versions == [1, 2, 3, 4]
         indexes = {n for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         for name in ("jobs_due", "runs_status", "audit_type_at", "audit_at"):
             assert name in indexes
         assert "jobs_agent" not in indexes  # dropped by migration 2
         assert "audit_job_at" not in indexes  # dropped by migration 3
+        # migration 4: context history entries, each heartbeat iteration's output
+        assert "context_entries_live" in indexes
+        cols = {r[1] for r in c.execute("PRAGMA table_info(runs)")}
+        assert "iteration_outputs" in cols
 
 
 def test_old_store_is_migrated_once(symbi):
     symbi.run("cron", "add", "--json", json.dumps(JOB), check=True)
-    # make it look like a store written before migrations 2 and 3
+    # make it look like a store written before migrations 2, 3 and 4
     with connect(symbi) as c:
         c.execute("CREATE INDEX jobs_agent ON jobs(agent, name)")
         c.execute("CREATE INDEX audit_job_name_at ON audit_events(job_name, at)")
         c.execute("CREATE INDEX audit_job_at ON audit_events(job_id, at)")
+        c.execute("DROP TABLE context_entries")
+        c.execute("ALTER TABLE runs DROP COLUMN iteration_outputs")
         c.execute("DELETE FROM schema_migrations WHERE version >= 2")
     p = symbi.run("cron", "list", "--format", "json", check=True)
     assert [j["name"] for j in json.loads(p.stdout)] == ["j"]
     with connect(symbi) as c:
         assert [v for (v,) in c.execute("SELECT version FROM schema_migrations ORDER BY 1")] == [
-            1, 2, 3]
+            1, 2, 3, 4]
         indexes = {n for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert "jobs_agent" not in indexes and "audit_job_name_at" not in indexes
         assert "audit_job_at" not in indexes

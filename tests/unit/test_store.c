@@ -628,7 +628,7 @@ static void test_agents_contexts_keys(void **state)
     assert_int_equal(symbi_store_context_get(st, j.id, &json, &err), 0);
     assert_string_equal(json, "{\"a\":2}");
     free(json);
-    assert_int_equal(symbi_store_context_clear(st, j.id, &err), 0);
+    assert_int_equal(symbi_store_context_clear(st, j.id, T0, &err), 0);
     assert_int_equal(symbi_store_context_get(st, j.id, &json, &err), 0);
     assert_null(json);
     assert_int_equal(
