@@ -5,6 +5,7 @@
 #ifndef SYMBI_SCHED_H
 #define SYMBI_SCHED_H
 
+#include "symbi/exec.h"
 #include "symbi/store.h"
 
 /* ---- the decisions (pure: no I/O, `now` passed in) -------------------- */
@@ -139,6 +140,9 @@ struct symbi_sched_config {
     void *runner_ud;
     struct symbi_retention retention; /* the pruner's bounds (all 0: no pruner) */
     int64_t prune_interval_ms;        /* between pruner passes (10 min) */
+    /* what the workers run each run with (symbi_exec_run); its strings,
+     * output bound, kill grace, clock and runner are the fields above */
+    struct symbi_exec_config exec;
 };
 void symbi_sched_config_init(struct symbi_sched_config *c);
 

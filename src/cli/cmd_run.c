@@ -6,6 +6,7 @@
 #include "symbi/agent.h"
 #include "symbi/config.h"
 #include "symbi/dsl.h"
+#include "symbi/exec.h"
 #include "symbi/sched.h"
 #include "symbi/store.h"
 
@@ -43,26 +44,28 @@ static int open_store(const struct symbi_cli *cli, struct symbi_store **out)
     return 0;
 }
 
-/* The configuration for an agent run (environment, output bound). */
-static void load_cfg(struct symbi_cli *cli, struct symbi_config *cfg)
+/* The configuration for an agent run, and the run pipeline's settings
+ * from it (symbi_cli_run_settings, as `symbi up` builds them). */
+static void load_cfg(struct symbi_cli *cli, struct symbi_config *cfg, struct symbi_sched_config *sc)
 {
     struct symbi_err err;
     symbi_config_init(cfg);
     if (symbi_config_load(cfg, cli->config_flag, cli->data_dir_flag, &err) != 0)
         fprintf(stderr, "symbi: warning: configuration ignored: %s\n", err.msg);
+    symbi_cli_run_settings(cfg, sc);
 }
 
-static void print_result(const struct symbi_agent_result *res)
+static void print_result(const struct symbi_run *r)
 {
-    fwrite(res->output, 1, res->output_len, stdout);
-    if (res->output_len > 0 && res->output[res->output_len - 1] != '\n')
+    size_t len = r->output != NULL ? strlen(r->output) : 0;
+    fwrite(r->output != NULL ? r->output : "", 1, len, stdout);
+    if (len > 0 && r->output[len - 1] != '\n')
         fputc('\n', stdout);
     fflush(stdout);
-    if (res->stderr_text != NULL && res->stderr_text[0] != '\0')
-        fputs(res->stderr_text, stderr);
-    if (res->output_truncated)
-        fprintf(stderr, "symbi: output truncated at %zu of %zu bytes\n", res->output_len,
-                res->output_total);
+    if (r->stderr_text != NULL && r->stderr_text[0] != '\0')
+        fputs(r->stderr_text, stderr);
+    if (r->output_truncated)
+        fprintf(stderr, "symbi: output truncated at %zu bytes\n", len);
 }
 
 int symbi_cli_cmd_run(struct symbi_cli *cli, int argc, char **argv)
@@ -118,34 +121,35 @@ int symbi_cli_cmd_run(struct symbi_cli *cli, int argc, char **argv)
                                   name);
     }
     struct symbi_config cfg;
-    load_cfg(cli, &cfg);
+    struct symbi_sched_config sc;
+    load_cfg(cli, &cfg, &sc);
     signal(SIGPIPE, SIG_IGN);
-    char run_id[SYMBI_UUID_LEN + 1] = "";
-    symbi_uuid_v4(run_id);
-    struct symbi_agent_request req = {
-        .agent = &agent,
-        .agent_name = name,
-        .input = input,
-        .run_id = run_id,
-        .trigger = "manual",
-        .scheduled_at = symbi_now_wall_ms(),
-        .attempt = 1,
-        .environment = cfg.environment,
-        .max_output_bytes = cfg.max_output_bytes > 0 ? (size_t)cfg.max_output_bytes : 0,
-    };
-    struct symbi_agent_result res;
-    int rc = symbi_agent_execute(&req, &res, &err);
+    /* no job: a fully ephemeral session, nothing stored (docs/sessions.md) */
+    struct symbi_run run, done;
+    symbi_run_init(&run);
+    symbi_uuid_v4(run.id);
+    run.trigger = SYMBI_TRIGGER_MANUAL;
+    run.scheduled_at = run.started_at = symbi_now_wall_ms();
+    run.attempt = 1;
+    int rc = SYMBI_ENOMEM;
+    if (symbi_set_str(&run.agent, name) == 0 && symbi_set_str(&run.input, input) == 0) {
+        struct symbi_exec_request xr = {.agent = &agent};
+        rc = symbi_exec_run(&sc.exec, &xr, &run, &done, &err);
+    } else {
+        symbi_err_set(&err, rc, "out of memory");
+    }
+    symbi_run_cleanup(&run);
     symbi_agent_def_cleanup(&agent);
     symbi_config_cleanup(&cfg);
     if (rc != 0)
         return symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
-    print_result(&res);
+    print_result(&done);
     int code = SYMBI_EXIT_OK;
-    if (res.status != SYMBI_RUN_SUCCEEDED)
+    if (done.status != SYMBI_RUN_SUCCEEDED)
         code = symbi_cli_fail(SYMBI_EXIT_ERROR, "agent %s %s: %s", name,
-                              symbi_run_status_name(res.status),
-                              res.error_message ? res.error_message : "");
-    symbi_agent_result_cleanup(&res);
+                              symbi_run_status_name(done.status),
+                              done.error_message ? done.error_message : "");
+    symbi_run_cleanup(&done);
     return code;
 }
 
@@ -259,12 +263,14 @@ static void lease_stop(struct local_lease *l, struct symbi_store *st)
     l->store_url = NULL;
 }
 
-/* Executes the manual run in this process and records it (--local). */
+/* Executes the manual run in this process through the run pipeline and
+ * records it (--local). */
 static int run_local(struct symbi_cli *cli, struct symbi_store *st, const struct symbi_job *job,
                      struct symbi_run *run)
 {
     struct symbi_config cfg;
-    load_cfg(cli, &cfg);
+    struct symbi_sched_config sc;
+    load_cfg(cli, &cfg, &sc);
     signal(SIGPIPE, SIG_IGN);
     struct symbi_err err;
     struct symbi_agent_def agent;
@@ -272,65 +278,25 @@ static int run_local(struct symbi_cli *cli, struct symbi_store *st, const struct
     run->status = SYMBI_RUN_RUNNING;
     run->started_at = symbi_now_wall_ms();
     symbi_store_run_update(st, run, &err);
-    struct symbi_agent_request req = {
-        .agent = have ? &agent : NULL,
-        .agent_name = job->agent,
-        .input = run->input,
-        .job_id = job->id,
-        .job_name = job->name,
-        .run_id = run->id,
-        .trigger = "manual",
-        .scheduled_at = run->scheduled_at,
-        .attempt = 1,
-        .session_mode = symbi_session_mode_name(job->session_mode),
-        .environment = cfg.environment,
-        .max_output_bytes = cfg.max_output_bytes > 0 ? (size_t)cfg.max_output_bytes : 0,
-    };
-    struct symbi_agent_result res;
-    int rc = symbi_agent_execute(&req, &res, &err);
+    struct symbi_exec_request xr = {.st = st, .job = job, .agent = have ? &agent : NULL};
+    struct symbi_run done;
+    int rc = symbi_exec_run(&sc.exec, &xr, run, &done, &err);
     if (have)
         symbi_agent_def_cleanup(&agent);
     if (rc != 0) {
         symbi_config_cleanup(&cfg);
         return symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
     }
-    run->status = res.status;
-    run->finished_at = symbi_now_wall_ms();
-    run->execution_time_ms = res.execution_ms;
-    symbi_set_str(&run->output, res.output);
-    run->output_truncated = res.output_truncated;
-    symbi_set_str(&run->stderr_text, res.stderr_text);
-    symbi_set_str(&run->summary, res.summary);
-    symbi_set_str(&run->error_message, res.error_message);
-    run->has_exit_code = res.has_exit_code;
-    run->exit_code = res.exit_code;
-    symbi_agent_result_cleanup(&res);
-
-    struct symbi_sched_policy pol;
-    symbi_sched_policy_init(&pol);
-    pol.default_max_retries = cfg.default_max_retries;
-    pol.retry_backoff_ms = cfg.retry_backoff_ms;
+    symbi_exec_take_outcome(run, &done);
+    symbi_run_cleanup(&done);
+    struct symbi_exec_recorded rec;
+    rc = symbi_exec_record(st, &sc.policy, run, symbi_now_wall_ms(), &rec, &err);
     symbi_config_cleanup(&cfg);
-    struct symbi_retry_decision d;
-    symbi_sched_decide(&pol, job, run, symbi_now_wall_ms(), &d);
-    struct symbi_run retry;
-    bool have_retry = d.retry && symbi_sched_make_retry(run, d.due_at, &retry) == 0;
-    bool dead = false;
-    struct symbi_run_outcome o = {
-        .run = run,
-        .counts_as_failure = d.counts_as_failure,
-        .max_retries = d.max_retries,
-        .retry = have_retry ? &retry : NULL,
-        .dead_lettered = &dead,
-    };
-    rc = symbi_store_run_finish(st, &o, symbi_now_wall_ms(), &err);
-    if (have_retry)
-        symbi_run_cleanup(&retry);
     if (rc != 0)
         return symbi_cli_fail(SYMBI_EXIT_ERROR, "recording the run: %s", err.msg);
-    if (dead)
+    if (rec.dead_lettered)
         fprintf(stderr, "symbi: job %s moved to dead letter after %d failures\n", job->name,
-                d.max_retries);
+                rec.max_retries);
     return print_run_outcome(run);
 }
 

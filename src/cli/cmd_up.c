@@ -5,7 +5,6 @@
 #include "cli/up_load.h"
 
 #include "symbi/config.h"
-#include "symbi/cron.h"
 #include "symbi/http.h"
 #include "symbi/sched.h"
 #include "symbi/store.h"
@@ -26,27 +25,6 @@ struct up_opts {
     const char *agents;
     const char *environment;
 };
-
-/* The scheduler's settings from the configuration. */
-static void sched_config_from(struct symbi_sched_config *sc, const struct symbi_config *cfg)
-{
-    symbi_sched_config_init(sc);
-    sc->environment = cfg->environment;
-    sc->data_dir = cfg->data_dir;
-    sc->next_fire = symbi_cron_job_next;
-    sc->tick_interval_ms = cfg->tick_interval_ms;
-    sc->max_concurrent_jobs = cfg->max_concurrent_jobs;
-    sc->shutdown_timeout_ms = cfg->shutdown_timeout_ms;
-    sc->lease_ms = cfg->lease_ms;
-    sc->max_output_bytes = cfg->max_output_bytes;
-    sc->retention =
-        (struct symbi_retention){0, cfg->keep_runs_ms, cfg->keep_runs_per_job, cfg->keep_audit_ms};
-    sc->policy.max_jitter_ms = cfg->max_jitter_ms;
-    sc->policy.default_max_retries = cfg->default_max_retries;
-    sc->policy.retry_backoff_ms = cfg->retry_backoff_ms;
-    if (cfg->tick_interval_ms > 0 && sc->policy.catch_up_after_ms < cfg->tick_interval_ms + 1000)
-        sc->policy.catch_up_after_ms = cfg->tick_interval_ms + 1000;
-}
 
 /* Loads the configuration with the command-line flags on top. */
 static int load_config(struct symbi_cli *cli, const struct up_opts *o, struct symbi_config *cfg)
@@ -259,7 +237,7 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
         symbi_cli_up_load_agents(st, cfg.agents_dir, symbi_now_wall_ms());
 
     struct symbi_sched_config sc;
-    sched_config_from(&sc, &cfg);
+    symbi_cli_run_settings(&cfg, &sc);
     sc.store_url = url;
     sc.node = node;
     if (symbi_sched_new(&sc, &sched, &err) != 0 || symbi_sched_start(sched, &err) != 0) {
@@ -300,7 +278,7 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
         if (next.agents_dir != NULL)
             symbi_cli_up_load_agents(st, next.agents_dir, symbi_now_wall_ms());
         struct symbi_sched_config nsc;
-        sched_config_from(&nsc, &next);
+        symbi_cli_run_settings(&next, &nsc);
         symbi_sched_reconfigure(sched, &nsc);
         symbi_config_cleanup(&cfg);
         cfg = next;

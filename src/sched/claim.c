@@ -4,8 +4,6 @@
  * cannot write (issue 10 #2). */
 #include "sched/sched_int.h"
 
-#include "symbi/policy.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,17 +89,9 @@ static int plan_and_note(void *ud, const struct symbi_job *job, int64_t now,
         s->cap_infos = cap;
     }
     struct sched_jobinfo *ji = &s->infos[s->n_infos];
-    symbi_job_init(&ji->job);
     snprintf(ji->id, sizeof ji->id, "%s", job->id);
-    ji->job.max_concurrent = job->max_concurrent;
-    ji->job.starting_deadline_ms = job->starting_deadline_ms;
-    ji->job.session_mode = job->session_mode;
-    if (symbi_set_str(&ji->job.policy, job->policy) != 0 ||
-        symbi_set_str(&ji->job.name, job->name) != 0 ||
-        symbi_set_str(&ji->job.agent, job->agent) != 0) {
-        symbi_job_cleanup(&ji->job);
+    if (symbi_job_copy(&ji->job, job) != 0) /* the executor runs with it */
         return 0;
-    }
     s->n_infos++;
     return 0;
 }
@@ -118,33 +108,18 @@ static const struct symbi_job *info_find(struct symbi_sched *s, const char *job_
     return NULL;
 }
 
-/* The job's max_runtime from its typed policy; -1 when none (a policy
- * that does not parse was refused when the job was written). */
-static int64_t policy_max_runtime(const char *json)
-{
-    if (json == NULL || json[0] == '\0')
-        return -1;
-    struct symbi_policy p;
-    int64_t ms = -1;
-    if (symbi_policy_parse(json, &p, NULL, NULL) == 0)
-        ms = p.max_runtime_ms;
-    symbi_policy_cleanup(&p);
-    return ms;
-}
-
 /* Fills the job-derived fields of e. */
 static void entry_from_job(struct symbi_sched *s, struct sched_entry *e,
                            const struct symbi_job *job)
 {
     e->max_concurrent = job->max_concurrent > 0 ? job->max_concurrent : 1;
     e->starting_deadline_ms = job->starting_deadline_ms;
-    e->max_runtime_ms = policy_max_runtime(job->policy);
-    e->session_mode = symbi_strdup(symbi_session_mode_name(job->session_mode));
     if (e->run.job_name == NULL)
         symbi_set_str(&e->run.job_name, job->name);
     if (e->run.agent == NULL)
         symbi_set_str(&e->run.agent, job->agent);
     e->have_agent = agent_lookup(s, job->agent, &e->agent);
+    e->have_job = symbi_job_copy(&e->job, job) == 0;
 }
 
 /* Takes the claimed runs (their array is freed here) into the heaps. The
@@ -163,7 +138,8 @@ static void adopt_runs(struct symbi_sched *s, struct symbi_run *runs, size_t n, 
         }
         e->run = runs[i]; /* moves the strings */
         symbi_agent_def_init(&e->agent);
-        symbi_agent_result_init(&e->res);
+        symbi_job_init(&e->job);
+        symbi_run_init(&e->out);
         e->seq = s->seq++;
         e->heap_idx = SIZE_MAX;
         e->seen_mark = s->change_mark; /* read before this claim */

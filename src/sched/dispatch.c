@@ -117,8 +117,9 @@ static void start_run(struct symbi_sched *s, struct sched_entry *e, int64_t now)
     }
     pthread_mutex_lock(&s->wq_lock);
     sched_list_push(&s->work_head, &s->work_tail, e);
-    pthread_cond_signal(&s->wq_cond);
     pthread_mutex_unlock(&s->wq_lock);
+    /* the workers are woken once the whole batch is handed out (dispatch):
+     * a worker busy with its run's context would slow the others' start */
 }
 
 /* Drops from `v` the runs that are no longer waiting in the store (a pause
@@ -199,6 +200,9 @@ static void dispatch(struct symbi_sched *s, int64_t now)
         n = keep_waiting(s, batch, n);
         for (size_t i = 0; i < n; i++)
             start_run(s, batch[i], now);
+        pthread_mutex_lock(&s->wq_lock);
+        pthread_cond_broadcast(&s->wq_cond);
+        pthread_mutex_unlock(&s->wq_lock);
         /* `running` is persisted after the agents are on their way */
         for (size_t i = 0; i < n; i++)
             sched_record(s, batch[i], REC_START);

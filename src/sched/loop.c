@@ -16,6 +16,7 @@ void symbi_sched_config_init(struct symbi_sched_config *c)
 {
     memset(c, 0, sizeof *c);
     symbi_sched_policy_init(&c->policy);
+    symbi_exec_config_init(&c->exec);
     c->tick_interval_ms = 1000;
     c->max_concurrent_jobs = 10;
     c->shutdown_timeout_ms = 30000;
@@ -44,9 +45,9 @@ void sched_entry_free(struct sched_entry *e)
     if (e == NULL)
         return;
     symbi_run_cleanup(&e->run);
-    free(e->session_mode);
     symbi_agent_def_cleanup(&e->agent);
-    symbi_agent_result_cleanup(&e->res);
+    symbi_job_cleanup(&e->job);
+    symbi_run_cleanup(&e->out);
     free(e);
 }
 
@@ -247,7 +248,8 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
     pthread_cond_init(&s->wq_cond, NULL);
     pthread_mutex_init(&s->rq_lock, NULL);
     pthread_cond_init(&s->rq_cond, NULL);
-    if (s->store_url == NULL || s->node == NULL || s->environment == NULL) {
+    if (s->store_url == NULL || s->node == NULL || s->environment == NULL ||
+        symbi_exec_pool_new(s->store_url, SCHED_POOL_HANDLES, &s->pool, err) != 0) {
         symbi_sched_free(s);
         return symbi_err_set(err, SYMBI_ENOMEM, "scheduler: out of memory");
     }
@@ -376,6 +378,7 @@ void symbi_sched_free(struct symbi_sched *s)
     sched_heap_cleanup(&s->ready);
     sched_counts_cleanup(&s->counts);
     symbi_store_close(s->st);
+    symbi_exec_pool_free(s->pool);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->wq_lock);

@@ -61,33 +61,16 @@ void sched_record(struct symbi_sched *s, struct sched_entry *e, enum rec_kind ki
     pthread_mutex_unlock(&s->rq_lock);
 }
 
-/* moves the agent's outcome into the run record (once: a retried write
- * finds it there) */
+/* moves the run pipeline's outcome into the run record (once: a retried
+ * write finds it there); the loop's clock stamps the end */
 static void take_result(struct sched_entry *e)
 {
     if (e->result_taken)
         return;
     e->result_taken = true;
-    struct symbi_run *r = &e->run;
-    struct symbi_agent_result *res = &e->res;
-    r->status = res->status;
-    r->finished_at = e->finished_wall;
-    r->execution_time_ms = res->execution_ms;
-    free(r->output);
-    r->output = res->output;
-    res->output = NULL;
-    r->output_truncated = res->output_truncated;
-    free(r->stderr_text);
-    r->stderr_text = res->stderr_text;
-    res->stderr_text = NULL;
-    free(r->summary);
-    r->summary = res->summary;
-    res->summary = NULL;
-    free(r->error_message);
-    r->error_message = res->error_message;
-    res->error_message = NULL;
-    r->has_exit_code = res->has_exit_code;
-    r->exit_code = res->exit_code;
+    symbi_exec_take_outcome(&e->run, &e->out);
+    if (e->run.status != SYMBI_RUN_PENDING_APPROVAL)
+        e->run.finished_at = e->finished_wall;
 }
 
 /* Writes the outcome of e with its job's counters and retry; the decision
@@ -97,43 +80,14 @@ static int finish_write(struct symbi_sched *s, struct sched_entry *e,
 {
     take_result(e);
     struct symbi_run *r = &e->run;
-    int64_t now = sched_wall(s);
-    struct symbi_retry_decision d;
-    memset(&d, 0, sizeof d);
-    d.max_retries = pol->default_max_retries;
-    struct symbi_run retry;
-    bool have_retry = false;
+    struct symbi_exec_recorded d;
     struct symbi_err err;
-    if (r->status != SYMBI_RUN_SUCCEEDED) {
-        struct symbi_job job;
-        int jrc = symbi_store_job_get(s->rst, r->job_id, &job, &err);
-        if (jrc == 0) {
-            symbi_sched_decide(pol, &job, r, now, &d);
-            symbi_job_cleanup(&job);
-        } else if (sched_store_transient(jrc)) {
-            return jrc;
-        } else {
-            d.counts_as_failure = r->status == SYMBI_RUN_FAILED || r->status == SYMBI_RUN_TIMED_OUT;
-        }
-        if (d.retry && symbi_sched_make_retry(r, d.due_at, &retry) == 0)
-            have_retry = true;
-    }
-    bool dead = false;
-    struct symbi_run_outcome o = {
-        .run = r,
-        .counts_as_failure = d.counts_as_failure,
-        .max_retries = d.max_retries,
-        .retry = have_retry ? &retry : NULL,
-        .dead_lettered = &dead,
-    };
-    int frc = symbi_store_run_finish(s->rst, &o, now, &err);
+    int frc = symbi_exec_record(s->rst, pol, r, sched_wall(s), &d, &err);
     e->rec_counts_failure = d.counts_as_failure;
     e->rec_max_retries = d.max_retries;
-    e->rec_dead = dead;
-    e->rec_retry_queued = have_retry && frc == 0;
-    e->rec_retry_due = have_retry ? retry.due_at : SYMBI_TIME_NONE;
-    if (have_retry)
-        symbi_run_cleanup(&retry);
+    e->rec_dead = frc == 0 && d.dead_lettered;
+    e->rec_retry_queued = frc == 0 && d.retry_queued;
+    e->rec_retry_due = d.retry_due;
     if (frc == SYMBI_ESTATE) {
         /* recovery already recorded this run (the lease had expired) */
         symbi_log(SYMBI_LOG_WARN, "scheduler", "outcome of run %s not recorded: %s", r->id,

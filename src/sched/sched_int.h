@@ -28,18 +28,18 @@ struct sched_entry {
     /* what the run needs of its job, copied at claim time */
     int max_concurrent;
     int64_t starting_deadline_ms;
-    int64_t max_runtime_ms;
-    char *session_mode;
     struct symbi_agent_def agent;
     bool have_agent;
+    struct symbi_job job; /* as claimed: what the executor runs with */
+    bool have_job;
     bool counted;      /* holds a place in the job's in-flight count */
     int64_t seen_mark; /* the store's change mark when it was last known waiting */
-    /* filled by the worker */
-    struct symbi_agent_result res;
+    /* filled by the worker: the run with its outcome (symbi_exec_run) */
+    struct symbi_run out;
     int64_t finished_wall;
     atomic_bool done;
     bool started;      /* handed to a worker */
-    bool result_taken; /* the recorder moved res into run (once) */
+    bool result_taken; /* the recorder moved out into run (once) */
     /* the recorder's decision for the outcome, noted once it is written */
     bool rec_counts_failure, rec_dead, rec_retry_queued;
     int rec_max_retries;
@@ -88,7 +88,8 @@ void sched_counts_release(struct sched_counts *c, const char *job_id);
 
 /* ---- the scheduler ---- */
 
-#define SCHED_MAX_WORKERS 1024
+#define SCHED_MAX_WORKERS  1024
+#define SCHED_POOL_HANDLES 4 /* store handles the workers share */
 
 /* what a claimed run needs of its job, noted by the planner during the
  * claim so that adopting the runs reads nothing back from the store */
@@ -146,6 +147,7 @@ struct symbi_sched {
 
     pthread_t loop_thread;
     struct symbi_agent_cancel cancel;
+    struct symbi_exec_pool *pool; /* the workers' store handles */
 
     /* owned by the loop thread */
     struct symbi_store *st;

@@ -97,40 +97,44 @@ void sched_kill_orphans(struct symbi_sched *s)
 
 /* ---- workers ---- */
 
-/* Executes e (the run pipeline) and fills e->res: the one call a worker
+/* Executes e through the run pipeline (symbi_exec_run: steps 2-6) with its
+ * job as claimed (read now when the claim could not copy it) and the
+ * workers' shared store handles, filling e->out: the one call a worker
  * makes per run. */
 static void execute_run(struct symbi_sched *s, struct sched_entry *e)
 {
-    struct symbi_agent_request req = {
-        .agent = e->have_agent ? &e->agent : NULL,
-        .agent_name = e->run.agent,
-        .input = e->run.input,
-        .job_id = e->run.job_id,
-        .job_name = e->run.job_name,
-        .run_id = e->run.id,
-        .trigger = symbi_trigger_name(e->run.trigger),
-        .scheduled_at = e->run.scheduled_at,
-        .attempt = e->run.attempt,
-        .session_mode = e->session_mode,
-        .environment = s->environment,
-        .max_runtime_ms = e->max_runtime_ms,
-        .kill_grace_ms = s->cfg.kill_grace_ms,
-        .max_output_bytes = (size_t)s->cfg.max_output_bytes,
-        .cancel = &s->cancel,
-    };
-    struct group_note note = {s, e->run.id};
-    if (s->data_dir != NULL) {
-        req.on_group = note_group;
-        req.on_group_ud = &note;
-    }
     struct symbi_err err = {0};
-    int rc = s->cfg.runner != NULL ? s->cfg.runner(s->cfg.runner_ud, &req, &e->res, &err)
-                                   : symbi_agent_execute(&req, &e->res, &err);
+    int rc = 0;
+    if (!e->have_job) {
+        struct symbi_store *st = symbi_exec_pool_get(s->pool, &err);
+        rc = st != NULL ? symbi_store_job_get(st, e->run.job_id, &e->job, &err) : err.code;
+        symbi_exec_pool_put(s->pool, st);
+        e->have_job = rc == 0;
+    }
+    if (rc == 0) {
+        struct symbi_exec_config xc = s->cfg.exec;
+        xc.environment = s->environment;
+        xc.data_dir = s->data_dir;
+        xc.max_output_bytes = s->cfg.max_output_bytes;
+        xc.kill_grace_ms = s->cfg.kill_grace_ms;
+        xc.clock = s->clock;
+        xc.runner = s->cfg.runner;
+        xc.runner_ud = s->cfg.runner_ud;
+        struct group_note note = {s, e->run.id};
+        struct symbi_exec_request xr = {
+            .pool = s->pool,
+            .job = &e->job,
+            .agent = e->have_agent ? &e->agent : NULL,
+            .cancel = &s->cancel,
+            .on_group = s->data_dir != NULL ? note_group : NULL,
+            .on_group_ud = &note,
+        };
+        rc = symbi_exec_run(&xc, &xr, &e->run, &e->out, &err);
+    }
     if (rc != 0) {
-        symbi_agent_result_cleanup(&e->res);
-        symbi_agent_result_init(&e->res);
-        e->res.error_message = symbi_strdup(err.msg[0] ? err.msg : symbi_strerror(rc));
-        e->res.status = SYMBI_RUN_FAILED;
+        symbi_run_init(&e->out);
+        e->out.status = SYMBI_RUN_FAILED;
+        e->out.error_message = symbi_strdup(err.msg[0] ? err.msg : symbi_strerror(rc));
     }
 }
 
