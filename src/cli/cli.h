@@ -95,6 +95,12 @@ struct symbi_sched;
 int symbi_cli_notify(const char *msg);
 void symbi_cli_notify_ready(struct symbi_sched *sched);
 void symbi_cli_notify_stopping(void);
+struct symbi_sched_config;
+/* The run pipeline's settings from the configuration (run_settings.c): the
+ * scheduler's knobs and its executor config, the executor's hooks
+ * included. The one mapping used by `symbi up`, `symbi run` and `cron run
+ * --local`; strings are borrowed from cfg. */
+void symbi_cli_run_settings(const struct symbi_config *cfg, struct symbi_sched_config *sc);
 
 /* the top-level commands */
 extern const struct symbi_cli_cmd symbi_cli_commands[];
@@ -129,6 +135,8 @@ int symbi_cli_cmd_cron_status(struct symbi_cli *cli, int argc, char **argv);
 extern const char symbi_cli_cron_status_usage[];
 int symbi_cli_cmd_cron_history(struct symbi_cli *cli, int argc, char **argv);
 extern const char symbi_cli_cron_history_usage[];
+int symbi_cli_cmd_cron_context(struct symbi_cli *cli, int argc, char **argv);
+extern const char symbi_cli_cron_context_usage[];
 
 int symbi_cli_cmd_cron_describe(struct symbi_cli *cli, int argc, char **argv);
 extern const char symbi_cli_cron_describe_usage[];

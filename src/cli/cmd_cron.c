@@ -16,6 +16,8 @@ static const struct symbi_cli_cmd cron_commands[] = {
     {"status", symbi_cli_cmd_cron_status, "show a job's state and latest runs",
      symbi_cli_cron_status_usage},
     {"history", symbi_cli_cmd_cron_history, "list a job's runs", symbi_cli_cron_history_usage},
+    {"context", symbi_cli_cmd_cron_context, "show or clear a job's session context",
+     symbi_cli_cron_context_usage},
     {"next", symbi_cli_cmd_cron_next, "preview the next fire instants of a cron expression",
      symbi_cli_cron_next_usage},
     {"describe", symbi_cli_cmd_cron_describe, "a cron expression in words, with its DST notes",

@@ -42,12 +42,12 @@ const char symbi_cli_cron_history_usage[] =
 static void runs_table(const struct symbi_run *runs, size_t n, enum symbi_cli_format fmt,
                        bool local, FILE *out)
 {
-    static const char *const head[] = {"RUN",    "SCHEDULED", "TRIGGER",  "ATTEMPT",
-                                       "STATUS", "STARTED",   "DURATION", "ERROR"};
+    static const char *const head[] = {"RUN",     "SCHEDULED", "TRIGGER", "ATTEMPT", "STATUS",
+                                       "STARTED", "DURATION",  "ITER",    "ERROR"};
     static const char *const csv_head[] = {
-        "id",        "job_id",  "job_name",     "trigger",     "scheduled_at",
-        "status",    "attempt", "started_at",   "finished_at", "execution_time_ms",
-        "exit_code", "node",    "error_message"};
+        "id",        "job_id",  "job_name",      "trigger",     "scheduled_at",
+        "status",    "attempt", "started_at",    "finished_at", "execution_time_ms",
+        "exit_code", "node",    "error_message", "iterations"};
     struct symbi_cli_table t;
     if (fmt == SYMBI_FMT_CSV)
         symbi_cli_table_init(&t, SYMBI_ARRAY_LEN(csv_head), csv_head);
@@ -56,7 +56,9 @@ static void runs_table(const struct symbi_run *runs, size_t n, enum symbi_cli_fo
     for (size_t i = 0; i < n; i++) {
         const struct symbi_run *r = &runs[i];
         char id[9], sched[40], started[40], finished[40], dur[32], attempt[16], ms[24], code[16];
+        char iter[16];
         snprintf(attempt, sizeof attempt, "%d", r->attempt);
+        snprintf(iter, sizeof iter, "%d", r->iterations);
         if (fmt == SYMBI_FMT_CSV) {
             snprintf(ms, sizeof ms, "%lld", (long long)r->execution_time_ms);
             snprintf(code, sizeof code, "%d", r->exit_code);
@@ -75,7 +77,8 @@ static void runs_table(const struct symbi_run *runs, size_t n, enum symbi_cli_fo
                                  r->execution_time_ms >= 0 ? ms : "",
                                  r->has_exit_code ? code : "",
                                  r->node,
-                                 r->error_message};
+                                 r->error_message,
+                                 iter};
             symbi_cli_table_add(&t, row);
         } else {
             char err[64] = "";
@@ -90,6 +93,7 @@ static void runs_table(const struct symbi_run *runs, size_t n, enum symbi_cli_fo
                                  symbi_run_status_name(r->status),
                                  symbi_cli_time(r->started_at, local, started),
                                  symbi_cli_duration(r->execution_time_ms, dur),
+                                 r->iterations > 0 ? iter : "-",
                                  err};
             symbi_cli_table_add(&t, row);
         }

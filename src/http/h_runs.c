@@ -2,6 +2,7 @@
  * denial of a run waiting for approval (§8.1), and the audit query. */
 #include "http/http_internal.h"
 #include "symbi/json.h"
+#include "symbi/policy.h"
 
 #include <string.h>
 
@@ -31,20 +32,17 @@ void http_h_run_get(struct http_req *r)
     symbi_run_cleanup(&run);
 }
 
-/* true when the job's policy lists no approvers or lists `who` */
+/* true when the job's policy lists no approvers or lists `who` (a policy
+ * that does not parse lets no one approve) */
 static bool may_approve(const struct symbi_job *job, const char *who)
 {
-    json_t *pol = symbi_json_parse_field(job->policy);
-    json_t *list = json_object_get(pol, "approvers");
-    bool ok = !json_is_array(list) || json_array_size(list) == 0;
-    size_t i;
-    json_t *v;
-    json_array_foreach(list, i, v)
-    {
-        if (who != NULL && json_is_string(v) && strcmp(json_string_value(v), who) == 0)
-            ok = true;
+    struct symbi_policy pol;
+    if (symbi_policy_parse(job->policy, &pol, NULL, NULL) != 0) {
+        symbi_policy_cleanup(&pol);
+        return false;
     }
-    json_decref(pol);
+    bool ok = pol.approvers.n == 0 || symbi_policy_list_has(&pol.approvers, who);
+    symbi_policy_cleanup(&pol);
     return ok;
 }
 

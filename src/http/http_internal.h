@@ -141,6 +141,9 @@ void http_h_schedule_reset(struct http_req *r);
 void http_h_schedule_run(struct http_req *r);
 void http_h_schedule_history(struct http_req *r);
 void http_h_schedule_next_run(struct http_req *r);
+/* h_context.c */
+void http_h_schedule_context_get(struct http_req *r);
+void http_h_schedule_context_clear(struct http_req *r);
 void http_h_run_get(struct http_req *r);
 void http_h_run_approve(struct http_req *r);
 void http_h_run_deny(struct http_req *r);

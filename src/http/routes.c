@@ -18,6 +18,8 @@ const struct http_route http_routes[] = {
     {"GET", "/api/v1/schedule/{}/next_run", http_h_schedule_next_run, false, false},
     {"POST", "/api/v1/schedule/{}/backfill", http_h_schedule_backfill, false, true},
     {"GET", "/api/v1/schedule/{}/why", http_h_schedule_why, false, false},
+    {"GET", "/api/v1/schedule/{}/context", http_h_schedule_context_get, false, false},
+    {"DELETE", "/api/v1/schedule/{}/context", http_h_schedule_context_clear, false, false},
     {"GET", "/api/v1/runs/{}", http_h_run_get, false, false},
     {"POST", "/api/v1/runs/{}/approve", http_h_run_approve, false, true},
     {"POST", "/api/v1/runs/{}/deny", http_h_run_deny, false, true},

@@ -226,6 +226,11 @@ def test_replay_one_request_per_operation(symbi, daemons, tmp_path, doc):
            {"from": "2000-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, want=422)
     r.send("backfillJob", "/api/v1/schedule/replay/backfill", {"from": "x", "to": "y"},
            want=400)
+    ctx = r.send("getJobContext", "/api/v1/schedule/replay/context", want=200)
+    assert ctx["summary"] is not None  # the run above carried its summary
+    r.send("getJobContext", "/api/v1/schedule/no-such-job/context", want=404)
+    r.send("clearJobContext", "/api/v1/schedule/replay/context", want=200)
+    r.send("clearJobContext", "/api/v1/schedule/no-such-job/context", want=404)
     r.send("getRun", f"/api/v1/runs/{run['id']}", want=200)  # a finished run, every field set
     r.send("getRun", "/api/v1/runs/no-such-run", want=404)
     # reset: a job in the dead letter
