@@ -57,7 +57,8 @@ void symbi_config_init(struct symbi_config *cfg)
     X(slack_default_channel) X(slack_api_base) X(smtp_host) X(smtp_username) \
     X(smtp_password) X(email_from) X(webhook_auth_header) X(listen) X(api_key) \
     X(store_url) X(agents_dir) X(llm_endpoint) X(agentpin_domain) \
-    X(agentpin_trust_bundle) X(agentpin_keys_dir) X(log_level)
+    X(agentpin_trust_bundle) X(agentpin_keys_dir) X(agentpin_ca_file) \
+    X(agentpin_discovery_resolve) X(log_level)
 /* clang-format on */
 
 void symbi_config_cleanup(struct symbi_config *cfg)
@@ -162,6 +163,8 @@ static const struct ckey keys[] = {
     {"agentpin", "domain", C_STRING, O(agentpin_domain), 0, 0},
     {"agentpin", "trust_bundle", C_STRING, O(agentpin_trust_bundle), 0, 0},
     {"agentpin", "keys_dir", C_STRING, O(agentpin_keys_dir), 0, 0},
+    {"agentpin", "ca_file", C_STRING, O(agentpin_ca_file), 0, 0},
+    {"agentpin", "discovery_resolve", C_STRING, O(agentpin_discovery_resolve), 0, 0},
     {"agentpin", "cache_ttl_seconds", C_SECONDS, O(agentpin_cache_ttl_ms), 0, 30 * DAY},
     {"agentpin", "clock_skew_seconds", C_SECONDS, O(agentpin_clock_skew_ms), 0, 3600000},
     {"log", "level", C_LOGLEVEL, O(log_level), 0, 0},

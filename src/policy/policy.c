@@ -12,7 +12,7 @@
 const char *const symbi_policy_keys[] = {
     "require_approval",     "approvers",        "max_runtime",
     "require_capabilities", "allowed_hours",    "allowed_environments",
-    "require_agent_pin",    "approval_timeout",
+    "require_agent_pin",    "approval_timeout", "policy_ids",
 };
 const size_t symbi_policy_n_keys = SYMBI_ARRAY_LEN(symbi_policy_keys);
 
@@ -20,9 +20,9 @@ const size_t symbi_policy_n_keys = SYMBI_ARRAY_LEN(symbi_policy_keys);
 static const char *const fields[] = {
     "policy.require_approval",     "policy.approvers",        "policy.max_runtime",
     "policy.require_capabilities", "policy.allowed_hours",    "policy.allowed_environments",
-    "policy.require_agent_pin",    "policy.approval_timeout",
+    "policy.require_agent_pin",    "policy.approval_timeout", "policy.policy_ids",
 };
-enum { K_APPROVAL, K_APPROVERS, K_RUNTIME, K_CAPS, K_HOURS, K_ENVS, K_PIN, K_TIMEOUT };
+enum { K_APPROVAL, K_APPROVERS, K_RUNTIME, K_CAPS, K_HOURS, K_ENVS, K_PIN, K_TIMEOUT, K_IDS };
 
 static int fail(const char **field, const char *f, struct symbi_err *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -64,6 +64,7 @@ void symbi_policy_cleanup(struct symbi_policy *p)
     list_cleanup(&p->approvers);
     list_cleanup(&p->require_capabilities);
     list_cleanup(&p->allowed_environments);
+    list_cleanup(&p->policy_ids);
     symbi_policy_init(p);
 }
 
@@ -146,6 +147,8 @@ static int parse_key(json_t *v, size_t k, struct symbi_policy *p, const char **f
         return parse_list(v, &p->require_capabilities, f, field, err);
     case K_ENVS:
         return parse_list(v, &p->allowed_environments, f, field, err);
+    case K_IDS:
+        return parse_list(v, &p->policy_ids, f, field, err);
     case K_RUNTIME:
         return parse_duration(v, &p->max_runtime_ms, f, field, err);
     case K_TIMEOUT:
