@@ -265,7 +265,7 @@ int symbi_agentpin_verify(struct symbi_agentpin *ap, const char *token, const ch
     const char *d1 = memchr(token, '.', len);
     const char *d2 = d1 != NULL ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
     if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL ||
-        d1 == token || d2 == d1 + 1 || d2 + 1 == token + len)
+        d1 == token || d2 == d1 + 1)
         return refuse(err, "the credential is not a compact JWS (header.payload.signature)");
     struct symbi_agentpin_claims c;
     memset(&c, 0, sizeof c);
@@ -276,6 +276,8 @@ int symbi_agentpin_verify(struct symbi_agentpin *ap, const char *token, const ch
     json_decref(h);
     if (rc != 0)
         return rc;
+    if (d2 + 1 == token + len)
+        return refuse(err, "the credential has no signature");
     json_t *p = segment_json(d1 + 1, (size_t)(d2 - d1 - 1), "payload", err);
     if (p == NULL)
         return SYMBI_EDENIED;
