@@ -73,8 +73,8 @@ struct symbi_config {
     char *agentpin_domain;
     char *agentpin_trust_bundle;
     char *agentpin_keys_dir;
-    char *agentpin_ca_file;            /* CA bundle for discovery (NULL: the system's) */
-    char *agentpin_discovery_resolve;  /* "host:port:addr" handed to libcurl (CURLOPT_RESOLVE) */
+    char *agentpin_ca_file;           /* CA bundle for discovery (NULL: the system's) */
+    char *agentpin_discovery_resolve; /* "host:port:addr" handed to libcurl (CURLOPT_RESOLVE) */
     int64_t agentpin_cache_ttl_ms;
     int64_t agentpin_clock_skew_ms; /* 60000 */
 

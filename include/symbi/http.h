@@ -55,6 +55,7 @@ struct symbi_http_config {
     int threads;                          /* pool size (<= 0: number of CPUs) */
     const char *node;                     /* this node's name for logs (may be NULL) */
     const struct symbi_http_hooks *hooks; /* may be NULL; copied */
+    int64_t approval_timeout_ms;          /* [scheduler] approval_timeout (<= 0: 1 h) */
 };
 
 /* Parses "mode" names: "pool", "epoll", "thread" (for SYMBI_HTTP_MODE). */

@@ -27,7 +27,7 @@ struct symbi_policy {
     int hours_end_min;   /* end < start wraps midnight; start == end: all day */
     struct symbi_policy_list allowed_environments;
     bool require_agent_pin;
-    int64_t approval_timeout_ms; /* -1: not set (SYMBI_POLICY_APPROVAL_TIMEOUT_MS) */
+    int64_t approval_timeout_ms;         /* -1: not set (SYMBI_POLICY_APPROVAL_TIMEOUT_MS) */
     struct symbi_policy_list policy_ids; /* named policies no guide-form block
                                             defines (upstream policy_ids): no effect */
 };
@@ -74,12 +74,12 @@ struct symbi_policy_input {
     const struct symbi_policy *policy; /* never NULL (policy->set false: none) */
     const char *const *capabilities;   /* the agent's; NULL/0 when unknown */
     size_t n_capabilities;
-    const char *environment;   /* the daemon's; NULL is "development" */
-    bool pin_required;         /* SYMBI_AGENTPIN_REQUIRED / [agentpin] required */
-    bool approved;             /* the run already carries an approver */
-    int64_t now;               /* the run's start instant, UTC ms */
-    symbi_policy_pin_fn pin;   /* called only when a pin is required and the
-                                  other conditions hold; NULL fails it */
+    const char *environment; /* the daemon's; NULL is "development" */
+    bool pin_required;       /* SYMBI_AGENTPIN_REQUIRED / [agentpin] required */
+    bool approved;           /* the run already carries an approver */
+    int64_t now;             /* the run's start instant, UTC ms */
+    symbi_policy_pin_fn pin; /* called only when a pin is required and the
+                                other conditions hold; NULL fails it */
     void *pin_ud;
 };
 
@@ -102,23 +102,44 @@ bool symbi_policy_may_approve(const struct symbi_policy *p, const char *who);
 /* The approval timeout in effect: the policy's, else default_ms, else 1 h. */
 int64_t symbi_policy_approval_timeout(const struct symbi_policy *p, int64_t default_ms);
 /* true when a run waiting for approval since `since` is unanswered too long. */
-bool symbi_policy_approval_expired(const struct symbi_policy *p, int64_t default_ms,
-                                   int64_t since, int64_t now);
+bool symbi_policy_approval_expired(const struct symbi_policy *p, int64_t default_ms, int64_t since,
+                                   int64_t now);
+
+/* ---- the approval workflow (SPEC §8.1), shared by the CLI and the API ---- */
+struct symbi_store;
+struct symbi_run;
+/* When a run began waiting for approval: its started_at when set, else
+ * the later of due_at and created_at (when it could first have started). */
+int64_t symbi_policy_pending_since(const struct symbi_run *run);
+/* Approves or denies the pending run run_ref (id or prefix) as `who`:
+ * SYMBI_EINVAL without a name, SYMBI_EDENIED when the job's policy lists
+ * approvers and who is not one of them (for deny too), SYMBI_ESTATE when
+ * the run is not pending, or when its approval timeout has passed (the run
+ * is then denied by "approval-timeout"). Otherwise symbi_store_run_decide
+ * (approved: queued for any scheduler; denied: final, no failure).
+ * *out (may be NULL) gets the run as stored. */
+int symbi_policy_decide(struct symbi_store *st, const char *run_ref, bool approve, const char *who,
+                        const char *reason, int64_t default_timeout_ms, int64_t now,
+                        struct symbi_run *out, struct symbi_err *err);
+/* Denies every pending run whose approval timeout has passed at now (the
+ * scheduler calls it each tick); *n_denied (may be NULL) counts them. */
+int symbi_policy_expire_approvals(struct symbi_store *st, int64_t default_timeout_ms, int64_t now,
+                                  size_t *n_denied, struct symbi_err *err);
 
 /* ---- AgentPin (SPEC §8.2): compact ES256 JWT credentials ---- */
-#define SYMBI_JWT_MAX_LEN             8192          /* bytes of a token, checked first */
-#define SYMBI_AGENTPIN_DOC_MAX        (64 * 1024)   /* a discovery document */
-#define SYMBI_AGENTPIN_MAX_KEYS       256           /* keys held in all */
-#define SYMBI_AGENTPIN_DEFAULT_SKEW   60000
-#define SYMBI_AGENTPIN_DEFAULT_TTL    3600000
+#define SYMBI_JWT_MAX_LEN           8192        /* bytes of a token, checked first */
+#define SYMBI_AGENTPIN_DOC_MAX      (64 * 1024) /* a discovery document */
+#define SYMBI_AGENTPIN_MAX_KEYS     256         /* keys held in all */
+#define SYMBI_AGENTPIN_DEFAULT_SKEW 60000
+#define SYMBI_AGENTPIN_DEFAULT_TTL  3600000
 
 /* Fetches url over HTTPS into *body (heap, *len bytes, at most max),
  * verifying TLS against ca_file (NULL: the system's) with resolve (NULL or
  * "host:port:addr", curl's CURLOPT_RESOLVE form) applied. Returns 0 or a
  * negative code with err set. The daemon wires libcurl's (symbi/fetch.h). */
 typedef int (*symbi_agentpin_fetch_fn)(void *ud, const char *url, const char *ca_file,
-                                       const char *resolve, size_t max, char **body,
-                                       size_t *len, struct symbi_err *err);
+                                       const char *resolve, size_t max, char **body, size_t *len,
+                                       struct symbi_err *err);
 
 struct symbi_agentpin_config {
     const char *domain;       /* the expected issuer (iss); NULL: any domain with local keys */
@@ -126,8 +147,8 @@ struct symbi_agentpin_config {
     const char *keys_dir;     /* a directory of discovery documents / bundles, or NULL */
     const char *ca_file;      /* for discovery */
     const char *discovery_resolve;
-    int64_t cache_ttl_ms;  /* discovery cache; <= 0: SYMBI_AGENTPIN_DEFAULT_TTL */
-    int64_t clock_skew_ms; /* < 0: SYMBI_AGENTPIN_DEFAULT_SKEW */
+    int64_t cache_ttl_ms;          /* discovery cache; <= 0: SYMBI_AGENTPIN_DEFAULT_TTL */
+    int64_t clock_skew_ms;         /* < 0: SYMBI_AGENTPIN_DEFAULT_SKEW */
     symbi_agentpin_fetch_fn fetch; /* NULL: no discovery */
     void *fetch_ud;
 };
@@ -170,8 +191,8 @@ struct symbi_agentpin_issue {
     const char *key_file; /* PEM private key */
     const char *kid;
     const char *iss;
-    const char *sub;                  /* NULL: none */
-    const char *const *capabilities;  /* NULL/0: none */
+    const char *sub;                 /* NULL: none */
+    const char *const *capabilities; /* NULL/0: none */
     size_t n_capabilities;
     int64_t now, ttl_ms;
     bool der; /* DER signature instead of raw r||s (for tests) */
@@ -190,8 +211,8 @@ int symbi_agentpin_issue(const struct symbi_agentpin_issue *in, char **token,
 struct symbi_exec_ctx;
 struct symbi_gate_decision;
 struct symbi_policy_env {
-    const char *environment;     /* fallback when the context has none */
-    bool agentpin_required;      /* every job requires its credential */
+    const char *environment;         /* fallback when the context has none */
+    bool agentpin_required;          /* every job requires its credential */
     struct symbi_agentpin *agentpin; /* NULL: every credential check fails */
 };
 /* A symbi_exec_gate_fn: ud is a struct symbi_policy_env. Evaluates the

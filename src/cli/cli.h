@@ -146,6 +146,16 @@ int symbi_cli_cmd_cron_backfill(struct symbi_cli *cli, int argc, char **argv);
 extern const char symbi_cli_cron_backfill_usage[];
 int symbi_cli_cmd_cron_why(struct symbi_cli *cli, int argc, char **argv);
 extern const char symbi_cli_cron_why_usage[];
+int symbi_cli_cmd_cron_approve(struct symbi_cli *cli, int argc, char **argv);
+extern const char symbi_cli_cron_approve_usage[];
+int symbi_cli_cmd_cron_deny(struct symbi_cli *cli, int argc, char **argv);
+extern const char symbi_cli_cron_deny_usage[];
+int symbi_cli_cmd_agentpin(struct symbi_cli *cli, int argc, char **argv);
+struct symbi_agentpin;
+/* The AgentPin verifier of cfg's [agentpin] (${VAR} expanded), discovery
+ * through libcurl (symbi/fetch.h). */
+int symbi_cli_agentpin_new(const struct symbi_config *cfg, struct symbi_agentpin **out,
+                           struct symbi_err *err);
 
 /* `symbi audit` (cmd_audit.c) */
 int symbi_cli_cmd_audit(struct symbi_cli *cli, int argc, char **argv);

@@ -28,6 +28,9 @@ static const struct symbi_cli_cmd cron_commands[] = {
      symbi_cli_cron_backfill_usage},
     {"herd", symbi_cli_cmd_cron_herd, "seconds where too many runs would start together",
      symbi_cli_cron_herd_usage},
+    {"approve", symbi_cli_cmd_cron_approve, "approve a run waiting for approval",
+     symbi_cli_cron_approve_usage},
+    {"deny", symbi_cli_cmd_cron_deny, "deny a run waiting for approval", symbi_cli_cron_deny_usage},
     {"run", symbi_cli_cmd_cron_run, "run a job now (queued for the live scheduler)",
      "usage: symbi cron run <job> [--input TEXT] [--wait] [--local]\n"
      "  Queues a manual run of the job for the live scheduler and prints its id.\n"

@@ -22,6 +22,9 @@ const struct symbi_cli_cmd symbi_cli_commands[] = {
      "  create --name NAME   create a key and print it once\n"
      "  list [--format table|json]\n"
      "  revoke <id|prefix|name>\n"},
+    {"agentpin", symbi_cli_cmd_agentpin, "make AgentPin keys, issue and verify credentials",
+     "usage: symbi agentpin <keygen|issue|verify> [options]\n"
+     "  Run 'symbi agentpin --help' for the commands.\n"},
     {"audit", symbi_cli_cmd_audit, "query the audit trail",
      "usage: symbi audit <command> [options]\n  Run 'symbi audit --help' for the commands.\n"},
     {"run", symbi_cli_cmd_run, "run an agent once in the foreground and print its output",

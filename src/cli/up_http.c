@@ -24,6 +24,7 @@ int symbi_cli_http_start(const struct symbi_cli *cli, const struct symbi_config 
         hc.max_connections = cfg->max_connections;
         hc.max_connections_per_ip = cfg->max_connections_per_ip;
     }
+    hc.approval_timeout_ms = cfg != NULL ? cfg->approval_timeout_ms : 0;
     hc.api_key = cfg != NULL && cfg->api_key != NULL ? cfg->api_key : getenv("SYMBI_API_KEY");
     hc.hooks = hooks;
     /* benchmarking knobs: the server's threading mode and pool size */

@@ -32,96 +32,68 @@ void http_h_run_get(struct http_req *r)
     symbi_run_cleanup(&run);
 }
 
-/* true when the job's policy lists no approvers or lists `who` (a policy
- * that does not parse lets no one approve) */
-static bool may_approve(const struct symbi_job *job, const char *who)
+/* Who is answering: the authenticated API key's name ("api-key:NAME"),
+ * "env" for SYMBI_API_KEY, "local" for a loopback caller in protected mode. */
+static const char *identity(const struct http_req *r)
 {
-    struct symbi_policy pol;
-    if (symbi_policy_parse(job->policy, &pol, NULL, NULL) != 0) {
-        symbi_policy_cleanup(&pol);
-        return false;
-    }
-    bool ok = pol.approvers.n == 0 || symbi_policy_list_has(&pol.approvers, who);
-    symbi_policy_cleanup(&pol);
-    return ok;
+    if (r->actor != NULL && strncmp(r->actor, "api-key:", 8) == 0)
+        return r->actor + 8;
+    if (r->actor != NULL && strcmp(r->actor, "env") == 0)
+        return "env";
+    return "local";
 }
 
-/* approve (to queued, for the scheduler to start) or deny (final). */
+/* approve (to queued, for the scheduler to start) or deny (final). The
+ * approver is the caller's identity; a body `approver` must name it. */
 static void decide(struct http_req *r, bool approve)
 {
     struct symbi_store *st = http_store(r, true);
     if (st == NULL)
         return;
-    const char *approver = NULL;
+    const char *who = identity(r), *reason = NULL;
     if (r->json != NULL) {
         const char *key;
         json_t *v;
         json_object_foreach(r->json, key, v)
         {
-            if (strcmp(key, "approver") != 0 || !json_is_string(v)) {
+            bool ok = json_is_string(v) &&
+                      (strcmp(key, "approver") == 0 || (!approve && strcmp(key, "reason") == 0));
+            if (!ok || strlen(json_string_value(v)) > 400) {
                 http_reply_error(r, 400, "INVALID_FIELD", json_pack("{s:s}", "field", key),
-                                 "the body takes only \"approver\" (a string)");
+                                 approve ? "the body takes only \"approver\" (a string)"
+                                         : "the body takes only \"approver\" and \"reason\" "
+                                           "(strings)");
                 return;
             }
-            approver = json_string_value(v);
+            if (key[0] == 'r')
+                reason = json_string_value(v);
+        }
+        const char *claimed = json_string_value(json_object_get(r->json, "approver"));
+        if (claimed != NULL && strcmp(claimed, who) != 0) {
+            http_reply_error(r, 403, "FORBIDDEN",
+                             json_pack("{s:s,s:s}", "approver", claimed, "authenticated", who),
+                             "approver \"%.100s\" is not the authenticated caller \"%.100s\"",
+                             claimed, who);
+            return;
         }
     }
-    if (approver == NULL)
-        approver = r->actor;
     struct symbi_run run;
-    if (!load_run(r, st, &run))
-        return;
-    struct symbi_job job;
     struct symbi_err err = {0};
-    symbi_job_init(&job);
-    if (run.status != SYMBI_RUN_PENDING_APPROVAL) {
-        http_reply_error(r, 409, "INVALID_STATE",
-                         json_pack("{s:s}", "status", symbi_run_status_name(run.status)),
-                         "run %s is %s, not pending_approval", run.id,
-                         symbi_run_status_name(run.status));
-    } else if (symbi_store_job_get(st, run.job_id, &job, &err) != 0) {
-        http_reply_err(r, &err);
-    } else if (!may_approve(&job, approver)) {
-        http_reply_error(r, 403, "FORBIDDEN", json_pack("{s:s}", "approver", approver),
-                         "\"%s\" is not among the job's approvers", approver);
-    } else if (symbi_store_run_transition(st, run.id, SYMBI_RUN_PENDING_APPROVAL,
-                                          approve ? SYMBI_RUN_QUEUED : SYMBI_RUN_DENIED, r->now,
-                                          &err) != 0) {
-        http_reply_err(r, &err);
+    symbi_run_init(&run);
+    if (symbi_policy_decide(st, r->params[0], approve, who, reason, http_approval_timeout(r),
+                            r->now, &run, &err) == 0) {
+        http_wake(r);
+        http_reply(r, 200, symbi_run_to_json(&run));
+    } else if (err.code == SYMBI_EDENIED) {
+        http_reply_error(r, 403, "FORBIDDEN", json_pack("{s:s}", "approver", who), "%s", err.msg);
+    } else if (err.code == SYMBI_ESTATE) {
+        http_reply_error(r, 409, "INVALID_STATE", NULL, "%s", err.msg);
+    } else if (err.code == SYMBI_ENOTFOUND) {
+        http_reply_error(r, 404, "NOT_FOUND", json_pack("{s:s}", "run", r->params[0]),
+                         "no run \"%s\"", r->params[0]);
     } else {
-        symbi_run_cleanup(&run);
-        symbi_run_init(&run);
-        if (symbi_store_run_get(st, r->params[0], &run, &err) == 0) {
-            symbi_set_str(&run.approver, approver);
-            if (!approve) {
-                char msg[300];
-                snprintf(msg, sizeof msg, "denied by %s", approver);
-                symbi_set_str(&run.error_message, msg);
-                run.finished_at = r->now;
-            }
-            if (symbi_store_run_update(st, &run, &err) != 0)
-                symbi_log(SYMBI_LOG_WARN, "api", "cannot record approver: %s", err.msg);
-            struct symbi_audit_event ev;
-            symbi_audit_event_init(&ev);
-            ev.at = r->now;
-            ev.type = symbi_strdup(approve ? "CronRunApproved" : "CronRunDenied");
-            memcpy(ev.job_id, job.id, sizeof ev.job_id);
-            memcpy(ev.run_id, run.id, sizeof ev.run_id);
-            ev.job_name = symbi_strdup(job.name);
-            ev.actor = symbi_strdup(r->actor);
-            json_t *d = json_pack("{s:s}", "approver", approver);
-            ev.details = symbi_json_dump_compact(d);
-            json_decref(d);
-            if (ev.type != NULL && symbi_store_audit_append(st, &ev, &err) != 0)
-                symbi_log(SYMBI_LOG_WARN, "api", "audit append failed: %s", err.msg);
-            symbi_audit_event_cleanup(&ev);
-            http_wake(r);
-            http_reply(r, 200, symbi_run_to_json(&run));
-        } else {
-            http_reply_err(r, &err);
-        }
+        http_reply_err(r, &err);
     }
-    symbi_job_cleanup(&job);
     symbi_run_cleanup(&run);
 }
 

@@ -101,6 +101,8 @@ bool http_query_int(struct http_req *r, const char *name, int64_t min, int64_t m
                     int64_t *out);
 /* Tells the scheduler (if any) that something changed. */
 void http_wake(struct http_req *r);
+/* The configured default approval timeout (ms, <= 0: 1 h). */
+int64_t http_approval_timeout(const struct http_req *r);
 int http_sched_stats(struct http_req *r, struct symbi_http_sched_stats *out);
 int64_t http_uptime_s(struct http_req *r);
 /* [api] upstream_health: the scheduler-health route answers upstream's shape. */

@@ -30,6 +30,7 @@ struct symbi_http_server {
     bool protect_health;
     bool upstream_health;
     int max_concurrent;
+    int64_t approval_timeout_ms;
     struct symbi_http_hooks hooks;
     pthread_key_t tls_store;
     int port;
@@ -264,6 +265,11 @@ static bool protected_now(struct symbi_http_server *srv, struct http_req *r)
     if (!keys_fresh(srv, mono))
         keys_refresh(srv, http_store(r, false), mono);
     return symbi_http_protected_mode(srv);
+}
+
+int64_t http_approval_timeout(const struct http_req *r)
+{
+    return r->srv->approval_timeout_ms;
 }
 
 bool symbi_http_protected_mode(struct symbi_http_server *srv)
@@ -607,6 +613,7 @@ int symbi_http_start(const struct symbi_http_config *cfg, struct symbi_http_serv
     srv->protect_health = cfg->protect_health;
     srv->upstream_health = cfg->upstream_health;
     srv->max_concurrent = cfg->max_concurrent;
+    srv->approval_timeout_ms = cfg->approval_timeout_ms;
     if (cfg->hooks != NULL)
         srv->hooks = *cfg->hooks;
     srv->started_mono = symbi_now_mono_ms();

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MIN_MS   60000LL
-#define DAY_MIN  1440
+#define MIN_MS  60000LL
+#define DAY_MIN 1440
 
 /* The minute of the UTC day of now (floor, also before 1970). */
 static int minute_of_day(int64_t now)
@@ -47,8 +47,8 @@ int64_t symbi_policy_approval_timeout(const struct symbi_policy *p, int64_t defa
     return default_ms > 0 ? default_ms : SYMBI_POLICY_APPROVAL_TIMEOUT_MS;
 }
 
-bool symbi_policy_approval_expired(const struct symbi_policy *p, int64_t default_ms,
-                                   int64_t since, int64_t now)
+bool symbi_policy_approval_expired(const struct symbi_policy *p, int64_t default_ms, int64_t since,
+                                   int64_t now)
 {
     if (since == SYMBI_TIME_NONE)
         return false;

@@ -109,7 +109,8 @@ out:
     return rc;
 }
 
-static int refuse(struct symbi_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(struct symbi_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int refuse(struct symbi_err *err, const char *fmt, ...)
 {
@@ -194,9 +195,9 @@ static int check_header(json_t *h, struct symbi_agentpin_claims *c, struct symbi
         return refuse(err, "algorithm \"%.32s\" refused: only ES256 is accepted",
                       json_string_value(alg));
     json_t *typ = json_object_get(h, "typ");
-    if (typ != NULL && (!json_is_string(typ) ||
-                        (strcmp(json_string_value(typ), "agentpin-credential+jwt") != 0 &&
-                         strcmp(json_string_value(typ), "JWT") != 0)))
+    if (typ != NULL &&
+        (!json_is_string(typ) || (strcmp(json_string_value(typ), "agentpin-credential+jwt") != 0 &&
+                                  strcmp(json_string_value(typ), "JWT") != 0)))
         return refuse(err, "the credential's typ is not agentpin-credential+jwt");
     if (json_object_get(h, "crit") != NULL)
         return refuse(err, "the credential names critical header extensions (crit)");
@@ -286,7 +287,8 @@ int symbi_agentpin_verify(struct symbi_agentpin *ap, const char *token, const ch
     if (rc != 0)
         return rc;
     if (ap->domain != NULL && strcmp(c.iss, ap->domain) != 0)
-        return refuse(err, "the credential's issuer \"%.100s\" is not the expected domain \"%.100s\"",
+        return refuse(err,
+                      "the credential's issuer \"%.100s\" is not the expected domain \"%.100s\"",
                       c.iss, ap->domain);
     EVP_PKEY *key = ap_key_find(ap, c.iss, c.kid, now, &c.discovered, err);
     if (key == NULL)

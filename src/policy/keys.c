@@ -39,8 +39,7 @@ EVP_PKEY *ap_pkey_from_point(const unsigned char point[65])
 int ap_pkey_point(EVP_PKEY *k, unsigned char point[65])
 {
     size_t n = 0;
-    if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, point, 65, &n) != 1 ||
-        n != 65)
+    if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, point, 65, &n) != 1 || n != 65)
         return SYMBI_EINVAL;
     return 0;
 }
@@ -58,9 +57,8 @@ int ap_jwk_parse(json_t *jwk, char kid[128], unsigned char point[65], struct sym
     if (kty == NULL || strcmp(kty, "EC") != 0 || crv == NULL || strcmp(crv, "P-256") != 0)
         return symbi_err_set(err, SYMBI_EINVAL, "key %s is not an EC P-256 key", k);
     point[0] = 0x04;
-    if (x == NULL || y == NULL ||
-        ap_b64url_decode(x, strlen(x), point + 1, 32, &xn) != 0 || xn != 32 ||
-        ap_b64url_decode(y, strlen(y), point + 33, 32, &yn) != 0 || yn != 32)
+    if (x == NULL || y == NULL || ap_b64url_decode(x, strlen(x), point + 1, 32, &xn) != 0 ||
+        xn != 32 || ap_b64url_decode(y, strlen(y), point + 33, 32, &yn) != 0 || yn != 32)
         return symbi_err_set(err, SYMBI_EINVAL, "key %s has bad x/y coordinates", k);
     memcpy(kid, k, strlen(k) + 1);
     return 0;
@@ -274,7 +272,8 @@ static int install(struct symbi_agentpin *ap, const char *domain, const struct d
         pinned = pinned || strcmp(ap->pins[i].domain, domain) == 0;
     for (size_t k = 0; k < dk->n && pinned; k++)
         for (size_t i = 0; i < ap->n_pins; i++)
-            if (strcmp(ap->pins[i].domain, domain) == 0 && strcmp(ap->pins[i].kid, dk->kid[k]) == 0 &&
+            if (strcmp(ap->pins[i].domain, domain) == 0 &&
+                strcmp(ap->pins[i].kid, dk->kid[k]) == 0 &&
                 memcmp(ap->pins[i].point, dk->point[k], 65) != 0)
                 return symbi_err_set(err, SYMBI_EDENIED,
                                      "the key %.100s of %.100s changed since it was pinned; "
@@ -284,8 +283,8 @@ static int install(struct symbi_agentpin *ap, const char *domain, const struct d
     for (size_t k = 0; k < dk->n; k++) {
         bool is_pinned = !pinned;
         for (size_t i = 0; i < ap->n_pins && !is_pinned; i++)
-            is_pinned = strcmp(ap->pins[i].domain, domain) == 0 &&
-                        strcmp(ap->pins[i].kid, dk->kid[k]) == 0;
+            is_pinned =
+                strcmp(ap->pins[i].domain, domain) == 0 && strcmp(ap->pins[i].kid, dk->kid[k]) == 0;
         if (!is_pinned)
             continue; /* a key the first document did not have: not trusted */
         int rc = add_key(ap, domain, dk->kid[k], dk->point[k], true, err);
@@ -348,7 +347,8 @@ EVP_PKEY *ap_key_find(struct symbi_agentpin *ap, const char *domain, const char 
     *discovered = false;
     if (k == NULL && ap->fetch != NULL && ap->domain != NULL && strcmp(domain, ap->domain) == 0) {
         struct ap_fetched *f = fetched_of(ap, domain);
-        bool fresh = f != NULL && f->at != SYMBI_TIME_NONE && now >= f->at && now - f->at < ap->ttl_ms;
+        bool fresh =
+            f != NULL && f->at != SYMBI_TIME_NONE && now >= f->at && now - f->at < ap->ttl_ms;
         if (f == NULL) {
             symbi_err_set(err, SYMBI_EDENIED, "too many discovered domains");
         } else if (fresh && f->refused[0] != '\0') {

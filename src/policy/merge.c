@@ -51,8 +51,8 @@ static void window_mark(const struct symbi_policy *p, unsigned char allow[DAY_MI
 }
 
 /* The intersection of two allowed_hours windows as one window object. */
-static int hours_combine(const struct symbi_policy *pa, const struct symbi_policy *pb,
-                         json_t **out, struct symbi_err *err)
+static int hours_combine(const struct symbi_policy *pa, const struct symbi_policy *pb, json_t **out,
+                         struct symbi_err *err)
 {
     unsigned char a[DAY_MIN], b[DAY_MIN], both[DAY_MIN];
     window_mark(pa, a);
@@ -63,7 +63,8 @@ static int hours_combine(const struct symbi_policy *pa, const struct symbi_polic
         n += both[m];
     }
     if (n == 0)
-        return bad(err, "allowed_hours", "the two windows share no minute: the job could never run");
+        return bad(err, "allowed_hours",
+                   "the two windows share no minute: the job could never run");
     if (n == DAY_MIN) {
         *out = json_pack("{s:s,s:s}", "start", "00:00", "end", "24:00");
         return *out != NULL ? 0 : SYMBI_ENOMEM;
@@ -115,8 +116,9 @@ static int merge_key(const char *key, json_t *va, json_t *vb, const struct symbi
             r = list_combine(va, vb, true);
         if (r != NULL && json_array_size(r) == 0) {
             json_decref(r);
-            return bad(err, key, key[1] == 'p' ? "the two policies share no approver"
-                                               : "the two policies share no environment");
+            return bad(err, key,
+                       key[1] == 'p' ? "the two policies share no approver"
+                                     : "the two policies share no environment");
         }
     } else { /* allowed_hours */
         int rc = hours_combine(pa, pb, &r, err);

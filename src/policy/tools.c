@@ -83,14 +83,14 @@ int symbi_agentpin_keygen(const char *kid, const char *dir, const char *domain,
             rc = symbi_err_set(err, SYMBI_EIO, "cannot write %s", path);
     }
     json_t *jwk = rc == 0 ? jwk_of(k, kid) : NULL;
-    json_t *doc = jwk != NULL ? json_pack("{s:s,s:s,s:s,s:[o],s:[],s:i}", "agentpin_version", "0.1",
-                                          "entity", domain != NULL ? domain : "example.com",
-                                          "entity_type", "maker", "public_keys", jwk, "agents",
-                                          "max_delegation_depth", 2)
-                              : NULL;
-    json_t *bundle = doc != NULL ? json_pack("{s:s,s:[O]}", "agentpin_bundle_version", "0.1",
-                                             "documents", doc)
-                                 : NULL;
+    json_t *doc = jwk != NULL
+                      ? json_pack("{s:s,s:s,s:s,s:[o],s:[],s:i}", "agentpin_version", "0.1",
+                                  "entity", domain != NULL ? domain : "example.com", "entity_type",
+                                  "maker", "public_keys", jwk, "agents", "max_delegation_depth", 2)
+                      : NULL;
+    json_t *bundle =
+        doc != NULL ? json_pack("{s:s,s:[O]}", "agentpin_bundle_version", "0.1", "documents", doc)
+                    : NULL;
     if (rc == 0 && bundle == NULL)
         rc = symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
     if (rc == 0)
@@ -170,8 +170,7 @@ int symbi_agentpin_sign(const char *key_file, const char *header, const char *pa
     return rc;
 }
 
-int symbi_agentpin_issue(const struct symbi_agentpin_issue *in, char **token,
-                         struct symbi_err *err)
+int symbi_agentpin_issue(const struct symbi_agentpin_issue *in, char **token, struct symbi_err *err)
 {
     if (in->kid == NULL || in->iss == NULL || in->ttl_ms <= 0)
         return symbi_err_set(err, SYMBI_EINVAL, "issue needs --kid, --iss and a positive --ttl");

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "http/http_internal.h"
+#include "symbi/policy.h"
 #include "symbi/store.h"
 
 #include <curl/curl.h>
@@ -255,49 +256,74 @@ static void insert_run(struct fixture *f, const char *ref, enum symbi_run_status
     symbi_store_close(st);
 }
 
+/* Stores an API key named name; its text goes to key. */
+static void add_key(struct fixture *f, const char *name, char key[SYMBI_API_KEY_STRLEN + 1])
+{
+    struct symbi_store *st = NULL;
+    struct symbi_err err = {0};
+    assert_int_equal(symbi_store_open(f->url, &st, &err), 0);
+    char salt[SYMBI_KEY_SALT_HEXLEN + 1], hash[SYMBI_KEY_HASH_HEXLEN + 1];
+    assert_int_equal(symbi_policy_key_generate(key), 0);
+    assert_int_equal(symbi_policy_key_salt(salt), 0);
+    assert_int_equal(symbi_policy_key_hash(key, salt, hash), 0);
+    struct symbi_api_key k = {.name = (char *)name, .salt = salt, .hash = hash};
+    k.created_at = symbi_now_wall_ms();
+    k.revoked_at = SYMBI_TIME_NONE;
+    assert_int_equal(symbi_store_api_key_insert(st, &k, &err), 0);
+    symbi_store_close(st);
+}
+
 static void test_approve_and_deny(void **state)
 {
     struct fixture *f = *state;
     struct symbi_err err = {0};
+    char alice[SYMBI_API_KEY_STRLEN + 1], bob[SYMBI_API_KEY_STRLEN + 1];
+    add_key(f, "alice", alice);
+    add_key(f, "bob", bob);
     assert_int_equal(start(f, "127.0.0.1:0", NULL, NULL, &err), 0);
     assert_int_equal(request(f, "POST", "/api/v1/schedule",
                              "{\"name\":\"gated\",\"agent_id\":\"a\",\"cron_expr\":\"@daily\","
                              "\"policy\":{\"require_approval\":true,\"approvers\":[\"alice\"]}}",
-                             NULL, NULL),
+                             alice, NULL),
                      201);
     char id[SYMBI_UUID_LEN + 1], id2[SYMBI_UUID_LEN + 1], path[128];
     insert_run(f, "gated", SYMBI_RUN_PENDING_APPROVAL, id);
     json_t *j = NULL;
-    /* only a listed approver decides */
+    /* only a listed approver decides, named by its key, whatever the body claims */
     snprintf(path, sizeof path, "/api/v1/runs/%s/approve", id);
-    assert_int_equal(request(f, "POST", path, "{\"approver\":\"bob\"}", NULL, &j), 403);
+    assert_int_equal(request(f, "POST", path, NULL, bob, &j), 403);
     json_decref(j);
-    assert_int_equal(request(f, "POST", path, "{\"approver\":5}", NULL, NULL), 400);
-    assert_int_equal(request(f, "POST", path, "{\"approver\":\"alice\"}", NULL, &j), 200);
+    assert_int_equal(request(f, "POST", path, "{\"approver\":\"alice\"}", bob, &j), 403);
+    json_decref(j);
+    assert_int_equal(request(f, "POST", path, "{\"approver\":5}", alice, NULL), 400);
+    assert_int_equal(request(f, "POST", path, "{\"approver\":\"alice\"}", alice, &j), 200);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "queued");
     assert_string_equal(json_string_value(json_object_get(j, "approver")), "alice");
     json_decref(j);
     /* decided once: a second decision is refused */
-    assert_int_equal(request(f, "POST", path, "{\"approver\":\"alice\"}", NULL, NULL), 409);
+    assert_int_equal(request(f, "POST", path, NULL, alice, NULL), 409);
     insert_run(f, "gated", SYMBI_RUN_PENDING_APPROVAL, id2);
     snprintf(path, sizeof path, "/api/v1/runs/%.8s/deny", id2);
-    assert_int_equal(request(f, "POST", path, "{\"approver\":\"alice\"}", NULL, &j), 200);
+    assert_int_equal(request(f, "POST", path, NULL, bob, NULL), 403);
+    assert_int_equal(request(f, "POST", path, "{\"reason\":\"not today\"}", alice, &j), 200);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "denied");
-    assert_string_equal(json_string_value(json_object_get(j, "error_message")), "denied by alice");
+    assert_string_equal(json_string_value(json_object_get(j, "error_message")),
+                        "denied by alice: not today");
     json_decref(j);
-    assert_int_equal(request(f, "GET", "/api/v1/audit?type=CronRunDenied", NULL, NULL, &j), 200);
+    assert_int_equal(request(f, "GET", "/api/v1/audit?type=CronRunDenied", NULL, alice, &j), 200);
     assert_int_equal(json_array_size(j), 1);
     json_decref(j);
-    assert_int_equal(request(f, "POST", "/api/v1/runs/nonexistent/approve", NULL, NULL, NULL), 404);
+    assert_int_equal(request(f, "POST", "/api/v1/runs/nonexistent/approve", NULL, alice, NULL),
+                     404);
 
     /* a manual run while max_concurrent (1) runs are running: 409, nothing queued */
     char running[SYMBI_UUID_LEN + 1];
     insert_run(f, "gated", SYMBI_RUN_RUNNING, running);
-    assert_int_equal(request(f, "POST", "/api/v1/schedule/gated/run", NULL, NULL, &j), 409);
+    assert_int_equal(request(f, "POST", "/api/v1/schedule/gated/run", NULL, alice, &j), 409);
     assert_string_equal(json_string_value(json_object_get(j, "code")), "CONCURRENCY_LIMIT");
     json_decref(j);
     assert_int_equal(
-        request(f, "GET", "/api/v1/schedule/gated/history?status=queued", NULL, NULL, &j), 200);
+        request(f, "GET", "/api/v1/schedule/gated/history?status=queued", NULL, alice, &j), 200);
     assert_int_equal(json_array_size(j), 1); /* the approved one only */
     json_decref(j);
 }

@@ -57,8 +57,8 @@ static int teardown(void **state)
 
 static struct symbi_agentpin *verifier(void)
 {
-    struct symbi_agentpin_config cfg = {.domain = "example.com", .trust_bundle = bundle,
-                                        .clock_skew_ms = -1};
+    struct symbi_agentpin_config cfg = {
+        .domain = "example.com", .trust_bundle = bundle, .clock_skew_ms = -1};
     struct symbi_agentpin *ap = NULL;
     struct symbi_err err = {0};
     if (symbi_agentpin_new(&cfg, &ap, &err) != 0)
@@ -138,7 +138,8 @@ static void test_valid_raw_and_der(void **state)
         free(tok);
     }
     /* issue: the operator's tool makes a valid one; without sub, iss names the agent */
-    struct symbi_agentpin_issue in = {key1, "k1", "example.com", NULL, NULL, 0, NOW, 3600000, false};
+    struct symbi_agentpin_issue in = {key1, "k1", "example.com", NULL, NULL,
+                                      0,    NOW,  3600000,       false};
     char *tok = NULL;
     assert_int_equal(symbi_agentpin_issue(&in, &tok, NULL), 0);
     assert_int_equal(symbi_agentpin_verify(ap, tok, "example.com", NOW, NULL, NULL), 0);
@@ -268,8 +269,8 @@ static void test_attacks(void **state)
         }
     }
     /* headers that are not JSON objects */
-    static const char *const not_obj[] = {"[\"ES256\"]", "\"ES256\"", "42", "null", "{\"alg\":",
-                                          "{\"alg\":\"ES256\"} x"};
+    static const char *const not_obj[] = {"[\"ES256\"]", "\"ES256\"", "42",
+                                          "null",        "{\"alg\":", "{\"alg\":\"ES256\"} x"};
     for (size_t i = 0; i < SYMBI_ARRAY_LEN(not_obj); i++) {
         t = sign_with(key1, not_obj[i], GOOD, false);
         expect_refused(ap, t, "deployer", "header is not", "header not an object");
@@ -282,8 +283,10 @@ static void test_attacks(void **state)
     t = sign_with(key1, "{\"alg\":\"none\",\"alg\":\"ES256\",\"kid\":\"k1\"}", GOOD, false);
     expect_refused(ap, t, "deployer", "duplicate", "duplicate alg 2");
     free(t);
-    t = sign_with(key1, HDR, "{\"iss\":\"example.com\",\"sub\":\"deployer\",\"sub\":\"x\",\"iat\":1,\"exp\":9999999999}",
-                  false);
+    t = sign_with(
+        key1, HDR,
+        "{\"iss\":\"example.com\",\"sub\":\"deployer\",\"sub\":\"x\",\"iat\":1,\"exp\":9999999999}",
+        false);
     expect_refused(ap, t, "deployer", "duplicate", "duplicate sub");
     free(t);
     /* structure */
@@ -344,17 +347,15 @@ static void test_skew_boundaries(void **state)
         {NOW_S - 100, NOW_S - 60, 0, true},  /* expired exactly skew ago */
         {NOW_S - 100, NOW_S - 61, 0, false}, /* a second more */
         {NOW_S + 60, NOW_S + 100, 0, true},  /* iat exactly skew ahead */
-        {NOW_S + 61, NOW_S + 100, 0, false},
-        {NOW_S, NOW_S + 100, NOW_S + 60, true},
+        {NOW_S + 61, NOW_S + 100, 0, false},     {NOW_S, NOW_S + 100, NOW_S + 60, true},
         {NOW_S, NOW_S + 100, NOW_S + 61, false},
     };
     for (size_t i = 0; i < SYMBI_ARRAY_LEN(rows); i++) {
         char extra[64] = "";
         if (rows[i].nbf != 0)
             snprintf(extra, sizeof extra, ",\"nbf\":%lld", (long long)rows[i].nbf);
-        char *t = sign_with(key1, HDR,
-                            claims("example.com", "deployer", rows[i].iat, rows[i].exp, extra),
-                            false);
+        char *t = sign_with(
+            key1, HDR, claims("example.com", "deployer", rows[i].iat, rows[i].exp, extra), false);
         int rc = symbi_agentpin_verify(ap, t, "deployer", NOW, NULL, NULL);
         if ((rc == 0) != rows[i].ok)
             fail_msg("skew row %zu: rc %d", i, rc);
@@ -395,8 +396,11 @@ static void test_discovery_cache_and_pin(void **state)
     snprintf(doc1, sizeof doc1, "%s/agent-identity.json", dir);
     snprintf(doc2, sizeof doc2, "%s/agent-identity.json", dir2);
     struct fake_fetch ff = {0, doc1, ""};
-    struct symbi_agentpin_config cfg = {.domain = "example.com", .cache_ttl_ms = 60000,
-                                        .clock_skew_ms = -1, .fetch = fake_fetch, .fetch_ud = &ff};
+    struct symbi_agentpin_config cfg = {.domain = "example.com",
+                                        .cache_ttl_ms = 60000,
+                                        .clock_skew_ms = -1,
+                                        .fetch = fake_fetch,
+                                        .fetch_ud = &ff};
     struct symbi_agentpin *ap = NULL;
     assert_int_equal(symbi_agentpin_new(&cfg, &ap, NULL), 0);
     char *tok1 = sign_with(key1, HDR, GOOD, false);
@@ -434,8 +438,8 @@ static void test_discovery_cache_and_pin(void **state)
     assert_non_null(strstr(e2.msg, "connection refused"));
     /* only the configured domain is ever discovered */
     int before = ff.calls;
-    char *evil = sign_with(key1, HDR, claims("evil.example", "deployer", NOW_S, NOW_S + 60, NULL),
-                           false);
+    char *evil =
+        sign_with(key1, HDR, claims("evil.example", "deployer", NOW_S, NOW_S + 60, NULL), false);
     assert_int_equal(symbi_agentpin_verify(ap, evil, "deployer", NOW, NULL, NULL), SYMBI_EDENIED);
     assert_int_equal(ff.calls, before);
     free(evil);
@@ -450,12 +454,12 @@ static void test_discovery_entity_mismatch(void **state)
     char doc[400];
     snprintf(doc, sizeof doc, "%s/agent-identity.json", dir);
     struct fake_fetch ff = {0, doc, ""};
-    struct symbi_agentpin_config cfg = {.domain = "other.example", .clock_skew_ms = -1,
-                                        .fetch = fake_fetch, .fetch_ud = &ff};
+    struct symbi_agentpin_config cfg = {
+        .domain = "other.example", .clock_skew_ms = -1, .fetch = fake_fetch, .fetch_ud = &ff};
     struct symbi_agentpin *ap = NULL;
     assert_int_equal(symbi_agentpin_new(&cfg, &ap, NULL), 0);
-    char *tok = sign_with(key1, HDR, claims("other.example", "deployer", NOW_S, NOW_S + 60, NULL),
-                          false);
+    char *tok =
+        sign_with(key1, HDR, claims("other.example", "deployer", NOW_S, NOW_S + 60, NULL), false);
     struct symbi_err err = {0};
     assert_int_equal(symbi_agentpin_verify(ap, tok, "deployer", NOW, NULL, &err), SYMBI_EDENIED);
     assert_non_null(strstr(err.msg, "names entity example.com"));
@@ -471,9 +475,11 @@ static void test_bad_bundles(void **state)
     static const char *const docs[] = {
         "{\"documents\":5}",
         "{\"entity\":\"e.com\",\"public_keys\":[]}",
-        "{\"entity\":\"e.com\",\"public_keys\":[{\"kid\":\"a\",\"kty\":\"RSA\",\"crv\":\"P-256\",\"x\":\"\",\"y\":\"\"}]}",
+        "{\"entity\":\"e.com\",\"public_keys\":[{\"kid\":\"a\",\"kty\":\"RSA\",\"crv\":\"P-256\","
+        "\"x\":\"\",\"y\":\"\"}]}",
         "{\"entity\":\"e.com\",\"public_keys\":[{\"kid\":\"a\",\"kty\":\"EC\",\"crv\":\"P-256\","
-        "\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}]}",
+        "\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"y\":"
+        "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}]}",
         "{\"entity\":\"e.com\",\"entity\":\"f.com\"}",
         "not json",
     };

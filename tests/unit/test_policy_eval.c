@@ -41,19 +41,19 @@ struct row {
     const char *env;    /* NULL: default */
     bool pin_required;
     bool approved;
-    const char *at;        /* "HH:MM[:SS.mmm]" on DAY0, or an RFC 3339 instant */
+    const char *at; /* "HH:MM[:SS.mmm]" on DAY0, or an RFC 3339 instant */
     enum pin_mode pin;
     enum symbi_policy_verdict want;
-    const char *reason;    /* substring of the reason (DENY) */
-    const char *audit;     /* DENY's audit type */
+    const char *reason; /* substring of the reason (DENY) */
+    const char *audit;  /* DENY's audit type */
     int pin_calls;
 };
 
-#define APPROVAL "{\"require_approval\":true,\"approvers\":[\"alice\",\"bob\"]}"
-#define CAPS     "{\"require_capabilities\":[\"deployment\",\"production_write\"]}"
-#define ENVS     "{\"allowed_environments\":[\"staging\",\"production\"]}"
+#define APPROVAL    "{\"require_approval\":true,\"approvers\":[\"alice\",\"bob\"]}"
+#define CAPS        "{\"require_capabilities\":[\"deployment\",\"production_write\"]}"
+#define ENVS        "{\"allowed_environments\":[\"staging\",\"production\"]}"
 #define HOURS(a, b) "{\"allowed_hours\":{\"start\":\"" a "\",\"end\":\"" b "\"}}"
-#define PIN      "{\"require_agent_pin\":true}"
+#define PIN         "{\"require_agent_pin\":true}"
 #define GUIDE                                                                                      \
     "{\"require_approval\":true,\"max_runtime\":\"30m\",\"require_capabilities\":[\"deployment\"," \
     "\"production_write\"],\"allowed_hours\":{\"start\":\"00:00\",\"end\":\"04:00\"},"             \
@@ -189,8 +189,15 @@ static void run_row(const struct row *r)
         }
     }
     struct fake_pin fp = {0, r->pin == PIN_OK};
-    struct symbi_policy_input in = {&p, caps, n, r->env, r->pin_required, r->approved,
-                                    instant(r->at), r->pin == PIN_NONE ? NULL : fake_pin, &fp};
+    struct symbi_policy_input in = {&p,
+                                    caps,
+                                    n,
+                                    r->env,
+                                    r->pin_required,
+                                    r->approved,
+                                    instant(r->at),
+                                    r->pin == PIN_NONE ? NULL : fake_pin,
+                                    &fp};
     struct symbi_policy_decision d;
     assert_int_equal(symbi_policy_evaluate(&in, &d), 0);
     if ((int)d.verdict != (int)r->want)
@@ -287,18 +294,23 @@ static void test_merge(void **state)
         {NULL, NULL, NULL, NULL},
         {"{\"require_approval\":true}", NULL, "{\"require_approval\":true}", NULL},
         {NULL, "{\"require_agent_pin\":true}", "{\"require_agent_pin\":true}", NULL},
-        {"{\"require_approval\":false}", "{\"require_approval\":true}", "{\"require_approval\":true}", NULL},
-        {"{\"require_agent_pin\":true}", "{\"require_agent_pin\":false}", "{\"require_agent_pin\":true}", NULL},
+        {"{\"require_approval\":false}", "{\"require_approval\":true}",
+         "{\"require_approval\":true}", NULL},
+        {"{\"require_agent_pin\":true}", "{\"require_agent_pin\":false}",
+         "{\"require_agent_pin\":true}", NULL},
         {"{\"max_runtime\":\"30m\"}", "{\"max_runtime\":600}", "{\"max_runtime\":600}", NULL},
         {"{\"max_runtime\":\"5m\"}", "{\"max_runtime\":\"1h\"}", "{\"max_runtime\":\"5m\"}", NULL},
-        {"{\"approval_timeout\":\"2h\"}", "{\"approval_timeout\":\"1h\"}", "{\"approval_timeout\":\"1h\"}", NULL},
+        {"{\"approval_timeout\":\"2h\"}", "{\"approval_timeout\":\"1h\"}",
+         "{\"approval_timeout\":\"1h\"}", NULL},
         {"{\"require_capabilities\":[\"a\",\"b\"]}", "{\"require_capabilities\":[\"b\",\"c\"]}",
          "{\"require_capabilities\":[\"a\",\"b\",\"c\"]}", NULL},
-        {"{\"allowed_environments\":[\"staging\",\"production\"]}", "{\"allowed_environments\":[\"production\"]}",
+        {"{\"allowed_environments\":[\"staging\",\"production\"]}",
+         "{\"allowed_environments\":[\"production\"]}",
          "{\"allowed_environments\":[\"production\"]}", NULL},
-        {"{\"allowed_environments\":[\"staging\"]}", "{\"allowed_environments\":[\"production\"]}", NULL,
-         "share no environment"},
-        {"{\"approvers\":[\"alice\",\"bob\"]}", "{\"approvers\":[\"bob\",\"carol\"]}", "{\"approvers\":[\"bob\"]}", NULL},
+        {"{\"allowed_environments\":[\"staging\"]}", "{\"allowed_environments\":[\"production\"]}",
+         NULL, "share no environment"},
+        {"{\"approvers\":[\"alice\",\"bob\"]}", "{\"approvers\":[\"bob\",\"carol\"]}",
+         "{\"approvers\":[\"bob\"]}", NULL},
         {"{\"approvers\":[]}", "{\"approvers\":[\"carol\"]}", "{\"approvers\":[\"carol\"]}", NULL},
         {"{\"approvers\":[\"alice\"]}", "{\"approvers\":[\"carol\"]}", NULL, "share no approver"},
         {HOURS("00:00", "04:00"), HOURS("02:00", "06:00"), HOURS("02:00", "04:00"), NULL},
@@ -336,8 +348,8 @@ static void test_merge(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),          cmocka_unit_test(test_every_minute),
-        cmocka_unit_test(test_approvers),      cmocka_unit_test(test_approval_timeout),
+        cmocka_unit_test(test_table),     cmocka_unit_test(test_every_minute),
+        cmocka_unit_test(test_approvers), cmocka_unit_test(test_approval_timeout),
         cmocka_unit_test(test_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
