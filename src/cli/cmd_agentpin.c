@@ -61,8 +61,7 @@ static int cmd_keygen(struct symbi_cli *cli, int argc, char **argv)
         else if (c == 'd')
             domain = optarg;
         else
-            return symbi_cli_usage(&agentpin_commands[0], "unknown option '%s'",
-                                   argv[optind - 1]);
+            return symbi_cli_usage(&agentpin_commands[0], "unknown option '%s'", argv[optind - 1]);
     }
     if (kid == NULL || out == NULL || optind != argc)
         return symbi_cli_usage(&agentpin_commands[0], "--kid and --out are required");
@@ -95,10 +94,10 @@ static int cmd_issue(struct symbi_cli *cli, int argc, char **argv)
 {
     (void)cli;
     static const struct option opts[] = {
-        {"key", required_argument, NULL, 'K'},     {"kid", required_argument, NULL, 'k'},
-        {"iss", required_argument, NULL, 'i'},     {"sub", required_argument, NULL, 's'},
-        {"ttl", required_argument, NULL, 't'},     {"capabilities", required_argument, NULL, 'c'},
-        {"der", no_argument, NULL, 'D'},           {NULL, 0, NULL, 0},
+        {"key", required_argument, NULL, 'K'}, {"kid", required_argument, NULL, 'k'},
+        {"iss", required_argument, NULL, 'i'}, {"sub", required_argument, NULL, 's'},
+        {"ttl", required_argument, NULL, 't'}, {"capabilities", required_argument, NULL, 'c'},
+        {"der", no_argument, NULL, 'D'},       {NULL, 0, NULL, 0},
     };
     struct symbi_agentpin_issue in = {0};
     const char *caps[64];
@@ -164,8 +163,7 @@ static int cmd_verify(struct symbi_cli *cli, int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c != 'a')
-            return symbi_cli_usage(&agentpin_commands[2], "unknown option '%s'",
-                                   argv[optind - 1]);
+            return symbi_cli_usage(&agentpin_commands[2], "unknown option '%s'", argv[optind - 1]);
         agent = optarg;
     }
     if (argc - optind != 1)

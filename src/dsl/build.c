@@ -814,15 +814,22 @@ static void build_schedule(struct dsl_parser *p, const struct dsl_block *b, bool
     char *at_text = NULL;
     bool bad[J_COUNT] = {0}; /* keys whose entry was already reported */
     bool unknown = false;
+    const struct dsl_entry *policy_ref = NULL; /* policy: "NAME" (SPEC §8.3) */
     for (const struct dsl_entry *e = b->entries; e != NULL && !p->oom; e = e->next) {
         int k = find_key(&c, e, job_keys, J_COUNT, "schedule");
         unknown |= k < 0;
+        if (k == J_POLICY && (e->value->kind == V_STRING || e->value->kind == V_IDENT)) {
+            dup_key(&c, e, &policy_ref, "policy: \"NAME\"");
+            continue;
+        }
         if (k < 0 || dup_key(&c, e, &seen[k], job_keys[k].name))
             continue;
         int before = c.errors;
         schedule_entry(&c, &job, e, k, &at_text);
         bad[k] = c.errors != before;
     }
+    if (policy_ref != NULL && c.errors == 0 && !dsl_policy_apply_ref(p, policy_ref, &job.policy))
+        c.errors++;
     if (b->name != NULL) {
         if (seen[J_NAME] != NULL) {
             berr(&c, seen[J_NAME]->line, seen[J_NAME]->col,
@@ -1048,7 +1055,10 @@ void dsl_build(struct dsl_parser *p)
         p->oom = true;
         return;
     }
+    dsl_policies_collect(p);
     for (const struct dsl_block *b = p->blocks; b != NULL && !p->oom; b = b->next) {
+        if (b->kind == B_POLICY)
+            continue;
         bool dup = check_dup(p, tab, cap - 1, b);
         if (b->kind == B_SCHEDULE)
             build_schedule(p, b, dup);

@@ -106,6 +106,7 @@ int symbi_dsl_parse_buffer(const char *name, const char *text, size_t len,
             dsl_build(&p);
     }
     free(p.toks);
+    dsl_policies_free(&p);
     symbi_arena_cleanup(&p.arena);
     if (out->n_diags > 1)
         qsort(out->diags, out->n_diags, sizeof *out->diags, diag_cmp);

@@ -76,6 +76,7 @@ struct dsl_entry {
 enum dsl_block_kind {
     B_SCHEDULE = 0,
     B_AGENT,
+    B_POLICY, /* `policy NAME { <SPEC §8.1 keys> }`: a named policy (§8.3) */
 };
 
 /* A `schedule` or `agent` block. */
@@ -108,6 +109,7 @@ struct dsl_parser {
     bool oom;
     bool stop;         /* too many diagnostics */
     bool eof_reported; /* an unclosed block was reported at end of file */
+    struct dsl_named_policy *policies;
 };
 
 /* Reports a diagnostic (printf-style message) at line:col. */
@@ -129,6 +131,26 @@ int dsl_lex(struct dsl_parser *p);
 void dsl_parse(struct dsl_parser *p);
 /* Turns the blocks into jobs and agents, reporting semantic errors. */
 void dsl_build(struct dsl_parser *p);
+
+/* ---- named policies (policies.c, SPEC §8.3) ---- */
+struct dsl_named_policy {
+    const char *name; /* in the arena */
+    size_t nlen;
+    int line, col;
+    char *json; /* heap; NULL when the block had errors */
+    struct dsl_named_policy *next;
+};
+/* true when the tokens at p->pos (after `policy`) are `NAME { ... }` whose
+ * entries all use SPEC §8.1 keys, not upstream rule syntax. */
+bool dsl_policy_is_guide_form(const struct dsl_parser *p);
+/* Builds every B_POLICY block into p->policies (errors reported). */
+void dsl_policies_collect(struct dsl_parser *p);
+/* Applies `policy: "NAME"` (the entry ref) to *policy (the schedule's own
+ * JSON, heap, may be NULL): merged with the named policy (stricter wins),
+ * or, for a name no block defines, added to policy_ids with a warning.
+ * false after reporting an error. */
+bool dsl_policy_apply_ref(struct dsl_parser *p, const struct dsl_entry *ref, char **policy);
+void dsl_policies_free(struct dsl_parser *p);
 
 /* Appends v as compact JSON to b (bare identifiers and durations become
  * strings, numbers lose their '_'). */

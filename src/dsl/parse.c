@@ -490,6 +490,8 @@ void dsl_parse(struct dsl_parser *p)
             parse_block(p, t, B_SCHEDULE);
         } else if (tok_is(t, "agent")) {
             parse_block(p, t, B_AGENT);
+        } else if (tok_is(t, "policy") && dsl_policy_is_guide_form(p)) {
+            parse_block(p, t, B_POLICY);
         } else if (t->kind == T_IDENT) {
             skip_block(p, t);
         } else if (t->kind != T_ERROR) {

@@ -29,9 +29,9 @@ static int expire(struct symbi_store *st, const struct symbi_run *run, int64_t t
     return symbi_store_run_decide(st, run->id, false, TIMEOUT_ACTOR, why, now, NULL, err);
 }
 
-int symbi_policy_decide(struct symbi_store *st, const char *run_ref, bool approve,
-                        const char *who, const char *reason, int64_t default_timeout_ms,
-                        int64_t now, struct symbi_run *out, struct symbi_err *err)
+int symbi_policy_decide(struct symbi_store *st, const char *run_ref, bool approve, const char *who,
+                        const char *reason, int64_t default_timeout_ms, int64_t now,
+                        struct symbi_run *out, struct symbi_err *err)
 {
     struct symbi_run run;
     struct symbi_job job;
