@@ -134,7 +134,8 @@ bool dsl_policy_apply_ref(struct dsl_parser *p, const struct dsl_entry *ref, cha
 {
     const struct dsl_value *v = ref->value;
     if (v->len == 0 || v->len > 128) {
-        dsl_diag(p, SYMBI_DSL_ERROR, v->line, v->col, "policy: a policy name of 1 to 128 characters");
+        dsl_diag(p, SYMBI_DSL_ERROR, v->line, v->col,
+                 "policy: a policy name of 1 to 128 characters");
         return false;
     }
     const struct dsl_named_policy *np = find(p, v->s, v->len);
@@ -166,8 +167,8 @@ bool dsl_policy_apply_ref(struct dsl_parser *p, const struct dsl_entry *ref, cha
         if (rc == SYMBI_ENOMEM)
             p->oom = true;
         else
-            dsl_diag(p, SYMBI_DSL_ERROR, v->line, v->col, "policy \"%.*s\" and the schedule's own: %s",
-                     (int)v->len, v->s, err.msg);
+            dsl_diag(p, SYMBI_DSL_ERROR, v->line, v->col,
+                     "policy \"%.*s\" and the schedule's own: %s", (int)v->len, v->s, err.msg);
         return false;
     }
     free(*policy);
