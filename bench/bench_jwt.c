@@ -37,8 +37,8 @@ int main(void)
         fprintf(stderr, "bench_jwt: %s\n", err.msg);
         return 1;
     }
-    struct symbi_agentpin_config cfg = {.domain = "example.com", .trust_bundle = bundle,
-                                        .clock_skew_ms = -1};
+    struct symbi_agentpin_config cfg = {
+        .domain = "example.com", .trust_bundle = bundle, .clock_skew_ms = -1};
     struct symbi_agentpin *ap = NULL;
     if (symbi_agentpin_new(&cfg, &ap, &err) != 0) {
         fprintf(stderr, "bench_jwt: %s\n", err.msg);
@@ -48,8 +48,8 @@ int main(void)
     static const char *const caps[] = {"deployment", "production_write"};
     int status = 0;
     for (int der = 0; der < 2; der++) {
-        struct symbi_agentpin_issue in = {key, "k1", "example.com", "deployer", caps, 2, now,
-                                          3600000, der != 0};
+        struct symbi_agentpin_issue in = {key, "k1", "example.com", "deployer", caps,
+                                          2,   now,  3600000,       der != 0};
         char *tok = NULL;
         if (symbi_agentpin_issue(&in, &tok, &err) != 0 ||
             symbi_agentpin_verify(ap, tok, "deployer", now, NULL, &err) != 0) {
@@ -75,11 +75,12 @@ int main(void)
                 load = 0;
             fclose(la);
         }
-        printf("jwt_verify (%s signature, %zu-byte token, cached key): median %.0f/s, best %.0f/s, "
-               "CPU-time median %.0f/s, %d x %d verifications, load average %.2f; target >= %.0f/s: "
-               "%s\n",
-               der ? "DER" : "raw", strlen(tok), rate[RUNS / 2], rate[RUNS - 1], cpu[RUNS / 2],
-               RUNS, N, load, TARGET_PER_S, rate[RUNS / 2] >= TARGET_PER_S ? "met" : "NOT met");
+        printf(
+            "jwt_verify (%s signature, %zu-byte token, cached key): median %.0f/s, best %.0f/s, "
+            "CPU-time median %.0f/s, %d x %d verifications, load average %.2f; target >= %.0f/s: "
+            "%s\n",
+            der ? "DER" : "raw", strlen(tok), rate[RUNS / 2], rate[RUNS - 1], cpu[RUNS / 2], RUNS,
+            N, load, TARGET_PER_S, rate[RUNS / 2] >= TARGET_PER_S ? "met" : "NOT met");
         free(tok);
     }
     symbi_agentpin_free(ap);

@@ -39,8 +39,8 @@ static void init(void)
     char bundle[300];
     snprintf(key_file, sizeof key_file, "%s/k1.key.pem", dir);
     snprintf(bundle, sizeof bundle, "%s/trust-bundle.json", dir);
-    struct symbi_agentpin_config cfg = {.domain = "example.com", .trust_bundle = bundle,
-                                        .clock_skew_ms = -1};
+    struct symbi_agentpin_config cfg = {
+        .domain = "example.com", .trust_bundle = bundle, .clock_skew_ms = -1};
     check(symbi_agentpin_new(&cfg, &ap, &err) == 0, "verifier");
     /* the key stays loaded; the files are not needed by the verifier */
     char p[400];

@@ -9,7 +9,9 @@
 /* GETs url (https:// only, no redirects, TLS always verified: against
  * ca_file when not NULL, else the system's CAs) within 10 s, with resolve
  * ("host:port:address", libcurl's CURLOPT_RESOLVE form; NULL: none)
- * applied. A 200 answer of at most max bytes goes to *body (heap,
+ * applied: the connection to host goes to address:port (CURLOPT_CONNECT_TO,
+ * so a test server need not listen on 443) and the certificate is checked
+ * for host. A 200 answer of at most max bytes goes to *body (heap,
  * NUL-terminated) and *len. Errors: SYMBI_EINVAL (not https), SYMBI_EIO
  * (connection, TLS, status; err says which), SYMBI_ETOOBIG. The signature
  * is symbi_agentpin_fetch_fn's; ud is unused. */

@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,18 @@ int symbi_fetch_https(void *ud, const char *url, const char *ca_file, const char
     symbi_buf_init(&s.buf, max);
     s.too_big = false;
     struct curl_slist *res = resolve != NULL ? curl_slist_append(NULL, resolve) : NULL;
+    /* "host:port:addr": the connection to host goes to addr:port (its
+     * certificate is still checked for host), so a resolve override works
+     * for a server on another port than the URL's 443 */
+    struct curl_slist *conn_to = NULL;
+    const char *c1 = resolve != NULL ? strchr(resolve, ':') : NULL;
+    const char *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
+    if (c2 != NULL && c1 != resolve && c2 - c1 > 1 && c2 - resolve < 300) {
+        char ct[640];
+        snprintf(ct, sizeof ct, "%.*s::%.*s:%.*s", (int)(c1 - resolve), resolve,
+                 (int)(c1 - resolve), resolve, (int)(c2 - c1 - 1), c1 + 1);
+        conn_to = curl_slist_append(NULL, ct);
+    }
     char ebuf[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
@@ -60,11 +73,14 @@ int symbi_fetch_https(void *ud, const char *url, const char *ca_file, const char
         curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
     if (res != NULL)
         curl_easy_setopt(h, CURLOPT_RESOLVE, res);
+    if (conn_to != NULL)
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, conn_to);
     CURLcode cc = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(h);
     curl_slist_free_all(res);
+    curl_slist_free_all(conn_to);
     int rc = 0;
     if (s.too_big)
         rc = symbi_err_set(err, SYMBI_ETOOBIG, "%s: the answer is larger than %zu bytes", url, max);
