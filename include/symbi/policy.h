@@ -255,6 +255,22 @@ int symbi_policy_verifier_init(struct symbi_key_verifier *v, const char *salt_he
  * constant-time (CRYPTO_memcmp). */
 bool symbi_policy_key_matches(const struct symbi_key_verifier *v, const char *key, size_t key_len);
 
+/* API key scopes (SPEC §9): what a key may do. admin holds them all. */
+enum {
+    SYMBI_SCOPE_READ = 1 << 0,    /* GET */
+    SYMBI_SCOPE_WRITE = 1 << 1,   /* create, update, delete, pause, resume, reset */
+    SYMBI_SCOPE_RUN = 1 << 2,     /* manual runs */
+    SYMBI_SCOPE_APPROVE = 1 << 3, /* approve / deny */
+    SYMBI_SCOPE_ADMIN = 1 << 4,
+    SYMBI_SCOPE_ALL = (1 << 5) - 1,
+};
+/* "read,write,..." into a mask (admin: every scope); NULL or "" is every
+ * scope (keys made before scopes existed). SYMBI_EINVAL naming an unknown
+ * scope. */
+int symbi_policy_scopes_parse(const char *text, unsigned *mask, struct symbi_err *err);
+/* The scope's name ("read", ...) for one bit. */
+const char *symbi_policy_scope_name(unsigned bit);
+
 /* Constant-time equality of n bytes. */
 bool symbi_policy_ct_equal(const void *a, const void *b, size_t n);
 

@@ -298,6 +298,8 @@ struct symbi_api_key {
     char *hash; /* hex */
     int64_t created_at;
     int64_t revoked_at; /* SYMBI_TIME_NONE when live */
+    char *scopes;       /* "read,write,run,approve,admin"; NULL: every scope
+                           (keys made before scopes existed) */
 };
 void symbi_api_key_cleanup(struct symbi_api_key *k);
 int symbi_store_api_key_insert(struct symbi_store *st, struct symbi_api_key *k,

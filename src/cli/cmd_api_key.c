@@ -42,16 +42,24 @@ static int cmd_create(struct symbi_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"name", required_argument, NULL, 'n'},
+        {"scope", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
-    const char *name = NULL;
+    const char *name = NULL, *scope = NULL;
     optind = 0;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'n')
+        if (c == 'n')
+            name = optarg;
+        else if (c == 's')
+            scope = optarg;
+        else
             return symbi_cli_usage(&api_key_commands[0], "bad option");
-        name = optarg;
     }
+    unsigned mask;
+    struct symbi_err serr = {0};
+    if (scope != NULL && symbi_policy_scopes_parse(scope, &mask, &serr) != 0)
+        return symbi_cli_usage(&api_key_commands[0], "--scope: %s", serr.msg);
     if (optind < argc)
         return symbi_cli_usage(&api_key_commands[0], "unexpected argument '%s'", argv[optind]);
     if (name == NULL)
@@ -72,10 +80,11 @@ static int cmd_create(struct symbi_cli *cli, int argc, char **argv)
     k.name = symbi_strdup(name);
     k.salt = symbi_strdup(salt);
     k.hash = symbi_strdup(hash);
+    k.scopes = scope != NULL ? symbi_strdup(scope) : NULL;
     k.created_at = symbi_now_wall_ms();
     k.revoked_at = SYMBI_TIME_NONE;
     struct symbi_err err = {0};
-    if (k.name == NULL || k.salt == NULL || k.hash == NULL) {
+    if (k.name == NULL || k.salt == NULL || k.hash == NULL || (scope != NULL && k.scopes == NULL)) {
         rc = symbi_cli_fail(SYMBI_EXIT_ERROR, "out of memory");
     } else if (symbi_store_api_key_insert(st, &k, &err) != 0) {
         rc = symbi_cli_fail(SYMBI_EXIT_ERROR, "cannot store the key: %s", err.msg);
@@ -126,8 +135,9 @@ static int cmd_list(struct symbi_cli *cli, int argc, char **argv)
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(
-                arr, json_pack("{s:s,s:s,s:o,s:o,s:s}", "id", keys[i].id, "name",
-                               keys[i].name ? keys[i].name : "", "created_at",
+                arr, json_pack("{s:s,s:s,s:s,s:o,s:o,s:s}", "id", keys[i].id, "name",
+                               keys[i].name ? keys[i].name : "", "scopes",
+                               keys[i].scopes != NULL ? keys[i].scopes : "admin", "created_at",
                                symbi_json_time(keys[i].created_at), "revoked_at",
                                symbi_json_time(keys[i].revoked_at), "status",
                                keys[i].revoked_at == SYMBI_TIME_NONE ? "active" : "revoked"));
@@ -137,13 +147,15 @@ static int cmd_list(struct symbi_cli *cli, int argc, char **argv)
         free(text);
         json_decref(arr);
     } else {
-        printf("%-36s  %-24s  %-20s  %s\n", "ID", "NAME", "CREATED", "STATUS");
+        printf("%-36s  %-24s  %-28s  %-24s  %s\n", "ID", "NAME", "SCOPES", "CREATED", "STATUS");
         for (size_t i = 0; i < n; i++) {
             char created[SYMBI_TIME_STRLEN], revoked[SYMBI_TIME_STRLEN];
             symbi_time_fmt(keys[i].created_at, created);
             symbi_time_fmt(keys[i].revoked_at, revoked);
-            printf("%-36s  %-24s  %-20s  %s%s\n", keys[i].id, keys[i].name ? keys[i].name : "",
-                   created, keys[i].revoked_at == SYMBI_TIME_NONE ? "active" : "revoked ",
+            printf("%-36s  %-24s  %-28s  %-24s  %s%s\n", keys[i].id,
+                   keys[i].name ? keys[i].name : "",
+                   keys[i].scopes != NULL ? keys[i].scopes : "admin", created,
+                   keys[i].revoked_at == SYMBI_TIME_NONE ? "active" : "revoked ",
                    keys[i].revoked_at == SYMBI_TIME_NONE ? "" : revoked);
         }
     }
@@ -172,8 +184,12 @@ static int cmd_revoke(struct symbi_cli *cli, int argc, char **argv)
 
 static const struct symbi_cli_cmd api_key_commands[] = {
     {"create", cmd_create, "create a key and print it once",
-     "usage: symbi api-key create --name NAME\n"
-     "  Creates an API key, prints it once on stdout and stores only a salted hash.\n"},
+     "usage: symbi api-key create --name NAME [--scope read,write,run,approve,admin]\n"
+     "  Creates an API key, prints it once on stdout and stores only a salted hash.\n"
+     "  --scope   what the key may do (default: everything, as admin): read (GET),\n"
+     "            write (create, update, delete, pause, resume, reset), run (manual\n"
+     "            runs), approve (approve/deny runs), admin (all). A request outside\n"
+     "            the key's scopes gets 403. Keys made before scopes keep full rights.\n"},
     {"list", cmd_list, "list keys (never the keys themselves)",
      "usage: symbi api-key list [--format table|json]\n"
      "  Lists every key's id, name, creation time and status.\n"},

@@ -1,5 +1,5 @@
 /* keyhash.c - API keys (SPEC §9): random generation, salted SHA-256
- * hashing, and constant-time verification of a presented key. */
+ * hashing, constant-time verification of a presented key, and scopes. */
 #include "symbi/policy.h"
 
 #include <openssl/crypto.h>
@@ -124,4 +124,40 @@ bool symbi_policy_key_matches(const struct symbi_key_verifier *v, const char *ke
 bool symbi_policy_ct_equal(const void *a, const void *b, size_t n)
 {
     return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+static const char *const scope_names[] = {"read", "write", "run", "approve", "admin"};
+
+const char *symbi_policy_scope_name(unsigned bit)
+{
+    for (size_t i = 0; i < SYMBI_ARRAY_LEN(scope_names); i++)
+        if (bit == 1u << i)
+            return scope_names[i];
+    return "?";
+}
+
+int symbi_policy_scopes_parse(const char *text, unsigned *mask, struct symbi_err *err)
+{
+    *mask = 0;
+    if (text == NULL || text[0] == '\0') {
+        *mask = SYMBI_SCOPE_ALL;
+        return 0;
+    }
+    for (const char *s = text; *s != '\0';) {
+        const char *e = strchr(s, ',');
+        size_t n = e != NULL ? (size_t)(e - s) : strlen(s);
+        size_t i = 0;
+        while (i < SYMBI_ARRAY_LEN(scope_names) &&
+               !(strlen(scope_names[i]) == n && memcmp(scope_names[i], s, n) == 0))
+            i++;
+        if (i == SYMBI_ARRAY_LEN(scope_names))
+            return symbi_err_set(err, SYMBI_EINVAL,
+                                 "unknown scope \"%.*s\" (read, write, run, approve, admin)",
+                                 (int)(n > 32 ? 32 : n), s);
+        *mask |= 1u << i;
+        s = e != NULL ? e + 1 : s + n;
+    }
+    if (*mask & SYMBI_SCOPE_ADMIN)
+        *mask = SYMBI_SCOPE_ALL;
+    return 0;
 }

@@ -255,8 +255,8 @@ int sq_api_key_insert(struct symbi_store *st, struct symbi_api_key *k, struct sy
     if (k->created_at == SYMBI_TIME_NONE || k->created_at == 0)
         k->created_at = symbi_now_wall_ms();
     sqlite3_stmt *u = sq_prep(s,
-                              "INSERT INTO api_keys (id, name, salt, hash, created_at, revoked_at) "
-                              "VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+                              "INSERT INTO api_keys (id, name, salt, hash, created_at, revoked_at, "
+                              "scopes) VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
                               err);
     if (u == NULL)
         return prep_fail(err);
@@ -265,6 +265,7 @@ int sq_api_key_insert(struct symbi_store *st, struct symbi_api_key *k, struct sy
     sq_bind_text(u, 3, k->salt);
     sq_bind_text(u, 4, k->hash);
     sqlite3_bind_int64(u, 5, k->created_at);
+    sq_bind_text(u, 6, k->scopes);
     int rc = write1(s, u, "saving an API key", err);
     if (rc == SYMBI_EEXIST)
         return symbi_err_set(err, SYMBI_EEXIST, "an API key named \"%s\" already exists", k->name);
@@ -276,10 +277,11 @@ int sq_api_key_list(struct symbi_store *st, struct symbi_api_key **keys, size_t 
                     struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    sqlite3_stmt *q = sq_prep(s,
-                              "SELECT id, name, salt, hash, created_at, revoked_at FROM api_keys "
-                              "ORDER BY created_at, name",
-                              err);
+    sqlite3_stmt *q =
+        sq_prep(s,
+                "SELECT id, name, salt, hash, created_at, revoked_at, scopes FROM api_keys "
+                "ORDER BY created_at, name",
+                err);
     if (q == NULL)
         return prep_fail(err);
     struct symbi_api_key *arr = NULL;
@@ -305,6 +307,7 @@ int sq_api_key_list(struct symbi_store *st, struct symbi_api_key **keys, size_t 
         k->hash = sq_col_str(q, 3, &no_mem);
         k->created_at = sq_col_time(q, 4);
         k->revoked_at = sq_col_time(q, 5);
+        k->scopes = sq_col_str(q, 6, &no_mem);
         if (no_mem) {
             rc = oom(err);
             break;

@@ -110,6 +110,8 @@ static const struct sq_migration migrations[] = {
      "CREATE INDEX context_entries_live ON context_entries(job_id, id)"
      " WHERE archived_at IS NULL;"
      "ALTER TABLE runs ADD COLUMN iteration_outputs TEXT;"},
+    /* SPEC §9: keys carry scopes; NULL (every key made before) keeps full rights */
+    {5, "api_keys.scopes", "ALTER TABLE api_keys ADD COLUMN scopes TEXT;"},
 };
 
 int sq_schema_version_known(void)

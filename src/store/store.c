@@ -327,6 +327,7 @@ void symbi_api_key_cleanup(struct symbi_api_key *k)
     free(k->name);
     free(k->salt);
     free(k->hash);
+    free(k->scopes);
     memset(k, 0, sizeof *k);
     k->created_at = SYMBI_TIME_NONE;
     k->revoked_at = SYMBI_TIME_NONE;

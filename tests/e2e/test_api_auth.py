@@ -164,7 +164,8 @@ def test_api_key_cli_usage(symbi):
     create_key(symbi, "k1")
     keys = json.loads(symbi.run("api-key", "list", "--format", "json", check=True).stdout)
     assert [k["name"] for k in keys] == ["k1"] and keys[0]["status"] == "active"
-    assert set(keys[0]) == {"id", "name", "created_at", "revoked_at", "status"}
+    assert set(keys[0]) == {"id", "name", "scopes", "created_at", "revoked_at", "status"}
+    assert keys[0]["scopes"] == "admin"  # no --scope: every right
     assert symbi.run("api-key", "revoke", keys[0]["id"][:8]).returncode == 0
     keys = json.loads(symbi.run("api-key", "list", "--format", "json", check=True).stdout)
     assert keys[0]["status"] == "revoked" and keys[0]["revoked_at"]

@@ -19,7 +19,9 @@ def test_new_store(symbi):
     with connect(symbi) as c:
         assert c.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         versions = [v for (v,) in c.execute("SELECT version FROM schema_migrations ORDER BY 1")]
-        assert versions == [1, 2, 3, 4]
+        assert versions == [1, 2, 3, 4, 5]
+        cols = {r[1] for r in c.execute("PRAGMA table_info(api_keys)")}
+        assert "scopes" in cols  # migration 5
         indexes = {n for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         for name in ("jobs_due", "runs_status", "audit_type_at", "audit_at"):
             assert name in indexes
@@ -33,8 +35,9 @@ def test_new_store(symbi):
 
 def test_old_store_is_migrated_once(symbi):
     symbi.run("cron", "add", "--json", json.dumps(JOB), check=True)
-    # make it look like a store written before migrations 2, 3 and 4
+    # make it look like a store written before migrations 2 to 5
     with connect(symbi) as c:
+        c.execute("ALTER TABLE api_keys DROP COLUMN scopes")
         c.execute("CREATE INDEX jobs_agent ON jobs(agent, name)")
         c.execute("CREATE INDEX audit_job_name_at ON audit_events(job_name, at)")
         c.execute("CREATE INDEX audit_job_at ON audit_events(job_id, at)")
@@ -45,7 +48,7 @@ def test_old_store_is_migrated_once(symbi):
     assert [j["name"] for j in json.loads(p.stdout)] == ["j"]
     with connect(symbi) as c:
         assert [v for (v,) in c.execute("SELECT version FROM schema_migrations ORDER BY 1")] == [
-            1, 2, 3, 4]
+            1, 2, 3, 4, 5]
         indexes = {n for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert "jobs_agent" not in indexes and "audit_job_name_at" not in indexes
         assert "audit_job_at" not in indexes
