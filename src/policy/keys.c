@@ -345,7 +345,11 @@ EVP_PKEY *ap_key_find(struct symbi_agentpin *ap, const char *domain, const char 
     pthread_mutex_lock(&ap->mu);
     struct ap_key *k = lookup(ap, domain, kid, false);
     *discovered = false;
-    if (k == NULL && ap->fetch != NULL && ap->domain != NULL && strcmp(domain, ap->domain) == 0) {
+    bool local_domain = false; /* local keys for the domain: no discovery for it */
+    for (size_t i = 0; i < ap->n_keys && !local_domain; i++)
+        local_domain = !ap->keys[i].discovered && strcmp(ap->keys[i].domain, domain) == 0;
+    if (k == NULL && !local_domain && ap->fetch != NULL && ap->domain != NULL &&
+        strcmp(domain, ap->domain) == 0) {
         struct ap_fetched *f = fetched_of(ap, domain);
         bool fresh =
             f != NULL && f->at != SYMBI_TIME_NONE && now >= f->at && now - f->at < ap->ttl_ms;

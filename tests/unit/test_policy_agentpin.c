@@ -448,6 +448,25 @@ static void test_discovery_cache_and_pin(void **state)
     symbi_agentpin_free(ap);
 }
 
+/* A domain with local keys is never discovered: its unknown kid is refused. */
+static void test_local_domain_not_discovered(void **state)
+{
+    (void)state;
+    struct fake_fetch ff = {0, NULL, ""};
+    struct symbi_agentpin_config cfg = {.domain = "example.com",
+                                        .trust_bundle = bundle,
+                                        .clock_skew_ms = -1,
+                                        .fetch = fake_fetch,
+                                        .fetch_ud = &ff};
+    struct symbi_agentpin *ap = NULL;
+    assert_int_equal(symbi_agentpin_new(&cfg, &ap, NULL), 0);
+    char *t = sign_with(key1, "{\"alg\":\"ES256\",\"kid\":\"k9\"}", GOOD, false);
+    expect_refused(ap, t, "deployer", "unknown key id \"k9\"", "local domain");
+    assert_int_equal(ff.calls, 0);
+    free(t);
+    symbi_agentpin_free(ap);
+}
+
 static void test_discovery_entity_mismatch(void **state)
 {
     (void)state;
@@ -579,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_der_strictness),
         cmocka_unit_test(test_skew_boundaries),
         cmocka_unit_test(test_discovery_cache_and_pin),
+        cmocka_unit_test(test_local_domain_not_discovered),
         cmocka_unit_test(test_discovery_entity_mismatch),
         cmocka_unit_test(test_bad_bundles),
         cmocka_unit_test(test_gate),
