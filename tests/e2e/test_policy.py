@@ -255,9 +255,16 @@ def test_agentpin_required_everywhere(symbi, daemons, tmp_path):
     assert events(symbi, "AgentPinVerificationFailed", r["id"])
     r = wait_status(symbi, manual_run(symbi, "pinned"), "succeeded")
     assert r["output"] == "hi"
-    # `cron run --local` goes through the same gate
-    p = symbi.run("cron", "run", "nopin", "--local", env={"SYMBI_AGENTPIN_REQUIRED": "true"})
-    assert p.returncode != 0 and "agent_pin_jwt" in p.stderr
+    # with no scheduler, `cron run --local` and `symbi run` go through the same gate
+    d.stop()
+    req = {"SYMBI_AGENTPIN_REQUIRED": "true"}
+    p = symbi.run("cron", "run", "nopin", "--local", env=req)
+    assert p.returncode == 1 and "denied" in p.stderr and "agent_pin_jwt" in p.stderr
+    p = symbi.run("cron", "run", "pinned", "--local", env=req)
+    assert p.returncode == 0 and p.stdout == "hi\n", p.stderr
+    p = symbi.run("run", "plain", "--input", "x", env=req)
+    assert p.returncode == 1 and "denied" in p.stderr
+    assert symbi.run("run", "plain", "--input", "x").stdout == "x\n"
 
 
 HOST = "agent.example.com"
