@@ -50,6 +50,7 @@ struct http_route {
     http_handler fn;
     bool is_public; /* health and metrics: no key unless protect_health */
     bool has_body;  /* takes a JSON object body */
+    unsigned scope; /* SYMBI_SCOPE_* a key needs (0: public) */
 };
 
 extern const struct http_route http_routes[];
@@ -101,6 +102,9 @@ bool http_query_int(struct http_req *r, const char *name, int64_t min, int64_t m
                     int64_t *out);
 /* Tells the scheduler (if any) that something changed. */
 void http_wake(struct http_req *r);
+/* Replies 403 and writes an ApiAccessDenied audit event when the caller's
+ * scopes (SYMBI_SCOPE_* mask) lack the route's; true when allowed. */
+bool http_check_scope(struct http_req *r, const struct http_route *rt, unsigned scopes);
 /* The configured default approval timeout (ms, <= 0: 1 h). */
 int64_t http_approval_timeout(const struct http_req *r);
 int http_sched_stats(struct http_req *r, struct symbi_http_sched_stats *out);

@@ -20,6 +20,7 @@
 struct key_entry {
     struct symbi_key_verifier v;
     char name[64];
+    unsigned scopes; /* SYMBI_SCOPE_* */
 };
 
 struct symbi_http_server {
@@ -68,6 +69,7 @@ struct conn_ctx {
     const char *actor;
     char actor_buf[80];
     bool protected_mode; /* served without a key: no key exists */
+    unsigned scopes;     /* the authenticated caller's SYMBI_SCOPE_* */
     struct symbi_buf body;
     bool too_big;
 };
@@ -190,8 +192,9 @@ static void keys_refresh(struct symbi_http_server *srv, struct symbi_store *st, 
         for (size_t i = 0; i < n; i++) {
             if (list[i].revoked_at != SYMBI_TIME_NONE)
                 continue;
-            if (symbi_policy_verifier_init(&keys[k].v, list[i].salt, list[i].hash) != 0)
-                continue;
+            if (symbi_policy_verifier_init(&keys[k].v, list[i].salt, list[i].hash) != 0 ||
+                symbi_policy_scopes_parse(list[i].scopes, &keys[k].scopes, NULL) != 0)
+                continue; /* unreadable: the key is refused, never given full rights */
             snprintf(keys[k].name, sizeof keys[k].name, "%s", list[i].name ? list[i].name : "");
             k++;
         }
@@ -231,12 +234,18 @@ static enum auth_result authenticate(struct symbi_http_server *srv, struct http_
         size_t klen = strlen(key);
         const char *who = NULL;
         res = AUTH_BAD;
-        if (srv->has_env_key && symbi_policy_key_matches(&srv->env_key, key, klen))
+        unsigned scopes = 0;
+        if (srv->has_env_key && symbi_policy_key_matches(&srv->env_key, key, klen)) {
             who = "env";
+            scopes = SYMBI_SCOPE_ALL;
+        }
         /* every key is tried, so timing does not say which one matched */
         for (size_t i = 0; i < srv->n_keys; i++)
-            if (symbi_policy_key_matches(&srv->keys[i].v, key, klen) && who == NULL)
+            if (symbi_policy_key_matches(&srv->keys[i].v, key, klen) && who == NULL) {
                 who = srv->keys[i].name;
+                scopes = srv->keys[i].scopes;
+            }
+        ctx->scopes = scopes;
         if (who != NULL) {
             snprintf(ctx->actor_buf, sizeof ctx->actor_buf, "api-key:%s", who);
             ctx->actor = ctx->actor_buf;
@@ -252,6 +261,7 @@ static enum auth_result authenticate(struct symbi_http_server *srv, struct http_
     if (ci != NULL && http_sockaddr_is_loopback(ci->client_addr)) {
         ctx->actor = "api";
         ctx->protected_mode = true;
+        ctx->scopes = SYMBI_SCOPE_ALL;
         return AUTH_OK;
     }
     return AUTH_NOT_LOOPBACK;
@@ -354,6 +364,11 @@ static bool check_headers(struct symbi_http_server *srv, struct http_req *r, str
                              r->url);
         }
         return false;
+    }
+    if (!is_public) {
+        r->actor = ctx->actor;
+        if (!http_check_scope(r, ctx->route, ctx->scopes))
+            return false;
     }
     return http_check_body_head(r, &head, srv->max_body);
 }
