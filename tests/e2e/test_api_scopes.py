@@ -78,7 +78,10 @@ def test_read_key_is_refused_everything_else(symbi, daemons):
     # a key made without --scope keeps every right
     root = Api(api.port, key=admin)
     assert root.post("/api/v1/schedule", new)[0] == 201
-    assert root.post(f"/api/v1/runs/{rid}/deny")[0] == 200
+    assert root.post("/api/v1/schedule/x/run")[0] == 202
+    # ... but scopes are not approvers: the job's approvers still decide
+    st, body = root.post(f"/api/v1/runs/{rid}/deny")
+    assert st == 403 and '"root" is not among the approvers' in body["error"]
 
 
 def test_approve_key_is_bound_to_its_name(symbi, daemons):
