@@ -15,13 +15,14 @@ import pytest
 from apiclient import Api, assert_error, start_api, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-ROUTE_RE = re.compile(r'\{"(GET|POST|PUT|DELETE)", "(/[^"]*)", (\w+), (true|false), (true|false)\}')
+ROUTE_RE = re.compile(
+    r'\{"(GET|POST|PUT|DELETE)", "(/[^"]*)", (\w+), (true|false), (true|false), (\w+)\}')
 
 
 def routes():
     rows = ROUTE_RE.findall((ROOT / "src/http/routes.c").read_text())
     assert len(rows) >= 28, rows
-    return [(m, p.replace("{}", "some-id"), pub == "true") for m, p, _, pub, _ in rows]
+    return [(m, p.replace("{}", "some-id"), pub == "true") for m, p, _, pub, _, _ in rows]
 
 
 def create_key(symbi, name):

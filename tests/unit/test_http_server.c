@@ -129,6 +129,19 @@ static void test_route_table_is_sane(void **state)
         /* only health and metrics are public */
         assert_int_equal(http_routes[i].is_public,
                          strstr(src, "/health") != NULL || strcmp(src, "/metrics") == 0);
+        /* the scope a key needs: none for public routes, read for GETs,
+         * run for manual runs, approve for decisions, write otherwise */
+        unsigned want = SYMBI_SCOPE_WRITE;
+        size_t sl = strlen(src);
+        if (http_routes[i].is_public)
+            want = 0;
+        else if (strcmp(http_routes[i].method, "GET") == 0)
+            want = SYMBI_SCOPE_READ;
+        else if ((sl > 4 && strcmp(src + sl - 4, "/run") == 0) || strstr(src, "/trigger") != NULL)
+            want = SYMBI_SCOPE_RUN;
+        else if (strstr(src, "/approve") != NULL || strstr(src, "/deny") != NULL)
+            want = SYMBI_SCOPE_APPROVE;
+        assert_int_equal(http_routes[i].scope, want);
         for (size_t j = i + 1; j < http_n_routes; j++)
             assert_false(strcmp(http_routes[i].method, http_routes[j].method) == 0 &&
                          strcmp(http_routes[i].pattern, http_routes[j].pattern) == 0);
