@@ -15,8 +15,8 @@ import pytest
 from apiclient import Api, assert_error, start_api, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-ROUTE_RE = re.compile(
-    r'\{"(GET|POST|PUT|DELETE)", "(/[^"]*)", (\w+), (true|false), (true|false), (\w+)\}')
+ROUTE_RE = re.compile(r'\{"(GET|POST|PUT|DELETE)",\s*"(/[^"]*)",\s*(\w+),\s*(true|false),\s*'
+                      r'(true|false),\s*(\w+)\}')
 
 
 def routes():
