@@ -3,6 +3,7 @@
  * published client SDKs work unchanged. */
 #include "http/http_internal.h"
 #include "symbi/json.h"
+#include "symbi/policy.h"
 
 #include <string.h>
 
@@ -31,10 +32,34 @@ static json_t *job_summary(const struct symbi_job *job, bool detail)
     return o;
 }
 
+/* The job's policy with its policy_ids set to ids (upstream policy
+ * references, SPEC §8.3: kept, no effect), from the current policy JSON
+ * (NULL: none). An empty ids list removes the key; nothing left is null. */
+static json_t *policy_with_ids(const char *current, json_t *ids)
+{
+    json_t *pol = current != NULL ? json_loads(current, 0, NULL) : NULL;
+    if (!json_is_object(pol)) {
+        json_decref(pol);
+        pol = json_object();
+    }
+    if (pol == NULL)
+        return NULL;
+    if (json_array_size(ids) > 0)
+        json_object_set(pol, "policy_ids", ids);
+    else
+        json_object_del(pol, "policy_ids");
+    if (json_object_size(pol) == 0) {
+        json_decref(pol);
+        return json_null();
+    }
+    return pol;
+}
+
 /* Checks the body's keys against `allowed` and policy_ids' type, and
- * returns a copy without policy_ids (upstream policy references, which
- * symbi's jobs carry as an inline policy instead) for json.h to apply. */
-static json_t *upstream_body(struct http_req *r, const char *const *allowed, size_t n_allowed)
+ * returns a copy for json.h to apply, policy_ids turned into the job's
+ * policy (current: the stored policy JSON, NULL for a new job). */
+static json_t *upstream_body(struct http_req *r, const char *const *allowed, size_t n_allowed,
+                             const char *current)
 {
     json_t *copy = json_object();
     const char *key;
@@ -56,13 +81,17 @@ static json_t *upstream_body(struct http_req *r, const char *const *allowed, siz
             size_t i;
             json_t *id;
             bool ok = json_is_array(v) || json_is_null(v);
-            json_array_foreach(v, i, id) ok = ok && json_is_string(id);
-            if (!ok) {
+            json_array_foreach(v, i, id) ok =
+                ok && json_is_string(id) && json_string_length(id) > 0;
+            if (!ok || json_array_size(v) > SYMBI_POLICY_MAX_LIST) {
                 http_reply_error(r, 400, "INVALID_FIELD", json_pack("{s:s}", "field", key),
-                                 "policy_ids must be an array of strings");
+                                 "policy_ids must be an array of at most %d names",
+                                 SYMBI_POLICY_MAX_LIST);
                 json_decref(copy);
                 return NULL;
             }
+            if (current != NULL || json_array_size(v) > 0)
+                json_object_set_new(copy, "policy", policy_with_ids(current, v));
             continue;
         }
         json_object_set(copy, key, v);
@@ -81,7 +110,7 @@ void http_h_up_create(struct http_req *r)
         http_reply_error(r, 400, "INVALID_JSON", NULL, "a JSON object with the job is required");
         return;
     }
-    json_t *body = upstream_body(r, allowed, SYMBI_ARRAY_LEN(allowed));
+    json_t *body = upstream_body(r, allowed, SYMBI_ARRAY_LEN(allowed), NULL);
     if (body == NULL)
         return;
     struct symbi_job job;
@@ -128,7 +157,12 @@ void http_h_up_update(struct http_req *r)
     struct symbi_store *st = http_store(r, true);
     if (st == NULL)
         return;
-    json_t *body = upstream_body(r, allowed, SYMBI_ARRAY_LEN(allowed));
+    struct symbi_job cur;
+    if (!http_load_job(r, st, &cur))
+        return;
+    json_t *body =
+        upstream_body(r, allowed, SYMBI_ARRAY_LEN(allowed), cur.policy != NULL ? cur.policy : "{}");
+    symbi_job_cleanup(&cur);
     if (body == NULL)
         return;
     struct symbi_job job;

@@ -30,6 +30,13 @@ def test_upstream_routes_exact_shapes(api):
                                             "agent_name": "r", "timezone": "Europe/Paris",
                                             "policy_ids": ["p1"], "one_shot": True})
     assert st == 201 and set(b2) == {"job_id", "next_run", "status"}
+    # policy_ids are kept in the job's policy (SPEC §8.3: stored, no effect)
+    assert api.get(f"/api/v1/schedule/{b2['job_id']}")[1]["policy"] == {"policy_ids": ["p1"]}
+    st, _ = api.put(f"/api/v1/schedules/{b2['job_id']}", {"policy_ids": ["p2", "p3"]})
+    assert api.get(f"/api/v1/schedule/{b2['job_id']}")[1]["policy"] == {
+        "policy_ids": ["p2", "p3"]}
+    api.put(f"/api/v1/schedules/{b2['job_id']}", {"policy_ids": []})
+    assert api.get(f"/api/v1/schedule/{b2['job_id']}")[1]["policy"] is None
 
     st, lst = api.get("/api/v1/schedules", headers=JSON_CT)
     assert st == 200 and len(lst) == 2
