@@ -25,6 +25,15 @@ struct symbi_dsl_diag {
     char *message;
 };
 
+/* A named policy (SPEC §8.3): a top-level `policy NAME { ... }` block in the
+ * keys of §8.1, as compact JSON. */
+struct symbi_dsl_policy {
+    char *name;
+    char *json;
+    int line;
+    int col;
+};
+
 /* The definitions of one file. Every string is heap-owned by the struct;
  * symbi_dsl_file_cleanup frees it all. */
 struct symbi_dsl_file {
@@ -35,7 +44,9 @@ struct symbi_dsl_file {
     size_t n_agents;
     struct symbi_dsl_diag *diags; /* in file order */
     size_t n_diags;
-    size_t n_errors; /* diagnostics of severity error */
+    size_t n_errors;                   /* diagnostics of severity error */
+    struct symbi_dsl_policy *policies; /* its valid named policies, in file order */
+    size_t n_policies;
 };
 
 /* Parses and validates text (len bytes, need not be NUL-terminated) named
@@ -49,6 +60,18 @@ int symbi_dsl_parse_buffer(const char *name, const char *text, size_t len,
  * or too large file is SYMBI_EPARSE with one line-0 diagnostic. */
 int symbi_dsl_parse_file(const char *path, struct symbi_dsl_file *out);
 void symbi_dsl_file_cleanup(struct symbi_dsl_file *f);
+/* As symbi_dsl_parse_file, with the named policies of the files loaded
+ * together with it (`shared`, n_shared of them, borrowed) available to its
+ * schedules' `policy: "NAME"`; the file's own blocks come first. */
+int symbi_dsl_parse_file_shared(const char *path, const struct symbi_dsl_policy *shared,
+                                size_t n_shared, struct symbi_dsl_file *out);
+/* Parses every file of paths twice when any defines named policies, so
+ * that `policy: "NAME"` resolves across them (a file's own definition
+ * first, else the first one in path order);
+ * files[i] (initialised by the call, cleaned up by the caller) gets
+ * paths[i]'s result, rcs[i] its return code. SYMBI_ENOMEM, else 0. */
+int symbi_dsl_parse_files(const char *const *paths, size_t n, struct symbi_dsl_file *files,
+                          int *rcs);
 
 /* Formats one diagnostic as `file:line:col: error: message` (or
  * `file: error: message` for line 0) into out; returns out. */

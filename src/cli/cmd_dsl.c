@@ -87,34 +87,50 @@ static int dsl_check(int argc, char **argv)
     }
     if (optind >= argc)
         return symbi_cli_usage(dsl_row(), "dsl check needs at least one FILE");
+    /* checked together, as `symbi up` loads a directory: named policies of
+     * one file serve the others */
+    size_t n = (size_t)(argc - optind);
+    struct symbi_dsl_file *files = calloc(n, sizeof *files);
+    int *rcs = calloc(n, sizeof *rcs);
+    if (files == NULL || rcs == NULL ||
+        symbi_dsl_parse_files((const char *const *)(argv + optind), n, files, rcs) != 0) {
+        for (size_t i = 0; files != NULL && i < n; i++)
+            symbi_dsl_file_cleanup(&files[i]);
+        free(files);
+        free(rcs);
+        return symbi_cli_fail(SYMBI_EXIT_ERROR, "out of memory");
+    }
     int status = SYMBI_EXIT_OK;
-    for (int i = optind; i < argc; i++) {
-        struct symbi_dsl_file f;
-        int rc = symbi_dsl_parse_file(argv[i], &f);
+    for (size_t i = 0; i < n; i++) {
+        struct symbi_dsl_file *f = &files[i];
+        int rc = rcs[i];
         if (rc == SYMBI_ENOMEM) {
-            symbi_dsl_file_cleanup(&f);
-            return symbi_cli_fail(SYMBI_EXIT_ERROR, "out of memory");
+            status = symbi_cli_fail(SYMBI_EXIT_ERROR, "out of memory");
+            break;
         }
         if (rc != 0)
             status = SYMBI_EXIT_ERROR;
-        print_diags(&f);
+        print_diags(f);
         if (json) {
-            json_t *o = file_json(&f);
+            json_t *o = file_json(f);
             if (o == NULL) {
-                symbi_dsl_file_cleanup(&f);
-                return symbi_cli_fail(SYMBI_EXIT_ERROR, "out of memory");
+                status = symbi_cli_fail(SYMBI_EXIT_ERROR, "out of memory");
+                break;
             }
             json_dumpf(o, stdout, JSON_INDENT(2));
             fputc('\n', stdout);
             json_decref(o);
         } else if (rc == 0) {
-            printf("%s: ok (%zu agent%s, %zu schedule%s)\n", f.path, f.n_agents,
-                   f.n_agents == 1 ? "" : "s", f.n_jobs, f.n_jobs == 1 ? "" : "s");
+            printf("%s: ok (%zu agent%s, %zu schedule%s)\n", f->path, f->n_agents,
+                   f->n_agents == 1 ? "" : "s", f->n_jobs, f->n_jobs == 1 ? "" : "s");
         } else {
-            fprintf(stderr, "%s: %zu error%s\n", f.path, f.n_errors, f.n_errors == 1 ? "" : "s");
+            fprintf(stderr, "%s: %zu error%s\n", f->path, f->n_errors, f->n_errors == 1 ? "" : "s");
         }
-        symbi_dsl_file_cleanup(&f);
     }
+    for (size_t i = 0; i < n; i++)
+        symbi_dsl_file_cleanup(&files[i]);
+    free(files);
+    free(rcs);
     return status;
 }
 

@@ -173,19 +173,29 @@ int symbi_cli_up_load_agents(struct symbi_store *st, const char *dir, int64_t no
     if (files.n > 0)
         qsort(files.v, files.n, sizeof *files.v, cmp_str);
     int loaded = 0;
-    for (size_t i = 0; i < files.n; i++) {
-        struct symbi_dsl_file f;
-        int rc = symbi_dsl_parse_file(files.v[i], &f);
-        if (rc == SYMBI_ENOMEM) {
+    /* parsed together: a named policy of one file serves the others */
+    struct symbi_dsl_file *parsed = files.n > 0 ? calloc(files.n, sizeof *parsed) : NULL;
+    int *rcs = files.n > 0 ? calloc(files.n, sizeof *rcs) : NULL;
+    if (files.n > 0 &&
+        (parsed == NULL || rcs == NULL ||
+         symbi_dsl_parse_files((const char *const *)files.v, files.n, parsed, rcs) != 0)) {
+        symbi_log(SYMBI_LOG_ERROR, "scheduler", "agents directory %s: out of memory", dir);
+        for (size_t i = 0; rcs != NULL && i < files.n; i++)
+            rcs[i] = SYMBI_ENOMEM;
+    }
+    for (size_t i = 0; i < files.n && parsed != NULL && rcs != NULL; i++) {
+        if (rcs[i] == SYMBI_ENOMEM) {
             symbi_log(SYMBI_LOG_ERROR, "scheduler", "skipped %s: out of memory", files.v[i]);
             strlist_add(&bad, files.v[i]);
-        } else if (load_file(st, &f, now, &names)) {
+        } else if (load_file(st, &parsed[i], now, &names)) {
             loaded++;
         } else {
             strlist_add(&bad, files.v[i]);
         }
-        symbi_dsl_file_cleanup(&f);
+        symbi_dsl_file_cleanup(&parsed[i]);
     }
+    free(parsed);
+    free(rcs);
     pause_removed(st, &names, &bad, now);
     symbi_log(SYMBI_LOG_INFO, "scheduler", "agents directory %s: %d file(s) loaded, %zu skipped",
               dir, loaded, bad.n);

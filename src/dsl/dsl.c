@@ -80,8 +80,9 @@ static void file_init(struct symbi_dsl_file *f)
     memset(f, 0, sizeof *f);
 }
 
-int symbi_dsl_parse_buffer(const char *name, const char *text, size_t len,
-                           struct symbi_dsl_file *out)
+static int parse_buffer(const char *name, const char *text, size_t len,
+                        const struct symbi_dsl_policy *shared, size_t n_shared,
+                        struct symbi_dsl_file *out)
 {
     file_init(out);
     out->path = symbi_strdup(name != NULL ? name : "-");
@@ -99,6 +100,8 @@ int symbi_dsl_parse_buffer(const char *name, const char *text, size_t len,
     p.src = text != NULL ? text : "";
     p.len = text != NULL ? len : 0;
     p.out = out;
+    p.shared = shared;
+    p.n_shared = n_shared;
     symbi_arena_init(&p.arena);
     if (dsl_check_text(&p) && dsl_lex(&p) == 0) {
         dsl_parse(&p);
@@ -115,7 +118,19 @@ int symbi_dsl_parse_buffer(const char *name, const char *text, size_t len,
     return out->n_errors > 0 ? SYMBI_EPARSE : 0;
 }
 
+int symbi_dsl_parse_buffer(const char *name, const char *text, size_t len,
+                           struct symbi_dsl_file *out)
+{
+    return parse_buffer(name, text, len, NULL, 0, out);
+}
+
 int symbi_dsl_parse_file(const char *path, struct symbi_dsl_file *out)
+{
+    return symbi_dsl_parse_file_shared(path, NULL, 0, out);
+}
+
+int symbi_dsl_parse_file_shared(const char *path, const struct symbi_dsl_policy *shared,
+                                size_t n_shared, struct symbi_dsl_file *out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -187,7 +202,7 @@ int symbi_dsl_parse_file(const char *path, struct symbi_dsl_file *out)
         len += (size_t)n;
     }
     close(fd);
-    int rc = symbi_dsl_parse_buffer(path, buf, len, out);
+    int rc = parse_buffer(path, buf, len, shared, n_shared, out);
     free(buf);
     return rc;
 }
@@ -207,6 +222,11 @@ void symbi_dsl_file_cleanup(struct symbi_dsl_file *f)
     free(f->jobs);
     free(f->agents);
     free(f->diags);
+    for (size_t i = 0; i < f->n_policies; i++) {
+        free(f->policies[i].name);
+        free(f->policies[i].json);
+    }
+    free(f->policies);
     free(f->path);
     file_init(f);
 }

@@ -110,6 +110,8 @@ struct dsl_parser {
     bool stop;         /* too many diagnostics */
     bool eof_reported; /* an unclosed block was reported at end of file */
     struct dsl_named_policy *policies;
+    const struct symbi_dsl_policy *shared; /* other files' named policies */
+    size_t n_shared;
 };
 
 /* Reports a diagnostic (printf-style message) at line:col. */
@@ -150,6 +152,7 @@ void dsl_policies_collect(struct dsl_parser *p);
  * or, for a name no block defines, added to policy_ids with a warning.
  * false after reporting an error. */
 bool dsl_policy_apply_ref(struct dsl_parser *p, const struct dsl_entry *ref, char **policy);
+/* Hands the valid named policies to p->out and frees the rest. */
 void dsl_policies_free(struct dsl_parser *p);
 
 /* Appends v as compact JSON to b (bare identifiers and durations become

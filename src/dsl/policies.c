@@ -141,12 +141,13 @@ bool dsl_policy_apply_ref(struct dsl_parser *p, const struct dsl_entry *ref, cha
     const struct dsl_named_policy *np = find(p, v->s, v->len);
     if (np != NULL && np->json == NULL)
         return false; /* its block's errors are reported */
+    const char *other = np != NULL ? np->json : NULL;
+    for (size_t i = 0; other == NULL && i < p->n_shared; i++)
+        if (strlen(p->shared[i].name) == v->len && memcmp(p->shared[i].name, v->s, v->len) == 0)
+            other = p->shared[i].json;
     struct symbi_buf ids;
     symbi_buf_init(&ids, 0);
-    const char *other;
-    if (np != NULL) {
-        other = np->json;
-    } else {
+    if (other == NULL) {
         if (symbi_buf_puts(&ids, "{\"policy_ids\":[") != 0 ||
             dsl_json_string(&ids, v->s, v->len) != 0 || symbi_buf_puts(&ids, "]}") != 0) {
             symbi_buf_cleanup(&ids);
@@ -155,8 +156,9 @@ bool dsl_policy_apply_ref(struct dsl_parser *p, const struct dsl_entry *ref, cha
         }
         other = symbi_buf_str(&ids);
         dsl_diag(p, SYMBI_DSL_WARNING, v->line, v->col,
-                 "policy \"%.*s\" is not defined by a `policy %.*s { ... }` block in this file "
-                 "(with the keys of SPEC §8.1): it is stored as a policy id and has no effect",
+                 "policy \"%.*s\" is not defined by a `policy %.*s { ... }` block (with the keys "
+                 "of SPEC §8.1) in this file or the files loaded with it: it is stored as a "
+                 "policy id and has no effect",
                  (int)v->len, v->s, (int)v->len, v->s);
     }
     char *merged = NULL;
@@ -178,9 +180,80 @@ bool dsl_policy_apply_ref(struct dsl_parser *p, const struct dsl_entry *ref, cha
 
 void dsl_policies_free(struct dsl_parser *p)
 {
+    size_t n = 0;
+    for (struct dsl_named_policy *np = p->policies; np != NULL; np = np->next)
+        n += np->json != NULL;
+    struct symbi_dsl_file *f = p->out;
+    if (n > 0 && !p->oom && (f->policies = calloc(n, sizeof *f->policies)) == NULL)
+        p->oom = true;
     for (struct dsl_named_policy *np = p->policies; np != NULL; np = np->next) {
-        free(np->json);
+        char *name =
+            np->json != NULL && f->policies != NULL ? symbi_strndup(np->name, np->nlen) : NULL;
+        if (name == NULL) {
+            free(np->json);
+        } else {
+            f->policies[f->n_policies++] =
+                (struct symbi_dsl_policy){name, np->json, np->line, np->col};
+        }
         np->json = NULL;
     }
     p->policies = NULL;
+}
+
+/* The first definition of each name among files (in order), as borrowed
+ * pointers. */
+static int union_of(struct symbi_dsl_file *files, size_t n, struct symbi_dsl_policy **out,
+                    size_t *n_out)
+{
+    size_t total = 0, k = 0;
+    for (size_t i = 0; i < n; i++)
+        total += files[i].n_policies;
+    struct symbi_dsl_policy *u = total > 0 ? calloc(total, sizeof *u) : NULL;
+    if (total > 0 && u == NULL)
+        return SYMBI_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < files[i].n_policies; j++) {
+            const struct symbi_dsl_policy *pol = &files[i].policies[j];
+            bool dup = false;
+            for (size_t m = 0; m < k && !dup; m++)
+                dup = strcmp(u[m].name, pol->name) == 0;
+            if (!dup)
+                u[k++] = *pol;
+        }
+    *out = u;
+    *n_out = k;
+    return 0;
+}
+
+int symbi_dsl_parse_files(const char *const *paths, size_t n, struct symbi_dsl_file *files,
+                          int *rcs)
+{
+    for (size_t i = 0; i < n; i++)
+        rcs[i] = symbi_dsl_parse_file(paths[i], &files[i]);
+    struct symbi_dsl_policy *u = NULL;
+    size_t nu = 0;
+    if (n < 2)
+        return 0;
+    int rc = union_of(files, n, &u, &nu);
+    if (rc != 0 || nu == 0) {
+        free(u);
+        return rc;
+    }
+    /* the union borrows the first pass's strings: copy them out first */
+    for (size_t m = 0; m < nu; m++) {
+        u[m].name = symbi_strdup(u[m].name);
+        u[m].json = symbi_strdup(u[m].json);
+        if (u[m].name == NULL || u[m].json == NULL)
+            rc = SYMBI_ENOMEM;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        symbi_dsl_file_cleanup(&files[i]);
+        rcs[i] = symbi_dsl_parse_file_shared(paths[i], u, nu, &files[i]);
+    }
+    for (size_t m = 0; m < nu; m++) {
+        free(u[m].name);
+        free(u[m].json);
+    }
+    free(u);
+    return rc;
 }

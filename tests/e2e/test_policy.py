@@ -322,13 +322,16 @@ schedule morning_report {
 }
 """
 
-NAMED = """
-agent deployer { builtin: "echo" capabilities: ["deployment"] }
+NAMED_POLICY = """
 policy prod_gate {
   require_approval: true
   approvers: ["alice"]
   allowed_environments: ["production"]
 }
+"""
+
+NAMED = """
+agent deployer { builtin: "echo" capabilities: ["deployment"] }
 schedule { name: "a" agent: "deployer" cron: "0 0 1 1 *" policy: "prod_gate" }
 schedule { name: "b" agent: "deployer" cron: "0 0 1 1 *" policy: prod_gate
            policy { require_capabilities: ["deployment"] } }
@@ -349,7 +352,12 @@ def test_upstream_policy_name_passes_dsl_check(symbi, tmp_path):
 
 
 def test_named_policy_applies_to_every_schedule(symbi, daemons):
+    # the policy lives in another file of the agents directory
+    write_agents(symbi.data_dir, NAMED_POLICY, "policies.symbi")
     write_agents(symbi.data_dir, NAMED)
+    p = symbi.run("dsl", "check", symbi.data_dir / "agents" / "jobs.symbi",
+                  symbi.data_dir / "agents" / "policies.symbi")
+    assert p.returncode == 0 and "warning" not in p.stderr, p.stderr
     d = symbi.start("up", "--listen", "127.0.0.1:0", "--agents", symbi.data_dir / "agents",
                     "--environment", "production")
     daemons.append(d)

@@ -9,7 +9,10 @@
 
 #include "symbi/dsl.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void parse(const char *text, struct symbi_dsl_file *f)
 {
@@ -163,6 +166,56 @@ static void test_rule_syntax_skipped(void **state)
     symbi_dsl_file_cleanup(&f);
 }
 
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Files loaded together (symbi up's directory, dsl check FILE...) share
+ * their named policies; a file's own definition comes first. */
+static void test_across_files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/symbi-dslpol-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char a[64], b[64], c[64];
+    snprintf(a, sizeof a, "%s/a.symbi", dir);
+    snprintf(b, sizeof b, "%s/b.symbi", dir);
+    snprintf(c, sizeof c, "%s/c.symbi", dir);
+    write_file(a, "policy gate { require_approval: true }\npolicy hours { allowed_hours: { start: "
+                  "\"01:00\", end: \"02:00\" } }\n");
+    write_file(b, "schedule { name: \"s\" agent: \"x\" cron: \"@daily\" policy: \"gate\" }\n"
+                  "schedule { name: \"t\" agent: \"x\" cron: \"@daily\" policy: \"nowhere\" }\n");
+    write_file(c, "policy gate { require_agent_pin: true }\n"
+                  "schedule { name: \"u\" agent: \"x\" cron: \"@daily\" policy: \"gate\" }\n");
+    const char *paths[] = {a, b, c};
+    struct symbi_dsl_file f[3];
+    int rcs[3];
+    assert_int_equal(symbi_dsl_parse_files(paths, 3, f, rcs), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rcs[i], 0);
+    assert_int_equal(f[0].n_policies, 2);
+    assert_string_equal(policy_of(&f[1], "s"), "{\"require_approval\":true}");
+    assert_string_equal(policy_of(&f[1], "t"), "{\"policy_ids\":[\"nowhere\"]}");
+    assert_int_equal(warnings(&f[1], "\"gate\""), 0);
+    assert_int_equal(warnings(&f[1], "\"nowhere\""), 1);
+    assert_string_equal(policy_of(&f[2], "u"), "{\"require_agent_pin\":true}"); /* its own */
+    for (int i = 0; i < 3; i++)
+        symbi_dsl_file_cleanup(&f[i]);
+    /* alone, b cannot see a's policies */
+    struct symbi_dsl_file one;
+    assert_int_equal(symbi_dsl_parse_file(b, &one), 0);
+    assert_int_equal(warnings(&one, "\"gate\""), 1);
+    symbi_dsl_file_cleanup(&one);
+    unlink(a);
+    unlink(b);
+    unlink(c);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_both_forms_stricter_wins),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_rule_syntax_skipped),
+        cmocka_unit_test(test_across_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
