@@ -244,9 +244,11 @@ def test_replay_one_request_per_operation(symbi, daemons, tmp_path, doc):
                                              "cron_expr": "0 3 * * *"})[1]["id"]
     p1 = insert_pending_run(symbi.data_dir, gated_id, "replay-gated")
     p2 = insert_pending_run(symbi.data_dir, gated_id, "replay-gated")
-    r.send("approveRun", f"/api/v1/runs/{p1}/approve", {"approver": "alice"}, want=200)
-    r.send("approveRun", f"/api/v1/runs/{p1}/approve", {"approver": "alice"}, want=409)
-    r.send("denyRun", f"/api/v1/runs/{p2}/deny", {"approver": "alice"}, want=200)
+    # the approver is the caller (SYMBI_API_KEY: "env"); a body may not claim another
+    r.send("approveRun", f"/api/v1/runs/{p1}/approve", {"approver": "alice"}, want=403)
+    r.send("approveRun", f"/api/v1/runs/{p1}/approve", {"approver": "env"}, want=200)
+    r.send("approveRun", f"/api/v1/runs/{p1}/approve", {"approver": "env"}, want=409)
+    r.send("denyRun", f"/api/v1/runs/{p2}/deny", {"reason": "replayed"}, want=200)
     r.send("queryAudit", "/api/v1/audit", query="?type=CronJobCreated&limit=10", want=200)
     r.send("queryAudit", "/api/v1/audit", query="?since=yesterday", want=400)
     r.send("health", "/api/v1/health", want=200)
