@@ -87,7 +87,11 @@ static void decide(struct http_req *r, bool approve)
     } else if (err.code == SYMBI_EDENIED) {
         http_reply_error(r, 403, "FORBIDDEN", json_pack("{s:s}", "approver", who), "%s", err.msg);
     } else if (err.code == SYMBI_ESTATE) {
-        http_reply_error(r, 409, "INVALID_STATE", NULL, "%s", err.msg);
+        struct symbi_err e2 = {0};
+        json_t *det = NULL;
+        if (symbi_store_run_get(st, r->params[0], &run, &e2) == 0)
+            det = json_pack("{s:s}", "status", symbi_run_status_name(run.status));
+        http_reply_error(r, 409, "INVALID_STATE", det, "%s", err.msg);
     } else if (err.code == SYMBI_ENOTFOUND) {
         http_reply_error(r, 404, "NOT_FOUND", json_pack("{s:s}", "run", r->params[0]),
                          "no run \"%s\"", r->params[0]);

@@ -178,8 +178,12 @@ def test_get_context(env):
     assert isinstance(ctx, symbiont.Record)
 
 
-def test_runs_and_audit(env):
-    client, _, data_dir = env
+def test_runs_and_audit(env, symbi):
+    client, url, data_dir = env
+    # the approver is the caller: a key named alice decides as alice
+    alice = SymbiontClient(base_url=url, api_key=symbi.run(
+        "api-key", "create", "--name", "alice", "--scope", "read,approve", check=True).stdout.strip())
+    wait_until(lambda: _key_live(alice), timeout=5)
     job = client.schedule.create(name="py-gated", agent_id="echoer", cron_expr="0 3 * * *",
                                  policy={"require_approval": True, "approvers": ["alice"]})
     pending = insert_pending_run(data_dir, job.id, job.name)
@@ -188,13 +192,15 @@ def test_runs_and_audit(env):
     with pytest.raises(PermissionDeniedError) as e:
         client.runs.approve(pending, approver="mallory")
     assert e.value.status == 403 and e.value.code == "FORBIDDEN"
-    approved = client.runs.approve(pending, approver="alice")
+    with pytest.raises(PermissionDeniedError):  # the env key is not alice, whatever it claims
+        client.runs.approve(pending, approver="alice")
+    approved = alice.runs.approve(pending, approver="alice")
     assert approved.approver == "alice" and approved.status in ("queued", "running", "succeeded")
     with pytest.raises(ConflictError) as e:
-        client.runs.approve(pending, approver="alice")
+        alice.runs.approve(pending)
     assert e.value.code == "INVALID_STATE" and e.value.details["status"] != "pending_approval"
     second = insert_pending_run(data_dir, job.id, job.name)
-    denied = client.runs.deny(second, approver="alice")
+    denied = alice.runs.deny(second)
     assert denied.status == "denied" and denied.error_message == "denied by alice"
     with pytest.raises(NotFoundError) as e:
         client.runs.get("nonexistent")
@@ -207,9 +213,19 @@ def test_runs_and_audit(env):
     assert all(ev.job_id == job.id for ev in events)
     denials = client.audit.query(type="CronRunDenied")
     assert len(denials) == 1 and denials[0].run_id == second
-    assert denials[0].details.approver == "alice" and denials[0].actor == "api-key:env"
+    assert denials[0].details.approver == "alice" and denials[0].actor == "alice"
     assert len(client.audit.query(limit=1)) == 1
     assert client.audit.query(until=since) == []
+
+
+def _key_live(c):
+    try:
+        c.runs.get("no-such-run")
+    except NotFoundError:
+        return True
+    except SymbiontError:
+        return False
+    return True
 
 
 def test_error_classes(env):
