@@ -28,8 +28,8 @@ static int teardown(void **state)
 }
 
 /* A job with policy (JSON) and one of its runs pending since `since`. */
-static void pending_run(struct symbi_store *st, const char *name, const char *policy,
-                        int64_t since, char id[SYMBI_UUID_LEN + 1])
+static void pending_run(struct symbi_store *st, const char *name, const char *policy, int64_t since,
+                        char id[SYMBI_UUID_LEN + 1])
 {
     struct symbi_err err = {0};
     struct symbi_job job;
@@ -115,13 +115,12 @@ static void test_timeout_on_answer(void **state)
     pending_run(fx->st, "gated", GATED, T0, id);
     pending_run(fx->st, "gated", GATED, T0 + 5, id2);
     /* default 1 h: the last millisecond is still in time */
-    assert_int_equal(symbi_policy_decide(fx->st, id, true, "alice", NULL, 0, T0 + 3600000 - 1, NULL,
-                                         NULL),
-                     0);
+    assert_int_equal(
+        symbi_policy_decide(fx->st, id, true, "alice", NULL, 0, T0 + 3600000 - 1, NULL, NULL), 0);
     struct symbi_err err = {0};
-    assert_int_equal(symbi_policy_decide(fx->st, id2, true, "alice", NULL, 0, T0 + 5 + 3600000,
-                                         NULL, &err),
-                     SYMBI_ESTATE);
+    assert_int_equal(
+        symbi_policy_decide(fx->st, id2, true, "alice", NULL, 0, T0 + 5 + 3600000, NULL, &err),
+        SYMBI_ESTATE);
     assert_non_null(strstr(err.msg, "approval timeout (1h)"));
     char *msg = NULL;
     assert_int_equal(status_of(fx->st, id2, &msg), SYMBI_RUN_DENIED);
@@ -152,8 +151,8 @@ static void test_sweep(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(status_of(fx->st, c, NULL), SYMBI_RUN_DENIED);
     /* each with its CronRunDenied by approval-timeout */
-    struct symbi_audit_filter f = {.type = "CronRunDenied", .since = SYMBI_TIME_NONE,
-                                   .until = SYMBI_TIME_NONE};
+    struct symbi_audit_filter f = {
+        .type = "CronRunDenied", .since = SYMBI_TIME_NONE, .until = SYMBI_TIME_NONE};
     struct symbi_audit_event *ev = NULL;
     size_t ne = 0;
     assert_int_equal(symbi_store_audit_query(fx->st, &f, &ev, &ne, NULL), 0);
