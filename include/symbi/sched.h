@@ -135,6 +135,8 @@ struct symbi_sched_config {
     int64_t lease_ms;                /* node lease (15000) */
     int64_t max_output_bytes;        /* per run (1 MiB) */
     int64_t kill_grace_ms;           /* SIGTERM -> SIGKILL at max_runtime (5000) */
+    int64_t approval_timeout_ms;     /* pending_approval runs unanswered this long are
+                                        denied (a policy's approval_timeout wins; 1 h) */
     const struct symbi_clock *clock; /* NULL: symbi_clock_system (borrowed) */
     symbi_sched_runner_fn runner;    /* NULL: symbi_agent_execute */
     void *runner_ud;

@@ -101,6 +101,17 @@ struct symbi_sched_config;
  * included. The one mapping used by `symbi up`, `symbi run` and `cron run
  * --local`; strings are borrowed from cfg. */
 void symbi_cli_run_settings(const struct symbi_config *cfg, struct symbi_sched_config *sc);
+struct symbi_policy_env;
+/* The policy gate's environment from cfg (run_policy.c): environment,
+ * [agentpin] required and its verifier (keys that cannot be loaded are
+ * logged and refuse every credential). Lives until exit; NULL when out of
+ * memory. */
+struct symbi_policy_env *symbi_cli_policy_env(const struct symbi_config *cfg);
+struct symbi_exec_ctx;
+struct symbi_gate_decision;
+/* A gate that fails every run (its environment could not be built). */
+int symbi_cli_gate_refuse(void *ud, const struct symbi_exec_ctx *c, struct symbi_gate_decision *d,
+                          struct symbi_err *err);
 
 /* the top-level commands */
 extern const struct symbi_cli_cmd symbi_cli_commands[];

@@ -5,6 +5,7 @@
 
 #include "symbi/config.h"
 #include "symbi/cron.h"
+#include "symbi/policy.h"
 #include "symbi/sched.h"
 
 void symbi_cli_run_settings(const struct symbi_config *cfg, struct symbi_sched_config *sc)
@@ -36,10 +37,12 @@ void symbi_cli_run_settings(const struct symbi_config *cfg, struct symbi_sched_c
     /* The pipeline's plug points (include/symbi/exec.h), set here and
      * nowhere else: step 3 (x->hooks.gate, gate_ud: the policy gate and
      * AgentPin, SPEC §8) and step 5 (x->hooks.deliver, deliver_ud: delivery
-     * routing, SPEC §7). NULL today: every run is allowed, nothing is
-     * delivered. */
-    x->hooks.gate = NULL;
-    x->hooks.gate_ud = NULL;
+     * routing, SPEC §7). NULL deliver today: nothing is delivered. */
+    x->hooks.gate = symbi_policy_gate;
+    x->hooks.gate_ud = symbi_cli_policy_env(cfg);
+    if (x->hooks.gate_ud == NULL) /* out of memory: no run without its gate */
+        x->hooks.gate = symbi_cli_gate_refuse;
+    sc->approval_timeout_ms = cfg->approval_timeout_ms;
     x->hooks.deliver = NULL;
     x->hooks.deliver_ud = NULL;
 }

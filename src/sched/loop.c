@@ -4,6 +4,7 @@
  * held in a timer heap, so a run starts at its instant (dispatch.c); the
  * loop thread never writes on the dispatch path (record.c does). */
 #include "sched/sched_int.h"
+#include "symbi/policy.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -117,6 +118,22 @@ static void apply_pending_config(struct symbi_sched *s)
               (long long)s->cfg.policy.max_jitter_ms);
 }
 
+/* Denies the runs left pending_approval past their approval timeout (SPEC
+ * §8.1), at most once a second. */
+static void expire_approvals(struct symbi_sched *s, int64_t now)
+{
+    if (now - s->approvals_checked < 1000 && now >= s->approvals_checked)
+        return;
+    s->approvals_checked = now;
+    size_t n = 0;
+    struct symbi_err err = {0};
+    if (symbi_policy_expire_approvals(s->st, s->cfg.approval_timeout_ms, now, &n, &err) != 0)
+        symbi_log(SYMBI_LOG_WARN, "policy", "approval timeouts: %s", err.msg);
+    else if (n > 0)
+        symbi_log(SYMBI_LOG_INFO, "policy",
+                  "denied %zu run(s) unanswered past their approval timeout", n);
+}
+
 int64_t sched_tick(struct symbi_sched *s, int64_t now, int64_t mono)
 {
     sched_run_due(s, now);
@@ -144,6 +161,7 @@ int64_t sched_tick(struct symbi_sched *s, int64_t now, int64_t mono)
         sched_run_due(s, now);
     }
     sched_set_in_flight_stats(s);
+    expire_approvals(s, now);
 
     int64_t wake = s->claim_at;
     if (s->claim_after_mono > mono && now + (s->claim_after_mono - mono) > wake)

@@ -157,10 +157,11 @@ struct symbi_sched {
     struct symbi_sched_planner planner;
     int running;
     uint64_t seq;
-    int64_t change_mark;      /* the store's mark at the last claim */
-    int64_t claim_at;         /* wall: the next claim is due then */
-    int64_t claim_after_mono; /* back-off: no claim before this */
-    int64_t claim_failures;   /* consecutive failed claims */
+    int64_t change_mark;       /* the store's mark at the last claim */
+    int64_t approvals_checked; /* wall ms of the last approval-timeout sweep */
+    int64_t claim_at;          /* wall: the next claim is due then */
+    int64_t claim_after_mono;  /* back-off: no claim before this */
+    int64_t claim_failures;    /* consecutive failed claims */
     int64_t claim_failed_since;
     int64_t lease_failures;
     int64_t next_heartbeat_mono;

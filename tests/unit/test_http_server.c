@@ -130,14 +130,16 @@ static void test_route_table_is_sane(void **state)
         assert_int_equal(http_routes[i].is_public,
                          strstr(src, "/health") != NULL || strcmp(src, "/metrics") == 0);
         /* the scope a key needs: none for public routes, read for GETs,
-         * run for manual runs, approve for decisions, write otherwise */
+         * run for manual runs and backfills, approve for decisions, write
+         * otherwise */
         unsigned want = SYMBI_SCOPE_WRITE;
         size_t sl = strlen(src);
         if (http_routes[i].is_public)
             want = 0;
         else if (strcmp(http_routes[i].method, "GET") == 0)
             want = SYMBI_SCOPE_READ;
-        else if ((sl > 4 && strcmp(src + sl - 4, "/run") == 0) || strstr(src, "/trigger") != NULL)
+        else if ((sl > 4 && strcmp(src + sl - 4, "/run") == 0) || strstr(src, "/trigger") != NULL ||
+                 strstr(src, "/backfill") != NULL)
             want = SYMBI_SCOPE_RUN;
         else if (strstr(src, "/approve") != NULL || strstr(src, "/deny") != NULL)
             want = SYMBI_SCOPE_APPROVE;
