@@ -214,12 +214,16 @@ describe('@symbiont/sdk-js against symbi up', () => {
     const e403 = await rejects(client.runs.approve(pending, { approver: 'mallory' }), PermissionDeniedError);
     assert.equal(e403.status, 403);
     assert.equal(e403.code, 'FORBIDDEN');
-    const ok = await client.runs.approve(pending, { approver: 'alice' });
+    // the approver is the caller: the env key cannot claim to be alice; alice's key can
+    await rejects(client.runs.approve(pending, { approver: 'alice' }), PermissionDeniedError);
+    const alice = new SymbiontClient({ baseUrl: d.baseUrl, apiKey: d.createKey('alice', 'read,approve') });
+    await waitFor(() => alice.runs.get(pending).then(() => true, () => false));
+    const ok = await alice.runs.approve(pending, { approver: 'alice' });
     assert.equal(ok.approver, 'alice');
-    const e409 = await rejects(client.runs.approve(pending, { approver: 'alice' }), ConflictError);
+    const e409 = await rejects(alice.runs.approve(pending), ConflictError);
     assert.equal(e409.code, 'INVALID_STATE');
     const second = d.insertPendingRun(job.id, job.name);
-    const denied = await client.runs.deny(second, { approver: 'alice' });
+    const denied = await alice.runs.deny(second);
     assert.equal(denied.status, 'denied');
     assert.equal(denied.error_message, 'denied by alice');
 

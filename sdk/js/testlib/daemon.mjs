@@ -63,6 +63,14 @@ export async function startDaemon() {
       if (r.status !== 0) throw new Error(`sqlite3: ${r.stderr}`);
       return id;
     },
+    // a stored API key named name with scopes (`symbi api-key create`)
+    createKey(name, scope) {
+      const r = spawnSync(BIN, ['api-key', 'create', '--name', name, '--scope', scope], {
+        env, cwd: dir, encoding: 'utf8',
+      });
+      if (r.status !== 0) throw new Error(`api-key create: ${r.stderr}`);
+      return r.stdout.trim();
+    },
     async stop() {
       if (proc.exitCode === null) {
         const done = new Promise((r) => proc.once('exit', r));
