@@ -240,26 +240,31 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
     symbi_cli_run_settings(&cfg, &sc);
     sc.store_url = url;
     sc.node = node;
-    if (symbi_sched_new(&sc, &sched, &err) != 0 || symbi_sched_start(sched, &err) != 0) {
+    if (symbi_sched_new(&sc, &sched, &err) != 0) {
         symbi_cli_fail(SYMBI_EXIT_ERROR, "cannot start the scheduler: %s", err.msg);
         goto out;
     }
-    symbi_log(SYMBI_LOG_INFO, "scheduler",
-              "scheduler started node=%s tick_ms=%lld max_concurrent_jobs=%d", node,
-              (long long)sc.tick_interval_ms, sc.max_concurrent_jobs);
 
     /* ==== HTTP API ====================================================
-     * The API server starts after the scheduler: it serves cfg.listen with
-     * its own store handles and reaches the scheduler through these hooks
-     * (wake after a change or a manual-run request, stats for health). */
+     * The API server starts before the scheduler runs anything, so that a
+     * listener or key that cannot be used stops `symbi up` before any run
+     * starts. It serves cfg.listen with its own store handles and reaches
+     * the scheduler through these hooks (wake after a change or a
+     * manual-run request, stats for health: "not running" until started). */
     struct symbi_http_hooks hooks = {.wake = hook_wake, .stats = hook_stats, .ud = sched};
     if (symbi_cli_http_start(cli, &cfg, cfg.listen, url, &hooks, &http, &err) != 0) {
         symbi_log(SYMBI_LOG_ERROR, "api", "cannot start the HTTP API: %s", err.msg);
-        symbi_sched_stop(sched);
         symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
         goto out;
     }
+    if (symbi_sched_start(sched, &err) != 0) {
+        symbi_cli_fail(SYMBI_EXIT_ERROR, "cannot start the scheduler: %s", err.msg);
+        goto out;
+    }
     /* ==== end of HTTP API ============================================= */
+    symbi_log(SYMBI_LOG_INFO, "scheduler",
+              "scheduler started node=%s tick_ms=%lld max_concurrent_jobs=%d", node,
+              (long long)sc.tick_interval_ms, sc.max_concurrent_jobs);
     symbi_cli_notify_ready(sched); /* systemd: store and API are up */
 
     int sig = 0;

@@ -324,6 +324,8 @@ def test_short_api_keys_stop_up(symbi, daemons, tmp_path):
             if len(key) > 1:
                 assert key not in p.stderr
             assert "listening on" not in p.stdout + p.stderr
+            # the scheduler never started: no node lease, no run
+            assert "scheduler started" not in p.stderr
     cfg = tmp_path / "short.toml"
     cfg.write_text('[api]\napi_key = "short-but-not-empty"\n')
     p = symbi.run("--config", cfg, "up", "--listen", "127.0.0.1:0", timeout=20)
