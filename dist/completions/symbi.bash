@@ -5,8 +5,8 @@ _symbi()
     local cur prev words cword
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="up cron dsl api-key audit run logs store version"
-    local cron_cmds="list add remove pause resume reset status history next describe why backfill herd run"
+    local commands="up cron dsl api-key agentpin audit run logs store version"
+    local cron_cmds="list add remove pause resume reset status history context next describe why backfill herd approve deny run"
     # the command is the first word that is not a global option or its value
     local i cmd="" sub="" skip=0
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -46,18 +46,21 @@ _symbi()
                 run) opts="--input --wait --local" ;;
                 add) opts="--file --schedule --json" ;;
                 remove) opts="--force --name" ;;
+                context) opts="--clear --format" ;;
+                approve|deny) opts="--as" ;;
             esac
             if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))
             else
                 case $sub in
-                    why|backfill|status|history|run|pause|resume|reset|remove)
+                    why|backfill|status|history|context|run|pause|resume|reset|remove)
                         COMPREPLY=($(compgen -W "$(symbi cron list --format csv 2>/dev/null | tail -n +2 | cut -d, -f2)" -- "$cur")) ;;
                 esac
             fi ;;
         store) COMPREPLY=($(compgen -W "check prune --dry-run" -- "$cur")) ;;
         dsl) COMPREPLY=($(compgen -W "check --format" -- "$cur") $(compgen -f -- "$cur")) ;;
-        api-key) COMPREPLY=($(compgen -W "create list revoke --name --format" -- "$cur")) ;;
+        api-key) COMPREPLY=($(compgen -W "create list revoke --name --scope --format" -- "$cur")) ;;
+        agentpin) COMPREPLY=($(compgen -W "keygen issue verify --kid --out --key --iss --sub --ttl --capabilities --agent" -- "$cur")) ;;
         audit) COMPREPLY=($(compgen -W "query --type --since --until --job --limit --format" -- "$cur")) ;;
         up) COMPREPLY=($(compgen -W "--listen --agents --environment" -- "$cur")) ;;
         logs) COMPREPLY=($(compgen -W "--filter --level --follow --since" -- "$cur")) ;;

@@ -2,6 +2,7 @@
 DESTDIR; the unit passes `systemd-analyze verify` where systemd is
 installed; `man -l` renders symbi(1); the bash completion completes."""
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -70,6 +71,33 @@ def test_bash_completion(dest):
     assert {"up", "cron", "store", "version"} <= set(complete(dest, "symbi"))
     assert {"why", "describe", "backfill", "herd"} <= set(complete(dest, "symbi", "cron"))
     assert complete(dest, "symbi", "store") == ["check", "prune", "--dry-run"]
+
+
+def help_commands(*words):
+    """The command names a `symbi ... --help` lists (its table is the truth)."""
+    p = subprocess.run([f"{BUILD}/symbi", *words, "--help"], capture_output=True, text=True)
+    names = re.findall(r"^  ([a-z][a-z-]*) ", p.stdout + p.stderr, re.M)
+    assert names, p.stdout + p.stderr
+    return [n for n in names if n != "help"]
+
+
+def test_completions_and_man_page_know_every_command(dest):
+    """A command added to the CLI's tables and forgotten in the completions or
+    the manual fails here."""
+    top, cron = help_commands(), help_commands("cron")
+    assert set(top) <= set(complete(dest, "symbi")), set(top) - set(complete(dest, "symbi"))
+    got = set(complete(dest, "symbi", "cron"))
+    assert set(cron) <= got, set(cron) - got
+    zsh = (dest / "usr/share/zsh/site-functions/_symbi").read_text()
+    for name in top + cron:
+        assert f"'{name}:" in zsh, name
+    page = subprocess.run(["man", "-l", dest / "usr/share/man/man1/symbi.1"], capture_output=True,
+                          text=True, env={**os.environ, "MANWIDTH": "200", "MANPAGER": "cat"})
+    text = re.sub(r".\x08", "", page.stdout)
+    for name in top:
+        assert re.search(rf"^\s+{re.escape(name)}\b", text, re.M), f"man page: {name}"
+    for name in cron:
+        assert re.search(rf"\b{re.escape(name)}\b", text), f"man page: cron {name}"
 
 
 def test_zsh_completion_parses(dest):
