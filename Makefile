@@ -4,7 +4,7 @@
 #   make run        build and start `symbi up` on examples/agents
 #   make test       unit + end-to-end + fuzz-corpus replay, then all again under ASan+UBSan
 #   make bench      benchmarks (bench/)      make fuzz   libFuzzer runs (FUZZ_SECONDS=60)
-#   make lint       clang-format check and banned functions
+#   make lint       clang-format check, banned functions, libraries in their modules
 #   make install PREFIX=/usr/local           make clean
 
 BUILD    ?= build
@@ -133,6 +133,7 @@ lint:
 	@clang-format --dry-run --Werror $(LINT_FILES)
 	@if grep -nE '(^|[^a-z_])($(BANNED))[[:space:]]*\(' $$(git ls-files 'src/*.c' 'src/*.h'); then \
 	    echo "lint: banned function used (see above)"; exit 1; fi
+	@mk/lint-deps.sh
 	@echo "lint: ok"
 
 format:

@@ -10,6 +10,14 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_erro
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export PYTHONDONTWRITEBYTECODE=1
 
+# once per suite: each library is included by its own module (STYLE habit 1)
+echo "== module dependencies"
+if out=$(mk/lint-deps.sh 2>&1); then
+    passed=$((passed + 1)); echo "  $out"
+else
+    failed=$((failed + 1)); failures+=("lint-deps"); echo "$out" | sed 's/^/  /'
+fi
+
 for build in "$@"; do
     echo "== $build: unit tests"
     for t in "$build"/tests/test_*; do
