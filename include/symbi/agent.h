@@ -41,6 +41,9 @@ struct symbi_agent_request {
      * {"mode","summary","history":[{"at","input","output"}]}; model agents
      * turn it into messages. NULL: none. */
     const char *context_json;
+    /* model agents: the endpoint when the agent names none ([agents]
+     * llm_endpoint / SYMBI_LLM_ENDPOINT); NULL: none */
+    const char *default_endpoint;
     int iteration; /* > 0: SYMBI_ITERATION (heartbeat) */
     const char *environment;
     int64_t max_runtime_ms;            /* <= 0: agent timeout, else none */
@@ -67,6 +70,13 @@ struct symbi_agent_result {
     int exit_code;
     int term_signal; /* the signal that ended the process, 0 if none */
     int64_t execution_ms;
+    /* model agents (SPEC §6.2): the tool calls made, a JSON array of
+     * {id, name, arguments, status, exit_code, output, error, ms} (NULL:
+     * none) for the run record and one AgentToolCalled audit event each;
+     * token usage summed over the invocation's requests, -1: no model call */
+    char *tool_calls;
+    int64_t prompt_tokens;
+    int64_t completion_tokens;
 };
 void symbi_agent_result_init(struct symbi_agent_result *r);
 void symbi_agent_result_cleanup(struct symbi_agent_result *r);
@@ -87,6 +97,11 @@ int symbi_agent_execute(const struct symbi_agent_request *req, struct symbi_agen
 typedef int (*symbi_agent_model_runner)(const struct symbi_agent_request *req,
                                         struct symbi_agent_result *res, struct symbi_err *err);
 void symbi_agent_set_model_runner(symbi_agent_model_runner fn);
+
+/* Registers the built-in model runner (src/agent/model.c: OpenAI-compatible
+ * chat completions and the Anthropic Messages API over libcurl). Call once
+ * at program start, before any thread runs; 0 or SYMBI_ENOMEM. */
+int symbi_agent_model_install(struct symbi_err *err);
 
 /* The summary rule of SPEC §6.1 applied to output (heap; NULL if none). */
 char *symbi_agent_summary(const char *output, size_t len);

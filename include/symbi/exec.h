@@ -82,6 +82,8 @@ struct symbi_exec_config {
                                   iteration outputs (1 MiB) */
     int64_t kill_grace_ms;     /* SIGTERM -> SIGKILL (5000) */
     int64_t context_max_bytes; /* bound of a live shared_persistent context */
+    const char *llm_endpoint;  /* model agents that name no endpoint ([agents]
+                                  llm_endpoint / SYMBI_LLM_ENDPOINT); NULL: none */
     struct symbi_exec_hooks hooks;
     const struct symbi_clock *clock; /* wall times recorded (finished_at, a
                                         history entry's at); NULL: system */

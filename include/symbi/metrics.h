@@ -11,6 +11,8 @@
 void symbi_metrics_run_finished(const char *job_name, const char *status, double seconds);
 void symbi_metrics_dead_lettered(const char *job_name);
 void symbi_metrics_delivery(const char *channel, bool ok);
+/* model_tokens_total{job_name,kind}: kind "prompt" or "completion" */
+void symbi_metrics_model_tokens(const char *job_name, const char *kind, int64_t n);
 /* schedule lag: start - scheduled, minus jitter, in seconds */
 void symbi_metrics_schedule_lag(double seconds);
 /* Gauges. */

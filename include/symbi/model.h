@@ -183,6 +183,12 @@ struct symbi_run {
     char *iteration_outputs;
     char *deliveries; /* JSON array of receipts {channel, ok, status, error, at} */
     char *approver;
+    /* model agents (SPEC §6.2): the tool calls made, a JSON array of
+     * {name, arguments, exit_code, output, error, ms}, NULL when none; token
+     * usage, -1 when the run made no model call */
+    char *tool_calls;
+    int64_t prompt_tokens;
+    int64_t completion_tokens;
     int64_t created_at;
 };
 
@@ -191,6 +197,9 @@ void symbi_run_cleanup(struct symbi_run *run);
 int symbi_run_copy(struct symbi_run *dst, const struct symbi_run *src);
 
 /* ---- agent definition (SPEC §2.3) ------------------------------------- */
+#define SYMBI_AGENT_DEFAULT_MAX_TOOL_CALLS 8
+#define SYMBI_AGENT_MAX_TOOL_CALLS         64 /* the largest max_tool_calls accepted */
+#define SYMBI_AGENT_MAX_TOOLS              32 /* tools one agent may declare */
 struct symbi_agent_def {
     char *name;
     enum symbi_runner runner;
@@ -207,6 +216,9 @@ struct symbi_agent_def {
     char *api_key_env;
     double temperature; /* < 0: unset */
     int max_tokens;     /* 0: unset */
+    char *api;          /* "openai" (NULL: the default) or "anthropic" */
+    char *tools;        /* JSON object {name: {description, command | exec, parameters}} */
+    int max_tool_calls; /* per invocation; -1: SYMBI_AGENT_DEFAULT_MAX_TOOL_CALLS */
     char *source;
     int64_t created_at;
     int64_t updated_at;
@@ -220,7 +232,7 @@ int symbi_agent_def_copy(struct symbi_agent_def *dst, const struct symbi_agent_d
  * type is one of "CronJobCreated", "CronJobUpdated", "CronJobDeleted",
  * "CronJobPaused", "CronJobResumed", "CronJobExecuted", "CronJobFailed",
  * "CronJobDeadLettered", "AgentPinVerificationFailed", "CronJobReset",
- * "CronRunApproved", "CronRunDenied", "PolicyDenied". */
+ * "CronRunApproved", "CronRunDenied", "PolicyDenied", "AgentToolCalled". */
 struct symbi_audit_event {
     int64_t id;
     int64_t at;

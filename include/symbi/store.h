@@ -192,7 +192,8 @@ int symbi_store_claim_queued(struct symbi_store *st, int64_t now, size_t limit, 
  * failure_count; counts_as_failure increments it and dead-letters an active
  * job when it reaches max_retries (<= 0 counts as 1), clearing next_run and
  * skipping the retry. Events: CronJobExecuted (succeeded), CronJobFailed
- * (failed, timed_out, interrupted), CronJobDeadLettered; none for denied,
+ * (failed, timed_out, interrupted), CronJobDeadLettered, and one
+ * AgentToolCalled per entry of run->tool_calls; none for denied,
  * skipped or missed runs (the caller writes PolicyDenied etc.). The retry
  * is inserted unowned (node NULL). SYMBI_ENOTFOUND when the run (or its
  * job) was deleted meanwhile. */

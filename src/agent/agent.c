@@ -27,6 +27,8 @@ void symbi_agent_result_init(struct symbi_agent_result *r)
 {
     memset(r, 0, sizeof *r);
     r->status = SYMBI_RUN_FAILED;
+    r->prompt_tokens = -1;
+    r->completion_tokens = -1;
 }
 
 void symbi_agent_result_cleanup(struct symbi_agent_result *r)
@@ -35,6 +37,7 @@ void symbi_agent_result_cleanup(struct symbi_agent_result *r)
     free(r->stderr_text);
     free(r->summary);
     free(r->error_message);
+    free(r->tool_calls);
     symbi_agent_result_init(r);
 }
 

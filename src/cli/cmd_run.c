@@ -66,6 +66,12 @@ static void print_result(const struct symbi_run *r)
         fputs(r->stderr_text, stderr);
     if (r->output_truncated)
         fprintf(stderr, "symbi: output truncated at %zu bytes\n", len);
+    if (r->prompt_tokens >= 0 || r->completion_tokens >= 0)
+        fprintf(stderr, "symbi: tokens prompt=%lld completion=%lld\n",
+                (long long)(r->prompt_tokens > 0 ? r->prompt_tokens : 0),
+                (long long)(r->completion_tokens > 0 ? r->completion_tokens : 0));
+    if (r->tool_calls != NULL)
+        fprintf(stderr, "symbi: tool calls %s\n", r->tool_calls);
 }
 
 int symbi_cli_cmd_run(struct symbi_cli *cli, int argc, char **argv)

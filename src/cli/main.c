@@ -2,6 +2,8 @@
  * Library code never prints or exits; this file and src/cli do. */
 #include "cli/cli.h"
 
+#include "symbi/agent.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,11 @@ static const char global_usage[] =
 int main(int argc, char **argv)
 {
     struct symbi_cli cli = {0};
+    /* one registration, before any thread: `symbi up`, `symbi run` and
+     * `symbi cron run --local` all run model agents through it */
+    struct symbi_err err;
+    if (symbi_agent_model_install(&err) != 0)
+        return symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];

@@ -501,6 +501,12 @@ json_t *symbi_run_to_json(const struct symbi_run *run)
     json_object_set_new(o, "iteration_outputs", field_or(run->iteration_outputs, json_null()));
     json_object_set_new(o, "deliveries", field_or(run->deliveries, json_array()));
     json_object_set_new(o, "approver", str_or_null(run->approver));
+    json_object_set_new(o, "tool_calls", field_or(run->tool_calls, json_array()));
+    json_object_set_new(o, "prompt_tokens",
+                        run->prompt_tokens < 0 ? json_null() : json_integer(run->prompt_tokens));
+    json_object_set_new(o, "completion_tokens",
+                        run->completion_tokens < 0 ? json_null()
+                                                   : json_integer(run->completion_tokens));
     json_object_set_new(o, "created_at", symbi_json_time(run->created_at));
     return o;
 }
@@ -528,6 +534,10 @@ json_t *symbi_agent_def_to_json(const struct symbi_agent_def *a)
                                                                     : json_real(a->temperature));
     json_object_set_new(o, "max_tokens",
                         a->max_tokens > 0 ? json_integer(a->max_tokens) : json_null());
+    json_object_set_new(o, "api", str_or_null(a->api));
+    json_object_set_new(o, "tools", field_or(a->tools, json_object()));
+    json_object_set_new(o, "max_tool_calls",
+                        a->max_tool_calls >= 0 ? json_integer(a->max_tool_calls) : json_null());
     json_object_set_new(o, "source", str_or_null(a->source));
     return o;
 }

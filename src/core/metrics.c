@@ -17,6 +17,7 @@ enum metric_id {
     M_LAG,
     M_JOBS,
     M_DELIVERIES,
+    M_MODEL_TOKENS,
     M_COUNT
 };
 
@@ -69,6 +70,12 @@ static const struct {
                       {"channel", "result"},
                       NULL,
                       0},
+    [M_MODEL_TOKENS] = {"symbiont_cron_model_tokens_total",
+                        T_COUNTER,
+                        "Model tokens used by job and kind (prompt, completion).",
+                        {"job_name", "kind"},
+                        NULL,
+                        0},
 };
 
 struct series {
@@ -210,6 +217,12 @@ void symbi_metrics_dead_lettered(const char *job_name)
 void symbi_metrics_delivery(const char *channel, bool ok)
 {
     add(M_DELIVERIES, channel, ok ? "success" : "failure", 1);
+}
+
+void symbi_metrics_model_tokens(const char *job_name, const char *kind, int64_t n)
+{
+    if (n > 0)
+        add(M_MODEL_TOKENS, job_name, kind, (double)n);
 }
 
 void symbi_metrics_schedule_lag(double seconds)

@@ -155,7 +155,8 @@ int symbi_job_copy(struct symbi_job *dst, const struct symbi_job *src)
     X(node) \
     X(deliveries) \
     X(approver) \
-    X(iteration_outputs)
+    X(iteration_outputs) \
+    X(tool_calls)
 /* clang-format on */
 
 void symbi_run_init(struct symbi_run *run)
@@ -169,6 +170,8 @@ void symbi_run_init(struct symbi_run *run)
     run->status = SYMBI_RUN_QUEUED;
     run->attempt = 1;
     run->execution_time_ms = -1;
+    run->prompt_tokens = -1;
+    run->completion_tokens = -1;
 }
 
 void symbi_run_cleanup(struct symbi_run *run)
@@ -210,6 +213,8 @@ int symbi_run_copy(struct symbi_run *dst, const struct symbi_run *src)
     X(workdir) \
     X(endpoint) \
     X(api_key_env) \
+    X(api) \
+    X(tools) \
     X(source)
 /* clang-format on */
 
@@ -218,6 +223,7 @@ void symbi_agent_def_init(struct symbi_agent_def *a)
     memset(a, 0, sizeof *a);
     a->timeout_ms = -1;
     a->temperature = -1;
+    a->max_tool_calls = -1;
     a->created_at = SYMBI_TIME_NONE;
     a->updated_at = SYMBI_TIME_NONE;
 }

@@ -105,6 +105,9 @@ enum agent_key {
     A_API_KEY_ENV,
     A_TEMPERATURE,
     A_MAX_TOKENS,
+    A_API,
+    A_TOOLS,
+    A_MAX_TOOL_CALLS,
     A_COUNT
 };
 
@@ -123,6 +126,9 @@ static const struct key_def agent_keys[A_COUNT] = {
     [A_API_KEY_ENV] = {"api_key_env", K_STRING},
     [A_TEMPERATURE] = {"temperature", K_NUMBER},
     [A_MAX_TOKENS] = {"max_tokens", K_INT},
+    [A_API] = {"api", K_STRING},
+    [A_TOOLS] = {"tools", K_MAP},
+    [A_MAX_TOOL_CALLS] = {"max_tool_calls", K_INT},
 };
 
 static const char *const heartbeat_keys[] = {"enabled", "context_mode", "max_iterations"};
@@ -942,6 +948,18 @@ static void build_agent(struct dsl_parser *p, const struct dsl_block *b, bool du
             if (cv.i < 1)
                 berr(&c, e->value->line, e->value->col, "max_tokens: must be at least 1");
             a.max_tokens = (int)cv.i;
+            break;
+        case A_API:
+            a.api = cv.str;
+            break;
+        case A_TOOLS:
+            a.tools = cv.str;
+            break;
+        case A_MAX_TOOL_CALLS:
+            if (cv.i < 1 || cv.i > SYMBI_AGENT_MAX_TOOL_CALLS)
+                berr(&c, e->value->line, e->value->col, "max_tool_calls: must be between 1 and %d",
+                     SYMBI_AGENT_MAX_TOOL_CALLS);
+            a.max_tool_calls = (int)cv.i;
             break;
         case A_COUNT:
             free(cv.str);

@@ -430,6 +430,96 @@ static int check_env_map(const char *text, const char **field, struct symbi_err 
     return rc;
 }
 
+/* A tool name as the model APIs accept it: 1..64 of [A-Za-z0-9_-]. */
+static bool tool_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (const char *q = s; *q != '\0'; q++)
+        if (!is_alnum(*q) && *q != '_' && *q != '-')
+            return false;
+    return true;
+}
+
+/* One declared tool (SPEC §6.2): exactly one of command / exec, an
+ * optional description and JSON Schema `parameters` object. */
+static int check_tool(const char *name, const json_t *t, const char **field, struct symbi_err *err)
+{
+    if (!tool_name_ok(name))
+        return fail(field, "tools", err,
+                    "\"%.80s\" is not a tool name (1..64 letters, digits, '_' or '-')", name);
+    if (!json_is_object(t))
+        return fail(field, "tools", err,
+                    "%s: must be a map { description, command | exec, "
+                    "parameters }",
+                    name);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)t, k, v)
+    {
+        if (strcmp(k, "description") == 0) {
+            if (!json_is_string(v) || json_string_length(v) > 4096)
+                return fail(field, "tools", err,
+                            "%s: description must be a string of at most "
+                            "4096 bytes",
+                            name);
+        } else if (strcmp(k, "command") == 0) {
+            if (!json_is_string(v) || json_string_length(v) == 0 ||
+                json_string_length(v) > MAX_COMMAND_LEN)
+                return fail(field, "tools", err, "%s: command must be a non-empty string", name);
+        } else if (strcmp(k, "exec") == 0) {
+            size_t n = json_array_size(v), i;
+            json_t *e;
+            if (!json_is_array(v) || n == 0 || n > 256)
+                return fail(field, "tools", err, "%s: exec must be a non-empty array of strings",
+                            name);
+            json_array_foreach(v, i, e)
+            {
+                if (!json_is_string(e) || (i == 0 && json_string_length(e) == 0))
+                    return fail(field, "tools", err,
+                                "%s: exec must be a non-empty array of strings", name);
+            }
+        } else if (strcmp(k, "parameters") == 0) {
+            if (!json_is_object(v))
+                return fail(field, "tools", err,
+                            "%s: parameters must be a map (a JSON Schema object)", name);
+        } else {
+            return fail(field, "tools", err,
+                        "%s: unknown key `%.60s` (description, command, exec, parameters)", name,
+                        k);
+        }
+    }
+    bool cmd = json_object_get(t, "command") != NULL, ex = json_object_get(t, "exec") != NULL;
+    if (cmd == ex)
+        return fail(field, "tools", err, "%s: give exactly one of `command` or `exec`", name);
+    return 0;
+}
+
+static int check_tools(const struct symbi_agent_def *a, const char **field, struct symbi_err *err)
+{
+    if (a->runner != SYMBI_RUNNER_MODEL)
+        return fail(field, "tools", err, "only a model agent has tools");
+    json_error_t je;
+    json_t *o = json_loads(a->tools, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return fail(field, "tools", err, "must be a map of tool names to tool definitions");
+    }
+    int rc = 0;
+    if (json_object_size(o) > SYMBI_AGENT_MAX_TOOLS)
+        rc = fail(field, "tools", err, "more than %d tools", SYMBI_AGENT_MAX_TOOLS);
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        if (rc == 0)
+            rc = check_tool(k, v, field, err);
+    }
+    json_decref(o);
+    return rc;
+}
+
 int symbi_agent_def_validate(const struct symbi_agent_def *a, bool allow_no_runner,
                              struct symbi_err *err)
 {
@@ -501,5 +591,13 @@ int symbi_agent_def_validate(const struct symbi_agent_def *a, bool allow_no_runn
         return fail(field, "temperature", err, "must be between 0 and 2");
     if (a->max_tokens < 0 || a->max_tokens > MAX_TOKENS)
         return fail(field, "max_tokens", err, "must be between 1 and %d", MAX_TOKENS);
+    if (a->api != NULL && strcmp(a->api, "openai") != 0 && strcmp(a->api, "anthropic") != 0)
+        return fail(field, "api", err, "unknown api \"%.60s\" (openai or anthropic)", a->api);
+    if (a->max_tool_calls != -1 &&
+        (a->max_tool_calls < 1 || a->max_tool_calls > SYMBI_AGENT_MAX_TOOL_CALLS))
+        return fail(field, "max_tool_calls", err, "must be between 1 and %d",
+                    SYMBI_AGENT_MAX_TOOL_CALLS);
+    if (a->tools != NULL && (rc = check_tools(a, field, err)) != 0)
+        return rc;
     return 0;
 }

@@ -47,6 +47,35 @@ static void set_error(struct symbi_run *out, enum symbi_run_status status, const
 }
 
 /* moves the invocation's result into the run record */
+/* A model agent's tool calls and token usage, summed over a beat's
+ * iterations (the run record keeps them all, SPEC §6.2). */
+static void add_model_usage(struct symbi_run *out, struct symbi_agent_result *res)
+{
+    if (res->prompt_tokens >= 0)
+        out->prompt_tokens = (out->prompt_tokens > 0 ? out->prompt_tokens : 0) + res->prompt_tokens;
+    if (res->completion_tokens >= 0)
+        out->completion_tokens =
+            (out->completion_tokens > 0 ? out->completion_tokens : 0) + res->completion_tokens;
+    if (res->tool_calls == NULL)
+        return;
+    if (out->tool_calls == NULL) {
+        out->tool_calls = res->tool_calls;
+        res->tool_calls = NULL;
+        return;
+    }
+    json_t *all = json_loads(out->tool_calls, 0, NULL);
+    json_t *more = json_loads(res->tool_calls, 0, NULL);
+    char *merged = NULL;
+    if (json_is_array(all) && json_is_array(more) && json_array_extend(all, more) == 0)
+        merged = json_dumps(all, JSON_COMPACT);
+    json_decref(all);
+    json_decref(more);
+    if (merged != NULL) {
+        free(out->tool_calls);
+        out->tool_calls = merged;
+    }
+}
+
 static void take_result(struct symbi_run *out, struct symbi_agent_result *res)
 {
     out->status = res->status;
@@ -65,6 +94,7 @@ static void take_result(struct symbi_run *out, struct symbi_agent_result *res)
     res->error_message = NULL;
     out->has_exit_code = res->has_exit_code;
     out->exit_code = res->exit_code;
+    add_model_usage(out, res);
 }
 
 /* one iteration's entry in iteration_outputs, its output within budget */
@@ -149,6 +179,7 @@ static int invoke(struct exec_state *x, enum symbi_session_mode shown, int itera
         .context_json = json,
         .iteration = iteration,
         .environment = x->c->environment,
+        .default_endpoint = x->c->llm_endpoint,
         .max_runtime_ms = budget,
         .kill_grace_ms = x->c->kill_grace_ms,
         .max_output_bytes = x->c->max_output_bytes > 0 ? (size_t)x->c->max_output_bytes : 0,
@@ -409,6 +440,9 @@ void symbi_exec_take_outcome(struct symbi_run *run, struct symbi_run *done)
     run->exit_code = done->exit_code;
     run->iterations = done->iterations;
     MOVE(iteration_outputs);
+    MOVE(tool_calls);
+    run->prompt_tokens = done->prompt_tokens;
+    run->completion_tokens = done->completion_tokens;
     MOVE(deliveries);
 #undef MOVE
 }

@@ -94,11 +94,11 @@ int sq_job_read(sqlite3_stmt *st, struct symbi_job *job);
     "id, job_id, job_name, agent, trigger, scheduled_at, due_at, started_at, finished_at, "        \
     "jitter_ms, status, attempt, input, output, output_truncated, stderr_text, summary, "          \
     "error_message, exit_code, execution_time_ms, node, iterations, deliveries, approver, "        \
-    "created_at, iteration_outputs"
-#define SQ_RUN_NCOLS 26
+    "created_at, iteration_outputs, tool_calls, prompt_tokens, completion_tokens"
+#define SQ_RUN_NCOLS 29
 #define SQ_RUN_PARAMS                                                                              \
-    "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?" \
-    "26"
+    "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,"  \
+    "?26,?27,?28,?29"
 void sq_run_bind(sqlite3_stmt *st, const struct symbi_run *run);
 int sq_run_read(sqlite3_stmt *st, struct symbi_run *run);
 

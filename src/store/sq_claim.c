@@ -4,6 +4,7 @@
  * one BEGIN IMMEDIATE transaction: all of it commits, or none. */
 #include "store/sq.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,6 +312,32 @@ static const char *finish_event(enum symbi_run_status status)
     }
 }
 
+/* One AgentToolCalled event per tool call a model agent made (SPEC §6.2);
+ * the details are the call's record entry. */
+static int audit_tool_calls(struct sq_store *s, int64_t now, const struct symbi_run *run,
+                            const char *job_name, struct symbi_err *err)
+{
+    if (run->tool_calls == NULL || run->tool_calls[0] == '\0')
+        return 0;
+    json_t *calls = json_loads(run->tool_calls, 0, NULL);
+    size_t i;
+    json_t *c;
+    int rc = 0;
+    json_array_foreach(calls, i, c)
+    {
+        char *details = json_is_object(c) ? json_dumps(c, JSON_COMPACT) : NULL;
+        if (details == NULL)
+            continue;
+        rc = sq_audit(s, now, "AgentToolCalled", run->job_id, job_name, run->id, "scheduler",
+                      details, err);
+        free(details);
+        if (rc != 0)
+            break;
+    }
+    json_decref(calls);
+    return rc;
+}
+
 int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int64_t now,
                   struct symbi_err *err)
 {
@@ -415,8 +442,8 @@ int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int
         free(job_name);
         goto fail;
     }
-    rc = 0;
-    if (event != NULL) {
+    rc = audit_tool_calls(s, now, run, job_name, err);
+    if (rc == 0 && event != NULL) {
         char ms[32];
         snprintf(ms, sizeof ms, "%lld", (long long)run->execution_time_ms);
         char *details =

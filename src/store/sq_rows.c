@@ -202,6 +202,9 @@ void sq_run_bind(sqlite3_stmt *st, const struct symbi_run *r)
     sq_bind_text(st, 24, r->approver);
     sq_bind_time(st, 25, r->created_at);
     sq_bind_text(st, 26, r->iteration_outputs);
+    sq_bind_text(st, 27, r->tool_calls);
+    sq_bind_opt(st, 28, r->prompt_tokens);
+    sq_bind_opt(st, 29, r->completion_tokens);
 }
 
 int sq_run_read(sqlite3_stmt *st, struct symbi_run *r)
@@ -235,6 +238,9 @@ int sq_run_read(sqlite3_stmt *st, struct symbi_run *r)
     r->approver = sq_col_str(st, 23, &oom);
     r->created_at = sq_col_time(st, 24);
     r->iteration_outputs = sq_col_str(st, 25, &oom);
+    r->tool_calls = sq_col_str(st, 26, &oom);
+    r->prompt_tokens = sq_col_opt(st, 27);
+    r->completion_tokens = sq_col_opt(st, 28);
     if (oom) {
         symbi_run_cleanup(r);
         return SYMBI_ENOMEM;

@@ -118,7 +118,8 @@ int sq_run_update(struct symbi_store *st, const struct symbi_run *run, struct sy
         "started_at=?8, finished_at=?9, jitter_ms=?10, status=?11, attempt=?12, input=?13, "
         "output=?14, output_truncated=?15, stderr_text=?16, summary=?17, error_message=?18, "
         "exit_code=?19, execution_time_ms=?20, node=?21, iterations=?22, deliveries=?23, "
-        "approver=?24, iteration_outputs=?26 WHERE id=?1 AND job_id=?2",
+        "approver=?24, iteration_outputs=?26, tool_calls=?27, prompt_tokens=?28, "
+        "completion_tokens=?29 WHERE id=?1 AND job_id=?2",
         err);
     if (u == NULL)
         return prep_fail(err);

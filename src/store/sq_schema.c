@@ -112,6 +112,15 @@ static const struct sq_migration migrations[] = {
      "ALTER TABLE runs ADD COLUMN iteration_outputs TEXT;"},
     /* SPEC §9: keys carry scopes; NULL (every key made before) keeps full rights */
     {5, "api_keys.scopes", "ALTER TABLE api_keys ADD COLUMN scopes TEXT;"},
+    /* model agents (SPEC §6.2): the API, declared tools and their limit;
+     * per run the tool calls made and the token usage */
+    {6, "model agents: api, tools, max_tool_calls; runs' tool calls and token usage",
+     "ALTER TABLE agents ADD COLUMN api TEXT;"
+     "ALTER TABLE agents ADD COLUMN tools TEXT;"
+     "ALTER TABLE agents ADD COLUMN max_tool_calls INTEGER;"
+     "ALTER TABLE runs ADD COLUMN tool_calls TEXT;"
+     "ALTER TABLE runs ADD COLUMN prompt_tokens INTEGER;"
+     "ALTER TABLE runs ADD COLUMN completion_tokens INTEGER;"},
 };
 
 int sq_schema_version_known(void)

@@ -19,7 +19,7 @@ def test_new_store(symbi):
     with connect(symbi) as c:
         assert c.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         versions = [v for (v,) in c.execute("SELECT version FROM schema_migrations ORDER BY 1")]
-        assert versions == [1, 2, 3, 4, 5]
+        assert versions == [1, 2, 3, 4, 5, 6]
         cols = {r[1] for r in c.execute("PRAGMA table_info(api_keys)")}
         assert "scopes" in cols  # migration 5
         indexes = {n for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type='index'")}
@@ -31,13 +31,19 @@ def test_new_store(symbi):
         assert "context_entries_live" in indexes
         cols = {r[1] for r in c.execute("PRAGMA table_info(runs)")}
         assert "iteration_outputs" in cols
+        # migration 5: model agents' tool calls and token usage
+        assert {"tool_calls", "prompt_tokens", "completion_tokens"} <= cols
 
 
 def test_old_store_is_migrated_once(symbi):
     symbi.run("cron", "add", "--json", json.dumps(JOB), check=True)
-    # make it look like a store written before migrations 2 to 5
+    # make it look like a store written before migrations 2 to 6
     with connect(symbi) as c:
         c.execute("ALTER TABLE api_keys DROP COLUMN scopes")
+        for table, col in (("agents", "api"), ("agents", "tools"), ("agents", "max_tool_calls"),
+                           ("runs", "tool_calls"), ("runs", "prompt_tokens"),
+                           ("runs", "completion_tokens")):
+            c.execute(f"ALTER TABLE {table} DROP COLUMN {col}")
         c.execute("CREATE INDEX jobs_agent ON jobs(agent, name)")
         c.execute("CREATE INDEX audit_job_name_at ON audit_events(job_name, at)")
         c.execute("CREATE INDEX audit_job_at ON audit_events(job_id, at)")
@@ -48,7 +54,9 @@ def test_old_store_is_migrated_once(symbi):
     assert [j["name"] for j in json.loads(p.stdout)] == ["j"]
     with connect(symbi) as c:
         assert [v for (v,) in c.execute("SELECT version FROM schema_migrations ORDER BY 1")] == [
-            1, 2, 3, 4, 5]
+            1, 2, 3, 4, 5, 6]
+        cols = {r[1] for r in c.execute("PRAGMA table_info(runs)")}
+        assert {"tool_calls", "prompt_tokens", "completion_tokens"} <= cols
         indexes = {n for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert "jobs_agent" not in indexes and "audit_job_name_at" not in indexes
         assert "audit_job_at" not in indexes
