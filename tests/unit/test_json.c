@@ -168,6 +168,9 @@ static void test_metrics_render(void **state)
     symbi_metrics_set_in_flight(2);
     int64_t counts[5] = {15, 3, 0, 0, 1};
     symbi_metrics_set_jobs(counts);
+    symbi_metrics_model_tokens("other", "prompt", 40);
+    symbi_metrics_model_tokens("other", "prompt", 2);
+    symbi_metrics_model_tokens("other", "completion", 0);
     struct symbi_buf b;
     symbi_buf_init(&b, 0);
     assert_int_equal(symbi_metrics_render(&b), 0);
@@ -188,7 +191,10 @@ static void test_metrics_render(void **state)
     assert_non_null(strstr(t, "symbiont_cron_schedule_lag_seconds_count 1\n"));
     assert_non_null(strstr(t, "symbiont_cron_jobs{status=\"active\"} 15\n"));
     assert_non_null(strstr(t, "symbiont_cron_jobs{status=\"dead_letter\"} 1\n"));
-    assert_int_equal(count_lines(t, "# TYPE "), 7);
+    assert_non_null(
+        strstr(t, "symbiont_cron_model_tokens_total{job_name=\"other\",kind=\"prompt\"} 42\n"));
+    assert_null(strstr(t, "kind=\"completion\"")); /* zero adds nothing */
+    assert_int_equal(count_lines(t, "# TYPE "), 8);
     symbi_buf_cleanup(&b);
 
     /* many job names: series stay bounded and rendering still works */
