@@ -188,9 +188,9 @@ static void test_bad_context(void **state)
     struct symbi_err err;
     const char *bad[] = {"[1,2]", "not json", "{\"history\":\"x\"}"};
     for (size_t i = 0; i < SYMBI_ARRAY_LEN(bad); i++) {
-        assert_int_equal(symbi_agent__model_conv_start(&c, SYMBI_MODEL_OPENAI, NULL, bad[i], "j",
-                                                       "x", &err),
-                         SYMBI_EINVAL);
+        assert_int_equal(
+            symbi_agent__model_conv_start(&c, SYMBI_MODEL_OPENAI, NULL, bad[i], "j", "x", &err),
+            SYMBI_EINVAL);
         assert_non_null(strstr(err.msg, "session context"));
     }
 }
@@ -260,9 +260,10 @@ static void test_parse_openai(void **state)
     assert_string_equal(r.calls[0].name, "restart_service");
     assert_string_equal(r.calls[0].arguments, "{\"name\":\"nginx\"}");
     assert_int_equal(r.prompt_tokens, -1);
-    assert_json(r.assistant, "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
-                             "\"c1\",\"type\":\"function\",\"function\":{\"name\":"
-                             "\"restart_service\",\"arguments\":\"{\\\"name\\\":\\\"nginx\\\"}\"}}]}");
+    assert_json(r.assistant,
+                "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
+                "\"c1\",\"type\":\"function\",\"function\":{\"name\":"
+                "\"restart_service\",\"arguments\":\"{\\\"name\\\":\\\"nginx\\\"}\"}}]}");
     symbi_agent__model_reply_cleanup(&r);
 
     /* content as an array of text parts (some compatible servers) */
@@ -276,9 +277,9 @@ static void test_parse_openai(void **state)
     struct symbi_err err;
     const char *bad[] = {"{\"choices\":[]}", "{\"error\":{\"message\":\"x\"}}", "[]", "nope"};
     for (size_t i = 0; i < SYMBI_ARRAY_LEN(bad); i++)
-        assert_int_equal(symbi_agent__model_parse(SYMBI_MODEL_OPENAI, bad[i], strlen(bad[i]), &r,
-                                                  &err),
-                         SYMBI_EINVAL);
+        assert_int_equal(
+            symbi_agent__model_parse(SYMBI_MODEL_OPENAI, bad[i], strlen(bad[i]), &r, &err),
+            SYMBI_EINVAL);
 }
 
 static void test_parse_anthropic(void **state)
@@ -297,10 +298,9 @@ static void test_parse_anthropic(void **state)
     assert_string_equal(r.calls[0].arguments, "{\"name\":\"nginx\"}");
     assert_int_equal(r.prompt_tokens, 30);
     assert_int_equal(r.completion_tokens, 6);
-    assert_json(r.assistant,
-                "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":"
-                "\"Restarting.\"},{\"type\":\"tool_use\",\"id\":\"tu1\",\"name\":"
-                "\"restart_service\",\"input\":{\"name\":\"nginx\"}}]}");
+    assert_json(r.assistant, "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":"
+                             "\"Restarting.\"},{\"type\":\"tool_use\",\"id\":\"tu1\",\"name\":"
+                             "\"restart_service\",\"input\":{\"name\":\"nginx\"}}]}");
     symbi_agent__model_reply_cleanup(&r);
     struct symbi_err err;
     const char *bad = "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}";
