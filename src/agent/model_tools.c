@@ -51,7 +51,7 @@ static char *reply_text(const struct symbi_agent_result *r)
         r->output_len < SYMBI_MODEL_TOOL_REPLY_MAX ? r->output_len : SYMBI_MODEL_TOOL_REPLY_MAX;
     int rc = 0;
     if (r->status != SYMBI_RUN_SUCCEEDED)
-        rc = symbi_buf_printf(&b, "error: the tool %s\n",
+        rc = symbi_buf_printf(&b, "error: tool failed: %s\n",
                               r->error_message != NULL ? r->error_message : "failed");
     if (rc == 0)
         rc = symbi_buf_append(&b, r->output, n);
