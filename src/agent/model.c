@@ -3,6 +3,7 @@
  * declared tool calls, ending in the answer that becomes the run's output. */
 #include "agent/model_int.h"
 
+#include "symbi/config.h"
 #include "symbi/metrics.h"
 
 #include <stdlib.h>
@@ -11,42 +12,28 @@
 
 #define SLEEP_SLICE_MS 50
 
-/* The endpoint with ${NAME} expanded from the environment (at use, SPEC
- * §2.1), without a trailing '/'. NULL with *why set when a variable is
- * unset, or on OOM (*why NULL). */
-static char *expand_endpoint(const char *s, char why[128])
+/* The endpoint with ${NAME} expanded from the environment at use (SPEC
+ * §2.1, the configuration's one expansion rule), without a trailing '/'.
+ * NULL with *why set when the result is not an http(s) URL (an unset
+ * variable), or on OOM (*why empty). */
+static char *expand_endpoint(const char *s, char why[160])
 {
-    struct symbi_buf b;
-    symbi_buf_init(&b, 8192);
     why[0] = '\0';
-    int rc = 0;
-    for (const char *p = s; rc == 0 && *p != '\0';) {
-        const char *close = strncmp(p, "${", 2) == 0 ? strchr(p + 2, '}') : NULL;
-        if (close == NULL) {
-            rc = symbi_buf_putc(&b, *p++);
-            continue;
-        }
-        char name[128];
-        size_t n = (size_t)(close - p - 2);
-        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name - 1 ? n : sizeof name - 1),
-                 p + 2);
-        const char *v = getenv(name);
-        if (v == NULL || v[0] == '\0') {
-            snprintf(why, 128, "${%.100s} is not set", name);
-            symbi_buf_cleanup(&b);
-            return NULL;
-        }
-        rc = symbi_buf_puts(&b, v);
-        p = close + 1;
-    }
-    while (rc == 0 && b.len > 0 && b.data[b.len - 1] == '/')
-        b.data[--b.len] = '\0';
-    if (rc != 0) {
-        snprintf(why, 128, "the endpoint is too long");
-        symbi_buf_cleanup(&b);
+    char *v = symbi_config_expand(s);
+    if (v == NULL)
+        return NULL;
+    size_t n = strlen(v);
+    while (n > 0 && v[n - 1] == '/')
+        v[--n] = '\0';
+    const char *host = strncmp(v, "http://", 7) == 0    ? v + 7
+                       : strncmp(v, "https://", 8) == 0 ? v + 8
+                                                        : NULL;
+    if (host == NULL || *host == '\0' || *host == '/' || *host == ':') {
+        snprintf(why, 160, "\"%.100s\" is not an http(s) URL once expanded (a variable unset?)", s);
+        free(v);
         return NULL;
     }
-    return symbi_buf_steal(&b);
+    return v;
 }
 
 /* Replaces every occurrence of key in s (a server may echo a header). */
@@ -335,7 +322,7 @@ int symbi_agent__model_run(const struct symbi_agent_request *req, struct symbi_a
                                  "agent \"%s\": no endpoint (set `endpoint`, [agents] llm_endpoint "
                                  "or SYMBI_LLM_ENDPOINT)",
                                  name);
-    char why[128];
+    char why[160];
     char *base = expand_endpoint(ep, why);
     if (base == NULL)
         return why[0] != '\0' ? symbi_agent__fail(res, SYMBI_RUN_FAILED,

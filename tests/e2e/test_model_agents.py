@@ -387,3 +387,16 @@ def test_tools_only_on_model_agents(symbi, tmp_path):
     f.write_text('agent m {\n  command: "true"\n  tools: { t: { command: "x" } }\n}\n')
     p = symbi.run("dsl", "check", f)
     assert p.returncode == 1 and "only a model agent has tools" in p.stderr
+
+
+def test_endpoint_variable_expanded_at_use(symbi, llm, tmp_path):
+    f = tmp_path / "m.symbi"
+    f.write_text('agent m {\n  model: "x"\n  endpoint: "${LLM_URL}/v1/"\n}\n')
+    llm.script = [reply(openai_text("via variable"))]
+    p = symbi.run("run", "m", "--file", f, "--input", "x", env={"LLM_URL": llm.url()})
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "via variable\n" and llm.requests[0].path == "/v1/chat/completions"
+    assert "authorization" not in llm.requests[0].headers  # no key set: no auth header
+    p = symbi.run("run", "m", "--file", f, "--input", "x")
+    assert p.returncode == 1
+    assert '"${LLM_URL}/v1/" is not an http(s) URL once expanded' in p.stderr
