@@ -400,3 +400,16 @@ def test_endpoint_variable_expanded_at_use(symbi, llm, tmp_path):
     p = symbi.run("run", "m", "--file", f, "--input", "x")
     assert p.returncode == 1
     assert '"${LLM_URL}/v1/" is not an http(s) URL once expanded' in p.stderr
+
+
+def test_daemon_default_endpoint_from_config(symbi, daemons, llm, tmp_path):
+    (symbi.data_dir / "symbi.toml").write_text(
+        f'[agents]\nllm_endpoint = "{llm.url("/v1")}"\n')
+    llm.script = [reply(openai_text("from the configured endpoint"))]
+    _, a = daemon(symbi, daemons, tmp_path, 'agent m { model: "local-model" }\n')
+    add_job(a, "j", "m")
+    done = run_job(a, "j", input="x")
+    assert done["status"] == "succeeded", done
+    assert done["output"] == "from the configured endpoint"
+    assert llm.requests[0].path == "/v1/chat/completions"
+    assert llm.requests[0].json["model"] == "local-model"
