@@ -13,8 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int api = 0; api < 2; api++) {
         struct symbi_model_reply r;
         struct symbi_err err;
-        int rc = symbi_agent__model_parse((enum symbi_model_api)api, (const char *)data, size, &r,
-                                          &err);
+        int rc =
+            symbi_agent__model_parse((enum symbi_model_api)api, (const char *)data, size, &r, &err);
         if (rc != 0 && rc != SYMBI_EINVAL && rc != SYMBI_ENOMEM)
             abort();
         if (rc != 0)

@@ -413,3 +413,26 @@ def test_daemon_default_endpoint_from_config(symbi, daemons, llm, tmp_path):
     assert done["output"] == "from the configured endpoint"
     assert llm.requests[0].path == "/v1/chat/completions"
     assert llm.requests[0].json["model"] == "local-model"
+
+
+def test_cron_run_local_records_tool_calls_and_usage(symbi, llm, tmp_path):
+    stdin = tmp_path / "stdin.json"
+    llm.script = [reply(anthropic_tool_use("restart_service", {"name": "nginx"})),
+                  reply(anthropic_text("restarted it"))]
+    f = tmp_path / "m.symbi"
+    f.write_text(agent_block("ops", llm, api="anthropic", extra=TOOLS.format(stdin=stdin)) +
+                 'schedule { name: "fix" agent: "ops" cron: "0 0 1 1 *" }\n')
+    symbi.run("cron", "add", "--file", f, check=True)
+    p = symbi.run("cron", "run", "fix", "--local", "--input", "nginx is down",
+                  env={"SYMBI_LLM_API_KEY": KEY})
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "restarted it\n"
+    assert stdin.read_text() == '{"name":"nginx"}'
+    (run,) = rows(symbi, "SELECT * FROM runs WHERE job_name = 'fix'")
+    assert run["status"] == "succeeded"
+    assert (run["prompt_tokens"], run["completion_tokens"]) == (30 + 13, 6 + 9)
+    assert json.loads(run["tool_calls"])[0]["arguments"] == {"name": "nginx"}
+    ev = rows(symbi, "SELECT * FROM audit_events WHERE type = 'AgentToolCalled'")
+    assert len(ev) == 1 and ev[0]["run_id"] == run["id"]
+    p = symbi.run("audit", "query", "--type", "AgentToolCalled", "--format", "json", check=True)
+    assert json.loads(p.stdout)[0]["details"]["name"] == "restart_service"
