@@ -128,6 +128,18 @@ export interface Job {
   [key: string]: unknown;
 }
 
+/** A declared tool a model agent called (docs/models.md). */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: unknown;
+  status: 'succeeded' | 'failed' | 'timed_out' | 'interrupted' | 'not_run';
+  exit_code: number | null;
+  output: string;
+  error: string | null;
+  ms: number;
+}
+
 export interface Run {
   id: string;
   job_id: string;
@@ -153,6 +165,9 @@ export interface Run {
   iterations: number;
   deliveries: unknown[];
   approver: string | null;
+  tool_calls: ToolCall[];
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
   created_at: string | null;
   readonly jobId: string;
   readonly errorMessage: string | null;

@@ -5,9 +5,11 @@ declared tools, retries, timeouts, bounded answers, and the API key kept out
 of the store, the logs and the API."""
 import json
 import re
-import time
+from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
 from apiclient import Api, start_api, wait_until
 from llm_server import (LlmServer, anthropic_text, anthropic_tool_use, openai_text,
@@ -52,6 +54,14 @@ def run_job(api, job, input=None, timeout=30):
     assert st == 202, run
     return wait_until(lambda: (lambda r: r if r["status"] not in FINAL else None)(
         api.get(f"/api/v1/runs/{run['id']}")[1]), timeout=timeout)
+
+
+def check_run_schema(run):
+    """The run answer matches docs/openapi.yaml's Run (tool_calls included)."""
+    doc = yaml.safe_load((Path(__file__).resolve().parents[2] / "docs/openapi.yaml").read_text())
+    schema = {"$ref": "#/components/schemas/Run"}
+    resolver = jsonschema.RefResolver.from_schema(doc)
+    jsonschema.Draft202012Validator(schema, resolver=resolver).validate(run)
 
 
 def user_turn(text):
@@ -164,6 +174,7 @@ def test_tool_round_trip(symbi, daemons, llm, tmp_path, api):
         assert second.json["messages"][-2]["role"] == "assistant"
         assert second.json["messages"][-1] == {"role": "user", "content": [
             {"type": "tool_result", "tool_use_id": "toolu_1", "content": "nginx restarted\n"}]}
+    check_run_schema(done)
     (call,) = done["tool_calls"]
     assert call["name"] == "restart_service" and call["arguments"] == {"name": "nginx"}
     assert call["exit_code"] == 0 and call["status"] == "succeeded"
@@ -187,6 +198,7 @@ def test_undeclared_tool_runs_nothing(symbi, daemons, llm, tmp_path):
     assert not stdin.exists()
     answer = llm.requests[1].json["messages"][-1]
     assert answer["role"] == "tool" and "unknown tool \"drop_database\"" in answer["content"]
+    check_run_schema(done)
     (call,) = done["tool_calls"]
     assert call["status"] == "not_run" and call["exit_code"] is None
 

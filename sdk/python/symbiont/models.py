@@ -107,6 +107,9 @@ class Run(Record):
     exit_code: Optional[int]
     execution_time_ms: Optional[int]
     approver: Optional[str]
+    tool_calls: List[Dict[str, Any]]
+    prompt_tokens: Optional[int]
+    completion_tokens: Optional[int]
 
 
 class Deleted(Record):
