@@ -49,8 +49,9 @@ void symbi_agent__model_conv_cleanup(struct symbi_model_conv *c);
 char *symbi_agent__model_input_text(const char *input, const char *job, int64_t scheduled_at);
 
 /* Starts a conversation (SPEC §6.3): the system prompt, the context's
- * summary as a system note, its history as alternating user/assistant
- * turns, then the user turn `input_text`. context_json may be NULL; a
+ * summary as a system note (mode ephemeral_with_summary), its history as
+ * alternating user/assistant turns (mode shared_persistent; a context
+ * without a mode gives both), then the user turn `input_text`. context_json may be NULL; a
  * context that is not the documented JSON is SYMBI_EINVAL with err. */
 int symbi_agent__model_conv_start(struct symbi_model_conv *c, enum symbi_model_api api,
                                   const char *system_prompt, const char *context_json,

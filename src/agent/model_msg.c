@@ -143,9 +143,16 @@ int symbi_agent__model_conv_start(struct symbi_model_conv *c, enum symbi_model_a
             return symbi_err_set(err, SYMBI_EINVAL,
                                  "the session context is not {\"mode\",\"summary\",\"history\"}");
         }
+        /* the mode says what carries over (SPEC §6.3): a summary for
+         * ephemeral_with_summary, the history for shared_persistent (its
+         * summary would repeat the last turn), nothing for fully_ephemeral;
+         * a context without a mode gives whatever it holds */
+        const char *mode = json_string_value(json_object_get(ctx, "mode"));
+        bool use_summary = mode == NULL || strcmp(mode, "ephemeral_with_summary") == 0;
+        bool use_history = mode == NULL || strcmp(mode, "shared_persistent") == 0;
         const char *summary = json_string_value(json_object_get(ctx, "summary"));
         int rc = 0;
-        if (summary != NULL && summary[0] != '\0') {
+        if (use_summary && summary != NULL && summary[0] != '\0') {
             struct symbi_buf b;
             symbi_buf_init(&b, 0);
             rc = symbi_buf_printf(&b, "Summary of the previous run: %s", summary);
@@ -154,7 +161,7 @@ int symbi_agent__model_conv_start(struct symbi_model_conv *c, enum symbi_model_a
             if (c->note == NULL)
                 rc = SYMBI_ENOMEM;
         }
-        if (rc == 0 && json_is_array(hist))
+        if (rc == 0 && use_history && json_is_array(hist))
             rc = add_history(c->messages, hist, job);
         json_decref(ctx);
         if (rc != 0)

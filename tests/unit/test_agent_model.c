@@ -181,6 +181,39 @@ static void test_history_as_turns(void **state)
     symbi_agent_def_cleanup(&a);
 }
 
+/* the mode decides what carries over, whatever else the context holds */
+static void test_mode_selects_carry_over(void **state)
+{
+    (void)state;
+    struct symbi_agent_def a = mkagent(NULL);
+    json_t *b =
+        body_of(&a,
+                "{\"mode\":\"shared_persistent\",\"summary\":\"one\",\"history\":"
+                "[{\"at\":\"2026-03-01T08:00:00Z\",\"input\":\"first\",\"output\":\"one\"}]}",
+                "second");
+    assert_json(b,
+                "{\"model\":\"gpt-x\",\"messages\":[{\"role\":\"system\",\"content\":\"You "
+                "are terse.\"},{\"role\":\"user\",\"content\":\"first\"},{\"role\":"
+                "\"assistant\",\"content\":\"one\"},{\"role\":\"user\",\"content\":\"second\"}]}");
+    json_decref(b);
+    b = body_of(&a,
+                "{\"mode\":\"ephemeral_with_summary\",\"summary\":\"one\",\"history\":"
+                "[{\"at\":\"2026-03-01T08:00:00Z\",\"input\":\"first\",\"output\":\"one\"}]}",
+                "second");
+    assert_json(b, "{\"model\":\"gpt-x\",\"messages\":[{\"role\":\"system\",\"content\":\"You "
+                   "are terse.\"},{\"role\":\"system\",\"content\":\"Summary of the previous run: "
+                   "one\"},{\"role\":\"user\",\"content\":\"second\"}]}");
+    json_decref(b);
+    b = body_of(&a,
+                "{\"mode\":\"fully_ephemeral\",\"summary\":\"one\",\"history\":"
+                "[{\"at\":\"2026-03-01T08:00:00Z\",\"input\":\"first\",\"output\":\"one\"}]}",
+                "second");
+    assert_json(b, "{\"model\":\"gpt-x\",\"messages\":[{\"role\":\"system\",\"content\":\"You "
+                   "are terse.\"},{\"role\":\"user\",\"content\":\"second\"}]}");
+    json_decref(b);
+    symbi_agent_def_cleanup(&a);
+}
+
 static void test_bad_context(void **state)
 {
     (void)state;
@@ -384,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_anthropic_no_context),
         cmocka_unit_test(test_summary_as_system_note),
         cmocka_unit_test(test_history_as_turns),
+        cmocka_unit_test(test_mode_selects_carry_over),
         cmocka_unit_test(test_bad_context),
         cmocka_unit_test(test_tools_in_body),
         cmocka_unit_test(test_parse_openai),
