@@ -118,6 +118,27 @@ int symbi_agent__model_tool_call(const struct symbi_agent_request *req, const js
         exec_text = json_dumps(json_object_get(tool, "exec"), JSON_COMPACT);
         def.exec = exec_text;
     }
+    /* the key's variable is blanked for the tool unless the agent's env
+     * names it (SYMBI_* variables are never inherited anyway) */
+    const char *key_env = req->agent->api_key_env;
+    char *env_text = NULL;
+    if (key_env != NULL && strncmp(key_env, "SYMBI_", 6) != 0) {
+        json_t *env = req->agent->env != NULL ? json_loads(req->agent->env, 0, NULL) : NULL;
+        if (!json_is_object(env)) {
+            json_decref(env);
+            env = json_object();
+        }
+        if (json_is_object(env) && json_object_get(env, key_env) == NULL &&
+            json_object_set_new(env, key_env, json_string("")) == 0)
+            env_text = json_dumps(env, JSON_COMPACT);
+        json_decref(env);
+        if (env_text == NULL) {
+            free(exec_text);
+            json_decref(args);
+            return SYMBI_ENOMEM;
+        }
+        def.env = env_text;
+    }
     struct symbi_agent_request sub = *req;
     sub.agent = &def;
     sub.input = call->arguments; /* exactly what the model sent, never a command line */
@@ -143,6 +164,7 @@ int symbi_agent__model_tool_call(const struct symbi_agent_request *req, const js
     }
     symbi_agent_result_cleanup(&r);
     free(exec_text);
+    free(env_text);
     json_decref(args);
     return rc;
 }

@@ -533,3 +533,16 @@ def test_heartbeat_assess_act_sleep_with_tools(symbi, daemons, llm, tmp_path):
                      "ORDER BY id")
     assert [json.loads(e["details"])["arguments"]["name"] for e in ev] == ["nginx", "php-fpm"]
     check_run_schema(done)
+
+
+def test_tools_do_not_see_the_key(symbi, llm, tmp_path):
+    f = tmp_path / "m.symbi"
+    f.write_text(agent_block("m", llm, extra='''  api_key_env: "MY_KEY"
+  env: { SHOWN: "yes" }
+  tools: { peek: { command: "echo key=[$MY_KEY] shown=$SHOWN" } }
+'''))
+    llm.script = [reply(openai_tool_call("peek", {})), reply(openai_text("done"))]
+    p = symbi.run("run", "m", "--file", f, "--input", "x", env={"MY_KEY": KEY})
+    assert p.returncode == 0, p.stderr
+    assert llm.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    assert llm.requests[1].json["messages"][-1]["content"] == "key=[] shown=yes\n"
