@@ -256,6 +256,9 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
     s->node = symbi_strdup(cfg->node);
     s->environment = symbi_strdup(cfg->environment ? cfg->environment : "development");
     s->data_dir = cfg->data_dir ? symbi_strdup(cfg->data_dir) : NULL;
+    s->exec_environment = symbi_strdup(cfg->exec.environment);
+    s->exec_data_dir = symbi_strdup(cfg->exec.data_dir);
+    s->exec_llm_endpoint = symbi_strdup(cfg->exec.llm_endpoint);
     pthread_mutex_init(&s->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -267,6 +270,9 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
     pthread_mutex_init(&s->rq_lock, NULL);
     pthread_cond_init(&s->rq_cond, NULL);
     if (s->store_url == NULL || s->node == NULL || s->environment == NULL ||
+        (cfg->exec.environment != NULL && s->exec_environment == NULL) ||
+        (cfg->exec.data_dir != NULL && s->exec_data_dir == NULL) ||
+        (cfg->exec.llm_endpoint != NULL && s->exec_llm_endpoint == NULL) ||
         symbi_exec_pool_new(s->store_url, SCHED_POOL_HANDLES, &s->pool, err) != 0) {
         symbi_sched_free(s);
         return symbi_err_set(err, SYMBI_ENOMEM, "scheduler: out of memory");
@@ -275,6 +281,9 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
     s->cfg.node = s->node;
     s->cfg.environment = s->environment;
     s->cfg.data_dir = s->data_dir;
+    s->cfg.exec.environment = s->exec_environment;
+    s->cfg.exec.data_dir = s->exec_data_dir;
+    s->cfg.exec.llm_endpoint = s->exec_llm_endpoint;
     s->clock = cfg->clock != NULL ? cfg->clock : &symbi_clock_system;
     s->cfg.clock = s->clock;
     if (s->cfg.tick_interval_ms <= 0)
@@ -407,6 +416,9 @@ void symbi_sched_free(struct symbi_sched *s)
     free(s->node);
     free(s->environment);
     free(s->data_dir);
+    free(s->exec_environment);
+    free(s->exec_data_dir);
+    free(s->exec_llm_endpoint);
     free(s);
 }
 

@@ -110,6 +110,9 @@ struct symbi_sched {
     struct symbi_sched_config cfg; /* strings below are our copies */
     struct symbi_pruner *pruner;   /* retention, off the dispatch path */
     char *store_url, *node, *environment, *data_dir;
+    /* the executor's strings, owned: the caller's configuration may be
+     * replaced (SIGHUP) while runs go on */
+    char *exec_environment, *exec_data_dir, *exec_llm_endpoint;
     const struct symbi_clock *clock;
     /* stepped: no threads; a test drives sched_tick, sched_work_run and
      * sched_recorder_flush itself (tests/unit/test_sched_loop.c) */

@@ -5,6 +5,7 @@ declared tools, retries, timeouts, bounded answers, and the API key kept out
 of the store, the logs and the API."""
 import json
 import re
+import signal
 from pathlib import Path
 
 import jsonschema
@@ -546,3 +547,20 @@ def test_tools_do_not_see_the_key(symbi, llm, tmp_path):
     assert p.returncode == 0, p.stderr
     assert llm.requests[0].headers["authorization"] == f"Bearer {KEY}"
     assert llm.requests[1].json["messages"][-1]["content"] == "key=[] shown=yes\n"
+
+
+def test_default_endpoint_survives_a_reload(symbi, daemons, llm, tmp_path):
+    # SIGHUP replaces the configuration: the executor must not keep pointers into the old one
+    (symbi.data_dir / "symbi.toml").write_text(
+        f'[agents]\nllm_endpoint = "{llm.url("/v1")}"\n')
+    llm.default = reply(openai_text("still here"))
+    d, a = daemon(symbi, daemons, tmp_path, 'agent m { model: "local-model" }\n')
+    add_job(a, "j", "m")
+    assert run_job(a, "j", input="x")["status"] == "succeeded"
+    for _ in range(2):
+        n = d.output().count("reloaded")
+        d.signal(signal.SIGHUP)
+        wait_until(lambda: d.output().count("reloaded") > n, timeout=10)
+    done = run_job(a, "j", input="y")
+    assert done["status"] == "succeeded" and done["output"] == "still here", done
+    assert [r.json["messages"][-1]["content"] for r in llm.requests] == ["x", "y"]
