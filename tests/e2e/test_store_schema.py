@@ -31,7 +31,7 @@ def test_new_store(symbi):
         assert "context_entries_live" in indexes
         cols = {r[1] for r in c.execute("PRAGMA table_info(runs)")}
         assert "iteration_outputs" in cols
-        # migration 5: model agents' tool calls and token usage
+        # migration 6: model agents' tool calls and token usage
         assert {"tool_calls", "prompt_tokens", "completion_tokens"} <= cols
 
 
