@@ -1,7 +1,7 @@
 /* build.c - turns parsed `schedule` and `agent` blocks into struct symbi_job
  * and struct symbi_agent_def: one table row per key (SPEC §2.2, §2.3) with
  * its type, then the shared semantic validation, errors placed at the key. */
-#include "dsl/dsl_int.h"
+#include "dsl/build_int.h"
 #include "symbi/policy.h"
 
 #include "symbi/cron.h"
@@ -9,18 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum key_type {
-    K_STRING,   /* string or bare identifier */
-    K_DURATION, /* "30s", 90s, 5.minutes, or a number of seconds */
-    K_INT,
-    K_BOOL,
-    K_NUMBER,    /* integer or decimal */
-    K_STR_ARRAY, /* array of strings -> JSON text */
-    K_STR_MAP,   /* map of string values -> JSON text */
-    K_MAP,       /* any map -> JSON text (policy) */
-    K_HEARTBEAT,
-};
 
 /* ---- schedule keys ---- */
 enum job_key {
@@ -54,11 +42,6 @@ enum job_key {
     J_COUNT
 };
 
-struct key_def {
-    const char *name;
-    enum key_type type;
-};
-
 static const struct key_def job_keys[J_COUNT] = {
     [J_NAME] = {"name", K_STRING},
     [J_AGENT] = {"agent", K_STRING},
@@ -89,69 +72,9 @@ static const struct key_def job_keys[J_COUNT] = {
     [J_DST_OVERLAP] = {"dst_overlap", K_STRING},
 };
 
-/* ---- agent keys ---- */
-enum agent_key {
-    A_NAME,
-    A_COMMAND,
-    A_EXEC,
-    A_MODEL,
-    A_BUILTIN,
-    A_SYSTEM_PROMPT,
-    A_CAPABILITIES,
-    A_ENV,
-    A_WORKDIR,
-    A_TIMEOUT,
-    A_ENDPOINT,
-    A_API_KEY_ENV,
-    A_TEMPERATURE,
-    A_MAX_TOKENS,
-    A_API,
-    A_TOOLS,
-    A_MAX_TOOL_CALLS,
-    A_COUNT
-};
-
-static const struct key_def agent_keys[A_COUNT] = {
-    [A_NAME] = {"name", K_STRING},
-    [A_COMMAND] = {"command", K_STRING},
-    [A_EXEC] = {"exec", K_STR_ARRAY},
-    [A_MODEL] = {"model", K_STRING},
-    [A_BUILTIN] = {"builtin", K_STRING},
-    [A_SYSTEM_PROMPT] = {"system_prompt", K_STRING},
-    [A_CAPABILITIES] = {"capabilities", K_STR_ARRAY},
-    [A_ENV] = {"env", K_STR_MAP},
-    [A_WORKDIR] = {"workdir", K_STRING},
-    [A_TIMEOUT] = {"timeout", K_DURATION},
-    [A_ENDPOINT] = {"endpoint", K_STRING},
-    [A_API_KEY_ENV] = {"api_key_env", K_STRING},
-    [A_TEMPERATURE] = {"temperature", K_NUMBER},
-    [A_MAX_TOKENS] = {"max_tokens", K_INT},
-    [A_API] = {"api", K_STRING},
-    [A_TOOLS] = {"tools", K_MAP},
-    [A_MAX_TOOL_CALLS] = {"max_tool_calls", K_INT},
-};
-
 static const char *const heartbeat_keys[] = {"enabled", "context_mode", "max_iterations"};
 
-/* A converted scalar or JSON text, heap-owned until stored. */
-struct conv {
-    char *str; /* K_STRING, JSON kinds */
-    int64_t i; /* K_INT, K_BOOL, K_DURATION (ms) */
-    double d;  /* K_NUMBER */
-};
-
-/* The state of one block's conversion. */
-struct bctx {
-    struct dsl_parser *p;
-    const struct dsl_block *b;
-    const char *what; /* "schedule" / "agent" */
-    int errors;
-};
-
-static void berr(struct bctx *c, int line, int col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void berr(struct bctx *c, int line, int col, const char *fmt, ...)
+void dsl_berr(struct bctx *c, int line, int col, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -162,117 +85,14 @@ static void berr(struct bctx *c, int line, int col, const char *fmt, ...)
     c->errors++;
 }
 
-const char *dsl_vkind_name(enum dsl_vkind k)
-{
-    static const char *const names[] = {
-        [V_STRING] = "a string",     [V_NUMBER] = "a number",     [V_BOOL] = "a boolean",
-        [V_IDENT] = "an identifier", [V_DURATION] = "a duration", [V_ARRAY] = "an array",
-        [V_MAP] = "a map",
-    };
-    return names[k];
-}
-
-int dsl_json_string(struct symbi_buf *b, const char *s, size_t n)
-{
-    int rc = symbi_buf_putc(b, '"');
-    size_t run = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch >= 0x20 && ch != '"' && ch != '\\') {
-            run++;
-            continue;
-        }
-        rc = symbi_buf_append(b, s + i - run, run);
-        run = 0;
-        if (rc != 0)
-            break;
-        switch (ch) {
-        case '"':
-            rc = symbi_buf_puts(b, "\\\"");
-            break;
-        case '\\':
-            rc = symbi_buf_puts(b, "\\\\");
-            break;
-        case '\n':
-            rc = symbi_buf_puts(b, "\\n");
-            break;
-        case '\t':
-            rc = symbi_buf_puts(b, "\\t");
-            break;
-        case '\r':
-            rc = symbi_buf_puts(b, "\\r");
-            break;
-        default:
-            rc = symbi_buf_printf(b, "\\u%04x", ch);
-            break;
-        }
-    }
-    if (rc == 0)
-        rc = symbi_buf_append(b, s + n - run, run);
-    return rc == 0 ? symbi_buf_putc(b, '"') : rc;
-}
-
-/* A number's text as valid JSON: no '_', no leading zeros. */
-static int json_number(struct symbi_buf *b, const char *s, size_t n)
-{
-    size_t i = 0;
-    int rc = 0;
-    if (i < n && s[i] == '-')
-        rc = symbi_buf_putc(b, s[i++]);
-    while (i + 1 < n && (s[i] == '0' || s[i] == '_') && s[i + 1] != '.')
-        i++;
-    for (; i < n && rc == 0; i++)
-        if (s[i] != '_')
-            rc = symbi_buf_putc(b, s[i]);
-    return rc;
-}
-
-int dsl_value_json(struct symbi_buf *b, const struct dsl_value *v)
-{
-    int rc = 0;
-    switch (v->kind) {
-    case V_STRING:
-    case V_IDENT:
-    case V_DURATION:
-        return dsl_json_string(b, v->s, v->len);
-    case V_NUMBER:
-        return json_number(b, v->s, v->len);
-    case V_BOOL:
-        return symbi_buf_puts(b, v->b ? "true" : "false");
-    case V_ARRAY:
-        rc = symbi_buf_putc(b, '[');
-        for (const struct dsl_value *it = v->items; it != NULL && rc == 0; it = it->next) {
-            if (it != v->items)
-                rc = symbi_buf_putc(b, ',');
-            if (rc == 0)
-                rc = dsl_value_json(b, it);
-        }
-        return rc == 0 ? symbi_buf_putc(b, ']') : rc;
-    case V_MAP:
-        rc = symbi_buf_putc(b, '{');
-        for (const struct dsl_entry *e = v->entries; e != NULL && rc == 0; e = e->next) {
-            if (e != v->entries)
-                rc = symbi_buf_putc(b, ',');
-            if (rc == 0)
-                rc = dsl_json_string(b, e->key, e->klen);
-            if (rc == 0)
-                rc = symbi_buf_putc(b, ':');
-            if (rc == 0)
-                rc = dsl_value_json(b, e->value);
-        }
-        return rc == 0 ? symbi_buf_putc(b, '}') : rc;
-    }
-    return SYMBI_EINVAL;
-}
-
-static bool key_eq(const struct dsl_entry *e, const char *name)
+bool dsl_key_eq(const struct dsl_entry *e, const char *name)
 {
     size_t n = strlen(name);
     return e->klen == n && memcmp(e->key, name, n) == 0;
 }
 
 /* The key as a printable C string (truncated) for messages. */
-static const char *key_text(struct bctx *c, const char *k, size_t n)
+const char *dsl_key_text(struct bctx *c, const char *k, size_t n)
 {
     if (n > 60)
         n = 60;
@@ -295,8 +115,8 @@ static bool map_dups(struct bctx *c, const struct dsl_value *v)
     for (const struct dsl_entry *e = v->entries; e != NULL; e = e->next)
         for (const struct dsl_entry *f = v->entries; f != e; f = f->next)
             if (f->klen == e->klen && memcmp(f->key, e->key, e->klen) == 0) {
-                berr(c, e->line, e->col, "duplicate key `%s` (first at %d:%d)",
-                     key_text(c, e->key, e->klen), f->line, f->col);
+                dsl_berr(c, e->line, e->col, "duplicate key `%s` (first at %d:%d)",
+                         dsl_key_text(c, e->key, e->klen), f->line, f->col);
                 ok = false;
                 break;
             }
@@ -320,8 +140,8 @@ static char *to_json(struct bctx *c, const struct dsl_value *v)
 
 /* Converts entry e's value to `type`; false (error reported) on a wrong
  * type or value. */
-static bool convert(struct bctx *c, const struct dsl_entry *e, const char *name, enum key_type type,
-                    struct conv *out)
+bool dsl_convert(struct bctx *c, const struct dsl_entry *e, const char *name, enum key_type type,
+                 struct conv *out)
 {
     const struct dsl_value *v = e->value;
     memset(out, 0, sizeof *out);
@@ -337,10 +157,10 @@ static bool convert(struct bctx *c, const struct dsl_entry *e, const char *name,
                 (memcpy(tmp, v->s, v->len), tmp[v->len] = '\0',
                  symbi_parse_duration_ms(tmp, &out->i) != 0) ||
                 out->i < 0) {
-                berr(c, v->line, v->col,
-                     "%s: invalid duration `%.*s` (use e.g. \"30s\", \"5m\", \"2h\", 90s, "
-                     "5.minutes)",
-                     name, (int)(v->len > 40 ? 40 : v->len), v->s);
+                dsl_berr(c, v->line, v->col,
+                         "%s: invalid duration `%.*s` (use e.g. \"30s\", \"5m\", \"2h\", 90s, "
+                         "5.minutes)",
+                         name, (int)(v->len > 40 ? 40 : v->len), v->s);
                 return false;
             }
             return true;
@@ -356,12 +176,12 @@ static bool convert(struct bctx *c, const struct dsl_entry *e, const char *name,
                 if (rc == 0)
                     return true;
                 if (rc == SYMBI_ERANGE) {
-                    berr(c, v->line, v->col, "%s: %s is out of range", name, tmp);
+                    dsl_berr(c, v->line, v->col, "%s: %s is out of range", name, tmp);
                     return false;
                 }
             }
-            berr(c, v->line, v->col, "%s: expected an integer, found `%.*s`", name,
-                 (int)(v->len > 40 ? 40 : v->len), v->s);
+            dsl_berr(c, v->line, v->col, "%s: expected an integer, found `%.*s`", name,
+                     (int)(v->len > 40 ? 40 : v->len), v->s);
             return false;
         }
         break;
@@ -389,8 +209,8 @@ static bool convert(struct bctx *c, const struct dsl_entry *e, const char *name,
             break;
         for (const struct dsl_value *it = v->items; it != NULL; it = it->next) {
             if (it->kind != V_STRING && it->kind != V_IDENT) {
-                berr(c, it->line, it->col, "%s: expected an array of strings, found %s in it", name,
-                     dsl_vkind_name(it->kind));
+                dsl_berr(c, it->line, it->col, "%s: expected an array of strings, found %s in it",
+                         name, dsl_vkind_name(it->kind));
                 return false;
             }
         }
@@ -403,9 +223,9 @@ static bool convert(struct bctx *c, const struct dsl_entry *e, const char *name,
         for (const struct dsl_entry *m = v->entries; m != NULL; m = m->next) {
             enum dsl_vkind k = m->value->kind;
             if (k == V_ARRAY || k == V_MAP) {
-                berr(c, m->value->line, m->value->col,
-                     "%s: the value of `%s` must be a string, not %s", name,
-                     key_text(c, m->key, m->klen), dsl_vkind_name(k));
+                dsl_berr(c, m->value->line, m->value->col,
+                         "%s: the value of `%s` must be a string, not %s", name,
+                         dsl_key_text(c, m->key, m->klen), dsl_vkind_name(k));
                 return false;
             }
         }
@@ -457,27 +277,27 @@ static bool convert(struct bctx *c, const struct dsl_entry *e, const char *name,
         [K_STR_MAP] = "a map of strings", [K_MAP] = "a map",
         [K_HEARTBEAT] = "a map",
     };
-    berr(c, v->line, v->col, "%s: expected %s, found %s", name, want[type],
-         dsl_vkind_name(v->kind));
+    dsl_berr(c, v->line, v->col, "%s: expected %s, found %s", name, want[type],
+             dsl_vkind_name(v->kind));
     return false;
 }
 
 /* The key of `table` named by e, or -1 after reporting an unknown key. */
-static int find_key(struct bctx *c, const struct dsl_entry *e, const struct key_def *table,
-                    size_t n, const char *in)
+int dsl_find_key(struct bctx *c, const struct dsl_entry *e, const struct key_def *table, size_t n,
+                 const char *in)
 {
     for (size_t i = 0; i < n; i++)
-        if (key_eq(e, table[i].name))
+        if (dsl_key_eq(e, table[i].name))
             return (int)i;
     const char *names[32];
     for (size_t i = 0; i < n && i < 32; i++)
         names[i] = table[i].name;
-    const char *k = key_text(c, e->key, e->klen);
+    const char *k = dsl_key_text(c, e->key, e->klen);
     const char *near = symbi_dsl_nearest(k, names, n < 32 ? n : 32);
     if (near != NULL)
-        berr(c, e->line, e->col, "unknown key `%s` in %s; did you mean `%s`?", k, in, near);
+        dsl_berr(c, e->line, e->col, "unknown key `%s` in %s; did you mean `%s`?", k, in, near);
     else
-        berr(c, e->line, e->col, "unknown key `%s` in %s", k, in);
+        dsl_berr(c, e->line, e->col, "unknown key `%s` in %s", k, in);
     return -1;
 }
 
@@ -486,7 +306,7 @@ static int find_key(struct bctx *c, const struct dsl_entry *e, const struct key_
 /* The position for a validator error about `field` ("cron",
  * "policy.max_runtime"): the deepest entry found along the path (its value),
  * else the block's keyword. */
-static void field_pos(const struct dsl_block *b, const char *field, int *line, int *col)
+void dsl_field_pos(const struct dsl_block *b, const char *field, int *line, int *col)
 {
     *line = b->line;
     *col = b->col;
@@ -566,38 +386,39 @@ static bool heartbeat_convert(struct bctx *c, const struct dsl_value *v, struct 
     hb->enabled = true; /* a heartbeat block means a heartbeat unless it says otherwise */
     for (const struct dsl_entry *e = v->entries; e != NULL; e = e->next) {
         struct conv cv;
-        if (key_eq(e, "enabled")) {
-            if (!convert(c, e, "heartbeat.enabled", K_BOOL, &cv))
+        if (dsl_key_eq(e, "enabled")) {
+            if (!dsl_convert(c, e, "heartbeat.enabled", K_BOOL, &cv))
                 ok = false;
             else
                 hb->enabled = cv.i != 0;
-        } else if (key_eq(e, "context_mode")) {
-            if (!convert(c, e, "heartbeat.context_mode", K_STRING, &cv)) {
+        } else if (dsl_key_eq(e, "context_mode")) {
+            if (!dsl_convert(c, e, "heartbeat.context_mode", K_STRING, &cv)) {
                 ok = false;
             } else {
                 if (symbi_session_mode_parse(cv.str, &hb->context_mode) != 0) {
-                    berr(c, e->value->line, e->value->col,
-                         "heartbeat.context_mode: unknown mode \"%s\" (ephemeral_with_summary, "
-                         "shared_persistent or fully_ephemeral)",
-                         cv.str);
+                    dsl_berr(c, e->value->line, e->value->col,
+                             "heartbeat.context_mode: unknown mode \"%s\" (ephemeral_with_summary, "
+                             "shared_persistent or fully_ephemeral)",
+                             cv.str);
                     ok = false;
                 }
                 free(cv.str);
             }
-        } else if (key_eq(e, "max_iterations")) {
-            if (!convert(c, e, "heartbeat.max_iterations", K_INT, &cv))
+        } else if (dsl_key_eq(e, "max_iterations")) {
+            if (!dsl_convert(c, e, "heartbeat.max_iterations", K_INT, &cv))
                 ok = false;
             else
                 hb->max_iterations = (int)cv.i;
         } else {
-            const char *k = key_text(c, e->key, e->klen);
+            const char *k = dsl_key_text(c, e->key, e->klen);
             const char *near = symbi_dsl_nearest(k, heartbeat_keys, 3);
             if (near != NULL)
-                berr(c, e->line, e->col, "unknown key `%s` in heartbeat; did you mean `%s`?", k,
-                     near);
+                dsl_berr(c, e->line, e->col, "unknown key `%s` in heartbeat; did you mean `%s`?", k,
+                         near);
             else
-                berr(c, e->line, e->col,
-                     "unknown key `%s` in heartbeat (enabled, context_mode, max_iterations)", k);
+                dsl_berr(c, e->line, e->col,
+                         "unknown key `%s` in heartbeat (enabled, context_mode, max_iterations)",
+                         k);
             ok = false;
         }
     }
@@ -608,7 +429,8 @@ static bool heartbeat_convert(struct bctx *c, const struct dsl_value *v, struct 
 #define ENUM_KEY(fn, field, choices)                                                               \
     do {                                                                                           \
         if (fn(cv.str, &job->field) != 0)                                                          \
-            berr(c, v->line, v->col, "%s: unknown value \"%s\" (%s)", kd->name, cv.str, choices);  \
+            dsl_berr(c, v->line, v->col, "%s: unknown value \"%s\" (%s)", kd->name, cv.str,        \
+                     choices);                                                                     \
         free(cv.str);                                                                              \
     } while (0)
 
@@ -618,7 +440,7 @@ static void schedule_entry(struct bctx *c, struct symbi_job *job, const struct d
     const struct key_def *kd = &job_keys[k];
     const struct dsl_value *v = e->value;
     struct conv cv;
-    if (!convert(c, e, kd->name, kd->type, &cv))
+    if (!dsl_convert(c, e, kd->name, kd->type, &cv))
         return;
     switch ((enum job_key)k) {
     case J_NAME:
@@ -666,16 +488,16 @@ static void schedule_entry(struct bctx *c, struct symbi_job *job, const struct d
         for (const struct dsl_entry *m = v->entries; m != NULL; m = m->next) {
             bool known = false;
             for (size_t i = 0; i < symbi_policy_n_keys && !known; i++)
-                known = key_eq(m, symbi_policy_keys[i]);
+                known = dsl_key_eq(m, symbi_policy_keys[i]);
             if (known)
                 continue;
-            const char *pk = key_text(c, m->key, m->klen);
+            const char *pk = dsl_key_text(c, m->key, m->klen);
             const char *near = symbi_dsl_nearest(pk, symbi_policy_keys, symbi_policy_n_keys);
             if (near != NULL)
-                berr(c, m->line, m->col, "unknown key `%s` in policy; did you mean `%s`?", pk,
-                     near);
+                dsl_berr(c, m->line, m->col, "unknown key `%s` in policy; did you mean `%s`?", pk,
+                         near);
             else
-                berr(c, m->line, m->col, "unknown key `%s` in policy", pk);
+                dsl_berr(c, m->line, m->col, "unknown key `%s` in policy", pk);
         }
         job->policy = cv.str;
         break;
@@ -725,15 +547,15 @@ static void schedule_entry(struct bctx *c, struct symbi_job *job, const struct d
 }
 
 /* Reports a second occurrence of a known key. */
-static bool dup_key(struct bctx *c, const struct dsl_entry *e, const struct dsl_entry **seen,
-                    const char *name)
+bool dsl_dup_key(struct bctx *c, const struct dsl_entry *e, const struct dsl_entry **seen,
+                 const char *name)
 {
     if (*seen == NULL) {
         *seen = e;
         return false;
     }
-    berr(c, e->line, e->col, "duplicate key `%s` (first at %d:%d)", name, (*seen)->line,
-         (*seen)->col);
+    dsl_berr(c, e->line, e->col, "duplicate key `%s` (first at %d:%d)", name, (*seen)->line,
+             (*seen)->col);
     return true;
 }
 
@@ -755,7 +577,7 @@ static int push_job(struct symbi_dsl_file *f, struct symbi_job *job)
     return 0;
 }
 
-static int push_agent(struct symbi_dsl_file *f, struct symbi_agent_def *a)
+int dsl_push_agent(struct symbi_dsl_file *f, struct symbi_agent_def *a)
 {
     if (needs_growth(f->n_agents)) {
         struct symbi_agent_def *na =
@@ -768,7 +590,7 @@ static int push_agent(struct symbi_dsl_file *f, struct symbi_agent_def *a)
     return 0;
 }
 
-static char *source_of(struct dsl_parser *p)
+char *dsl_source_of(struct dsl_parser *p)
 {
     size_t n = strlen(p->name) + 5;
     char *s = malloc(n);
@@ -807,8 +629,8 @@ static void each_error(void *ud, const char *field, const struct symbi_err *err)
                 return;
     }
     int line, col;
-    field_pos(ec->c->b, field, &line, &col);
-    berr(ec->c, line, col, "%s", err->msg);
+    dsl_field_pos(ec->c->b, field, &line, &col);
+    dsl_berr(ec->c, line, col, "%s", err->msg);
 }
 
 static void build_schedule(struct dsl_parser *p, const struct dsl_block *b, bool dup)
@@ -822,13 +644,13 @@ static void build_schedule(struct dsl_parser *p, const struct dsl_block *b, bool
     bool unknown = false;
     const struct dsl_entry *policy_ref = NULL; /* policy: "NAME" (SPEC §8.3) */
     for (const struct dsl_entry *e = b->entries; e != NULL && !p->oom; e = e->next) {
-        int k = find_key(&c, e, job_keys, J_COUNT, "schedule");
+        int k = dsl_find_key(&c, e, job_keys, J_COUNT, "schedule");
         unknown |= k < 0;
         if (k == J_POLICY && (e->value->kind == V_STRING || e->value->kind == V_IDENT)) {
-            dup_key(&c, e, &policy_ref, "policy: \"NAME\"");
+            dsl_dup_key(&c, e, &policy_ref, "policy: \"NAME\"");
             continue;
         }
-        if (k < 0 || dup_key(&c, e, &seen[k], job_keys[k].name))
+        if (k < 0 || dsl_dup_key(&c, e, &seen[k], job_keys[k].name))
             continue;
         int before = c.errors;
         schedule_entry(&c, &job, e, k, &at_text);
@@ -838,14 +660,15 @@ static void build_schedule(struct dsl_parser *p, const struct dsl_block *b, bool
         c.errors++;
     if (b->name != NULL) {
         if (seen[J_NAME] != NULL) {
-            berr(&c, seen[J_NAME]->line, seen[J_NAME]->col,
-                 "the schedule is named twice: `schedule %.*s` and `name`", (int)b->nlen, b->name);
+            dsl_berr(&c, seen[J_NAME]->line, seen[J_NAME]->col,
+                     "the schedule is named twice: `schedule %.*s` and `name`", (int)b->nlen,
+                     b->name);
         } else if ((job.name = symbi_strndup(b->name, b->nlen)) == NULL) {
             p->oom = true;
         }
     } else if (seen[J_NAME] == NULL && c.errors == 0) {
-        berr(&c, b->line, b->col,
-             "schedule has no name: write `schedule NAME {` or give `name: \"...\"`");
+        dsl_berr(&c, b->line, b->col,
+                 "schedule has no name: write `schedule NAME {` or give `name: \"...\"`");
         bad[J_NAME] = true;
     } else if (seen[J_NAME] == NULL) {
         bad[J_NAME] = true;
@@ -854,8 +677,8 @@ static void build_schedule(struct dsl_parser *p, const struct dsl_block *b, bool
         struct symbi_err err;
         if (at_to_utc(at_text, job.timezone, &job.at, &err) != 0) {
             int line, col;
-            field_pos(b, "at", &line, &col);
-            berr(&c, line, col, "%s", err.msg);
+            dsl_field_pos(b, "at", &line, &col);
+            dsl_berr(&c, line, col, "%s", err.msg);
             bad[J_AT] = true;
         }
     }
@@ -864,139 +687,12 @@ static void build_schedule(struct dsl_parser *p, const struct dsl_block *b, bool
         struct each_ctx ec = {&c, bad, seen, unknown};
         dsl_validate_each(&job, each_error, &ec);
     }
-    if (c.errors == 0 && !p->oom && (job.source = source_of(p)) != NULL &&
+    if (c.errors == 0 && !p->oom && (job.source = dsl_source_of(p)) != NULL &&
         push_job(p->out, &job) == 0)
         return;
     if (c.errors == 0)
         p->oom = true;
     symbi_job_cleanup(&job);
-}
-
-/* ---- agents ---- */
-
-static void build_agent(struct dsl_parser *p, const struct dsl_block *b, bool dup)
-{
-    struct bctx c = {p, b, "agent", b->bad || dup ? 1 : 0};
-    struct symbi_agent_def a;
-    symbi_agent_def_init(&a);
-    const struct dsl_entry *seen[A_COUNT] = {0};
-    const struct dsl_entry *runner = NULL;
-    for (const struct dsl_entry *e = b->entries; e != NULL && !p->oom; e = e->next) {
-        int k = find_key(&c, e, agent_keys, A_COUNT, "agent");
-        if (k < 0 || dup_key(&c, e, &seen[k], agent_keys[k].name))
-            continue;
-        const struct key_def *kd = &agent_keys[k];
-        struct conv cv;
-        if (k == A_COMMAND || k == A_EXEC || k == A_MODEL || k == A_BUILTIN) {
-            if (runner != NULL) {
-                berr(&c, e->line, e->col,
-                     "the agent names two runners (`%s` and `%s`); give exactly one",
-                     key_text(&c, runner->key, runner->klen), kd->name);
-                continue;
-            }
-            runner = e;
-        }
-        if (!convert(&c, e, kd->name, kd->type, &cv))
-            continue;
-        switch ((enum agent_key)k) {
-        case A_NAME:
-            a.name = cv.str;
-            break;
-        case A_COMMAND:
-            a.command = cv.str;
-            a.runner = SYMBI_RUNNER_COMMAND;
-            break;
-        case A_EXEC:
-            a.exec = cv.str;
-            a.runner = SYMBI_RUNNER_EXEC;
-            break;
-        case A_MODEL:
-            a.model = cv.str;
-            a.runner = SYMBI_RUNNER_MODEL;
-            break;
-        case A_BUILTIN:
-            a.builtin = cv.str;
-            a.runner = SYMBI_RUNNER_BUILTIN;
-            break;
-        case A_SYSTEM_PROMPT:
-            a.system_prompt = cv.str;
-            break;
-        case A_CAPABILITIES:
-            a.capabilities = cv.str;
-            break;
-        case A_ENV:
-            a.env = cv.str;
-            break;
-        case A_WORKDIR:
-            a.workdir = cv.str;
-            break;
-        case A_TIMEOUT:
-            a.timeout_ms = cv.i;
-            break;
-        case A_ENDPOINT:
-            a.endpoint = cv.str;
-            break;
-        case A_API_KEY_ENV:
-            a.api_key_env = cv.str;
-            break;
-        case A_TEMPERATURE:
-            if (cv.d < 0 || cv.d > 2)
-                berr(&c, e->value->line, e->value->col, "temperature: must be between 0 and 2");
-            a.temperature = cv.d;
-            break;
-        case A_MAX_TOKENS:
-            if (cv.i < 1)
-                berr(&c, e->value->line, e->value->col, "max_tokens: must be at least 1");
-            a.max_tokens = (int)cv.i;
-            break;
-        case A_API:
-            a.api = cv.str;
-            break;
-        case A_TOOLS:
-            a.tools = cv.str;
-            break;
-        case A_MAX_TOOL_CALLS:
-            if (cv.i < 1 || cv.i > SYMBI_AGENT_MAX_TOOL_CALLS)
-                berr(&c, e->value->line, e->value->col, "max_tool_calls: must be between 1 and %d",
-                     SYMBI_AGENT_MAX_TOOL_CALLS);
-            a.max_tool_calls = (int)cv.i;
-            break;
-        case A_COUNT:
-            free(cv.str);
-            break;
-        }
-    }
-    if (b->name != NULL) {
-        if (seen[A_NAME] != NULL)
-            berr(&c, seen[A_NAME]->line, seen[A_NAME]->col,
-                 "the agent is named twice: `agent %.*s` and `name`", (int)b->nlen, b->name);
-        else if ((a.name = symbi_strndup(b->name, b->nlen)) == NULL)
-            p->oom = true;
-    } else if (seen[A_NAME] == NULL && c.errors == 0) {
-        berr(&c, b->line, b->col, "agent has no name: write `agent NAME {`");
-    }
-    if (c.errors == 0 && !p->oom && runner == NULL && !b->upstream)
-        berr(&c, b->line, b->col,
-             "agent `%s` names no runner: give one of `command`, `exec`, `model` or `builtin`",
-             a.name);
-    if (c.errors == 0 && !p->oom) {
-        struct symbi_err err;
-        if (symbi_agent_def_validate(&a, b->upstream, &err) != 0) {
-            /* the message starts with the field name */
-            char field[32];
-            size_t n = strcspn(err.msg, ":");
-            snprintf(field, sizeof field, "%.*s", (int)(n < 31 ? n : 31), err.msg);
-            int line, col;
-            field_pos(b, field, &line, &col);
-            berr(&c, line, col, "%s", err.msg);
-        }
-    }
-    if (c.errors == 0 && !p->oom && (a.source = source_of(p)) != NULL &&
-        push_agent(p->out, &a) == 0)
-        return;
-    if (c.errors == 0)
-        p->oom = true;
-    symbi_agent_def_cleanup(&a);
 }
 
 /* ---- names unique per kind in a file ---- */
@@ -1021,7 +717,7 @@ static bool block_name(const struct dsl_block *b, const char **name, size_t *len
         return true;
     }
     for (const struct dsl_entry *e = b->entries; e != NULL; e = e->next) {
-        if (key_eq(e, "name") && (e->value->kind == V_STRING || e->value->kind == V_IDENT)) {
+        if (dsl_key_eq(e, "name") && (e->value->kind == V_STRING || e->value->kind == V_IDENT)) {
             *name = e->value->s;
             *len = e->value->len;
             *line = e->value->line;
@@ -1081,6 +777,6 @@ void dsl_build(struct dsl_parser *p)
         if (b->kind == B_SCHEDULE)
             build_schedule(p, b, dup);
         else
-            build_agent(p, b, dup);
+            dsl_build_agent(p, b, dup);
     }
 }
