@@ -1,6 +1,6 @@
-/* build.c - turns parsed `schedule` and `agent` blocks into struct symbi_job
- * and struct symbi_agent_def: one table row per key (SPEC §2.2, §2.3) with
- * its type, then the shared semantic validation, errors placed at the key. */
+/* build.c - turns parsed `schedule` blocks into struct symbi_job (one table
+ * row per key, SPEC §2.2, with its type, then the shared semantic validation,
+ * errors placed at the key) and drives the build of every block of a file. */
 #include "dsl/build_int.h"
 #include "symbi/policy.h"
 
