@@ -148,6 +148,8 @@ int symbi_parse_duration_ms(const char *s, int64_t *out_ms);
 char *symbi_duration_fmt(int64_t ms, char out[32]);
 /* true/false/yes/no/on/off/1/0 (any case). */
 int symbi_parse_bool(const char *s, bool *out);
+/* The value 0-15 of one hexadecimal digit (either case), -1 for any other byte. */
+int symbi_hex_value(int c);
 
 /* ---- UTF-8 ------------------------------------------------------------- */
 /* The length (1-4) of the valid UTF-8 sequence at s with `left` bytes

@@ -2,6 +2,7 @@
  * OpenAI chat-completions and Anthropic Messages request bodies from the
  * agent, the session context and the input, and parses their answers. */
 #include "agent/model_int.h"
+#include "symbi/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,24 +45,8 @@ char *symbi_agent__model_input_text(const char *input, const char *job, int64_t 
 
 json_t *symbi_agent__model_text(const char *s)
 {
-    size_t len = strlen(s);
-    json_t *v = json_stringn(s, len);
-    if (v != NULL)
-        return v;
     /* not UTF-8 (agent output may hold anything): invalid bytes become U+FFFD */
-    struct symbi_buf b;
-    symbi_buf_init(&b, 0);
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        size_t n = symbi_utf8_seq(p + i, len - i);
-        if (symbi_buf_append(&b, n == 0 ? "\xEF\xBF\xBD" : (const char *)p + i, n == 0 ? 3 : n) !=
-            0)
-            break;
-        i += n == 0 ? 1 : n;
-    }
-    v = json_stringn(symbi_buf_str(&b), b.len);
-    symbi_buf_cleanup(&b);
-    return v;
+    return symbi_json_text(s, strlen(s));
 }
 
 /* {"role": role, "content": text} appended to arr; 0 or SYMBI_ENOMEM */

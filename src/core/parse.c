@@ -200,3 +200,14 @@ int symbi_parse_bool(const char *s, bool *out)
     }
     return SYMBI_EINVAL;
 }
+
+int symbi_hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

@@ -14,17 +14,6 @@ static bool is_ctl(unsigned char c)
     return c < 0x20 || c == 0x7f;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool http_target_has_ctl(const char *raw)
 {
     const unsigned char *p = (const unsigned char *)raw;
@@ -32,8 +21,8 @@ bool http_target_has_ctl(const char *raw)
         if (is_ctl(*p))
             return true;
         if (*p == '%') {
-            int hi = hexval(p[1]);
-            int lo = hi >= 0 ? hexval(p[2]) : -1;
+            int hi = symbi_hex_value(p[1]);
+            int lo = hi >= 0 ? symbi_hex_value(p[2]) : -1;
             if (lo >= 0 && is_ctl((unsigned char)(hi * 16 + lo)))
                 return true;
         }

@@ -17,17 +17,6 @@ static void to_hex(const unsigned char *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes hex into out (at most cap bytes); SYMBI_EINVAL on bad input. */
 static int from_hex(const char *hex, unsigned char *out, size_t cap, size_t *n)
 {
@@ -37,7 +26,7 @@ static int from_hex(const char *hex, unsigned char *out, size_t cap, size_t *n)
     if (len % 2 != 0 || len / 2 > cap)
         return SYMBI_EINVAL;
     for (size_t i = 0; i < len / 2; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        int hi = symbi_hex_value(hex[2 * i]), lo = symbi_hex_value(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return SYMBI_EINVAL;
         out[i] = (unsigned char)(hi << 4 | lo);

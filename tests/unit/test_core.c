@@ -213,6 +213,14 @@ static void test_parse_duration(void **state)
     assert_int_equal(symbi_parse_bool("off", &b), 0);
     assert_false(b);
     assert_int_equal(symbi_parse_bool("maybe", &b), SYMBI_EINVAL);
+    /* hex digits, either case; everything else -1 */
+    assert_int_equal(symbi_hex_value('0'), 0);
+    assert_int_equal(symbi_hex_value('9'), 9);
+    assert_int_equal(symbi_hex_value('a'), 10);
+    assert_int_equal(symbi_hex_value('F'), 15);
+    assert_int_equal(symbi_hex_value('g'), -1);
+    assert_int_equal(symbi_hex_value(0), -1);
+    assert_int_equal(symbi_hex_value(-1), -1);
 }
 
 static void test_uuid(void **state)
