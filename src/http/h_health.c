@@ -30,15 +30,7 @@ static int count_runs(struct symbi_store *st, bool has_status, enum symbi_run_st
     return symbi_store_run_count(st, &f, n, err);
 }
 
-/* Everything the scheduler-health answer reports, read from the store. */
-struct health_figures {
-    int64_t jobs[5];
-    int64_t in_flight, queued, total, succeeded, failed, timed_out;
-    int64_t avg_ms;
-    int64_t next_due;
-};
-
-static int read_figures(struct symbi_store *st, struct health_figures *h, struct symbi_err *err)
+int http_health_read(struct symbi_store *st, struct http_health_figures *h, struct symbi_err *err)
 {
     int rc = symbi_store_job_counts(st, h->jobs, err);
     if (rc == 0)
@@ -65,13 +57,15 @@ static int read_figures(struct symbi_store *st, struct health_figures *h, struct
         return rc;
     int64_t sum = 0, cnt = 0;
     for (size_t i = 0; i < n; i++) {
-        if (runs[i].execution_time_ms >= 0 && symbi_run_status_final(runs[i].status)) {
-            sum += runs[i].execution_time_ms;
-            cnt++;
-        }
+        if (runs[i].execution_time_ms < 0 || !symbi_run_status_final(runs[i].status))
+            continue;
+        sum += runs[i].execution_time_ms;
+        cnt++;
+        if (runs[i].execution_time_ms > h->longest_ms)
+            h->longest_ms = runs[i].execution_time_ms;
     }
     symbi_run_list_free(runs, n);
-    h->avg_ms = cnt > 0 ? sum / cnt : 0;
+    h->avg_ms = cnt > 0 ? (double)sum / (double)cnt : 0.0;
     return 0;
 }
 
@@ -81,11 +75,11 @@ void http_h_health_scheduler(struct http_req *r)
         http_h_up_health(r);
         return;
     }
-    struct health_figures h = {0};
+    struct http_health_figures h = {0};
     struct symbi_err err = {0};
     int64_t t0 = symbi_now_mono_ms();
     struct symbi_store *st = http_store(r, false);
-    int rc = st != NULL ? read_figures(st, &h, &err) : SYMBI_EIO;
+    int rc = st != NULL ? http_health_read(st, &h, &err) : SYMBI_EIO;
     int64_t store_ms = symbi_now_mono_ms() - t0;
     if (rc != 0) {
         http_reply(r, 503,

@@ -156,6 +156,18 @@ void http_h_run_deny(struct http_req *r);
 void http_h_audit(struct http_req *r);
 void http_h_health(struct http_req *r);
 void http_h_health_scheduler(struct http_req *r);
+/* Everything the scheduler-health answers report, read from the store
+ * (h_health.c): jobs by status, runs running / queued / in total / by
+ * outcome, the next due instant, and the average and longest execution
+ * over the newest 200 finished runs. *h must start zeroed. */
+struct http_health_figures {
+    int64_t jobs[5];
+    int64_t in_flight, queued, total, succeeded, failed, timed_out;
+    double avg_ms;
+    int64_t longest_ms;
+    int64_t next_due;
+};
+int http_health_read(struct symbi_store *st, struct http_health_figures *h, struct symbi_err *err);
 void http_h_up_health(struct http_req *r); /* upstream's shape, from http_h_health_scheduler */
 void http_h_metrics(struct http_req *r);
 void http_h_openapi(struct http_req *r);
