@@ -340,9 +340,10 @@ int symbi_store_recover_expired(struct symbi_store *st, int64_t now, struct symb
  * running or pending_approval) that finished before now - keep_runs_ms,
  * then those beyond the newest keep_runs_per_job of their job (by
  * scheduled_at, attempt), at most `batch` runs (<= 0: 500), and at most
- * `batch` audit events older than now - keep_audit_ms. Their approvals go
- * with them. A bound <= 0 is off. Counts what it deleted in *out; call
- * again until it deletes nothing. dry_run counts everything that would go
+ * `batch` audit events older than now - keep_audit_ms, and at most `batch`
+ * archived session-context entries archived before now - keep_runs_ms (live
+ * entries are the context and stay). Their approvals go with them. A bound <= 0 is off. Counts what
+ * it deleted in *out; call again until it deletes nothing. dry_run counts everything that would go
  * (no batch bound) and writes nothing. */
 struct symbi_retention {
     int64_t now;
@@ -353,6 +354,7 @@ struct symbi_retention {
 struct symbi_prune_counts {
     int64_t runs;
     int64_t audit;
+    int64_t contexts; /* archived context entries */
 };
 int symbi_store_prune(struct symbi_store *st, const struct symbi_retention *r, int64_t batch,
                       bool dry_run, struct symbi_prune_counts *out, struct symbi_err *err);

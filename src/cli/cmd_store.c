@@ -69,13 +69,15 @@ static int cmd_prune(struct symbi_cli *cli, int argc, char **argv)
         rc = symbi_store_prune(st, &r, PRUNE_BATCH, dry, &c, &err);
         total.runs += c.runs;
         total.audit += c.audit;
-    } while (rc == 0 && !dry && c.runs + c.audit > 0);
+        total.contexts += c.contexts;
+    } while (rc == 0 && !dry && c.runs + c.audit + c.contexts > 0);
     symbi_store_close(st);
     if (rc != 0)
         return symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
-    printf("%s %lld run%s and %lld audit event%s\n", dry ? "would delete" : "deleted",
-           (long long)total.runs, total.runs == 1 ? "" : "s", (long long)total.audit,
-           total.audit == 1 ? "" : "s");
+    printf("%s %lld run%s, %lld audit event%s and %lld archived context entr%s\n",
+           dry ? "would delete" : "deleted", (long long)total.runs, total.runs == 1 ? "" : "s",
+           (long long)total.audit, total.audit == 1 ? "" : "s", (long long)total.contexts,
+           total.contexts == 1 ? "y" : "ies");
     return SYMBI_EXIT_OK;
 }
 

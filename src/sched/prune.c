@@ -68,12 +68,14 @@ static void pass(struct symbi_pruner *p, struct symbi_store *st)
             batch *= 2;
         total.runs += c.runs;
         total.audit += c.audit;
-        if (c.runs + c.audit == 0 || nap(p, PRUNE_PAUSE_MS))
+        total.contexts += c.contexts;
+        if (c.runs + c.audit + c.contexts == 0 || nap(p, PRUNE_PAUSE_MS))
             break;
     }
-    if (total.runs + total.audit > 0)
-        symbi_log(SYMBI_LOG_INFO, "store", "pruned runs=%lld audit_events=%lld",
-                  (long long)total.runs, (long long)total.audit);
+    if (total.runs + total.audit + total.contexts > 0)
+        symbi_log(SYMBI_LOG_INFO, "store",
+                  "pruned runs=%lld audit_events=%lld context_entries=%lld", (long long)total.runs,
+                  (long long)total.audit, (long long)total.contexts);
 }
 
 static void *pruner_main(void *arg)

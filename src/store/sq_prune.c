@@ -1,6 +1,7 @@
 /* sq_prune.c - retention in the SQLite backend (SPEC §13.1): deletes
- * terminal runs past keep_runs or beyond keep_runs_per_job, and old audit
- * events, a small batch per transaction; never a queued/running/pending run. */
+ * terminal runs past keep_runs or beyond keep_runs_per_job, archived session
+ * context entries past keep_runs, and old audit events, a small batch per
+ * transaction; never a queued/running/pending run, never a live context. */
 #include "store/sq.h"
 
 #include <string.h>
@@ -47,7 +48,13 @@ static int dry_counts(struct sq_store *s, const struct symbi_retention *r, int64
     sqlite3_bind_int64(q, 1, cut);
     sqlite3_bind_int64(q, 2, r->keep_runs_per_job > 0 ? r->keep_runs_per_job : INT64_MAX);
     int rc = count_one(s, q, &out->runs, err);
-    if (rc != 0 || r->keep_audit_ms <= 0)
+    if (rc != 0)
+        return rc;
+    q = sq_prep(s, "SELECT count(*) FROM context_entries WHERE archived_at < ?1", err);
+    if (q == NULL)
+        return SYMBI_ESTORE;
+    sqlite3_bind_int64(q, 1, cut);
+    if ((rc = count_one(s, q, &out->contexts, err)) != 0 || r->keep_audit_ms <= 0)
         return rc;
     q = sq_prep(s, "SELECT count(*) FROM audit_events WHERE at < ?1", err);
     if (q == NULL)
@@ -137,6 +144,20 @@ static int prune_batch(struct sq_store *s, const struct symbi_retention *r, int6
     if (left > 0 && r->keep_runs_per_job > 0 &&
         (rc = prune_per_job(s, r->keep_runs_per_job, &left, &out->runs, err)) != 0)
         return rc;
+    if (r->keep_runs_ms > 0) {
+        /* archived context entries follow keep_runs (counted from when they
+         * were archived); live ones are the context itself and stay */
+        sqlite3_stmt *q = sq_prep(s,
+                                  "DELETE FROM context_entries WHERE rowid IN (SELECT rowid FROM "
+                                  "context_entries WHERE archived_at < ?1 LIMIT ?2)",
+                                  err);
+        if (q == NULL)
+            return SYMBI_ESTORE;
+        sqlite3_bind_int64(q, 1, cut);
+        sqlite3_bind_int64(q, 2, batch);
+        if ((rc = run_delete(s, q, &out->contexts, err)) != 0)
+            return rc;
+    }
     if (r->keep_audit_ms > 0) {
         sqlite3_stmt *q = sq_prep(s,
                                   "DELETE FROM audit_events WHERE rowid IN (SELECT rowid FROM "

@@ -47,16 +47,16 @@ def test_store_prune_cli(symbi):
     fill(symbi, "a", 1, base - 30 * DAY, "pending_approval", fin=None)
     fill(symbi, "old", 5, now - 100 * DAY)  # past keep_runs (90d by default)
     p = symbi.run("store", "prune", "--dry-run", check=True)
-    assert p.stdout == "would delete 905 runs and 0 audit events\n"
+    assert p.stdout == "would delete 905 runs, 0 audit events and 0 archived context entries\n"
     assert count(symbi, "a") == 1004
     p = symbi.run("store", "prune", check=True)
-    assert p.stdout == "deleted 905 runs and 0 audit events\n"
+    assert p.stdout == "deleted 905 runs, 0 audit events and 0 archived context entries\n"
     kept = rows(symbi, "SELECT scheduled_at FROM runs WHERE job_name = 'a' AND status = "
                        "'succeeded' ORDER BY scheduled_at")
     assert [r["scheduled_at"] for r in kept] == [base + i * 60000 for i in range(900, 1000)]
     assert count(symbi, "a", "status IN ('running','queued','pending_approval')") == 4
     assert count(symbi, "old") == 0
-    assert symbi.run("store", "prune", check=True).stdout == "deleted 0 runs and 0 audit events\n"
+    assert symbi.run("store", "prune", check=True).stdout == "deleted 0 runs, 0 audit events and 0 archived context entries\n"
     p = symbi.run("store", "check", check=True)
     assert p.stdout == "store: ok\n"
 
@@ -79,3 +79,31 @@ def test_pruner_in_the_daemon(symbi, daemons):
         assert got == now - DAY + 900 * 60000
         assert count(symbi, name, "status = 'queued'") == 3
     d.wait_for("pruned runs=1800")
+
+
+def test_archived_context_entries_follow_keep_runs(symbi):
+    """Archived session-context entries older than keep_runs go; live ones
+    (the context itself) and recently archived ones stay."""
+    agents = write_agents(symbi.data_dir, AGENTS)
+    symbi.run("cron", "add", "--file", agents / "jobs.symbi", check=True)
+    (symbi.data_dir / "symbi.toml").write_text('[store]\nkeep_runs = "30d"\n')
+    now = int(time.time() * 1000)
+    db = sqlite3.connect(symbi.data_dir / "symbi.db", timeout=10)
+    jid = db.execute("SELECT id FROM jobs WHERE name = 'a'").fetchone()[0]
+    def entry(at, archived_at):
+        db.execute("INSERT INTO context_entries (job_id, at, input, output, bytes, archived_at) "
+                   "VALUES (?,?,?,?,?,?)", (jid, at, "in", "out", 5, archived_at))
+    for i in range(7):
+        entry(now - 60 * DAY + i, now - 40 * DAY)   # archived 40 days ago: past keep_runs
+    for i in range(3):
+        entry(now - 60 * DAY + i, now - 10 * DAY)   # archived 10 days ago: kept
+    for i in range(2):
+        entry(now - 60 * DAY + i, None)              # live: never pruned, however old
+    db.commit()
+    db.close()
+    p = symbi.run("store", "prune", "--dry-run", check=True)
+    assert p.stdout == "would delete 0 runs, 0 audit events and 7 archived context entries\n"
+    p = symbi.run("store", "prune", check=True)
+    assert p.stdout == "deleted 0 runs, 0 audit events and 7 archived context entries\n"
+    left = rows(symbi, "SELECT count(*) AS n, count(archived_at) AS archived FROM context_entries")
+    assert left[0]["n"] == 5 and left[0]["archived"] == 3
