@@ -33,7 +33,8 @@ struct symbi_config {
 
     /* [scheduler.delivery] */
     int64_t webhook_timeout_ms; /* 30000 */
-    int webhook_retry_attempts; /* 3 */
+    int webhook_retry_attempts; /* 3 retries after the first try */
+    int64_t webhook_retry_backoff_ms; /* 1000, doubling per retry */
     char *slack_api_token;      /* as written, e.g. "${SLACK_API_TOKEN}" */
     char *slack_default_channel;
     char *slack_api_base; /* "https://slack.com/api" */
@@ -44,6 +45,7 @@ struct symbi_config {
     bool smtp_require_tls;
     char *email_from;
     char *webhook_auth_header; /* SYMBI_WEBHOOK_AUTH_HEADER */
+    char *delivery_log_dir;    /* log_file channel root; NULL: <data_dir>/logs/jobs */
     struct symbi_custom_channel *custom_channels;
     size_t n_custom_channels;
 

@@ -41,6 +41,7 @@ void symbi_config_init(struct symbi_config *cfg)
     cfg->keep_audit_ms = 365LL * 86400000;
     cfg->webhook_timeout_ms = 30000;
     cfg->webhook_retry_attempts = 3;
+    cfg->webhook_retry_backoff_ms = 1000;
     cfg->smtp_port = 587;
     cfg->max_body_bytes = MIB;
     cfg->header_timeout_ms = 10000;
@@ -55,7 +56,7 @@ void symbi_config_init(struct symbi_config *cfg)
 #define CONFIG_STRINGS(X) \
     X(config_file) X(data_dir) X(environment) X(default_timezone) X(slack_api_token) \
     X(slack_default_channel) X(slack_api_base) X(smtp_host) X(smtp_username) \
-    X(smtp_password) X(email_from) X(webhook_auth_header) X(listen) X(api_key) \
+    X(smtp_password) X(email_from) X(webhook_auth_header) X(delivery_log_dir) X(listen) X(api_key) \
     X(store_url) X(agents_dir) X(llm_endpoint) X(agentpin_domain) \
     X(agentpin_trust_bundle) X(agentpin_keys_dir) X(agentpin_ca_file) \
     X(agentpin_discovery_resolve) X(log_level)
@@ -135,6 +136,8 @@ static const struct ckey keys[] = {
     {"scheduler.delivery", "webhook_timeout_seconds", C_SECONDS, O(webhook_timeout_ms), 100,
      600000},
     {"scheduler.delivery", "webhook_retry_attempts", C_INT, O(webhook_retry_attempts), 0, 20},
+    {"scheduler.delivery", "webhook_retry_backoff_seconds", C_SECONDS, O(webhook_retry_backoff_ms), 0,
+     600000},
     {"scheduler.delivery", "slack_api_token", C_STRING, O(slack_api_token), 0, 0},
     {"scheduler.delivery", "slack_default_channel", C_STRING, O(slack_default_channel), 0, 0},
     {"scheduler.delivery", "slack_api_base", C_STRING, O(slack_api_base), 0, 0},
@@ -145,6 +148,7 @@ static const struct ckey keys[] = {
     {"scheduler.delivery", "smtp_require_tls", C_BOOL, O(smtp_require_tls), 0, 0},
     {"scheduler.delivery", "email_from", C_STRING, O(email_from), 0, 0},
     {"scheduler.delivery", "webhook_auth_header", C_STRING, O(webhook_auth_header), 0, 0},
+    {"scheduler.delivery", "log_dir", C_STRING, O(delivery_log_dir), 0, 0},
     {"api", "listen", C_LISTEN, O(listen), 0, 0},
     {"api", "max_body_bytes", C_INT64, O(max_body_bytes), KIB, 64 * MIB},
     {"api", "protect_health", C_BOOL, O(protect_health), 0, 0},
