@@ -32,10 +32,10 @@ struct symbi_config {
     int64_t lease_ms;            /* 15000 */
 
     /* [scheduler.delivery] */
-    int64_t webhook_timeout_ms; /* 30000 */
-    int webhook_retry_attempts; /* 3 retries after the first try */
+    int64_t webhook_timeout_ms;       /* 30000 */
+    int webhook_retry_attempts;       /* 3 retries after the first try */
     int64_t webhook_retry_backoff_ms; /* 1000, doubling per retry */
-    char *slack_api_token;      /* as written, e.g. "${SLACK_API_TOKEN}" */
+    char *slack_api_token;            /* as written, e.g. "${SLACK_API_TOKEN}" */
     char *slack_default_channel;
     char *slack_api_base; /* "https://slack.com/api" */
     char *smtp_host;

@@ -90,9 +90,9 @@ void symbi_deliver_set_stdout_fd(struct symbi_deliver *d, int fd);
  * no channel or job is NULL). *out counts channels attempted and ok.
  * Channel failures are receipts; the return is negative only when no
  * receipt could be recorded (SYMBI_ENOMEM). Thread-safe. */
-int symbi_deliver_route(struct symbi_deliver *d, const struct symbi_job *job,
-                        struct symbi_run *run, const char *environment,
-                        struct symbi_delivery_summary *out, struct symbi_err *err);
+int symbi_deliver_route(struct symbi_deliver *d, const struct symbi_job *job, struct symbi_run *run,
+                        const char *environment, struct symbi_delivery_summary *out,
+                        struct symbi_err *err);
 
 /* The run pipeline's delivery step (a symbi_exec_deliver_fn): ud is a
  * struct symbi_deliver *. */

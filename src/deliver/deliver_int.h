@@ -79,7 +79,7 @@ size_t symbi_dlv_cut(const char *s, size_t len, size_t max);
 
 /* ---- HTTP (http.c) ---- */
 struct dlv_http_res {
-    long status;                 /* last HTTP status, 0: none */
+    long status;                  /* last HTTP status, 0: none */
     char body[DLV_REPLY_MAX + 1]; /* start of the last response body */
     size_t body_len;
 };
@@ -87,10 +87,9 @@ struct dlv_http_res {
  * the router's timeout and retries (connection failures, timeouts, 408,
  * 429 and 5xx are retried with doubling backoff). Returns 0 on a 2xx;
  * else fills r->error (scrubbed of sec). r->status and r->attempts set. */
-int symbi_dlv_http_post(const struct symbi_deliver *d, const char *url,
-                        const char *const *headers, size_t n_headers, const char *body,
-                        const struct dlv_secrets *sec, struct symbi_delivery_receipt *r,
-                        struct dlv_http_res *res);
+int symbi_dlv_http_post(const struct symbi_deliver *d, const char *url, const char *const *headers,
+                        size_t n_headers, const char *body, const struct dlv_secrets *sec,
+                        struct symbi_delivery_receipt *r, struct dlv_http_res *res);
 /* A curl easy handle for this thread, reset (kept per thread so that
  * connections are reused). NULL on out of memory. */
 void *symbi_dlv_curl(void);

@@ -126,10 +126,9 @@ static void body_excerpt(const struct dlv_http_res *res, char *out, size_t cap)
     out[n] = '\0';
 }
 
-int symbi_dlv_http_post(const struct symbi_deliver *d, const char *url,
-                        const char *const *headers, size_t n_headers, const char *body,
-                        const struct dlv_secrets *sec, struct symbi_delivery_receipt *r,
-                        struct dlv_http_res *res)
+int symbi_dlv_http_post(const struct symbi_deliver *d, const char *url, const char *const *headers,
+                        size_t n_headers, const char *body, const struct dlv_secrets *sec,
+                        struct symbi_delivery_receipt *r, struct dlv_http_res *res)
 {
     struct curl_slist *hl = NULL, *t;
     hl = curl_slist_append(hl, "Content-Type: application/json");
@@ -255,8 +254,8 @@ static int route_webhook(struct symbi_delivery_ctx *ctx, const char *channel,
                 rc = symbi_dlv_fail(r, "webhook: more than %d headers", SYMBI_DELIVER_MAX_CHANNELS);
                 break;
             }
-            char *val = json_is_string(v) ? symbi_dlv_expand(&sec, json_string_value(v), true)
-                                          : NULL;
+            char *val =
+                json_is_string(v) ? symbi_dlv_expand(&sec, json_string_value(v), true) : NULL;
             if (val == NULL) {
                 rc = symbi_dlv_fail(r, "webhook: header \"%.64s\" is not a string", k);
                 break;
@@ -302,8 +301,8 @@ static int route_webhook(struct symbi_delivery_ctx *ctx, const char *channel,
         if (res == NULL)
             rc = symbi_dlv_fail(r, "out of memory");
         else
-            rc = symbi_dlv_http_post(ctx->router, url, (const char *const *)hdr, nh,
-                                     ctx->payload, &sec, r, res);
+            rc = symbi_dlv_http_post(ctx->router, url, (const char *const *)hdr, nh, ctx->payload,
+                                     &sec, r, res);
         free(res);
     }
     for (size_t i = 0; i < nh; i++)
@@ -356,8 +355,8 @@ static char *slack_text(const struct symbi_job *job, const struct symbi_run *run
             rc = put_escaped(&b, run->error_message, n);
     }
     size_t len = strlen(output);
-    size_t room = SYMBI_DELIVER_SLACK_TEXT_MAX > b.len + 64 ? SYMBI_DELIVER_SLACK_TEXT_MAX - b.len - 64
-                                                            : 0;
+    size_t room =
+        SYMBI_DELIVER_SLACK_TEXT_MAX > b.len + 64 ? SYMBI_DELIVER_SLACK_TEXT_MAX - b.len - 64 : 0;
     size_t keep = symbi_dlv_cut(output, len, room / 2); /* escapes may double it */
     if (rc == 0 && len > 0) {
         rc = symbi_buf_puts(&b, "\n```\n");
@@ -374,14 +373,13 @@ static char *slack_text(const struct symbi_job *job, const struct symbi_run *run
 }
 
 static int route_slack(struct symbi_delivery_ctx *ctx, const char *channel,
-                       const struct symbi_job *job, const struct symbi_run *run,
-                       const char *output)
+                       const struct symbi_job *job, const struct symbi_run *run, const char *output)
 {
     (void)channel;
     struct symbi_deliver *d = ctx->router;
     struct symbi_delivery_receipt *r = ctx->receipt;
-    const char *to = job != NULL && job->slack_channel != NULL ? job->slack_channel
-                                                               : d->slack_default_channel;
+    const char *to =
+        job != NULL && job->slack_channel != NULL ? job->slack_channel : d->slack_default_channel;
     bool hook = job != NULL && job->slack_webhook_url != NULL;
     if (!hook && d->slack_api_token == NULL)
         return symbi_dlv_fail(r, "slack: needs the job's slack_webhook_url or "
@@ -420,8 +418,8 @@ static int route_slack(struct symbi_delivery_ctx *ctx, const char *channel,
     }
     if (to != NULL)
         chan = symbi_dlv_expand(&sec, to, false);
-    if (rc == 0 && (text == NULL || url == NULL || (!hook && auth == NULL) ||
-                    (to != NULL && chan == NULL)))
+    if (rc == 0 &&
+        (text == NULL || url == NULL || (!hook && auth == NULL) || (to != NULL && chan == NULL)))
         rc = symbi_dlv_fail(r, "out of memory");
     if (rc == 0 && !symbi_dlv_http_url(url))
         rc = symbi_dlv_fail(r, hook ? "slack: slack_webhook_url (after ${VAR} expansion) is not "

@@ -45,17 +45,18 @@ static const char *job_label(const struct symbi_job *job, const struct symbi_run
 /* "status=... attempt=... trigger=... duration_ms=..." */
 static int put_facts(struct symbi_buf *b, const struct symbi_run *run, size_t out_len)
 {
-    return symbi_buf_printf(b, "status=%s attempt=%d trigger=%s duration_ms=%lld output_bytes=%zu%s",
-                            symbi_run_status_name(run->status), run->attempt,
-                            symbi_trigger_name(run->trigger),
-                            (long long)(run->execution_time_ms < 0 ? 0 : run->execution_time_ms),
-                            out_len, run->output_truncated ? " truncated=true" : "");
+    return symbi_buf_printf(
+        b, "status=%s attempt=%d trigger=%s duration_ms=%lld output_bytes=%zu%s",
+        symbi_run_status_name(run->status), run->attempt, symbi_trigger_name(run->trigger),
+        (long long)(run->execution_time_ms < 0 ? 0 : run->execution_time_ms), out_len,
+        run->output_truncated ? " truncated=true" : "");
 }
 
 /* ---- stdout ---- */
 
 static int route_stdout(struct symbi_delivery_ctx *ctx, const char *channel,
-                        const struct symbi_job *job, const struct symbi_run *run, const char *output)
+                        const struct symbi_job *job, const struct symbi_run *run,
+                        const char *output)
 {
     (void)channel;
     struct symbi_deliver *d = ctx->router;
@@ -63,11 +64,10 @@ static int route_stdout(struct symbi_delivery_ctx *ctx, const char *channel,
     struct symbi_buf b;
     symbi_buf_init(&b, 0);
     char at[SYMBI_TIME_STRLEN];
-    int rc = symbi_buf_printf(&b, "==> [symbi] %s run %s at %s ", job_label(job, run), run->id,
-                              symbi_time_fmt(run->finished_at != SYMBI_TIME_NONE
-                                                 ? run->finished_at
-                                                 : symbi_now_wall_ms(),
-                                             at));
+    int rc = symbi_buf_printf(
+        &b, "==> [symbi] %s run %s at %s ", job_label(job, run), run->id,
+        symbi_time_fmt(run->finished_at != SYMBI_TIME_NONE ? run->finished_at : symbi_now_wall_ms(),
+                       at));
     if (rc == 0)
         rc = put_facts(&b, run, len);
     if (rc == 0)
@@ -139,9 +139,9 @@ static int open_beneath(int dirfd, const char *rel, const char **why)
         comp[n] = '\0';
         int next;
         if (last) {
-            next = openat(cur, comp,
-                          O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-                          0640);
+            next =
+                openat(cur, comp,
+                       O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
         } else {
             if (mkdirat(cur, comp, 0750) != 0 && errno != EEXIST) {
                 *why = strerror(errno);
@@ -201,12 +201,11 @@ static int route_log_file(struct symbi_delivery_ctx *ctx, const char *channel,
     struct symbi_buf b;
     symbi_buf_init(&b, 0);
     char at[SYMBI_TIME_STRLEN];
-    int rc = symbi_buf_printf(&b, "--- %s job=%s run=%s ",
-                              symbi_time_fmt(run->finished_at != SYMBI_TIME_NONE
-                                                 ? run->finished_at
-                                                 : symbi_now_wall_ms(),
-                                             at),
-                              job_label(job, run), run->id);
+    int rc = symbi_buf_printf(
+        &b, "--- %s job=%s run=%s ",
+        symbi_time_fmt(run->finished_at != SYMBI_TIME_NONE ? run->finished_at : symbi_now_wall_ms(),
+                       at),
+        job_label(job, run), run->id);
     if (rc == 0)
         rc = put_facts(&b, run, len);
     if (rc == 0)

@@ -16,7 +16,7 @@ static const struct {
     const char *name;
     const struct symbi_delivery_router *impl;
 } builtins[] = {
-    {"stdout", &symbi_dlv_stdout}, {"log_file", &symbi_dlv_log_file},
+    {"stdout", &symbi_dlv_stdout},   {"log_file", &symbi_dlv_log_file},
     {"webhook", &symbi_dlv_webhook}, {"slack", &symbi_dlv_slack},
     {"email", &symbi_dlv_email},
 };
@@ -248,15 +248,15 @@ char *symbi_deliver_payload(const struct symbi_job *job, const struct symbi_run 
     json_object_set_new(o, "scheduled_at", symbi_json_time(run->scheduled_at));
     json_object_set_new(o, "started_at", symbi_json_time(run->started_at));
     json_object_set_new(o, "finished_at", symbi_json_time(run->finished_at));
-    json_object_set_new(o, "execution_time_ms", run->execution_time_ms < 0
-                                                    ? json_null()
-                                                    : json_integer(run->execution_time_ms));
+    json_object_set_new(o, "execution_time_ms",
+                        run->execution_time_ms < 0 ? json_null()
+                                                   : json_integer(run->execution_time_ms));
     json_object_set_new(o, "output", symbi_json_text(out, keep));
     json_object_set_new(o, "output_truncated", json_boolean(run->output_truncated || keep < len));
-    json_object_set_new(o, "error_message", run->error_message != NULL
-                                                ? symbi_json_text(run->error_message,
-                                                                  strlen(run->error_message))
-                                                : json_null());
+    json_object_set_new(o, "error_message",
+                        run->error_message != NULL
+                            ? symbi_json_text(run->error_message, strlen(run->error_message))
+                            : json_null());
     char *s = symbi_json_dump_compact(o);
     json_decref(o);
     return s;
@@ -270,10 +270,12 @@ static json_t *receipt_json(const struct symbi_delivery_receipt *r)
     json_object_set_new(o, "channel", json_string(r->channel));
     json_object_set_new(o, "ok", json_boolean(r->ok));
     json_object_set_new(o, "status", r->status != 0 ? json_integer(r->status) : json_null());
-    json_object_set_new(o, "reply", r->reply[0] != '\0' ? symbi_json_text(r->reply, strlen(r->reply))
-                                                        : json_null());
-    json_object_set_new(o, "error", r->error[0] != '\0' ? symbi_json_text(r->error, strlen(r->error))
-                                                        : json_null());
+    json_object_set_new(o, "reply",
+                        r->reply[0] != '\0' ? symbi_json_text(r->reply, strlen(r->reply))
+                                            : json_null());
+    json_object_set_new(o, "error",
+                        r->error[0] != '\0' ? symbi_json_text(r->error, strlen(r->error))
+                                            : json_null());
     json_object_set_new(o, "attempts", json_integer(r->attempts));
     json_object_set_new(o, "at", symbi_json_time(r->at));
     return o;
@@ -306,8 +308,9 @@ static void deliver_one(struct symbi_deliver *d, const char *name, const struct 
     const struct dlv_channel *c = name_ok(name) ? lookup(d, name, &tmp) : NULL;
     int rc;
     if (c == NULL) {
-        rc = symbi_dlv_fail(r, "unknown channel \"%s\" (not built in, not configured in "
-                               "[scheduler.delivery.custom], not registered)",
+        rc = symbi_dlv_fail(r,
+                            "unknown channel \"%s\" (not built in, not configured in "
+                            "[scheduler.delivery.custom], not registered)",
                             r->channel);
     } else {
         struct symbi_delivery_ctx ctx = {d, c->ud, environment, payload, r};
@@ -332,9 +335,9 @@ static void deliver_one(struct symbi_deliver *d, const char *name, const struct 
                   r->error);
 }
 
-int symbi_deliver_route(struct symbi_deliver *d, const struct symbi_job *job,
-                        struct symbi_run *run, const char *environment,
-                        struct symbi_delivery_summary *out, struct symbi_err *err)
+int symbi_deliver_route(struct symbi_deliver *d, const struct symbi_job *job, struct symbi_run *run,
+                        const char *environment, struct symbi_delivery_summary *out,
+                        struct symbi_err *err)
 {
     struct symbi_delivery_summary sum = {0, 0};
     json_t *channels = job != NULL ? symbi_json_parse_field(job->delivery) : NULL;

@@ -109,8 +109,8 @@ static int put_base64(struct symbi_buf *b, const unsigned char *p, size_t n)
             v |= (uint32_t)p[i + 1] << 8;
         if (i + 2 < n)
             v |= p[i + 2];
-        char q[4] = {tab[(v >> 18) & 63], tab[(v >> 12) & 63],
-                     i + 1 < n ? tab[(v >> 6) & 63] : '=', i + 2 < n ? tab[v & 63] : '='};
+        char q[4] = {tab[(v >> 18) & 63], tab[(v >> 12) & 63], i + 1 < n ? tab[(v >> 6) & 63] : '=',
+                     i + 2 < n ? tab[v & 63] : '='};
         rc = symbi_buf_append(b, q, 4);
         col += 4;
         if (rc == 0 && col >= 76) {
@@ -130,8 +130,9 @@ static int put_body(struct symbi_buf *b, const struct symbi_run *run, const char
     symbi_buf_init(&t, 0);
     char s1[SYMBI_TIME_STRLEN], s2[SYMBI_TIME_STRLEN], s3[SYMBI_TIME_STRLEN];
     int rc = symbi_buf_printf(
-        &t, "Job: %s\nRun: %s\nStatus: %s\nTrigger: %s (attempt %d)\nScheduled: %s\n"
-            "Started: %s\nFinished: %s\nDuration: %lld ms\n",
+        &t,
+        "Job: %s\nRun: %s\nStatus: %s\nTrigger: %s (attempt %d)\nScheduled: %s\n"
+        "Started: %s\nFinished: %s\nDuration: %lld ms\n",
         run->job_name ? run->job_name : "-", run->id, symbi_run_status_name(run->status),
         symbi_trigger_name(run->trigger), run->attempt, symbi_time_fmt(run->scheduled_at, s1),
         symbi_time_fmt(run->started_at, s2), symbi_time_fmt(run->finished_at, s3),
@@ -140,7 +141,8 @@ static int put_body(struct symbi_buf *b, const struct symbi_run *run, const char
         rc = symbi_buf_printf(&t, "Error: %s\n", run->error_message);
     if (rc == 0)
         rc = symbi_buf_printf(&t, "\n%s%s", output,
-                              run->output_truncated || strlen(output) < strlen(run->output ? run->output : "")
+                              run->output_truncated ||
+                                      strlen(output) < strlen(run->output ? run->output : "")
                                   ? "\n(output truncated)\n"
                                   : "");
     /* valid UTF-8 (U+FFFD for anything else), then CRLF line ends */
@@ -196,8 +198,8 @@ static int build_message(struct symbi_buf *b, const char *from, const char *from
 
 /* One SMTP transaction; returns 0 when the server took the message. */
 static int send_once(const struct symbi_deliver *d, const char *url, const char *user,
-                     const char *pass, const char *from_addr, struct curl_slist *rl,
-                     struct mail *m, struct symbi_delivery_receipt *r, bool *again)
+                     const char *pass, const char *from_addr, struct curl_slist *rl, struct mail *m,
+                     struct symbi_delivery_receipt *r, bool *again)
 {
     CURL *h = symbi_dlv_curl();
     *again = false;
@@ -214,8 +216,8 @@ static int send_once(const struct symbi_deliver *d, const char *url, const char 
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)d->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)d->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(d->smtp_require_tls ? CURLUSESSL_ALL
-                                                                    : CURLUSESSL_TRY));
+    curl_easy_setopt(h, CURLOPT_USE_SSL,
+                     (long)(d->smtp_require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, mfrom);
     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rl);
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
@@ -254,8 +256,7 @@ static int send_once(const struct symbi_deliver *d, const char *url, const char 
 }
 
 static int route_email(struct symbi_delivery_ctx *ctx, const char *channel,
-                       const struct symbi_job *job, const struct symbi_run *run,
-                       const char *output)
+                       const struct symbi_job *job, const struct symbi_run *run, const char *output)
 {
     (void)channel;
     const struct symbi_deliver *d = ctx->router;
@@ -290,8 +291,7 @@ static int route_email(struct symbi_delivery_ctx *ctx, const char *channel,
         rc = symbi_dlv_fail(r, "email: email_from is not an e-mail address");
     else if (!json_is_array(list) || json_array_size(list) == 0 ||
              json_array_size(list) > MAX_RECIPIENTS)
-        rc = symbi_dlv_fail(r, "email: email_recipients must list 1..%d addresses",
-                            MAX_RECIPIENTS);
+        rc = symbi_dlv_fail(r, "email: email_recipients must list 1..%d addresses", MAX_RECIPIENTS);
     size_t i;
     json_t *v;
     json_array_foreach(list, i, v)

@@ -116,9 +116,9 @@ static void test_payload_fields(void **state)
     char *p = symbi_deliver_payload(&f->job, &f->run, 0);
     json_t *o = json_loads(p, 0, NULL);
     assert_non_null(o);
-    const char *keys[] = {"job_id",     "job_name",    "run_id",           "status",
-                          "scheduled_at", "started_at", "finished_at",      "execution_time_ms",
-                          "output",     "output_truncated", "error_message"};
+    const char *keys[] = {"job_id",       "job_name",         "run_id",       "status",
+                          "scheduled_at", "started_at",       "finished_at",  "execution_time_ms",
+                          "output",       "output_truncated", "error_message"};
     for (size_t i = 0; i < SYMBI_ARRAY_LEN(keys); i++)
         assert_non_null(json_object_get(o, keys[i]));
     assert_int_equal(json_object_size(o), SYMBI_ARRAY_LEN(keys));
@@ -193,8 +193,8 @@ static void test_stdout_block(void **state)
     assert_true(n > 0);
     buf[n] = '\0';
     char head[256];
-    snprintf(head, sizeof head, "==> [symbi] nightly run %s at 2026-03-29T01:30:01.010Z status=",
-             f->run.id);
+    snprintf(head, sizeof head,
+             "==> [symbi] nightly run %s at 2026-03-29T01:30:01.010Z status=", f->run.id);
     assert_memory_equal(buf, head, strlen(head));
     assert_non_null(strstr(buf, "status=succeeded attempt=1 trigger=schedule duration_ms=1000"));
     assert_non_null(strstr(buf, " <==\nreport line 1\nreport line 2\n"));
@@ -504,12 +504,12 @@ static void test_hook_and_metrics(void **state)
     struct symbi_buf b;
     symbi_buf_init(&b, 0);
     symbi_metrics_render(&b);
-    assert_non_null(
-        strstr(symbi_buf_str(&b), "symbiont_cron_deliveries_total{channel=\"stdout\",result="
-                                  "\"success\"} 1"));
-    assert_non_null(
-        strstr(symbi_buf_str(&b), "symbiont_cron_deliveries_total{channel=\"nowhere\",result="
-                                  "\"failure\"} 1"));
+    assert_non_null(strstr(symbi_buf_str(&b),
+                           "symbiont_cron_deliveries_total{channel=\"stdout\",result="
+                           "\"success\"} 1"));
+    assert_non_null(strstr(symbi_buf_str(&b),
+                           "symbiont_cron_deliveries_total{channel=\"nowhere\",result="
+                           "\"failure\"} 1"));
     symbi_buf_cleanup(&b);
     close(fds[0]);
     close(fds[1]);

@@ -9,7 +9,9 @@ import asyncio
 import email
 import email.policy
 import json
+import logging
 import sys
+import warnings
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -25,7 +27,7 @@ class Store:
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": envelope.rcpt_tos,
                 "headers": {k: str(v) for k, v in msg.items()},
-                "body": msg.get_content(),
+                "body": msg.get_content().replace("\r\n", "\n"),
                 "auth": bool(session.authenticated),
             }) + "\n")
         return "250 2.0.0 OK queued as test"
@@ -44,6 +46,8 @@ async def drop(reader, writer):
 
 
 def main():
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.CRITICAL)
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", default="accept", choices=["accept", "reject", "drop"])
     ap.add_argument("--out", default="/dev/null")
