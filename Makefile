@@ -44,6 +44,7 @@ FUZZ_SRCS    := $(sort $(wildcard fuzz/*_fuzz.c))
 FUZZ_REPLAY  := $(FUZZ_SRCS:fuzz/%_fuzz.c=$(BUILD)/fuzz/%_replay)
 BENCH_SRCS   := $(sort $(wildcard bench/bench_*.c))
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+BENCH_SUPPORT := tests/unit/support/http_recv.c
 
 .PHONY: all deps run test test-unit test-asan tests bench fuzz lint format install clean
 
@@ -91,10 +92,11 @@ $(BUILD)/fuzz/%_replay: fuzz/%_fuzz.c fuzz/replay.c $(LIB)
 	@$(if $(Q),echo "  FUZZ    $@",true)
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< fuzz/replay.c $(LIB) $(LDSAN) $(LDFLAGS) $(LIBS)
 
-$(BUILD)/bench/%: bench/%.c $(LIB)
+$(BUILD)/bench/%: bench/%.c $(BENCH_SUPPORT) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  BENCH   $@",true)
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDSAN) $(LDFLAGS) $(LIBS)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) -o $@ $< $(BENCH_SUPPORT) $(LIB) $(LDSAN) \
+	    $(LDFLAGS) $(LIBS)
 
 tests: $(BIN) $(UNIT_BINS) $(FUZZ_REPLAY)
 

@@ -132,6 +132,9 @@ int symbi_dlv_http_post(const struct symbi_deliver *d, const char *url, const ch
 {
     struct curl_slist *hl = NULL, *t;
     hl = curl_slist_append(hl, "Content-Type: application/json");
+    /* no "Expect: 100-continue" round trip (and its 1 s wait) for big bodies */
+    if (hl != NULL && (t = curl_slist_append(hl, "Expect:")) != NULL)
+        hl = t;
     for (size_t i = 0; hl != NULL && i < n_headers; i++) {
         t = curl_slist_append(hl, headers[i]);
         if (t == NULL) {

@@ -359,8 +359,12 @@ static void start_smtp(struct fx *f, const char *mode, const char *user, const c
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
-        const char *argv[12] = {"/usr/bin/python3", "tests/unit/support/smtp_server.py",
-                                "--mode", mode, "--out", f->mbox};
+        const char *argv[12] = {"/usr/bin/python3",
+                                "tests/unit/support/smtp_server.py",
+                                "--mode",
+                                mode,
+                                "--out",
+                                f->mbox};
         int n = 6;
         if (user != NULL) {
             argv[n++] = "--user";

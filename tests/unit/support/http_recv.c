@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -164,14 +165,17 @@ static void *serve(void *arg)
         /* keep what followed this request (pipelining) */
         memmove(buf, buf + have - rest, rest);
         have = rest;
-        char head[256];
-        int hn = snprintf(head, sizeof head,
-                          "HTTP/1.1 %d Scripted\r\nContent-Type: application/json\r\n"
-                          "Content-Length: %zu\r\n\r\n",
-                          st, strlen(ans));
-        int w = write_all(ca.fd, head, (size_t)hn);
-        if (w == 0)
-            w = write_all(ca.fd, ans, strlen(ans));
+        size_t al = strlen(ans), cap = al + 256;
+        char *out = malloc(cap);
+        int w = -1;
+        if (out != NULL) {
+            int hn = snprintf(out, cap,
+                              "HTTP/1.1 %d Scripted\r\nContent-Type: application/json\r\n"
+                              "Content-Length: %zu\r\n\r\n%s",
+                              st, al, ans);
+            w = write_all(ca.fd, out, (size_t)hn); /* one segment: no Nagle wait */
+        }
+        free(out);
         free(ans);
         if (w != 0)
             goto done;
@@ -198,6 +202,8 @@ static void *accept_loop(void *arg)
         int fd = accept(r->lfd, NULL, NULL);
         if (fd < 0)
             continue;
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         struct conn_arg *ca = malloc(sizeof *ca);
         pthread_mutex_lock(&r->mu);
         if (ca == NULL || r->n_conns >= MAX_CONNS) {
