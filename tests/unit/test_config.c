@@ -137,6 +137,8 @@ static void test_spec_example(void **state)
     assert_string_equal(cfg.default_timezone, "UTC");
     assert_int_equal(cfg.webhook_timeout_ms, 30000);
     assert_int_equal(cfg.webhook_retry_attempts, 3);
+    assert_int_equal(cfg.webhook_retry_backoff_ms, 1000);
+    assert_null(cfg.delivery_log_dir);
     /* kept as written: expanded only at use */
     assert_string_equal(cfg.slack_api_token, "${SLACK_API_TOKEN}");
     assert_string_equal(cfg.slack_default_channel, "#ops");
@@ -168,6 +170,8 @@ static void test_every_section(void **state)
                        "[scheduler.delivery]\n"
                        "smtp_require_tls = true\n"
                        "webhook_auth_header = 'Bearer ${HOOK_TOKEN}'\n"
+                       "webhook_retry_backoff_seconds = \"250ms\"\n"
+                       "log_dir = \"/var/log/symbi/jobs\"\n"
                        "[scheduler.delivery.custom.pagerduty]\n"
                        "command = \"\"\"\n"
                        "/usr/local/bin/notify --service ops\"\"\"\n"
@@ -207,6 +211,8 @@ static void test_every_section(void **state)
     assert_int_equal(cfg.lease_ms, 20500);
     assert_true(cfg.smtp_require_tls);
     assert_string_equal(cfg.webhook_auth_header, "Bearer ${HOOK_TOKEN}");
+    assert_int_equal(cfg.webhook_retry_backoff_ms, 250);
+    assert_string_equal(cfg.delivery_log_dir, "/var/log/symbi/jobs");
     assert_int_equal(cfg.n_custom_channels, 2);
     assert_string_equal(cfg.custom_channels[0].name, "pagerduty");
     assert_string_equal(cfg.custom_channels[0].command, "/usr/local/bin/notify --service ops");
