@@ -81,6 +81,13 @@ int symbi_deliver_register_default(const char *name, const struct symbi_delivery
 /* Forgets the process-wide channels (tests). */
 void symbi_deliver_clear_defaults(void);
 
+/* From monotonic instant mono_ms on (symbi_now_mono_ms), the router's
+ * channels make no new attempt, and an attempt in flight at that instant
+ * is cut off (its receipt says so). The daemon sets it at SIGTERM to now +
+ * shutdown_timeout so that deliveries do not outlive the graceful stop.
+ * 0 clears it. Safe from any thread. */
+void symbi_deliver_set_deadline(struct symbi_deliver *d, int64_t mono_ms);
+
 /* Where the stdout channel writes (default 1; tests point it at a pipe). */
 void symbi_deliver_set_stdout_fd(struct symbi_deliver *d, int fd);
 

@@ -6,6 +6,7 @@
 #include "symbi/deliver.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define DLV_BACKOFF_MAX_MS 30000
 #define DLV_REPLY_MAX      4096 /* response body kept (Slack API answers, errors) */
@@ -37,6 +38,7 @@ struct symbi_deliver {
     struct symbi_custom_channel *commands; /* ud of the command channels */
     size_t n_commands;
     int stdout_fd;
+    _Atomic int64_t deadline; /* monotonic ms after which nothing is tried; 0: none */
     pthread_mutex_t stdout_lock;
 };
 
@@ -97,9 +99,20 @@ void *symbi_dlv_curl(void);
 void symbi_dlv_curl_init(void);
 /* Frees the calling thread's handle. */
 void symbi_dlv_curl_release(void);
+/* Makes handle h stop its transfer once d's deadline has passed. */
+void symbi_dlv_curl_watch(void *h, const struct symbi_deliver *d);
 /* Sleeps ms on the monotonic clock. */
 void symbi_dlv_sleep_ms(int64_t ms);
 /* The delay before retry number i (0-based). */
 int64_t symbi_dlv_backoff(const struct symbi_deliver *d, int i);
+/* The time one attempt may take now: the timeout, cut to the router's
+ * deadline; 0 when the deadline has passed. */
+int64_t symbi_dlv_attempt_ms(const struct symbi_deliver *d);
+/* Sleeps the backoff before retry i unless it would end past the
+ * deadline; false (no sleep) then. */
+bool symbi_dlv_backoff_sleep(const struct symbi_deliver *d, int i);
+/* The receipt error when the deadline stopped the channel. */
+#define DLV_STOPPED "not tried again: the daemon is shutting down"
+#define DLV_CUT_OFF "cut off: the daemon is shutting down"
 
 #endif

@@ -83,6 +83,44 @@ int64_t symbi_dlv_backoff(const struct symbi_deliver *d, int i)
     return ms < DLV_BACKOFF_MAX_MS ? ms : DLV_BACKOFF_MAX_MS;
 }
 
+int64_t symbi_dlv_attempt_ms(const struct symbi_deliver *d)
+{
+    int64_t dl = atomic_load(&((struct symbi_deliver *)d)->deadline);
+    if (dl == 0)
+        return d->timeout_ms;
+    int64_t left = dl - symbi_now_mono_ms();
+    if (left <= 0)
+        return 0;
+    return left < d->timeout_ms ? left : d->timeout_ms;
+}
+
+bool symbi_dlv_backoff_sleep(const struct symbi_deliver *d, int i)
+{
+    int64_t ms = symbi_dlv_backoff(d, i);
+    int64_t dl = atomic_load(&((struct symbi_deliver *)d)->deadline);
+    if (dl != 0 && symbi_now_mono_ms() + ms >= dl)
+        return false;
+    symbi_dlv_sleep_ms(ms);
+    return symbi_dlv_attempt_ms(d) > 0;
+}
+
+/* Cuts a transfer off once the router's deadline has passed. */
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt;
+    (void)dn;
+    (void)ut;
+    (void)un;
+    return symbi_dlv_attempt_ms(ud) > 0 ? 0 : 1;
+}
+
+void symbi_dlv_curl_watch(void *h, const struct symbi_deliver *d)
+{
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)d);
+}
+
 static size_t keep_body(char *p, size_t sz, size_t n, void *ud)
 {
     struct dlv_http_res *res = ud;
@@ -151,8 +189,17 @@ int symbi_dlv_http_post(const struct symbi_deliver *d, const char *url, const ch
     int tries = 1 + d->retry_attempts;
     int rc = SYMBI_EIO;
     for (int i = 0; i < tries; i++) {
-        if (i > 0)
-            symbi_dlv_sleep_ms(symbi_dlv_backoff(d, i - 1));
+        int64_t limit = symbi_dlv_attempt_ms(d);
+        if (limit <= 0 || (i > 0 && !symbi_dlv_backoff_sleep(d, i - 1))) {
+            if (i == 0)
+                rc = symbi_dlv_fail(r, DLV_STOPPED);
+            else {
+                size_t n = strlen(r->error);
+                snprintf(r->error + n, sizeof r->error - n, "; " DLV_STOPPED);
+            }
+            break;
+        }
+        limit = symbi_dlv_attempt_ms(d);
         CURL *h = symbi_dlv_curl();
         if (h == NULL) {
             rc = symbi_dlv_fail(r, "out of memory");
@@ -167,8 +214,9 @@ int symbi_dlv_http_post(const struct symbi_deliver *d, const char *url, const ch
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)d->timeout_ms);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)d->timeout_ms);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(limit > 0 ? limit : 1));
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(limit > 0 ? limit : 1));
+        symbi_dlv_curl_watch(h, d);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
         curl_easy_setopt(h, CURLOPT_USERAGENT, agent);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -185,7 +233,10 @@ int symbi_dlv_http_post(const struct symbi_deliver *d, const char *url, const ch
         res->status = status;
         r->status = (int)status;
         bool again;
-        if (c != CURLE_OK) {
+        if (c == CURLE_ABORTED_BY_CALLBACK) {
+            rc = symbi_dlv_fail(r, DLV_CUT_OFF);
+            again = false;
+        } else if (c != CURLE_OK) {
             rc = symbi_dlv_fail(r, "%s%s%s", curl_easy_strerror(c), ebuf[0] ? ": " : "", ebuf);
             again = retryable_curl(c);
         } else if (status >= 200 && status < 300) {

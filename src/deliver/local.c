@@ -252,7 +252,9 @@ static int route_command(struct symbi_delivery_ctx *ctx, const char *channel,
     struct symbi_agent_def def;
     symbi_agent_def_init(&def);
     def.runner = SYMBI_RUNNER_COMMAND;
-    def.timeout_ms = ctx->router->timeout_ms;
+    def.timeout_ms = symbi_dlv_attempt_ms(ctx->router);
+    if (def.timeout_ms <= 0)
+        return symbi_dlv_fail(ctx->receipt, DLV_STOPPED);
     /* borrowed for the call, handed back before cleanup */
     def.name = (char *)channel;
     def.command = cc->command;

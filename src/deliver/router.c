@@ -223,6 +223,11 @@ void symbi_deliver_free(struct symbi_deliver *d)
     symbi_dlv_curl_release();
 }
 
+void symbi_deliver_set_deadline(struct symbi_deliver *d, int64_t mono_ms)
+{
+    atomic_store(&d->deadline, mono_ms);
+}
+
 void symbi_deliver_set_stdout_fd(struct symbi_deliver *d, int fd)
 {
     d->stdout_fd = fd;

@@ -214,8 +214,10 @@ static int send_once(const struct symbi_deliver *d, const char *url, const char 
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)d->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)d->timeout_ms);
+    int64_t limit = symbi_dlv_attempt_ms(d);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(limit > 0 ? limit : 1));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(limit > 0 ? limit : 1));
+    symbi_dlv_curl_watch(h, d);
     curl_easy_setopt(h, CURLOPT_USE_SSL,
                      (long)(d->smtp_require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, mfrom);
@@ -246,6 +248,8 @@ static int send_once(const struct symbi_deliver *d, const char *url, const char 
     snprintf(r->reply, sizeof r->reply, "%s", m->reply);
     if (c == CURLE_OK)
         return 0;
+    if (c == CURLE_ABORTED_BY_CALLBACK)
+        return symbi_dlv_fail(r, DLV_CUT_OFF);
     if (code >= 400 && code < 500)
         *again = true; /* a transient SMTP failure */
     else if (code < 400)
@@ -323,8 +327,15 @@ static int route_email(struct symbi_delivery_ctx *ctx, const char *channel,
                  v6 ? "[" : "", host, v6 ? "]" : "", d->smtp_port);
         int tries = 1 + d->retry_attempts;
         for (int k = 0; k < tries; k++) {
-            if (k > 0)
-                symbi_dlv_sleep_ms(symbi_dlv_backoff(d, k - 1));
+            if (symbi_dlv_attempt_ms(d) <= 0 || (k > 0 && !symbi_dlv_backoff_sleep(d, k - 1))) {
+                if (k == 0) {
+                    rc = symbi_dlv_fail(r, DLV_STOPPED);
+                } else {
+                    size_t n = strlen(r->error);
+                    snprintf(r->error + n, sizeof r->error - n, "; " DLV_STOPPED);
+                }
+                break;
+            }
             bool again;
             rc = send_once(d, url, user, pass, from_addr, rl, &m, r, &again);
             r->attempts = k + 1;

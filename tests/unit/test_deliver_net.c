@@ -250,6 +250,41 @@ static void test_webhook_refused(void **state)
     json_decref(all);
 }
 
+/* The shutdown deadline cuts an attempt in flight off and stops retries. */
+static void test_webhook_deadline(void **state)
+{
+    struct fx *f = *state;
+    f->cfg.webhook_timeout_ms = 10000;
+    make_router(f);
+    set_url(f, &f->job.webhook_url, "/hang");
+    const int script[] = {HTTP_RECV_HANG, HTTP_RECV_HANG};
+    http_recv_script(f->http, script, 2, NULL);
+    int64_t t0 = mono();
+    symbi_deliver_set_deadline(f->d, t0 + 400);
+    json_t *all;
+    json_t *r = route1(f, "[\"webhook\"]", &all);
+    int64_t took = mono() - t0;
+    assert_true(took >= 350 && took < 2500);
+    assert_true(json_is_false(json_object_get(r, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(r, "attempts")), 1);
+    assert_string_equal(json_string_value(json_object_get(r, "error")),
+                        "cut off: the daemon is shutting down");
+    json_decref(all);
+    /* past the deadline nothing is tried */
+    r = route1(f, "[\"webhook\"]", &all);
+    assert_string_equal(json_string_value(json_object_get(r, "error")),
+                        "not tried again: the daemon is shutting down");
+    json_decref(all);
+    assert_int_equal(http_recv_count(f->http), 1);
+    /* cleared, it delivers again */
+    symbi_deliver_set_deadline(f->d, 0);
+    const int ok[] = {200};
+    http_recv_script(f->http, ok, 1, NULL);
+    r = route1(f, "[\"webhook\"]", &all);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    json_decref(all);
+}
+
 /* Values that only turn bad after ${VAR} expansion are refused at send
  * time with a clear receipt, and nothing is sent. */
 static void test_webhook_bad_values(void **state)
@@ -524,6 +559,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_webhook_retry_then_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_webhook_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook_bad_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slack_incoming_webhook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slack_web_api, setup, teardown),
