@@ -22,7 +22,9 @@
 struct symbi_delivery_receipt {
     char channel[SYMBI_DELIVER_NAME_MAX + 1];
     bool ok;
-    int status;      /* HTTP status, SMTP reply code or exit code; 0: none */
+    int status; /* HTTP status, SMTP reply code or exit code; 0: none
+                   unless has_status (an exit code 0) */
+    bool has_status;
     char reply[512]; /* the SMTP server's last reply line, or the start of an
                         HTTP error body; "" when none */
     char error[512]; /* why it failed ("" when ok); never holds a secret */

@@ -283,8 +283,10 @@ static int route_command(struct symbi_delivery_ctx *ctx, const char *channel,
         symbi_agent_result_cleanup(&res);
         return symbi_dlv_fail(ctx->receipt, "command: %s", err.msg);
     }
-    if (res.has_exit_code)
+    if (res.has_exit_code) {
         ctx->receipt->status = res.exit_code;
+        ctx->receipt->has_status = true;
+    }
     if (res.status == SYMBI_RUN_SUCCEEDED) {
         symbi_agent_result_cleanup(&res);
         return 0;

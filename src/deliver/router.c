@@ -274,7 +274,8 @@ static json_t *receipt_json(const struct symbi_delivery_receipt *r)
         return NULL;
     json_object_set_new(o, "channel", json_string(r->channel));
     json_object_set_new(o, "ok", json_boolean(r->ok));
-    json_object_set_new(o, "status", r->status != 0 ? json_integer(r->status) : json_null());
+    json_object_set_new(o, "status",
+                        r->status != 0 || r->has_status ? json_integer(r->status) : json_null());
     json_object_set_new(o, "reply",
                         r->reply[0] != '\0' ? symbi_json_text(r->reply, strlen(r->reply))
                                             : json_null());

@@ -384,6 +384,7 @@ static void test_custom_command(void **state)
     assert_int_equal(sum.succeeded, 1);
     json_t *r0 = json_array_get(a, 0), *r1 = json_array_get(a, 1);
     assert_true(json_is_true(json_object_get(r0, "ok")));
+    assert_true(json_is_integer(json_object_get(r0, "status")));
     assert_int_equal(json_integer_value(json_object_get(r0, "status")), 0);
     assert_true(json_is_false(json_object_get(r1, "ok")));
     assert_int_equal(json_integer_value(json_object_get(r1, "status")), 3);
