@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "deliver/deliver_int.h"
 #include "support/store_fixture.h"
 #include "symbi/deliver.h"
 #include "symbi/metrics.h"
@@ -516,6 +517,42 @@ static void test_hook_and_metrics(void **state)
     close(fds[1]);
 }
 
+/* ${VAR} expanded at send time with the values remembered; error texts
+ * scrubbed of them; the checks of expanded values; UTF-8-safe cuts. */
+static void test_secret_helpers(void **state)
+{
+    (void)state;
+    setenv("DLV_UT_SECRET", "hunter2-xyz", 1);
+    unsetenv("DLV_UT_UNSET");
+    struct dlv_secrets sec;
+    symbi_dlv_secrets_init(&sec);
+    char *v = symbi_dlv_expand(&sec, "Bearer ${DLV_UT_SECRET} ${DLV_UT_UNSET:-dflt}", false);
+    assert_string_equal(v, "Bearer hunter2-xyz dflt");
+    free(v);
+    v = symbi_dlv_expand(&sec, "literal-token-abc", true);
+    assert_string_equal(v, "literal-token-abc");
+    free(v);
+    char text[128];
+    snprintf(text, sizeof text, "x hunter2-xyz y literal-token-abc z hunter2-xyz");
+    symbi_dlv_redact(&sec, text, sizeof text);
+    assert_string_equal(text, "x *** y *** z ***");
+    symbi_dlv_secrets_cleanup(&sec);
+    assert_null(symbi_dlv_expand(&sec, NULL, false));
+    assert_true(symbi_dlv_has_ctl("a\r\nb"));
+    assert_false(symbi_dlv_has_ctl("tab\tok"));
+    assert_true(symbi_dlv_http_url("https://h.example/p?q"));
+    assert_true(symbi_dlv_http_url("http://127.0.0.1:80"));
+    assert_false(symbi_dlv_http_url("file:///etc/passwd"));
+    assert_false(symbi_dlv_http_url("http:///nohost"));
+    assert_false(symbi_dlv_http_url("http://a b"));
+    const char *e = "a\xC3\xA9"
+                    "b"; /* a é b */
+    assert_int_equal(symbi_dlv_cut(e, 4, 2), 1);
+    assert_int_equal(symbi_dlv_cut(e, 4, 3), 3);
+    assert_int_equal(symbi_dlv_cut(e, 4, 9), 4);
+    unsetenv("DLV_UT_SECRET");
+}
+
 int main(void)
 {
     symbi_log_set_level(SYMBI_LOG_OFF);
@@ -529,6 +566,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_custom_command, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registered_channel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hook_and_metrics, setup, teardown),
+        cmocka_unit_test(test_secret_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
