@@ -233,7 +233,8 @@ int symbi_dlv_http_post(const struct symbi_deliver *d, const char *url, const ch
         res->status = status;
         r->status = (int)status;
         bool again;
-        if (c == CURLE_ABORTED_BY_CALLBACK) {
+        if (c == CURLE_ABORTED_BY_CALLBACK ||
+            (c == CURLE_OPERATION_TIMEDOUT && symbi_dlv_attempt_ms(d) <= 0)) {
             rc = symbi_dlv_fail(r, DLV_CUT_OFF);
             again = false;
         } else if (c != CURLE_OK) {

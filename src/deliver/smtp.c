@@ -248,7 +248,8 @@ static int send_once(const struct symbi_deliver *d, const char *url, const char 
     snprintf(r->reply, sizeof r->reply, "%s", m->reply);
     if (c == CURLE_OK)
         return 0;
-    if (c == CURLE_ABORTED_BY_CALLBACK)
+    if (c == CURLE_ABORTED_BY_CALLBACK ||
+        (c == CURLE_OPERATION_TIMEDOUT && symbi_dlv_attempt_ms(d) <= 0))
         return symbi_dlv_fail(r, DLV_CUT_OFF);
     if (code >= 400 && code < 500)
         *again = true; /* a transient SMTP failure */
