@@ -112,6 +112,9 @@ struct symbi_gate_decision;
 /* A gate that fails every run (its environment could not be built). */
 int symbi_cli_gate_refuse(void *ud, const struct symbi_exec_ctx *c, struct symbi_gate_decision *d,
                           struct symbi_err *err);
+/* From monotonic instant mono_ms on, the delivery routers built by
+ * symbi_cli_run_settings try nothing more (the graceful stop's end). */
+void symbi_cli_delivery_deadline(int64_t mono_ms);
 
 /* the top-level commands */
 extern const struct symbi_cli_cmd symbi_cli_commands[];

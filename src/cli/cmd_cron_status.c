@@ -39,15 +39,29 @@ const char symbi_cli_cron_history_usage[] =
     "  --format F    table (default), json (the API's run objects) or csv\n"
     "  --local       show times in local time instead of UTC (table)\n";
 
+/* "ok/total" of a run's delivery receipts; "-" when it has none. */
+static const char *delivered(const struct symbi_run *r, char out[24])
+{
+    json_t *a = symbi_json_parse_field(r->deliveries);
+    size_t n = json_is_array(a) ? json_array_size(a) : 0, ok = 0;
+    for (size_t i = 0; i < n; i++)
+        ok += json_is_true(json_object_get(json_array_get(a, i), "ok"));
+    json_decref(a);
+    if (n == 0)
+        return "-";
+    snprintf(out, 24, "%zu/%zu", ok, n);
+    return out;
+}
+
 static void runs_table(const struct symbi_run *runs, size_t n, enum symbi_cli_format fmt,
                        bool local, FILE *out)
 {
-    static const char *const head[] = {"RUN",     "SCHEDULED", "TRIGGER", "ATTEMPT", "STATUS",
-                                       "STARTED", "DURATION",  "ITER",    "ERROR"};
+    static const char *const head[] = {"RUN",     "SCHEDULED", "TRIGGER", "ATTEMPT",   "STATUS",
+                                       "STARTED", "DURATION",  "ITER",    "DELIVERED", "ERROR"};
     static const char *const csv_head[] = {
         "id",        "job_id",  "job_name",      "trigger",     "scheduled_at",
         "status",    "attempt", "started_at",    "finished_at", "execution_time_ms",
-        "exit_code", "node",    "error_message", "iterations"};
+        "exit_code", "node",    "error_message", "iterations",  "deliveries"};
     struct symbi_cli_table t;
     if (fmt == SYMBI_FMT_CSV)
         symbi_cli_table_init(&t, SYMBI_ARRAY_LEN(csv_head), csv_head);
@@ -56,7 +70,7 @@ static void runs_table(const struct symbi_run *runs, size_t n, enum symbi_cli_fo
     for (size_t i = 0; i < n; i++) {
         const struct symbi_run *r = &runs[i];
         char id[9], sched[40], started[40], finished[40], dur[32], attempt[16], ms[24], code[16];
-        char iter[16];
+        char iter[16], dlv[24];
         snprintf(attempt, sizeof attempt, "%d", r->attempt);
         snprintf(iter, sizeof iter, "%d", r->iterations);
         if (fmt == SYMBI_FMT_CSV) {
@@ -78,7 +92,8 @@ static void runs_table(const struct symbi_run *runs, size_t n, enum symbi_cli_fo
                                  r->has_exit_code ? code : "",
                                  r->node,
                                  r->error_message,
-                                 iter};
+                                 iter,
+                                 r->deliveries};
             symbi_cli_table_add(&t, row);
         } else {
             char err[64] = "";
@@ -94,6 +109,7 @@ static void runs_table(const struct symbi_run *runs, size_t n, enum symbi_cli_fo
                                  symbi_cli_time(r->started_at, local, started),
                                  symbi_cli_duration(r->execution_time_ms, dur),
                                  r->iterations > 0 ? iter : "-",
+                                 delivered(r, dlv),
                                  err};
             symbi_cli_table_add(&t, row);
         }
@@ -138,6 +154,32 @@ static int load_runs(struct symbi_store *st, const char *job_id, bool has_status
     return 0;
 }
 
+/* The receipts of the newest run that has some, one line per channel. */
+static void print_last_delivery(const struct symbi_run *runs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_t *a = symbi_json_parse_field(runs[i].deliveries);
+        if (!json_is_array(a) || json_array_size(a) == 0) {
+            json_decref(a);
+            continue;
+        }
+        printf("Last delivery:   run %.8s\n", runs[i].id);
+        size_t k;
+        json_t *r;
+        json_array_foreach(a, k, r)
+        {
+            const char *ch = json_string_value(json_object_get(r, "channel"));
+            const char *e = json_string_value(json_object_get(r, "error"));
+            if (json_is_true(json_object_get(r, "ok")))
+                printf("  %-14s ok\n", ch ? ch : "?");
+            else
+                printf("  %-14s failed: %s\n", ch ? ch : "?", e ? e : "-");
+        }
+        json_decref(a);
+        return;
+    }
+}
+
 static void print_status(const struct symbi_job *j, const struct symbi_run *runs, size_t n,
                          int64_t history, bool local)
 {
@@ -167,6 +209,7 @@ static void print_status(const struct symbi_job *j, const struct symbi_run *runs
         printf(" (dead letter at the configured default)\n");
     printf("Session mode:    %s\n", symbi_session_mode_name(j->session_mode));
     printf("Delivery:        %s\n", j->delivery ? j->delivery : "-");
+    print_last_delivery(runs, n);
     printf("Max concurrent:  %d\n", j->max_concurrent);
     if (j->jitter_ms >= 0)
         printf("Jitter:          %s\n", symbi_duration_fmt(j->jitter_ms, d));

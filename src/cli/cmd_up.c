@@ -294,6 +294,8 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
     symbi_cli_notify_stopping();
     symbi_http_stop(http); /* no new requests, then the scheduler */
     http = NULL;
+    /* deliveries in flight end with the graceful stop, not after it */
+    symbi_cli_delivery_deadline(symbi_now_mono_ms() + cfg.shutdown_timeout_ms);
     symbi_sched_stop(sched);
     symbi_log(SYMBI_LOG_INFO, "scheduler", "stopped");
     rc = SYMBI_EXIT_OK;
