@@ -238,7 +238,7 @@ int symbi_dlv_http_post(const struct symbi_deliver *d, const char *url, const ch
             rc = symbi_dlv_fail(r, DLV_CUT_OFF);
             again = false;
         } else if (c != CURLE_OK) {
-            rc = symbi_dlv_fail(r, "%s%s%s", curl_easy_strerror(c), ebuf[0] ? ": " : "", ebuf);
+            rc = symbi_dlv_fail(r, "%s", ebuf[0] ? ebuf : curl_easy_strerror(c));
             again = retryable_curl(c);
         } else if (status >= 200 && status < 300) {
             rc = 0;

@@ -251,13 +251,18 @@ static int send_once(const struct symbi_deliver *d, const char *url, const char 
     if (c == CURLE_ABORTED_BY_CALLBACK ||
         (c == CURLE_OPERATION_TIMEDOUT && symbi_dlv_attempt_ms(d) <= 0))
         return symbi_dlv_fail(r, DLV_CUT_OFF);
+    if (c == CURLE_USE_SSL_FAILED)
+        return symbi_dlv_fail(r,
+                              "email: the server offers no STARTTLS and smtp_require_tls is "
+                              "set (%s)",
+                              ebuf[0] ? ebuf : curl_easy_strerror(c));
     if (code >= 400 && code < 500)
         *again = true; /* a transient SMTP failure */
     else if (code < 400)
         *again = c == CURLE_COULDNT_CONNECT || c == CURLE_OPERATION_TIMEDOUT ||
                  c == CURLE_RECV_ERROR || c == CURLE_SEND_ERROR || c == CURLE_GOT_NOTHING ||
                  c == CURLE_COULDNT_RESOLVE_HOST;
-    return symbi_dlv_fail(r, "%s%s%s", curl_easy_strerror(c), ebuf[0] ? ": " : "", ebuf);
+    return symbi_dlv_fail(r, "%s", ebuf[0] ? ebuf : curl_easy_strerror(c));
 }
 
 static int route_email(struct symbi_delivery_ctx *ctx, const char *channel,

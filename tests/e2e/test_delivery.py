@@ -301,14 +301,14 @@ schedule {{ name: "partly" agent: "reporter" cron: "0 0 1 1 *" delivery: ["webho
     # never answers: every attempt ends at the 1 s timeout; the run keeps its output
     run = final("hang")
     w = receipts(run)["webhook"]
-    assert not w["ok"] and w["attempts"] == 3 and "Timeout" in w["error"], w
+    assert not w["ok"] and w["attempts"] == 3 and "timed out" in w["error"], w
     assert ms(w["at"]) - ms(run["started_at"]) >= 3 * 1000 + 600
     assert run["status"] == "failed"
     assert run["error_message"] == "delivery failed on every channel (1 attempted)"
     assert run["output"] == "report for hang\nline two\n"
     assert len(receiver.at("/hang")) == 3
     text = symbi.run("cron", "status", "hang", check=True).stdout
-    assert "  webhook        failed: Timeout" in text and "(after 3 attempts)" in text
+    assert "  webhook        failed: Operation timed out" in text and "(after 3 attempts)" in text
 
     # refused: fails fast (no timeout waited), every retry made
     run = final("refused")
