@@ -64,7 +64,7 @@ struct symbi_delivery_router {
  * <data_dir>/logs/jobs. Errors: SYMBI_ENOMEM. */
 int symbi_deliver_new(const struct symbi_config *cfg, struct symbi_deliver **out,
                       struct symbi_err *err);
-/* Frees the router and releases its registered channels. NULL: no-op. */
+/* Frees the router and releases the channels registered on it. NULL: no-op. */
 void symbi_deliver_free(struct symbi_deliver *d);
 
 /* Registers a channel by name on router d (before it is used by several
@@ -76,11 +76,12 @@ int symbi_deliver_register(struct symbi_deliver *d, const char *name,
                            struct symbi_err *err);
 /* Registers a channel for every router created afterwards (a program that
  * links libsymbi.a calls this before starting the daemon's pieces). The
- * channel's release is called by each router freed. Same errors; at most
- * 32 process-wide channels. */
+ * routers borrow it; its release is called by symbi_deliver_clear_defaults
+ * (routers must be freed first). Same errors; at most 32 process-wide
+ * channels. */
 int symbi_deliver_register_default(const char *name, const struct symbi_delivery_router *impl,
                                    void *ud, struct symbi_err *err);
-/* Forgets the process-wide channels (tests). */
+/* Releases and forgets the process-wide channels. */
 void symbi_deliver_clear_defaults(void);
 
 /* From monotonic instant mono_ms on (symbi_now_mono_ms), the router's

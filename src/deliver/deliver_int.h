@@ -15,6 +15,7 @@ struct dlv_channel {
     char name[SYMBI_DELIVER_NAME_MAX + 1];
     struct symbi_delivery_router impl;
     void *ud;
+    bool owned; /* released by this router (not a process-wide channel) */
 };
 
 struct symbi_deliver {

@@ -73,7 +73,7 @@ static int check_new(const char *name, const struct symbi_delivery_router *impl,
 }
 
 static int push_channel(struct symbi_deliver *d, const char *name,
-                        const struct symbi_delivery_router *impl, void *ud)
+                        const struct symbi_delivery_router *impl, void *ud, bool owned)
 {
     struct dlv_channel *nc = realloc(d->chans, (d->n_chans + 1) * sizeof *nc);
     if (nc == NULL)
@@ -84,6 +84,7 @@ static int push_channel(struct symbi_deliver *d, const char *name,
     snprintf(c->name, sizeof c->name, "%s", name);
     c->impl = *impl;
     c->ud = ud;
+    c->owned = owned;
     return 0;
 }
 
@@ -94,7 +95,7 @@ int symbi_deliver_register(struct symbi_deliver *d, const char *name,
     int rc = check_new(name, impl, d->chans, d->n_chans, err);
     if (rc != 0)
         return rc;
-    if (push_channel(d, name, impl, ud) != 0)
+    if (push_channel(d, name, impl, ud, true) != 0)
         return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
     return 0;
 }
@@ -120,6 +121,9 @@ int symbi_deliver_register_default(const char *name, const struct symbi_delivery
 void symbi_deliver_clear_defaults(void)
 {
     pthread_mutex_lock(&defaults_lock);
+    for (size_t i = 0; i < n_defaults; i++)
+        if (defaults[i].impl.release != NULL)
+            defaults[i].impl.release(defaults[i].ud);
     n_defaults = 0;
     pthread_mutex_unlock(&defaults_lock);
 }
@@ -182,14 +186,15 @@ int symbi_deliver_new(const struct symbi_config *cfg, struct symbi_deliver **out
     }
     for (size_t i = 0; !oom && i < d->n_commands; i++)
         if (builtin(d->commands[i].name) == NULL)
-            oom = push_channel(d, d->commands[i].name, &symbi_dlv_command, &d->commands[i]) != 0;
+            oom = push_channel(d, d->commands[i].name, &symbi_dlv_command, &d->commands[i],
+                               false) != 0;
     pthread_mutex_lock(&defaults_lock);
     for (size_t i = 0; !oom && i < n_defaults; i++) {
         bool taken = false;
         for (size_t j = 0; j < d->n_chans && !taken; j++)
             taken = strcmp(d->chans[j].name, defaults[i].name) == 0;
         if (!taken)
-            oom = push_channel(d, defaults[i].name, &defaults[i].impl, defaults[i].ud) != 0;
+            oom = push_channel(d, defaults[i].name, &defaults[i].impl, defaults[i].ud, false) != 0;
     }
     pthread_mutex_unlock(&defaults_lock);
     if (oom) {
@@ -205,7 +210,7 @@ void symbi_deliver_free(struct symbi_deliver *d)
     if (d == NULL)
         return;
     for (size_t i = 0; i < d->n_chans; i++)
-        if (d->chans[i].impl.release != NULL)
+        if (d->chans[i].owned && d->chans[i].impl.release != NULL)
             d->chans[i].impl.release(d->chans[i].ud);
     free(d->chans);
     for (size_t i = 0; i < d->n_commands; i++) {

@@ -439,7 +439,9 @@ static void memo_release(void *ud)
 static void test_registered_channel(void **state)
 {
     struct fx *f = *state;
-    struct memo m = {0}, pm = {0}, dm = {0};
+    struct memo m = {0}, pm = {0};
+    static struct memo dm; /* outlives the test: teardown clears the defaults */
+    memset(&dm, 0, sizeof dm);
     const struct symbi_delivery_router impl = {memo_route, memo_release};
     struct symbi_err err;
     assert_int_equal(symbi_deliver_register_default("audit-trail", &impl, &dm, &err), 0);
@@ -476,6 +478,8 @@ static void test_registered_channel(void **state)
     f->d = NULL;
     assert_int_equal(m.released, 1);
     assert_int_equal(pm.released, 1);
+    assert_int_equal(dm.released, 0); /* borrowed by the router */
+    symbi_deliver_clear_defaults();
     assert_int_equal(dm.released, 1);
 }
 
