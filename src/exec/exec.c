@@ -374,6 +374,8 @@ int symbi_exec_run(const struct symbi_exec_config *c, const struct symbi_exec_re
     if (out->started_at == SYMBI_TIME_NONE)
         out->started_at = wall(c);
     out->status = SYMBI_RUN_RUNNING;
+    out->finished_at = SYMBI_TIME_NONE; /* set when the agent step ends */
+    out->execution_time_ms = -1;
     struct symbi_policy pol;
     symbi_policy_init(&pol);
     int rc = 0;
@@ -395,6 +397,11 @@ int symbi_exec_run(const struct symbi_exec_config *c, const struct symbi_exec_re
         /* step 4 */
         bool beat = r->job != NULL && r->job->heartbeat.set && r->job->heartbeat.enabled;
         rc = beat ? execute_beat(&x, err) : execute_once(&x, err);
+        /* the run is over when its agent is: the payload that delivery
+         * sends carries finished_at and execution_time_ms, and neither
+         * counts the time the channels take */
+        out->finished_at = wall(c);
+        out->execution_time_ms = symbi_now_mono_ms() - x.t0;
         if (rc == 0 && out->status != SYMBI_RUN_INTERRUPTED)
             deliver(&x, &pol); /* step 5 */
     }
@@ -413,7 +420,8 @@ int symbi_exec_run(const struct symbi_exec_config *c, const struct symbi_exec_re
         symbi_run_cleanup(out);
         return rc;
     }
-    if (out->status != SYMBI_RUN_PENDING_APPROVAL) {
+    if (out->status != SYMBI_RUN_PENDING_APPROVAL && out->finished_at == SYMBI_TIME_NONE) {
+        /* ended before the agent step (session, policy parse, denial) */
         out->finished_at = wall(c);
         out->execution_time_ms = symbi_now_mono_ms() - x.t0;
     }

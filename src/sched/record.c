@@ -62,14 +62,15 @@ void sched_record(struct symbi_sched *s, struct sched_entry *e, enum rec_kind ki
 }
 
 /* moves the run pipeline's outcome into the run record (once: a retried
- * write finds it there); the loop's clock stamps the end */
+ * write finds it there); the pipeline stamps the end when the agent step
+ * ends (before delivery), the worker's clock when the pipeline could not */
 static void take_result(struct sched_entry *e)
 {
     if (e->result_taken)
         return;
     e->result_taken = true;
     symbi_exec_take_outcome(&e->run, &e->out);
-    if (e->run.status != SYMBI_RUN_PENDING_APPROVAL)
+    if (e->run.status != SYMBI_RUN_PENDING_APPROVAL && e->run.finished_at == SYMBI_TIME_NONE)
         e->run.finished_at = e->finished_wall;
 }
 

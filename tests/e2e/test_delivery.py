@@ -201,6 +201,9 @@ schedule {{
                       "error_message"}
     assert p["run_id"] == run["id"] and p["job_name"] == "report"
     assert p["status"] == "succeeded" and p["output"] == run["output"]
+    # the payload carries the run's end (the agent's), as the record keeps it
+    assert p["finished_at"] is not None and ms(p["finished_at"]) == run["finished_at"]
+    assert p["execution_time_ms"] == run["execution_time_ms"] >= 0
     # the store keeps ${HOOK_TOKEN}; the CLI's JSON masks header values
     assert "${HOOK_TOKEN}" in job(symbi, "report")["webhook_headers"]
     assert "tok-123" not in json.dumps(rows(symbi, "SELECT * FROM jobs"))
@@ -303,6 +306,8 @@ schedule {{ name: "partly" agent: "reporter" cron: "0 0 1 1 *" delivery: ["webho
     w = receipts(run)["webhook"]
     assert not w["ok"] and w["attempts"] == 3 and "timed out" in w["error"], w
     assert ms(w["at"]) - ms(run["started_at"]) >= 3 * 1000 + 600
+    # the run ended with its agent: the channels' 3 s are not execution time
+    assert run["execution_time_ms"] < 2000 and ms(run["finished_at"]) < ms(w["at"])
     assert run["status"] == "failed"
     assert run["error_message"] == "delivery failed on every channel (1 attempted)"
     assert run["output"] == "report for hang\nline two\n"
