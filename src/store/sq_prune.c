@@ -64,16 +64,17 @@ static int dry_counts(struct sq_store *s, const struct symbi_retention *r, int64
 }
 
 /* Terminal runs of each job beyond its newest keep_runs_per_job, at most
- * `left` of them. Only the jobs over the bound are visited (one pass over
- * the runs' (job_id, ...) index), so a store of a million jobs with few
- * runs each costs the pruner nothing per job. */
+ * `left` of them. Only the jobs with more runs than the bound are visited
+ * (one pass over the runs' (job_id, ...) index), so a store of a million
+ * jobs with few runs each costs the pruner nothing per job. */
 static int prune_per_job(struct sq_store *s, int64_t keep, int64_t *left, int64_t *n,
                          struct symbi_err *err)
 {
-    sqlite3_stmt *jobs = sq_prep(s,
-                                 "SELECT job_id FROM runs WHERE status IN " TERMINAL
-                                 " GROUP BY job_id HAVING count(*) > ?1 ORDER BY job_id",
-                                 err);
+    /* all runs, not only terminal ones: the count is then read from the
+     * (job_id, scheduled_at, attempt) index alone; the per-job query below
+     * keeps exactly the newest `keep` terminal runs */
+    sqlite3_stmt *jobs = sq_prep(
+        s, "SELECT job_id FROM runs GROUP BY job_id HAVING count(*) > ?1 ORDER BY job_id", err);
     if (jobs == NULL)
         return SYMBI_ESTORE;
     sqlite3_bind_int64(jobs, 1, keep);
