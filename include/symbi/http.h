@@ -61,6 +61,11 @@ struct symbi_http_config {
 /* Parses "mode" names: "pool", "epoll", "thread" (for SYMBI_HTTP_MODE). */
 int symbi_http_mode_parse(const char *s, enum symbi_http_mode *out);
 
+/* SYMBI_EINVAL (with the message) when key is set but shorter than
+ * SYMBI_HTTP_KEY_MIN_LEN; 0 for NULL, "" or a long enough key. Lets `symbi
+ * up` refuse a bad key before anything runs. */
+int symbi_http_check_key(const char *key, struct symbi_err *err);
+
 /* Starts serving. Refuses (SYMBI_EDENIED, message says why) to listen on a
  * non-loopback address while no API key exists (protected mode), and
  * (SYMBI_EINVAL) an api_key shorter than SYMBI_HTTP_KEY_MIN_LEN.

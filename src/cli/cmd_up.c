@@ -240,25 +240,28 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
     symbi_cli_run_settings(&cfg, &sc);
     sc.store_url = url;
     sc.node = node;
-    if (symbi_sched_new(&sc, &sched, &err) != 0) {
+    /* a key that cannot be used stops `symbi up` before any run starts */
+    const char *key = cfg.api_key != NULL ? cfg.api_key : getenv("SYMBI_API_KEY");
+    if (symbi_http_check_key(key, &err) != 0) {
+        symbi_log(SYMBI_LOG_ERROR, "api", "cannot start the HTTP API: %s", err.msg);
+        symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
+        goto out;
+    }
+    if (symbi_sched_new(&sc, &sched, &err) != 0 || symbi_sched_start(sched, &err) != 0) {
         symbi_cli_fail(SYMBI_EXIT_ERROR, "cannot start the scheduler: %s", err.msg);
         goto out;
     }
 
     /* ==== HTTP API ====================================================
-     * The API server starts before the scheduler runs anything, so that a
-     * listener or key that cannot be used stops `symbi up` before any run
-     * starts. It serves cfg.listen with its own store handles and reaches
-     * the scheduler through these hooks (wake after a change or a
-     * manual-run request, stats for health: "not running" until started). */
+     * The API server starts after the scheduler (its readiness means the
+     * scheduler runs): it serves cfg.listen with its own store handles and
+     * reaches the scheduler through these hooks (wake after a change or a
+     * manual-run request, stats for health). */
     struct symbi_http_hooks hooks = {.wake = hook_wake, .stats = hook_stats, .ud = sched};
     if (symbi_cli_http_start(cli, &cfg, cfg.listen, url, &hooks, &http, &err) != 0) {
         symbi_log(SYMBI_LOG_ERROR, "api", "cannot start the HTTP API: %s", err.msg);
+        symbi_sched_stop(sched);
         symbi_cli_fail(SYMBI_EXIT_ERROR, "%s", err.msg);
-        goto out;
-    }
-    if (symbi_sched_start(sched, &err) != 0) {
-        symbi_cli_fail(SYMBI_EXIT_ERROR, "cannot start the scheduler: %s", err.msg);
         goto out;
     }
     /* ==== end of HTTP API ============================================= */

@@ -592,6 +592,18 @@ static int load_keys_once(struct symbi_http_server *srv, struct symbi_err *err)
     return 0;
 }
 
+int symbi_http_check_key(const char *key, struct symbi_err *err)
+{
+    /* a guessable key must not turn protected mode off */
+    size_t klen = key != NULL ? strlen(key) : 0;
+    if (klen > 0 && klen < SYMBI_HTTP_KEY_MIN_LEN)
+        return symbi_err_set(err, SYMBI_EINVAL,
+                             "SYMBI_API_KEY ([api] api_key) is %zu characters; an API key "
+                             "needs at least %d (make one with `symbi api-key create`)",
+                             klen, SYMBI_HTTP_KEY_MIN_LEN);
+    return 0;
+}
+
 int symbi_http_start(const struct symbi_http_config *cfg, struct symbi_http_server **out,
                      struct symbi_err *err)
 {
@@ -643,14 +655,10 @@ int symbi_http_start(const struct symbi_http_config *cfg, struct symbi_http_serv
         return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
     }
     if (cfg->api_key != NULL && *cfg->api_key != '\0') {
-        /* a guessable key must not turn protected mode off */
-        size_t klen = strlen(cfg->api_key);
-        if (klen < SYMBI_HTTP_KEY_MIN_LEN) {
+        int krc = symbi_http_check_key(cfg->api_key, err);
+        if (krc != 0) {
             symbi_http_stop(srv);
-            return symbi_err_set(err, SYMBI_EINVAL,
-                                 "SYMBI_API_KEY ([api] api_key) is %zu characters; an API key "
-                                 "needs at least %d (make one with `symbi api-key create`)",
-                                 klen, SYMBI_HTTP_KEY_MIN_LEN);
+            return krc;
         }
         char salt[SYMBI_KEY_SALT_HEXLEN + 1], hash[SYMBI_KEY_HASH_HEXLEN + 1];
         if (symbi_policy_key_salt(salt) != 0 ||
