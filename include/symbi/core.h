@@ -50,6 +50,10 @@ struct symbi_err {
 int symbi_err_set(struct symbi_err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void symbi_err_clear(struct symbi_err *e);
+/* A validation error of one field: *field = f (when field is not NULL), the
+ * message "f: <formatted>", and SYMBI_EINVAL returned. */
+int symbi_err_field(const char **field, const char *f, struct symbi_err *e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* ---- memory ------------------------------------------------------------ */
 

@@ -46,6 +46,21 @@ int symbi_err_set(struct symbi_err *e, int code, const char *fmt, ...)
     return code;
 }
 
+int symbi_err_field(const char **field, const char *f, struct symbi_err *e, const char *fmt, ...)
+{
+    if (field != NULL)
+        *field = f;
+    if (e != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        char msg[sizeof e->msg];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        symbi_err_set(e, SYMBI_EINVAL, "%s: %s", f, msg);
+    }
+    return SYMBI_EINVAL;
+}
+
 void symbi_err_clear(struct symbi_err *e)
 {
     if (e == NULL)

@@ -33,25 +33,6 @@ bool symbi_dsl_builtin_channel(const char *name)
     return false;
 }
 
-/* Sets *field and the message; returns SYMBI_EINVAL. */
-static int fail(const char **field, const char *f, struct symbi_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(const char **field, const char *f, struct symbi_err *err, const char *fmt, ...)
-{
-    if (field != NULL)
-        *field = f;
-    if (err != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
-        char msg[sizeof err->msg];
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        symbi_err_set(err, SYMBI_EINVAL, "%s: %s", f, msg);
-    }
-    return SYMBI_EINVAL;
-}
-
 static bool has_ctl(const char *s)
 {
     for (; *s != '\0'; s++)
@@ -78,16 +59,16 @@ static bool is_alnum(char c)
 static int check_name(const char *s, const char **field, struct symbi_err *err)
 {
     if (s == NULL || *s == '\0')
-        return fail(field, "name", err, "is required");
+        return symbi_err_field(field, "name", err, "is required");
     size_t n = strlen(s);
     if (n > NAME_MAX_LEN)
-        return fail(field, "name", err, "longer than %d characters", NAME_MAX_LEN);
+        return symbi_err_field(field, "name", err, "longer than %d characters", NAME_MAX_LEN);
     if (!is_alnum(s[0]))
-        return fail(field, "name", err, "\"%s\" must start with a letter or digit", s);
+        return symbi_err_field(field, "name", err, "\"%s\" must start with a letter or digit", s);
     for (const char *q = s; *q != '\0'; q++)
         if (!is_alnum(*q) && *q != '.' && *q != '_' && *q != '-')
-            return fail(field, "name", err,
-                        "\"%s\" may hold only letters, digits, '.', '_' and '-'", s);
+            return symbi_err_field(field, "name", err,
+                                   "\"%s\" may hold only letters, digits, '.', '_' and '-'", s);
     return 0;
 }
 
@@ -100,11 +81,11 @@ static bool has_var(const char *s)
 static int check_url(const char *s, const char *f, const char **field, struct symbi_err *err)
 {
     if (*s == '\0')
-        return fail(field, f, err, "must not be empty");
+        return symbi_err_field(field, f, err, "must not be empty");
     if (strlen(s) > URL_MAX_LEN)
-        return fail(field, f, err, "longer than %d characters", URL_MAX_LEN);
+        return symbi_err_field(field, f, err, "longer than %d characters", URL_MAX_LEN);
     if (has_space_or_ctl(s))
-        return fail(field, f, err, "\"%s\" holds spaces or control characters", s);
+        return symbi_err_field(field, f, err, "\"%s\" holds spaces or control characters", s);
     if (has_var(s))
         return 0;
     const char *host = NULL;
@@ -113,7 +94,7 @@ static int check_url(const char *s, const char *f, const char **field, struct sy
     else if (strncmp(s, "https://", 8) == 0)
         host = s + 8;
     if (host == NULL || *host == '\0' || *host == '/' || *host == '?' || *host == '#')
-        return fail(field, f, err, "\"%s\" is not an http:// or https:// URL", s);
+        return symbi_err_field(field, f, err, "\"%s\" is not an http:// or https:// URL", s);
     return 0;
 }
 
@@ -135,21 +116,21 @@ static int check_str_array(const char *text, const char *f, size_t max, bool non
     json_t *a = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     if (a == NULL || !json_is_array(a)) {
         json_decref(a);
-        return fail(field, f, err, "must be an array of strings");
+        return symbi_err_field(field, f, err, "must be an array of strings");
     }
     size_t n = json_array_size(a);
     if (nonempty && n == 0) {
         json_decref(a);
-        return fail(field, f, err, "must not be empty");
+        return symbi_err_field(field, f, err, "must not be empty");
     }
     if (n > max) {
         json_decref(a);
-        return fail(field, f, err, "more than %zu items", max);
+        return symbi_err_field(field, f, err, "more than %zu items", max);
     }
     for (size_t i = 0; i < n; i++) {
         if (!json_is_string(json_array_get(a, i))) {
             json_decref(a);
-            return fail(field, f, err, "must be an array of strings");
+            return symbi_err_field(field, f, err, "must be an array of strings");
         }
     }
     *out = a;
@@ -171,26 +152,28 @@ static int check_delivery(const struct symbi_job *job, const char **field, struc
         for (const char *q = ch; *q != '\0' && ok; q++)
             ok = is_alnum(*q) || *q == '_' || *q == '-';
         if (!ok) {
-            rc = fail(field, "delivery", err,
-                      "bad channel name \"%s\" (stdout, log_file, webhook, slack, email or a "
-                      "custom channel name)",
-                      ch);
+            rc = symbi_err_field(
+                field, "delivery", err,
+                "bad channel name \"%s\" (stdout, log_file, webhook, slack, email or a "
+                "custom channel name)",
+                ch);
             break;
         }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(json_string_value(json_array_get(a, j)), ch) == 0) {
-                rc = fail(field, "delivery", err, "channel \"%s\" is listed twice", ch);
+                rc = symbi_err_field(field, "delivery", err, "channel \"%s\" is listed twice", ch);
                 break;
             }
         }
         if (rc != 0)
             break;
         if (strcmp(ch, "webhook") == 0 && job->webhook_url == NULL) {
-            rc = fail(field, "delivery", err, "channel \"webhook\" needs webhook_url");
+            rc = symbi_err_field(field, "delivery", err, "channel \"webhook\" needs webhook_url");
             break;
         }
         if (strcmp(ch, "email") == 0 && job->email_recipients == NULL) {
-            rc = fail(field, "delivery", err, "channel \"email\" needs email_recipients");
+            rc =
+                symbi_err_field(field, "delivery", err, "channel \"email\" needs email_recipients");
             break;
         }
     }
@@ -205,11 +188,12 @@ static int check_headers(const char *text, const char **field, struct symbi_err 
     int rc = 0;
     if (o == NULL || !json_is_object(o)) {
         json_decref(o);
-        return fail(field, "webhook_headers", err, "must be a map of header names to strings");
+        return symbi_err_field(field, "webhook_headers", err,
+                               "must be a map of header names to strings");
     }
     if (json_object_size(o) > MAX_HEADERS) {
         json_decref(o);
-        return fail(field, "webhook_headers", err, "more than %d headers", MAX_HEADERS);
+        return symbi_err_field(field, "webhook_headers", err, "more than %d headers", MAX_HEADERS);
     }
     const char *k;
     json_t *v;
@@ -219,17 +203,19 @@ static int check_headers(const char *text, const char **field, struct symbi_err 
         for (const char *q = k; *q != '\0' && ok; q++)
             ok = is_alnum(*q) || strchr("!#$%&'*+-.^_`|~", *q) != NULL;
         if (!ok) {
-            rc = fail(field, "webhook_headers", err, "\"%s\" is not a valid header name", k);
+            rc = symbi_err_field(field, "webhook_headers", err, "\"%s\" is not a valid header name",
+                                 k);
             break;
         }
         if (!json_is_string(v)) {
-            rc = fail(field, "webhook_headers", err, "the value of \"%s\" must be a string", k);
+            rc = symbi_err_field(field, "webhook_headers", err,
+                                 "the value of \"%s\" must be a string", k);
             break;
         }
         const char *s = json_string_value(v);
         if (strlen(s) > 8192 || strchr(s, '\r') != NULL || strchr(s, '\n') != NULL) {
-            rc = fail(field, "webhook_headers", err,
-                      "the value of \"%s\" holds a line break or is too long", k);
+            rc = symbi_err_field(field, "webhook_headers", err,
+                                 "the value of \"%s\" holds a line break or is too long", k);
             break;
         }
     }
@@ -253,7 +239,8 @@ static int check_recipients(const char *text, const char **field, struct symbi_e
         const char *at = strchr(s, '@');
         if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
             has_space_or_ctl(s) || strpbrk(s, "<>,;\"()[]\\") != NULL) {
-            rc = fail(field, "email_recipients", err, "\"%s\" is not an e-mail address", s);
+            rc = symbi_err_field(field, "email_recipients", err, "\"%s\" is not an e-mail address",
+                                 s);
             break;
         }
     }
@@ -276,9 +263,9 @@ static int check_policy(const char *text, const char **field, struct symbi_err *
         if (known)
             continue;
         const char *near = symbi_dsl_nearest(k, symbi_policy_keys, symbi_policy_n_keys);
-        int rc = near != NULL
-                     ? fail(field, "policy", err, "unknown key `%s`; did you mean `%s`?", k, near)
-                     : fail(field, "policy", err, "unknown key `%s`", k);
+        int rc = near != NULL ? symbi_err_field(field, "policy", err,
+                                                "unknown key `%s`; did you mean `%s`?", k, near)
+                              : symbi_err_field(field, "policy", err, "unknown key `%s`", k);
         json_decref(o);
         return rc;
     }
@@ -292,14 +279,16 @@ static int check_policy(const char *text, const char **field, struct symbi_err *
 static int check_log_file(const char *s, const char **field, struct symbi_err *err)
 {
     if (*s == '\0' || strlen(s) > 1024 || has_ctl(s))
-        return fail(field, "log_file", err, "must be a relative path of 1..1024 characters");
+        return symbi_err_field(field, "log_file", err,
+                               "must be a relative path of 1..1024 characters");
     if (s[0] == '/')
-        return fail(field, "log_file", err, "\"%s\" must be a path relative to the log directory",
-                    s);
+        return symbi_err_field(field, "log_file", err,
+                               "\"%s\" must be a path relative to the log directory", s);
     for (const char *q = s; *q != '\0';) {
         size_t n = strcspn(q, "/");
         if (n == 2 && q[0] == '.' && q[1] == '.')
-            return fail(field, "log_file", err, "\"%s\" must stay inside the log directory", s);
+            return symbi_err_field(field, "log_file", err,
+                                   "\"%s\" must stay inside the log directory", s);
         q += n;
         if (*q == '/')
             q++;
@@ -313,14 +302,14 @@ int symbi_job_validate_field(const struct symbi_job *job, const char **field, st
     if (rc != 0)
         return rc;
     if (job->agent == NULL || *job->agent == '\0')
-        return fail(field, "agent", err, "is required (the agent to run)");
+        return symbi_err_field(field, "agent", err, "is required (the agent to run)");
     if (strlen(job->agent) > NAME_MAX_LEN || has_space_or_ctl(job->agent))
-        return fail(field, "agent", err, "\"%s\" is not an agent name", job->agent);
+        return symbi_err_field(field, "agent", err, "\"%s\" is not an agent name", job->agent);
     bool has_at = job->at != SYMBI_TIME_NONE;
     if (job->cron_expr != NULL && has_at)
-        return fail(field, "at", err, "give either cron or at, not both");
+        return symbi_err_field(field, "at", err, "give either cron or at, not both");
     if (job->cron_expr == NULL && !has_at)
-        return fail(field, "cron", err, "one of cron or at is required");
+        return symbi_err_field(field, "cron", err, "one of cron or at is required");
     if (job->cron_expr != NULL) {
         struct symbi_err ce;
         symbi_err_clear(&ce);
@@ -336,12 +325,12 @@ int symbi_job_validate_field(const struct symbi_job *job, const char **field, st
         struct symbi_err ze;
         symbi_err_clear(&ze);
         if (*job->timezone == '\0')
-            return fail(field, "timezone", err, "must not be empty");
+            return symbi_err_field(field, "timezone", err, "must not be empty");
         if (symbi_zone_validate(job->timezone, &ze) != 0)
-            return fail(field, "timezone", err, "%s", ze.msg);
+            return symbi_err_field(field, "timezone", err, "%s", ze.msg);
     }
     if ((unsigned)job->session_mode > SYMBI_SESSION_FULLY_EPHEMERAL)
-        return fail(field, "session_mode", err, "unknown session mode");
+        return symbi_err_field(field, "session_mode", err, "unknown session mode");
     if (job->webhook_url != NULL && (rc = check_url(job->webhook_url, "webhook_url", field, err)))
         return rc;
     if (job->slack_webhook_url != NULL &&
@@ -354,8 +343,8 @@ int symbi_job_validate_field(const struct symbi_job *job, const char **field, st
     if (job->slack_channel != NULL &&
         (*job->slack_channel == '\0' || strlen(job->slack_channel) > 256 ||
          has_space_or_ctl(job->slack_channel)))
-        return fail(field, "slack_channel", err, "\"%s\" is not a channel name",
-                    job->slack_channel);
+        return symbi_err_field(field, "slack_channel", err, "\"%s\" is not a channel name",
+                               job->slack_channel);
     if (job->log_file != NULL && (rc = check_log_file(job->log_file, field, err)))
         return rc;
     if (job->delivery != NULL && (rc = check_delivery(job, field, err)))
@@ -364,38 +353,40 @@ int symbi_job_validate_field(const struct symbi_job *job, const char **field, st
         return rc;
     if (job->heartbeat.set) {
         if (job->heartbeat.max_iterations < 1 || job->heartbeat.max_iterations > MAX_ITERATIONS)
-            return fail(field, "heartbeat.max_iterations", err, "must be between 1 and %d (got %d)",
-                        MAX_ITERATIONS, job->heartbeat.max_iterations);
+            return symbi_err_field(field, "heartbeat.max_iterations", err,
+                                   "must be between 1 and %d (got %d)", MAX_ITERATIONS,
+                                   job->heartbeat.max_iterations);
         if ((unsigned)job->heartbeat.context_mode > SYMBI_SESSION_FULLY_EPHEMERAL)
-            return fail(field, "heartbeat.context_mode", err, "unknown session mode");
+            return symbi_err_field(field, "heartbeat.context_mode", err, "unknown session mode");
     }
     if (job->max_concurrent < 1 || job->max_concurrent > MAX_CONCURRENT)
-        return fail(field, "max_concurrent", err, "must be between 1 and %d (got %d)",
-                    MAX_CONCURRENT, job->max_concurrent);
+        return symbi_err_field(field, "max_concurrent", err, "must be between 1 and %d (got %d)",
+                               MAX_CONCURRENT, job->max_concurrent);
     if (job->max_retries < -1 || job->max_retries > MAX_RETRIES)
-        return fail(field, "max_retries", err, "must be between 0 and %d (got %d)", MAX_RETRIES,
-                    job->max_retries);
+        return symbi_err_field(field, "max_retries", err, "must be between 0 and %d (got %d)",
+                               MAX_RETRIES, job->max_retries);
     if (job->jitter_ms < -1 || job->jitter_ms > DAY_MS)
-        return fail(field, "jitter", err, "must be between 0s and 24h");
+        return symbi_err_field(field, "jitter", err, "must be between 0s and 24h");
     if (job->starting_deadline_ms != -1 &&
         (job->starting_deadline_ms < 1000 || job->starting_deadline_ms > 366 * DAY_MS))
-        return fail(field, "starting_deadline", err, "must be between 1s and 366d");
+        return symbi_err_field(field, "starting_deadline", err, "must be between 1s and 366d");
     if ((unsigned)job->catch_up > SYMBI_CATCH_UP_ALL)
-        return fail(field, "catch_up", err, "unknown value");
+        return symbi_err_field(field, "catch_up", err, "unknown value");
     if ((unsigned)job->dst_gap > SYMBI_DST_GAP_SKIP)
-        return fail(field, "dst_gap", err, "unknown value");
+        return symbi_err_field(field, "dst_gap", err, "unknown value");
     if ((unsigned)job->dst_overlap > SYMBI_DST_OVERLAP_BOTH)
-        return fail(field, "dst_overlap", err, "unknown value");
+        return symbi_err_field(field, "dst_overlap", err, "unknown value");
     if (job->input != NULL && strlen(job->input) > INPUT_MAX_LEN)
-        return fail(field, "input", err, "longer than %d bytes", INPUT_MAX_LEN);
+        return symbi_err_field(field, "input", err, "longer than %d bytes", INPUT_MAX_LEN);
     if (job->agent_pin_jwt != NULL &&
         (strlen(job->agent_pin_jwt) > JWT_MAX_LEN || has_space_or_ctl(job->agent_pin_jwt)))
-        return fail(field, "agent_pin_jwt", err,
-                    "must be a compact JWT (or ${VAR}) of at most %d bytes", JWT_MAX_LEN);
+        return symbi_err_field(field, "agent_pin_jwt", err,
+                               "must be a compact JWT (or ${VAR}) of at most %d bytes",
+                               JWT_MAX_LEN);
     if (job->deliver != NULL && strlen(job->deliver) > 1024)
-        return fail(field, "deliver", err, "longer than 1024 characters");
+        return symbi_err_field(field, "deliver", err, "longer than 1024 characters");
     if (job->audit != NULL && strlen(job->audit) > 1024)
-        return fail(field, "audit", err, "longer than 1024 characters");
+        return symbi_err_field(field, "audit", err, "longer than 1024 characters");
     return 0;
 }
 
@@ -410,7 +401,7 @@ static int check_env_map(const char *text, const char **field, struct symbi_err 
     json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     if (o == NULL || !json_is_object(o)) {
         json_decref(o);
-        return fail(field, "env", err, "must be a map of variable names to strings");
+        return symbi_err_field(field, "env", err, "must be a map of variable names to strings");
     }
     int rc = 0;
     const char *k;
@@ -418,11 +409,12 @@ static int check_env_map(const char *text, const char **field, struct symbi_err 
     json_object_foreach(o, k, v)
     {
         if (!env_name_ok(k)) {
-            rc = fail(field, "env", err, "\"%s\" is not an environment variable name", k);
+            rc =
+                symbi_err_field(field, "env", err, "\"%s\" is not an environment variable name", k);
             break;
         }
         if (!json_is_string(v)) {
-            rc = fail(field, "env", err, "the value of \"%s\" must be a string", k);
+            rc = symbi_err_field(field, "env", err, "the value of \"%s\" must be a string", k);
             break;
         }
     }
@@ -447,68 +439,72 @@ static bool tool_name_ok(const char *s)
 static int check_tool(const char *name, const json_t *t, const char **field, struct symbi_err *err)
 {
     if (!tool_name_ok(name))
-        return fail(field, "tools", err,
-                    "\"%.80s\" is not a tool name (1..64 letters, digits, '_' or '-')", name);
+        return symbi_err_field(field, "tools", err,
+                               "\"%.80s\" is not a tool name (1..64 letters, digits, '_' or '-')",
+                               name);
     if (!json_is_object(t))
-        return fail(field, "tools", err,
-                    "%s: must be a map { description, command | exec, "
-                    "parameters }",
-                    name);
+        return symbi_err_field(field, "tools", err,
+                               "%s: must be a map { description, command | exec, "
+                               "parameters }",
+                               name);
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)t, k, v)
     {
         if (strcmp(k, "description") == 0) {
             if (!json_is_string(v) || json_string_length(v) > 4096)
-                return fail(field, "tools", err,
-                            "%s: description must be a string of at most "
-                            "4096 bytes",
-                            name);
+                return symbi_err_field(field, "tools", err,
+                                       "%s: description must be a string of at most "
+                                       "4096 bytes",
+                                       name);
         } else if (strcmp(k, "command") == 0) {
             if (!json_is_string(v) || json_string_length(v) == 0 ||
                 json_string_length(v) > MAX_COMMAND_LEN)
-                return fail(field, "tools", err, "%s: command must be a non-empty string", name);
+                return symbi_err_field(field, "tools", err,
+                                       "%s: command must be a non-empty string", name);
         } else if (strcmp(k, "exec") == 0) {
             size_t n = json_array_size(v), i;
             json_t *e;
             if (!json_is_array(v) || n == 0 || n > 256)
-                return fail(field, "tools", err, "%s: exec must be a non-empty array of strings",
-                            name);
+                return symbi_err_field(field, "tools", err,
+                                       "%s: exec must be a non-empty array of strings", name);
             json_array_foreach(v, i, e)
             {
                 if (!json_is_string(e) || (i == 0 && json_string_length(e) == 0))
-                    return fail(field, "tools", err,
-                                "%s: exec must be a non-empty array of strings", name);
+                    return symbi_err_field(field, "tools", err,
+                                           "%s: exec must be a non-empty array of strings", name);
             }
         } else if (strcmp(k, "parameters") == 0) {
             if (!json_is_object(v))
-                return fail(field, "tools", err,
-                            "%s: parameters must be a map (a JSON Schema object)", name);
+                return symbi_err_field(field, "tools", err,
+                                       "%s: parameters must be a map (a JSON Schema object)", name);
         } else {
-            return fail(field, "tools", err,
-                        "%s: unknown key `%.60s` (description, command, exec, parameters)", name,
-                        k);
+            return symbi_err_field(
+                field, "tools", err,
+                "%s: unknown key `%.60s` (description, command, exec, parameters)", name, k);
         }
     }
     bool cmd = json_object_get(t, "command") != NULL, ex = json_object_get(t, "exec") != NULL;
     if (cmd == ex)
-        return fail(field, "tools", err, "%s: give exactly one of `command` or `exec`", name);
+        return symbi_err_field(field, "tools", err, "%s: give exactly one of `command` or `exec`",
+                               name);
     return 0;
 }
 
 static int check_tools(const struct symbi_agent_def *a, const char **field, struct symbi_err *err)
 {
     if (a->runner != SYMBI_RUNNER_MODEL)
-        return fail(field, "tools", err, "only a model agent has tools");
+        return symbi_err_field(field, "tools", err, "only a model agent has tools");
     json_error_t je;
     json_t *o = json_loads(a->tools, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(o)) {
         json_decref(o);
-        return fail(field, "tools", err, "must be a map of tool names to tool definitions");
+        return symbi_err_field(field, "tools", err,
+                               "must be a map of tool names to tool definitions");
     }
     int rc = 0;
     if (json_object_size(o) > SYMBI_AGENT_MAX_TOOLS)
-        rc = fail(field, "tools", err, "more than %d tools", SYMBI_AGENT_MAX_TOOLS);
+        rc = symbi_err_field(field, "tools", err, "more than %d tools", SYMBI_AGENT_MAX_TOOLS);
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v)
@@ -530,45 +526,50 @@ int symbi_agent_def_validate(const struct symbi_agent_def *a, bool allow_no_runn
     int runners =
         (a->command != NULL) + (a->exec != NULL) + (a->model != NULL) + (a->builtin != NULL);
     if (runners > 1)
-        return fail(field, "runner", err,
-                    "give exactly one of command, exec, model or builtin (%d given)", runners);
+        return symbi_err_field(field, "runner", err,
+                               "give exactly one of command, exec, model or builtin (%d given)",
+                               runners);
     if (runners == 0 && !allow_no_runner)
-        return fail(field, "runner", err, "give one of command, exec, model or builtin");
+        return symbi_err_field(field, "runner", err, "give one of command, exec, model or builtin");
     switch (a->runner) {
     case SYMBI_RUNNER_NONE:
         if (runners != 0 || !allow_no_runner)
-            return fail(field, "runner", err, "the runner does not match the agent's keys");
+            return symbi_err_field(field, "runner", err,
+                                   "the runner does not match the agent's keys");
         break;
     case SYMBI_RUNNER_COMMAND:
         if (a->command == NULL || *a->command == '\0' || strlen(a->command) > MAX_COMMAND_LEN)
-            return fail(field, "command", err, "must be a non-empty command of at most %d bytes",
-                        MAX_COMMAND_LEN);
+            return symbi_err_field(field, "command", err,
+                                   "must be a non-empty command of at most %d bytes",
+                                   MAX_COMMAND_LEN);
         break;
     case SYMBI_RUNNER_EXEC: {
         if (a->exec == NULL)
-            return fail(field, "exec", err, "is required for the exec runner");
+            return symbi_err_field(field, "exec", err, "is required for the exec runner");
         json_t *arr;
         if ((rc = check_str_array(a->exec, "exec", 256, true, &arr, field, err)) != 0)
             return rc;
         bool empty = *json_string_value(json_array_get(arr, 0)) == '\0';
         json_decref(arr);
         if (empty)
-            return fail(field, "exec", err, "the program name must not be empty");
+            return symbi_err_field(field, "exec", err, "the program name must not be empty");
         break;
     }
     case SYMBI_RUNNER_MODEL:
         if (a->model == NULL || *a->model == '\0' || strlen(a->model) > 256)
-            return fail(field, "model", err, "must be a model name of 1..256 characters");
+            return symbi_err_field(field, "model", err,
+                                   "must be a model name of 1..256 characters");
         break;
     case SYMBI_RUNNER_BUILTIN:
         if (a->builtin == NULL ||
             (strcmp(a->builtin, "echo") != 0 && strcmp(a->builtin, "noop") != 0 &&
              strcmp(a->builtin, "fail") != 0))
-            return fail(field, "builtin", err, "unknown builtin \"%s\" (echo, noop or fail)",
-                        a->builtin != NULL ? a->builtin : "");
+            return symbi_err_field(field, "builtin", err,
+                                   "unknown builtin \"%s\" (echo, noop or fail)",
+                                   a->builtin != NULL ? a->builtin : "");
         break;
     default:
-        return fail(field, "runner", err, "unknown runner");
+        return symbi_err_field(field, "runner", err, "unknown runner");
     }
     json_t *arr;
     if (a->capabilities != NULL) {
@@ -579,24 +580,25 @@ int symbi_agent_def_validate(const struct symbi_agent_def *a, bool allow_no_runn
     if (a->env != NULL && (rc = check_env_map(a->env, field, err)) != 0)
         return rc;
     if (a->workdir != NULL && (*a->workdir == '\0' || strlen(a->workdir) > 4096))
-        return fail(field, "workdir", err, "must be a path of 1..4096 characters");
+        return symbi_err_field(field, "workdir", err, "must be a path of 1..4096 characters");
     if (a->timeout_ms != -1 && (a->timeout_ms < 1 || a->timeout_ms > 7 * DAY_MS))
-        return fail(field, "timeout", err, "must be between 1ms and 7d");
+        return symbi_err_field(field, "timeout", err, "must be between 1ms and 7d");
     if (a->endpoint != NULL && (rc = check_url(a->endpoint, "endpoint", field, err)) != 0)
         return rc;
     if (a->api_key_env != NULL && !env_name_ok(a->api_key_env))
-        return fail(field, "api_key_env", err, "\"%s\" is not an environment variable name",
-                    a->api_key_env);
+        return symbi_err_field(field, "api_key_env", err,
+                               "\"%s\" is not an environment variable name", a->api_key_env);
     if (a->temperature >= 0 && a->temperature > 2)
-        return fail(field, "temperature", err, "must be between 0 and 2");
+        return symbi_err_field(field, "temperature", err, "must be between 0 and 2");
     if (a->max_tokens < 0 || a->max_tokens > MAX_TOKENS)
-        return fail(field, "max_tokens", err, "must be between 1 and %d", MAX_TOKENS);
+        return symbi_err_field(field, "max_tokens", err, "must be between 1 and %d", MAX_TOKENS);
     if (a->api != NULL && strcmp(a->api, "openai") != 0 && strcmp(a->api, "anthropic") != 0)
-        return fail(field, "api", err, "unknown api \"%.60s\" (openai or anthropic)", a->api);
+        return symbi_err_field(field, "api", err, "unknown api \"%.60s\" (openai or anthropic)",
+                               a->api);
     if (a->max_tool_calls != -1 &&
         (a->max_tool_calls < 1 || a->max_tool_calls > SYMBI_AGENT_MAX_TOOL_CALLS))
-        return fail(field, "max_tool_calls", err, "must be between 1 and %d",
-                    SYMBI_AGENT_MAX_TOOL_CALLS);
+        return symbi_err_field(field, "max_tool_calls", err, "must be between 1 and %d",
+                               SYMBI_AGENT_MAX_TOOL_CALLS);
     if (a->tools != NULL && (rc = check_tools(a, field, err)) != 0)
         return rc;
     return 0;

@@ -24,24 +24,6 @@ static const char *const fields[] = {
 };
 enum { K_APPROVAL, K_APPROVERS, K_RUNTIME, K_CAPS, K_HOURS, K_ENVS, K_PIN, K_TIMEOUT, K_IDS };
 
-static int fail(const char **field, const char *f, struct symbi_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(const char **field, const char *f, struct symbi_err *err, const char *fmt, ...)
-{
-    if (field != NULL)
-        *field = f;
-    if (err != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
-        char msg[sizeof err->msg];
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        symbi_err_set(err, SYMBI_EINVAL, "%s: %s", f, msg);
-    }
-    return SYMBI_EINVAL;
-}
-
 void symbi_policy_init(struct symbi_policy *p)
 {
     memset(p, 0, sizeof *p);
@@ -82,10 +64,10 @@ static int parse_list(json_t *v, struct symbi_policy_list *l, const char *f, con
                       struct symbi_err *err)
 {
     if (!json_is_array(v))
-        return fail(field, f, err, "expected an array of strings");
+        return symbi_err_field(field, f, err, "expected an array of strings");
     size_t n = json_array_size(v);
     if (n > SYMBI_POLICY_MAX_LIST)
-        return fail(field, f, err, "at most %d entries", SYMBI_POLICY_MAX_LIST);
+        return symbi_err_field(field, f, err, "at most %d entries", SYMBI_POLICY_MAX_LIST);
     l->set = true;
     l->v = n > 0 ? calloc(n, sizeof *l->v) : NULL;
     if (n > 0 && l->v == NULL)
@@ -93,7 +75,7 @@ static int parse_list(json_t *v, struct symbi_policy_list *l, const char *f, con
     for (size_t i = 0; i < n; i++) {
         const char *s = json_string_value(json_array_get(v, i));
         if (s == NULL || s[0] == '\0')
-            return fail(field, f, err, "expected an array of strings");
+            return symbi_err_field(field, f, err, "expected an array of strings");
         if ((l->v[l->n] = symbi_strdup(s)) == NULL)
             return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
         l->n++;
@@ -111,7 +93,7 @@ static int parse_duration(json_t *v, int64_t *ms, const char *f, const char **fi
     }
     if (json_is_string(v) && symbi_parse_duration_ms(json_string_value(v), ms) == 0 && *ms > 0)
         return 0;
-    return fail(field, f, err, "expected a positive duration (e.g. \"30m\")");
+    return symbi_err_field(field, f, err, "expected a positive duration (e.g. \"30m\")");
 }
 
 /* "HH:MM" (UTC, 00:00..24:00) into minutes after midnight */
@@ -127,7 +109,7 @@ static int parse_hhmm(json_t *v, int *min, const char *f, const char **field, st
             return 0;
         }
     }
-    return fail(field, f, err, "expected a time \"HH:MM\" (UTC)");
+    return symbi_err_field(field, f, err, "expected a time \"HH:MM\" (UTC)");
 }
 
 static int parse_key(json_t *v, size_t k, struct symbi_policy *p, const char **field,
@@ -138,7 +120,7 @@ static int parse_key(json_t *v, size_t k, struct symbi_policy *p, const char **f
     case K_APPROVAL:
     case K_PIN:
         if (!json_is_boolean(v))
-            return fail(field, f, err, "expected true or false");
+            return symbi_err_field(field, f, err, "expected true or false");
         *(k == K_APPROVAL ? &p->require_approval : &p->require_agent_pin) = json_is_true(v);
         return 0;
     case K_APPROVERS:
@@ -156,7 +138,8 @@ static int parse_key(json_t *v, size_t k, struct symbi_policy *p, const char **f
     default: { /* K_HOURS */
         json_t *start = json_object_get(v, "start"), *end = json_object_get(v, "end");
         if (!json_is_object(v) || start == NULL || end == NULL || json_object_size(v) != 2)
-            return fail(field, f, err, "expected { start: \"HH:MM\", end: \"HH:MM\" } (UTC)");
+            return symbi_err_field(field, f, err,
+                                   "expected { start: \"HH:MM\", end: \"HH:MM\" } (UTC)");
         int rc = parse_hhmm(start, &p->hours_start_min, f, field, err);
         if (rc == 0)
             rc = parse_hhmm(end, &p->hours_end_min, f, field, err);
@@ -176,7 +159,7 @@ int symbi_policy_parse(const char *json, struct symbi_policy *p, const char **fi
     json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, &je);
     if (o == NULL || !json_is_object(o)) {
         json_decref(o);
-        return fail(field, "policy", err, "must be a map (see SPEC §8.1)");
+        return symbi_err_field(field, "policy", err, "must be a map (see SPEC §8.1)");
     }
     p->set = true;
     int rc = 0;
@@ -189,7 +172,7 @@ int symbi_policy_parse(const char *json, struct symbi_policy *p, const char **fi
             if (strcmp(symbi_policy_keys[i], key) == 0)
                 k = i;
         if (k == symbi_policy_n_keys) {
-            rc = fail(field, "policy", err, "unknown key `%s`", key);
+            rc = symbi_err_field(field, "policy", err, "unknown key `%s`", key);
             break;
         }
         if ((rc = parse_key(v, k, p, field, err)) != 0)
