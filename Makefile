@@ -160,4 +160,7 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
+# Extra targets of a module or a campaign (mk/<name>.mk: test-chaos, test-tsan, ...).
+include $(sort $(wildcard mk/*.mk))
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

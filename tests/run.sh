@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - runs the whole suite for each build directory given (unit tests,
-# fuzz-corpus replay, end-to-end tests, the JavaScript SDK's node --test suite)
+# fuzz-corpus replay, end-to-end tests, the JavaScript SDK's node --test suite,
+# and each tests/run.d/<name>.sh hook)
 # and ends with `N passed, N failed`.
 set -u
 cd "$(dirname "$0")/.."
@@ -80,6 +81,26 @@ for build in "$@"; do
     fi
     passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
     rm -f "$log"
+
+    # further suites (tests/run.d/<name>.sh BUILD): each prints its own lines
+    # and ends with `passed=N failed=N skipped=N`
+    for hook in tests/run.d/*.sh; do
+        [ -x "$hook" ] || continue
+        name=$(basename "$hook" .sh)
+        echo "== $build: $name"
+        log=$(mktemp)
+        timeout 900 "$hook" "$build" >"$log" 2>&1
+        rc=$?
+        last=$(grep -E '^passed=[0-9]+ failed=[0-9]+' "$log" | tail -1)
+        grep -vE '^passed=[0-9]+ failed=[0-9]+' "$log" | tail -n 30 | sed 's/^/  /'
+        p=$(sed -nE 's/.*passed=([0-9]+).*/\1/p' <<<"$last"); p=${p:-0}
+        f=$(sed -nE 's/.*failed=([0-9]+).*/\1/p' <<<"$last"); f=${f:-0}
+        s=$(sed -nE 's/.*skipped=([0-9]+).*/\1/p' <<<"$last"); s=${s:-0}
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+        passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+        [ "$f" -ne 0 ] && failures+=("$name ($build)")
+        rm -f "$log"
+    done
 done
 
 if [ ${#failures[@]} -ne 0 ]; then
