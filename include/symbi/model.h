@@ -176,6 +176,10 @@ struct symbi_run {
     int exit_code;
     int64_t execution_time_ms; /* -1 until finished */
     char *node;
+    /* the lease epoch `node` held when it took the run (SPEC §13): the
+     * store refuses a write that carries it once another node owns the run
+     * or the run was recovered; 0 (none) for a run no node owns */
+    int64_t epoch;
     int iterations; /* heartbeat iterations (0 otherwise) */
     /* heartbeat: JSON array, one {iteration, status, exit_code, output,
      * output_truncated} per iteration, bounded (docs/sessions.md); NULL

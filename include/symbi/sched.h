@@ -191,6 +191,11 @@ struct symbi_sched_stats {
     int64_t store_failing_since; /* wall ms of the first of them; NONE when writable */
     int64_t unwritten;           /* records waiting for the store */
     char store_error[256];       /* the latest failure's message */
+    /* several nodes (SPEC §13): the lease epoch held, how often the lease
+     * was found lost, runs of dead nodes recovered by this node */
+    int64_t lease_epoch;
+    int64_t lease_losses;
+    int64_t runs_recovered;
 };
 void symbi_sched_get_stats(struct symbi_sched *s, struct symbi_sched_stats *out);
 const char *symbi_sched_node(const struct symbi_sched *s);

@@ -334,6 +334,24 @@ int symbi_store_node_alive(struct symbi_store *st, const char *except, int64_t n
 int symbi_store_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **runs,
                                 size_t *n, struct symbi_err *err);
 
+/* Acquires or renews node's lease until now + lease_ms (lease_ms > 0) and
+ * gives the lease's epoch in *epoch: the same while the lease is renewed in
+ * time, a new one (never handed out before) when the lease had expired or
+ * the node had none. Runs a node claims carry its epoch; the store refuses
+ * (SYMBI_ESTATE) a write of such a run once the run is no longer owned by
+ * that node under that epoch (recovery took it, another node claimed it),
+ * and recover_expired treats runs of an older epoch as a dead node's. A
+ * backend without epochs renews with node_heartbeat and gives 0. */
+int symbi_store_node_lease(struct symbi_store *st, const char *node, int64_t now, int64_t lease_ms,
+                           int64_t *epoch, struct symbi_err *err);
+/* Waits up to timeout_ms (at most 10 s) for a change made by any process
+ * or node (a job created, changed, paused or deleted; a run queued for any
+ * node: manual runs, retries, approvals); *changed says whether one came.
+ * PostgreSQL: LISTEN/NOTIFY on this handle's connection. SYMBI_EUNSUPPORTED
+ * where the backend cannot wait (SQLite: poll change_mark instead). */
+int symbi_store_wait_change(struct symbi_store *st, int64_t timeout_ms, bool *changed,
+                            struct symbi_err *err);
+
 /* ---- retention (SPEC §13.1) ----
  * One batch of pruning in one transaction: terminal runs (succeeded,
  * failed, timed_out, denied, skipped, missed, interrupted; never queued,

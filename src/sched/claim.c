@@ -200,6 +200,8 @@ void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force)
 {
     if (mono < s->claim_after_mono || (!force && now < s->claim_at))
         return;
+    if (!sched_lease_held(s, mono))
+        return; /* the store may give these fires to another node */
     struct symbi_run *runs = NULL;
     size_t n = 0;
     struct symbi_err err;

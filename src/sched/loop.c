@@ -73,26 +73,6 @@ void sched_signal(struct symbi_sched *s, bool refresh)
 
 /* ---- the tick ---- */
 
-static void heartbeat(struct symbi_sched *s, int64_t now, int64_t mono)
-{
-    if (mono < s->next_heartbeat_mono)
-        return;
-    struct symbi_err err;
-    if (symbi_store_node_heartbeat(s->st, s->node, now, s->cfg.lease_ms, &err) != 0) {
-        /* said once per state change, like the claim's failures */
-        if (s->lease_failures++ == 0)
-            symbi_log(SYMBI_LOG_ERROR, "scheduler", "lease renewal failed: %s", err.msg);
-    } else if (s->lease_failures > 0) {
-        symbi_log(SYMBI_LOG_WARN, "scheduler", "lease renewed again after %lld failures",
-                  (long long)s->lease_failures);
-        s->lease_failures = 0;
-    }
-    int64_t every = s->cfg.tick_interval_ms;
-    if (every > s->cfg.lease_ms / 3)
-        every = s->cfg.lease_ms / 3;
-    s->next_heartbeat_mono = mono + (every > 0 ? every : 1000);
-}
-
 static void apply_pending_config(struct symbi_sched *s)
 {
     pthread_mutex_lock(&s->lock);
@@ -136,8 +116,13 @@ static void expire_approvals(struct symbi_sched *s, int64_t now)
 
 int64_t sched_tick(struct symbi_sched *s, int64_t now, int64_t mono)
 {
+    /* a lease gone stale (the loop stalled, the store was away) is renewed
+     * before anything starts; otherwise the renewal follows the dispatch */
+    if (!sched_lease_held(s, mono))
+        sched_lease_renew(s, now, mono, true);
     sched_run_due(s, now);
-    heartbeat(s, now, mono);
+    sched_lease_renew(s, now, mono, false);
+    sched_recover_due(s, now, mono);
     apply_pending_config(s);
     pthread_mutex_lock(&s->lock);
     bool refresh = s->refresh;
@@ -210,7 +195,7 @@ static void shutdown_runs(struct symbi_sched *s)
     bool cancelled = false;
     while (sched_shutdown_poll(s, deadline, &cancelled) > 0) {
         int64_t now = sched_wall(s), mono = sched_mono(s);
-        heartbeat(s, now, mono);
+        sched_lease_renew(s, now, mono, false);
         int64_t left = cancelled ? 100 : deadline - mono;
         sleep_until(s, now + (left < 100 ? left : 100));
     }
@@ -303,6 +288,7 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
     s->retry_due = SYMBI_TIME_NONE;
     s->change_mark = -1;
     s->claim_at = INT64_MIN;
+    s->lease_ok_mono = INT64_MIN;
     s->stats.store_writable = true;
     s->stats.store_failing_since = SYMBI_TIME_NONE;
     *out = s;
@@ -323,7 +309,9 @@ int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err)
     if (rc == 0)
         sched_recover(s, now);
     if (rc == 0)
-        rc = symbi_store_node_heartbeat(s->st, s->node, now, s->cfg.lease_ms, err);
+        rc = symbi_store_node_lease(s->st, s->node, now, s->cfg.lease_ms, &s->epoch, err);
+    s->lease_ok_mono = s->started_mono;
+    s->stats.lease_epoch = s->epoch;
     if (rc == 0)
         rc = sched_recorder_start(s, err);
     if (rc == 0 && sched_add_workers(s, s->cfg.max_concurrent_jobs) != 0)

@@ -168,6 +168,10 @@ struct symbi_sched {
     int64_t claim_failed_since;
     int64_t lease_failures;
     int64_t next_heartbeat_mono;
+    int64_t epoch;             /* the lease epoch this node holds (lease.c) */
+    int64_t lease_ok_mono;     /* the last renewal the store confirmed */
+    int64_t next_recover_mono; /* the next pass over dead nodes' runs */
+    int64_t recover_failures;
     int64_t started_mono;
     struct sched_jobinfo *infos; /* this claim's jobs */
     size_t n_infos, cap_infos, info_cursor;
@@ -214,9 +218,21 @@ void sched_work_one(struct symbi_sched *s, struct sched_entry *e);
 int sched_work_run(struct symbi_sched *s, int max);
 void sched_kill_orphans(struct symbi_sched *s);
 
+/* ---- the lease (lease.c) ---- */
+/* Whether this node may claim and start runs: its lease was confirmed by
+ * the store recently enough (two thirds of lease_ms). */
+bool sched_lease_held(const struct symbi_sched *s, int64_t mono);
+/* Renews the lease when due (or `force`); a new epoch means the lease had
+ * been lost: the held runs that did not start are dropped. */
+void sched_lease_renew(struct symbi_sched *s, int64_t now, int64_t mono, bool force);
+/* The periodic recovery of dead nodes' runs while running. */
+void sched_recover_due(struct symbi_sched *s, int64_t now, int64_t mono);
+
 /* ---- start and stop (shutdown.c) ---- */
-/* Recovery of dead nodes' runs at start. */
-void sched_recover(struct symbi_sched *s, int64_t now);
+/* Recovery of dead nodes' runs (at start, then periodically): interrupted
+ * and their retries queued in one transaction; the number recovered or a
+ * negative error (logged once per state change). */
+int sched_recover(struct symbi_sched *s, int64_t now);
 /* A clean stop's first step: every held run that did not start is given
  * back (scheduled fires) or released (retries, manual runs), one
  * transaction, retried while the store cannot write until deadline_mono. */

@@ -12,19 +12,20 @@
  * their retries queued here, all in one transaction, so that a crash in
  * the middle leaves the runs to the next recovery instead of losing the
  * retries. */
-void sched_recover(struct symbi_sched *s, int64_t now)
+int sched_recover(struct symbi_sched *s, int64_t now)
 {
     struct symbi_run *runs = NULL;
     size_t n = 0;
     struct symbi_err err;
-    if (symbi_store_begin(s->st, &err) != 0) {
-        symbi_log(SYMBI_LOG_ERROR, "scheduler", "recovery failed: %s", err.msg);
-        return;
-    }
-    if (symbi_store_recover_expired(s->st, now, &runs, &n, &err) != 0) {
+    int rc = symbi_store_begin(s->st, &err);
+    if (rc == 0 && (rc = symbi_store_recover_expired(s->st, now, &runs, &n, &err)) != 0)
         symbi_store_rollback(s->st);
-        symbi_log(SYMBI_LOG_ERROR, "scheduler", "recovery failed: %s", err.msg);
-        return;
+    if (rc != 0) {
+        /* said once per state change: a store that cannot write fails
+         * every pass */
+        if (s->recover_failures++ == 0)
+            symbi_log(SYMBI_LOG_ERROR, "scheduler", "recovery failed: %s", err.msg);
+        return rc;
     }
     size_t retried = 0;
     for (size_t i = 0; i < n; i++) {
@@ -37,23 +38,35 @@ void sched_recover(struct symbi_sched *s, int64_t now)
         symbi_job_cleanup(&job);
         struct symbi_run retry;
         if (d.retry && symbi_sched_make_retry(&runs[i], now, &retry) == 0) {
-            int rc = symbi_store_run_insert(s->st, &retry, &err);
-            if (rc == 0)
+            int irc = symbi_store_run_insert(s->st, &retry, &err);
+            if (irc == 0)
                 retried++;
-            else if (rc != SYMBI_EEXIST)
+            else if (irc != SYMBI_EEXIST)
                 symbi_log(SYMBI_LOG_ERROR, "scheduler", "queueing the retry of run %s failed: %s",
                           runs[i].id, err.msg);
             symbi_run_cleanup(&retry);
         }
     }
-    if (symbi_store_commit(s->st, &err) != 0) {
+    if ((rc = symbi_store_commit(s->st, &err)) != 0) {
         symbi_store_rollback(s->st);
-        symbi_log(SYMBI_LOG_ERROR, "scheduler", "recovery failed: %s", err.msg);
-    } else if (n > 0) {
+        if (s->recover_failures++ == 0)
+            symbi_log(SYMBI_LOG_ERROR, "scheduler", "recovery failed: %s", err.msg);
+        symbi_run_list_free(runs, n);
+        return rc;
+    }
+    if (s->recover_failures > 0)
+        symbi_log(SYMBI_LOG_WARN, "scheduler", "recovery works again after %lld failures",
+                  (long long)s->recover_failures);
+    s->recover_failures = 0;
+    if (n > 0) {
         symbi_log(SYMBI_LOG_WARN, "scheduler",
                   "recovered runs of expired leases interrupted=%zu retried=%zu", n, retried);
+        pthread_mutex_lock(&s->lock);
+        s->stats.runs_recovered += (int64_t)n;
+        pthread_mutex_unlock(&s->lock);
     }
     symbi_run_list_free(runs, n);
+    return (int)n;
 }
 
 /* Moves every held run (not started) out of the heaps into *v. */
@@ -156,9 +169,11 @@ int sched_open_stepped(struct symbi_sched *s, struct symbi_err *err)
     if (rc == 0)
         sched_recover(s, now);
     if (rc == 0)
-        rc = symbi_store_node_heartbeat(s->st, s->node, now, s->cfg.lease_ms, err);
+        rc = symbi_store_node_lease(s->st, s->node, now, s->cfg.lease_ms, &s->epoch, err);
     if (rc != 0)
         return rc;
+    s->lease_ok_mono = s->started_mono;
+    s->stats.lease_epoch = s->epoch;
     s->stats.running = true;
     s->stats.store_writable = true;
     s->next_heartbeat_mono = s->started_mono + s->cfg.tick_interval_ms;

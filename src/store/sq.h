@@ -28,6 +28,7 @@ struct sq_store {
     char *path;
     int64_t local_changes; /* job changes committed through this handle */
     int depth;             /* open transaction levels (savepoints past 1) */
+    int64_t claim_epoch;   /* the claiming node's lease epoch (sq_claim_due) */
     struct sq_slot cache[SQ_CACHE_SLOTS];
     struct sq_fast fast[SQ_FAST_SLOTS];
 };
@@ -94,11 +95,11 @@ int sq_job_read(sqlite3_stmt *st, struct symbi_job *job);
     "id, job_id, job_name, agent, trigger, scheduled_at, due_at, started_at, finished_at, "        \
     "jitter_ms, status, attempt, input, output, output_truncated, stderr_text, summary, "          \
     "error_message, exit_code, execution_time_ms, node, iterations, deliveries, approver, "        \
-    "created_at, iteration_outputs, tool_calls, prompt_tokens, completion_tokens"
-#define SQ_RUN_NCOLS 29
+    "created_at, iteration_outputs, tool_calls, prompt_tokens, completion_tokens, epoch"
+#define SQ_RUN_NCOLS 30
 #define SQ_RUN_PARAMS                                                                              \
     "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,"  \
-    "?26,?27,?28,?29"
+    "?26,?27,?28,?29,?30"
 void sq_run_bind(sqlite3_stmt *st, const struct symbi_run *run);
 int sq_run_read(sqlite3_stmt *st, struct symbi_run *run);
 
@@ -223,6 +224,20 @@ int sq_api_key_list(struct symbi_store *st, struct symbi_api_key **keys, size_t 
 int sq_api_key_revoke(struct symbi_store *st, const char *ref, int64_t now, struct symbi_err *err);
 int sq_node_heartbeat(struct symbi_store *st, const char *node, int64_t now, int64_t lease_ms,
                       struct symbi_err *err);
+/* Leases with epochs (sq_lease.c): store.h's symbi_store_node_lease; the
+ * epoch of node's live lease at now for a claim to stamp (0: none); the
+ * SYMBI_ESTATE of a guarded run write that found the run owned otherwise. */
+/* In a statement about runs, with ?1 = now: the run's node holds a live
+ * lease under the epoch the run was taken with (a run from before epochs,
+ * epoch NULL, under any). Recovery takes the runs for which it is false. */
+#define SQ_LEASE_HELD                                                                              \
+    "EXISTS (SELECT 1 FROM nodes n WHERE n.name = runs.node AND n.lease_until >= ?1 AND "          \
+    "(runs.epoch IS NULL OR n.epoch = runs.epoch))"
+int sq_node_lease(struct symbi_store *st, const char *node, int64_t now, int64_t lease_ms,
+                  int64_t *epoch, struct symbi_err *err);
+int sq_claim_epoch(struct sq_store *s, const char *node, int64_t now, int64_t *epoch,
+                   struct symbi_err *err);
+int sq_lease_refused(struct sq_store *s, const struct symbi_run *run, struct symbi_err *err);
 int sq_node_remove(struct symbi_store *st, const char *node, struct symbi_err *err);
 int sq_node_alive(struct symbi_store *st, const char *except, int64_t now, bool *alive,
                   struct symbi_err *err);

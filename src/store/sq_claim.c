@@ -135,6 +135,7 @@ static int record_plan(struct sq_store *s, const struct symbi_job *job, int64_t 
             (r->input == NULL && job->input != NULL && symbi_set_str(&r->input, job->input) != 0))
             return oom(err);
         r->created_at = now;
+        r->epoch = s->claim_epoch;
         int rc = sq_run_insert_row(s, r, err);
         if (rc == SYMBI_EEXIST) {
             /* this instant is already in the ledger: never fire it twice */
@@ -190,7 +191,8 @@ int sq_claim_due(struct symbi_store *st, int64_t now, size_t limit, const char *
     int rc = sq_begin(s, err);
     if (rc != 0)
         goto done;
-    if ((rc = due_jobs(s, now, limit, &jobs, &rowids, &njobs, err)) != 0)
+    if ((rc = sq_claim_epoch(s, node, now, &s->claim_epoch, err)) != 0 ||
+        (rc = due_jobs(s, now, limit, &jobs, &rowids, &njobs, err)) != 0)
         goto rollback;
     if (njobs > 0)
         plan_reset(p, &jobs[0], false);
@@ -266,9 +268,12 @@ int sq_claim_queued(struct symbi_store *st, int64_t now, size_t limit, const cha
     }
     sqlite3_bind_int64(q, 1, now);
     sqlite3_bind_int64(q, 2, (int64_t)limit);
-    if ((rc = sq_runs_collect(s, q, &arr, &len, err)) != 0)
+    int64_t epoch = 0;
+    if ((rc = sq_runs_collect(s, q, &arr, &len, err)) != 0 ||
+        (rc = sq_claim_epoch(s, node, now, &epoch, err)) != 0)
         goto fail;
-    sqlite3_stmt *u = sq_prep(s, "UPDATE runs SET node = ?2 WHERE id = ?1 AND node IS NULL", err);
+    sqlite3_stmt *u = sq_prep(
+        s, "UPDATE runs SET node = ?2, epoch = ?3 WHERE id = ?1 AND node IS NULL", err);
     if (u == NULL) {
         rc = prep_fail(err);
         goto fail;
@@ -276,10 +281,12 @@ int sq_claim_queued(struct symbi_store *st, int64_t now, size_t limit, const cha
     for (size_t i = 0; i < len; i++) {
         sq_bind_text(u, 1, arr[i].id);
         sq_bind_text(u, 2, node);
+        sq_bind_opt(u, 3, epoch > 0 ? epoch : -1);
         rc = sq_step(s, u, err, "taking a queued run");
         sqlite3_reset(u);
         if (rc != SQLITE_DONE)
             goto fail;
+        arr[i].epoch = epoch;
         if (symbi_set_str(&arr[i].node, node) != 0) {
             rc = oom(err);
             goto fail;
@@ -524,15 +531,14 @@ int sq_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **r
     struct symbi_run *arr = NULL;
     size_t len = 0;
     rc = write_at(s,
-                  "UPDATE runs SET node = NULL WHERE status = 'queued' AND node IS NOT NULL AND "
-                  "node NOT IN (SELECT name FROM nodes WHERE lease_until >= ?1)",
+                  "UPDATE runs SET node = NULL, epoch = NULL WHERE status = 'queued' AND "
+                  "node IS NOT NULL AND NOT " SQ_LEASE_HELD,
                   now, "releasing queued runs of expired nodes", err);
     if (rc != 0)
         goto fail;
     sqlite3_stmt *q = sq_prep(s,
                               "SELECT " SQ_RUN_COLS " FROM runs WHERE status = 'running' AND node "
-                              "IS NOT NULL AND node NOT IN "
-                              "(SELECT name FROM nodes WHERE lease_until >= ?1)",
+                              "IS NOT NULL AND NOT " SQ_LEASE_HELD,
                               err);
     if (q == NULL) {
         rc = prep_fail(err);
@@ -546,6 +552,7 @@ int sq_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **r
         char msg[256];
         snprintf(msg, sizeof msg, "scheduler stopped: node %s lease expired", r->node);
         r->status = SYMBI_RUN_INTERRUPTED;
+        r->epoch = 0; /* recovery's write, not the lost node's */
         r->finished_at = now;
         if (r->started_at != SYMBI_TIME_NONE)
             r->execution_time_ms = now - r->started_at;

@@ -394,4 +394,5 @@ const struct symbi_store_ops symbi_sq_ops = {
     .node_remove = sq_node_remove,
     .node_alive = sq_node_alive,
     .recover_expired = sq_recover_expired,
+    .node_lease = sq_node_lease,
 };

@@ -205,6 +205,11 @@ void sq_run_bind(sqlite3_stmt *st, const struct symbi_run *r)
     sq_bind_text(st, 27, r->tool_calls);
     sq_bind_opt(st, 28, r->prompt_tokens);
     sq_bind_opt(st, 29, r->completion_tokens);
+    /* an unowned run has no epoch (a retry copied from its first attempt) */
+    if (r->node != NULL && r->epoch > 0)
+        sqlite3_bind_int64(st, 30, r->epoch);
+    else
+        sqlite3_bind_null(st, 30);
 }
 
 int sq_run_read(sqlite3_stmt *st, struct symbi_run *r)
@@ -241,6 +246,7 @@ int sq_run_read(sqlite3_stmt *st, struct symbi_run *r)
     r->tool_calls = sq_col_str(st, 26, &oom);
     r->prompt_tokens = sq_col_opt(st, 27);
     r->completion_tokens = sq_col_opt(st, 28);
+    r->epoch = sqlite3_column_type(st, 29) != SQLITE_NULL ? sqlite3_column_int64(st, 29) : 0;
     if (oom) {
         symbi_run_cleanup(r);
         return SYMBI_ENOMEM;

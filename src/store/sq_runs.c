@@ -119,7 +119,10 @@ int sq_run_update(struct symbi_store *st, const struct symbi_run *run, struct sy
         "output=?14, output_truncated=?15, stderr_text=?16, summary=?17, error_message=?18, "
         "exit_code=?19, execution_time_ms=?20, node=?21, iterations=?22, deliveries=?23, "
         "approver=?24, iteration_outputs=?26, tool_calls=?27, prompt_tokens=?28, "
-        "completion_tokens=?29 WHERE id=?1 AND job_id=?2",
+        "completion_tokens=?29 WHERE id=?1 AND job_id=?2 AND "
+        /* a node writes a run it took only while it still owns it under
+         * the epoch it took it with (sq_lease.c) */
+        "(?30 IS NULL OR (node IS ?21 AND epoch IS ?30))",
         err);
     if (u == NULL)
         return prep_fail(err);
@@ -129,7 +132,7 @@ int sq_run_update(struct symbi_store *st, const struct symbi_run *run, struct sy
     if (rc != SQLITE_DONE)
         return rc;
     if (sqlite3_changes(s->db) == 0)
-        return symbi_err_set(err, SYMBI_ENOTFOUND, "no run \"%s\"", run->id);
+        return sq_lease_refused(s, run, err);
     return 0;
 }
 

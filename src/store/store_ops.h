@@ -101,6 +101,14 @@ struct symbi_store_ops {
                            struct symbi_err *err);
     int (*prune)(struct symbi_store *st, const struct symbi_retention *r, int64_t batch,
                  bool dry_run, struct symbi_prune_counts *out, struct symbi_err *err);
+
+    /* several nodes (store_nodes.c); NULL where a backend has none:
+     * node_lease falls back to node_heartbeat with epoch 0, wait_change
+     * answers SYMBI_EUNSUPPORTED */
+    int (*node_lease)(struct symbi_store *st, const char *node, int64_t now, int64_t lease_ms,
+                      int64_t *epoch, struct symbi_err *err);
+    int (*wait_change)(struct symbi_store *st, int64_t timeout_ms, bool *changed,
+                       struct symbi_err *err);
 };
 
 /* Every backend's handle starts with this. */

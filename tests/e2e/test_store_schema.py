@@ -19,7 +19,7 @@ def test_new_store(symbi):
     with connect(symbi) as c:
         assert c.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         versions = [v for (v,) in c.execute("SELECT version FROM schema_migrations ORDER BY 1")]
-        assert versions == [1, 2, 3, 4, 5, 6]
+        assert versions == [1, 2, 3, 4, 5, 6, 7]
         cols = {r[1] for r in c.execute("PRAGMA table_info(api_keys)")}
         assert "scopes" in cols  # migration 5
         indexes = {n for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type='index'")}
@@ -33,11 +33,15 @@ def test_new_store(symbi):
         assert "iteration_outputs" in cols
         # migration 6: model agents' tool calls and token usage
         assert {"tool_calls", "prompt_tokens", "completion_tokens"} <= cols
+        # migration 7: lease epochs (several nodes)
+        assert "epoch" in cols
+        assert "lease_epochs" in {n for (n,) in c.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
 
 
 def test_old_store_is_migrated_once(symbi):
     symbi.run("cron", "add", "--json", json.dumps(JOB), check=True)
-    # make it look like a store written before migrations 2 to 6
+    # make it look like a store written before migrations 2 to 7
     with connect(symbi) as c:
         c.execute("ALTER TABLE api_keys DROP COLUMN scopes")
         for table, col in (("agents", "api"), ("agents", "tools"), ("agents", "max_tool_calls"),
@@ -49,12 +53,15 @@ def test_old_store_is_migrated_once(symbi):
         c.execute("CREATE INDEX audit_job_at ON audit_events(job_id, at)")
         c.execute("DROP TABLE context_entries")
         c.execute("ALTER TABLE runs DROP COLUMN iteration_outputs")
+        c.execute("ALTER TABLE runs DROP COLUMN epoch")
+        c.execute("ALTER TABLE nodes DROP COLUMN epoch")
+        c.execute("DROP TABLE lease_epochs")
         c.execute("DELETE FROM schema_migrations WHERE version >= 2")
     p = symbi.run("cron", "list", "--format", "json", check=True)
     assert [j["name"] for j in json.loads(p.stdout)] == ["j"]
     with connect(symbi) as c:
         assert [v for (v,) in c.execute("SELECT version FROM schema_migrations ORDER BY 1")] == [
-            1, 2, 3, 4, 5, 6]
+            1, 2, 3, 4, 5, 6, 7]
         cols = {r[1] for r in c.execute("PRAGMA table_info(runs)")}
         assert {"tool_calls", "prompt_tokens", "completion_tokens"} <= cols
         indexes = {n for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type='index'")}
