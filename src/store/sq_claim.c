@@ -272,8 +272,8 @@ int sq_claim_queued(struct symbi_store *st, int64_t now, size_t limit, const cha
     if ((rc = sq_runs_collect(s, q, &arr, &len, err)) != 0 ||
         (rc = sq_claim_epoch(s, node, now, &epoch, err)) != 0)
         goto fail;
-    sqlite3_stmt *u = sq_prep(
-        s, "UPDATE runs SET node = ?2, epoch = ?3 WHERE id = ?1 AND node IS NULL", err);
+    sqlite3_stmt *u =
+        sq_prep(s, "UPDATE runs SET node = ?2, epoch = ?3 WHERE id = ?1 AND node IS NULL", err);
     if (u == NULL) {
         rc = prep_fail(err);
         goto fail;
