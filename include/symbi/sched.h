@@ -196,6 +196,7 @@ struct symbi_sched_stats {
     int64_t lease_epoch;
     int64_t lease_losses;
     int64_t runs_recovered;
+    int64_t notifications; /* wake-ups by another process's change */
 };
 void symbi_sched_get_stats(struct symbi_sched *s, struct symbi_sched_stats *out);
 const char *symbi_sched_node(const struct symbi_sched *s);

@@ -331,6 +331,7 @@ int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err)
         return rc;
     }
     s->started = true;
+    sched_notify_start(s);
     (void)symbi_pruner_start(s->store_url, &s->cfg.retention, s->cfg.prune_interval_ms, &s->pruner);
     return 0;
 }
@@ -357,6 +358,7 @@ void symbi_sched_stop(struct symbi_sched *s)
         return;
     symbi_pruner_stop(s->pruner);
     s->pruner = NULL;
+    sched_notify_stop(s);
     if (s->stepped) {
         s->stopped = true;
         return;

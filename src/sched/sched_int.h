@@ -149,6 +149,11 @@ struct symbi_sched {
     int64_t rec_failures; /* consecutive failed write batches */
 
     pthread_t loop_thread;
+    /* change notifications (notify.c): their own handle and thread */
+    struct symbi_store *nst;
+    pthread_t notify_thread;
+    bool have_notify;
+    atomic_bool notify_quit;
     struct symbi_agent_cancel cancel;
     struct symbi_exec_pool *pool; /* the workers' store handles */
 
@@ -227,6 +232,12 @@ bool sched_lease_held(const struct symbi_sched *s, int64_t mono);
 void sched_lease_renew(struct symbi_sched *s, int64_t now, int64_t mono, bool force);
 /* The periodic recovery of dead nodes' runs while running. */
 void sched_recover_due(struct symbi_sched *s, int64_t now, int64_t mono);
+
+/* ---- change notifications (notify.c) ---- */
+/* Starts the thread that wakes the loop on the store's notifications
+ * (nothing where the backend cannot wait); stop joins it. */
+void sched_notify_start(struct symbi_sched *s);
+void sched_notify_stop(struct symbi_sched *s);
 
 /* ---- start and stop (shutdown.c) ---- */
 /* Recovery of dead nodes' runs (at start, then periodically): interrupted
