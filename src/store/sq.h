@@ -3,6 +3,7 @@
 #ifndef SYMBI_SQ_H
 #define SYMBI_SQ_H
 
+#include "store/job_state.h"
 #include "store/store_ops.h"
 
 #include <sqlite3.h>
@@ -116,10 +117,6 @@ int sq_run_resolve(struct sq_store *s, const char *ref, char id[SYMBI_UUID_LEN +
 int sq_audit(struct sq_store *s, int64_t at, const char *type, const char *job_id,
              const char *job_name, const char *run_id, const char *actor, const char *details,
              struct symbi_err *err);
-/* A JSON object text from NULL-terminated key/value string pairs (a NULL
- * value prints null; a key written "#name" has an integer value, printed
- * as a number); heap, NULL on out of memory. */
-char *sq_json_obj(const char *key, ...);
 
 /* A growable array of runs returned to callers. */
 int sq_runs_push(struct symbi_run **runs, size_t *n, size_t *cap, const struct symbi_run *r);

@@ -470,11 +470,5 @@ char *sq_json_obj(const char *key, ...)
 
 int sq_job_next(const struct symbi_job *job, int64_t now, int64_t *next, struct symbi_err *err)
 {
-    if (job->cron_expr == NULL) {
-        /* a one-shot fires at its instant, even a past one (the scheduler's
-         * catch_up rule decides what a late fire becomes), until it ran */
-        *next = job->last_run == SYMBI_TIME_NONE ? job->at : SYMBI_TIME_NONE;
-        return 0;
-    }
-    return symbi_cron_job_next(job, now, next, err);
+    return st_job_next(job, now, next, err);
 }
