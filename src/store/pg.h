@@ -44,9 +44,30 @@ struct pg_store {
     char (*limbo)[SYMBI_UUID_LEN + 1];
     size_t n_limbo;
     char *limbo_node;
+    int64_t claim_epoch; /* the claiming node's lease epoch (pg_lease.c) */
+    int listen_pid;      /* the backend that LISTENs for this handle (pg_notify.c) */
 };
 
 extern const struct symbi_store_ops symbi_pg_ops;
+
+/* Several nodes (pg_lease.c, pg_notify.c): store.h's node_lease and
+ * wait_change; the epoch of node's live lease at now for a claim to stamp
+ * (0: none); the SYMBI_ESTATE of a guarded run write that found the run
+ * owned otherwise; the channel every change is announced on. */
+int pg_node_lease(struct symbi_store *st, const char *node, int64_t now, int64_t lease_ms,
+                  int64_t *epoch, struct symbi_err *err);
+int pg_claim_epoch(struct pg_store *s, const char *node, int64_t now, int64_t *epoch,
+                   struct symbi_err *err);
+int pg_lease_refused(struct pg_store *s, const struct symbi_run *run, struct symbi_err *err);
+int pg_wait_change(struct symbi_store *st, int64_t timeout_ms, bool *changed,
+                   struct symbi_err *err);
+#define PG_CHANGES_CHANNEL "symbi_changes"
+/* In a statement about runs, with $1 = now: the run's node holds a live
+ * lease under the epoch the run was taken with (any epoch for a run taken
+ * before epochs). Recovery takes the runs for which it is false. */
+#define PG_LEASE_HELD                                                                              \
+    "EXISTS (SELECT 1 FROM nodes n WHERE n.name = runs.node AND n.lease_until >= $1 AND "          \
+    "(runs.epoch IS NULL OR n.epoch = runs.epoch))"
 
 static inline struct pg_store *pg_of(struct symbi_store *st)
 {
@@ -116,10 +137,10 @@ int pg_job_read(const PGresult *r, int row, struct symbi_job *job);
     "id, job_id, job_name, agent, trigger, scheduled_at, due_at, started_at, finished_at, "        \
     "jitter_ms, status, attempt, input, output, output_truncated, stderr_text, summary, "          \
     "error_message, exit_code, execution_time_ms, node, iterations, deliveries, approver, "        \
-    "created_at, iteration_outputs, tool_calls, prompt_tokens, completion_tokens"
+    "created_at, iteration_outputs, tool_calls, prompt_tokens, completion_tokens, epoch"
 #define PG_RUN_PARAMS                                                                              \
     "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,"  \
-    "$26,$27,$28,$29"
+    "$26,$27,$28,$29,$30"
 void pg_run_params(struct pg_params *p, const struct symbi_run *run);
 int pg_run_read(const PGresult *r, int row, struct symbi_run *run);
 /* Every row of a result of PG_RUN_COLS as a new array (PQclears r). */

@@ -150,6 +150,7 @@ static int record_plan(struct pg_store *s, const struct symbi_job *job, struct s
             (r->input == NULL && job->input != NULL && symbi_set_str(&r->input, job->input) != 0))
             return pg_oom(err);
         r->created_at = now;
+        r->epoch = s->claim_epoch;
         int rc = pg_run_insert_row(s, r, err);
         if (rc == SYMBI_EEXIST) {
             /* this instant is already in the ledger: never fire it twice */
@@ -244,6 +245,7 @@ int pg_claim_due(struct symbi_store *st, int64_t now, size_t limit, const char *
     if (rc != 0)
         goto done;
     if ((rc = limbo_take(s, node, &out, &nout, &cap, err)) != 0 ||
+        (rc = pg_claim_epoch(s, node, now, &s->claim_epoch, err)) != 0 ||
         (rc = due_jobs(s, now, limit, &due, err)) != 0 ||
         (rc = plan_all(s, due, now, node, plan, ud, p, &out, &nout, &cap, err)) != 0) {
         pg_rollback(s);
@@ -287,7 +289,8 @@ int pg_claim_queued(struct symbi_store *st, int64_t now, size_t limit, const cha
     PGresult *r = NULL;
     if ((rc = limbo_take(s, node, &arr, &len, &cap, err)) != 0 ||
         (rc = pg_q(s,
-                   "UPDATE runs SET node = $3 WHERE id IN (SELECT id FROM runs WHERE status = "
+                   "UPDATE runs SET node = $3, epoch = (SELECT epoch FROM nodes WHERE name = $3 "
+                   "AND lease_until >= $1) WHERE id IN (SELECT id FROM runs WHERE status = "
                    "'queued' AND due_at <= $1 AND node IS NULL ORDER BY due_at LIMIT $2 FOR "
                    "UPDATE SKIP LOCKED) RETURNING " PG_RUN_COLS,
                    &p, &r, "taking queued runs", err)) != 0)
@@ -347,14 +350,13 @@ int pg_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **r
     pgp_i64(&p, now);
     PGresult *r = NULL;
     if ((rc = pg_x(s,
-                   "UPDATE runs SET node = NULL WHERE id IN (SELECT id FROM runs WHERE status = "
-                   "'queued' AND node IS NOT NULL AND node NOT IN (SELECT name FROM nodes WHERE "
-                   "lease_until >= $1) FOR UPDATE SKIP LOCKED)",
+                   "UPDATE runs SET node = NULL, epoch = NULL WHERE id IN (SELECT id FROM runs "
+                   "WHERE status = 'queued' AND node IS NOT NULL AND NOT " PG_LEASE_HELD
+                   " FOR UPDATE SKIP LOCKED)",
                    &p, NULL, "releasing queued runs of expired nodes", err)) != 0 ||
         (rc = pg_q(s,
                    "SELECT " PG_RUN_COLS " FROM runs WHERE status = 'running' AND node IS NOT "
-                   "NULL AND node NOT IN (SELECT name FROM nodes WHERE lease_until >= $1) FOR "
-                   "UPDATE SKIP LOCKED",
+                   "NULL AND NOT " PG_LEASE_HELD " FOR UPDATE SKIP LOCKED",
                    &p, &r, "finding runs of expired nodes", err)) != 0 ||
         (rc = pg_runs_collect(r, &arr, &len, err)) != 0)
         goto fail;
@@ -363,6 +365,7 @@ int pg_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **r
         char msg[256];
         snprintf(msg, sizeof msg, "scheduler stopped: node %s lease expired", run->node);
         run->status = SYMBI_RUN_INTERRUPTED;
+        run->epoch = 0; /* recovery's write, not the lost node's */
         run->finished_at = now;
         if (run->started_at != SYMBI_TIME_NONE)
             run->execution_time_ms = now - run->started_at;

@@ -274,7 +274,9 @@ static void announce(struct pg_store *s)
 {
     s->local_changes++;
     PGresult *r = NULL;
-    if (pg_q(s, "SELECT nextval('symbi_changes')", NULL, &r, "moving the change mark", NULL) == 0)
+    /* the notification wakes the other nodes at once (pg_notify.c) */
+    if (pg_q(s, "SELECT nextval('symbi_changes'), pg_notify('" PG_CHANGES_CHANNEL "', '')", NULL,
+             &r, "moving the change mark", NULL) == 0)
         PQclear(r);
 }
 
@@ -465,4 +467,6 @@ const struct symbi_store_ops symbi_pg_ops = {
     .node_remove = pg_node_remove,
     .node_alive = pg_node_alive,
     .recover_expired = pg_recover_expired,
+    .node_lease = pg_node_lease,
+    .wait_change = pg_wait_change,
 };

@@ -199,6 +199,8 @@ void pg_run_params(struct pg_params *p, const struct symbi_run *r)
     pgp_text(p, r->tool_calls);
     pgp_opt(p, r->prompt_tokens);
     pgp_opt(p, r->completion_tokens);
+    /* an unowned run has no epoch (a retry copied from its first attempt) */
+    pgp_opt(p, r->node != NULL && r->epoch > 0 ? r->epoch : -1);
 }
 
 int pg_run_read(const PGresult *res, int row, struct symbi_run *r)
@@ -235,6 +237,7 @@ int pg_run_read(const PGresult *res, int row, struct symbi_run *r)
     r->tool_calls = pgc_str(res, row, 26, &oom);
     r->prompt_tokens = pgc_opt(res, row, 27);
     r->completion_tokens = pgc_opt(res, row, 28);
+    r->epoch = pgc_null(res, row, 29) ? 0 : pgc_i64(res, row, 29);
     if (oom) {
         symbi_run_cleanup(r);
         return SYMBI_ENOMEM;

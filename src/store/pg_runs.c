@@ -122,12 +122,16 @@ int pg_run_update(struct symbi_store *st, const struct symbi_run *run, struct sy
              "output=$14, output_truncated=$15, stderr_text=$16, summary=$17, error_message=$18, "
              "exit_code=$19, execution_time_ms=$20, node=$21, iterations=$22, deliveries=$23, "
              "approver=$24, iteration_outputs=$26, tool_calls=$27, prompt_tokens=$28, "
-             "completion_tokens=$29 WHERE id=$1 AND job_id=$2 AND ($25::bigint IS NULL OR TRUE)",
+             "completion_tokens=$29 WHERE id=$1 AND job_id=$2 AND ($25::bigint IS NULL OR TRUE) "
+             /* a node writes a run it took only while it owns it under the
+              * epoch it took it with (pg_lease.c) */
+             "AND ($30::bigint IS NULL OR (node IS NOT DISTINCT FROM $21 AND "
+             "epoch IS NOT DISTINCT FROM $30::bigint))",
              &p, &n, "updating a run", err);
     if (rc != 0)
         return rc;
     if (n == 0)
-        return symbi_err_set(err, SYMBI_ENOTFOUND, "no run \"%s\"", run->id);
+        return pg_lease_refused(s, run, err);
     return 0;
 }
 

@@ -95,6 +95,14 @@ static const struct pg_migration migrations[] = {
      /* moved (outside transactions) after every commit that changed jobs
       * or queued runs: the change mark every node polls */
      "CREATE SEQUENCE symbi_changes;"},
+    /* several nodes (docs/store.md): a node's lease carries an epoch, new
+     * each time the lease is acquired (not renewed), from a sequence that
+     * never hands one out twice; a run owned by a node carries the epoch
+     * it was taken under (SQLite's migration 7) */
+    {2, "lease epochs: nodes.epoch, runs.epoch, lease_epochs",
+     "ALTER TABLE nodes ADD COLUMN epoch bigint NOT NULL DEFAULT 0;"
+     "ALTER TABLE runs ADD COLUMN epoch bigint;"
+     "CREATE SEQUENCE lease_epochs;"},
 };
 
 #define KNOWN (migrations[SYMBI_ARRAY_LEN(migrations) - 1].version)
