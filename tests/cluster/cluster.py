@@ -21,9 +21,17 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "tools"))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
+import importlib.util  # noqa: E402
+
 from apiclient import Api  # noqa: E402
-from conftest import Symbi  # noqa: E402
 import pg_server  # noqa: E402
+
+# the e2e fixtures' Symbi (their conftest, loaded under its own name)
+_spec = importlib.util.spec_from_file_location("e2e_conftest", ROOT / "tests" / "e2e" /
+                                               "conftest.py")
+_e2e = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_e2e)
+Symbi = _e2e.Symbi
 
 BIN = os.environ.get("SYMBI_BIN", str(ROOT / "build" / "symbi"))
 TERMINAL = {"succeeded", "failed", "timed_out", "denied", "skipped", "missed", "interrupted"}
@@ -164,6 +172,24 @@ class Cluster:
             st, b = api.get(f"/api/v1/schedule/{j['id']}/history?limit=10000")
             assert st == 200, b
             for r in b if isinstance(b, list) else b.get("runs", []):
+                r["job_name"] = r.get("job_name") or j["name"]
+                out.append(r)
+        return out
+
+    def cli(self, *args, timeout=60):
+        """`symbi --store URL ARGS` (no daemon needed); its stdout."""
+        c = Symbi(self.base)
+        p = c.run("--store", self.url, *args, timeout=timeout)
+        assert p.returncode == 0, (args, p.stdout, p.stderr)
+        return p.stdout
+
+    def runs_cli(self):
+        """Every run of every job, through the CLI (after a stop)."""
+        import json
+        out = []
+        for j in json.loads(self.cli("cron", "list", "--format", "json")):
+            for r in json.loads(self.cli("cron", "history", j["id"], "--limit", "10000",
+                                         "--format", "json")):
                 r["job_name"] = r.get("job_name") or j["name"]
                 out.append(r)
         return out

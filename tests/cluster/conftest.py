@@ -1,0 +1,5 @@
+"""The cluster tests import their helpers from this directory."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
