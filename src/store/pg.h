@@ -62,6 +62,12 @@ int pg_lease_refused(struct pg_store *s, const struct symbi_run *run, struct sym
 int pg_wait_change(struct symbi_store *st, int64_t timeout_ms, bool *changed,
                    struct symbi_err *err);
 #define PG_CHANGES_CHANNEL "symbi_changes"
+/* A claim's LIMIT with $1 = the claim's horizon, $2 = the caller's limit:
+ * this node's share of the due jobs among the nodes holding a lease. */
+#define PG_CLAIM_SHARE                                                                             \
+    "least($2::bigint, greatest(1, ceil((SELECT count(*) FROM jobs WHERE status = 'active' AND "   \
+    "next_run <= $1)::numeric / greatest(1, (SELECT count(*) FROM nodes WHERE lease_until >= $1 "  \
+    "AND name NOT LIKE 'local-%')))))::bigint"
 /* In a statement about runs, with $1 = now: the run's node holds a live
  * lease under the epoch the run was taken with (any epoch for a run taken
  * before epochs). Recovery takes the runs for which it is false. */

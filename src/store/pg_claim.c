@@ -191,9 +191,13 @@ static int due_jobs(struct pg_store *s, int64_t now, size_t limit, PGresult **r,
     pgp_init(&p);
     pgp_i64(&p, now);
     pgp_i64(&p, (int64_t)limit);
+    /* a node takes its share of what is due (due / live nodes, rounded
+     * up), so that the fires of one instant spread over the nodes instead
+     * of going to whichever claims first; what is left is due still and
+     * the next claim (of any node) takes it (pg_lease.c, docs/store.md) */
     return pg_q(s,
                 "SELECT " PG_JOB_COLS " FROM jobs WHERE status = 'active' AND next_run <= $1 "
-                "ORDER BY next_run LIMIT $2 FOR UPDATE SKIP LOCKED",
+                "ORDER BY next_run LIMIT " PG_CLAIM_SHARE " FOR UPDATE SKIP LOCKED",
                 &p, r, "selecting due jobs", err);
 }
 

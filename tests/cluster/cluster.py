@@ -132,7 +132,8 @@ class Cluster:
         self.base = Path(base)
         self.url = url
         self.exec_log = self.base / "executed.log"
-        cmd = agent_cmd or 'echo "$SYMBI_RUN_ID $SYMBI_SCHEDULED_AT $SYMBI_ATTEMPT" >> %s' % \
+        # the agent: %s is the execution log every run appends its id to
+        cmd = (agent_cmd or 'echo "$SYMBI_RUN_ID $SYMBI_SCHEDULED_AT $SYMBI_ATTEMPT" >> %s') % \
             self.exec_log
         self.agents_text = 'agent w { command: "%s" }\n' % cmd.replace("\\", "\\\\").replace(
             '"', '\\"')
