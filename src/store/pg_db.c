@@ -122,6 +122,13 @@ static int connect_now(struct pg_store *s, struct symbi_err *err)
 
 int pg_ready(struct pg_store *s, struct symbi_err *err)
 {
+    /* an idle connection the server closed (a restart, a terminated
+     * backend) is noticed before a statement is sent on it (one
+     * non-blocking reads), so the statement goes on a new connection
+     * instead of failing once (pg_lease.c's cluster tests) */
+    for (int i = 0; s->conn != NULL && s->depth == 0 && i < 2; i++)
+        if (PQconsumeInput(s->conn) == 0 || PQstatus(s->conn) != CONNECTION_OK)
+            drop_conn(s); /* the server's goodbye, then its end of file */
     if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK)
         return 0;
     if (s->depth > 0)
