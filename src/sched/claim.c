@@ -194,6 +194,7 @@ static void claim_succeeded(struct symbi_sched *s, int64_t now)
     s->claim_failures = 0;
     s->claim_after_mono = 0;
     sched_note_store(s, true, false, NULL);
+    sched_recorder_poke(s);
 }
 
 void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force)

@@ -292,10 +292,30 @@ static void give_up(struct symbi_sched *s)
     }
 }
 
-static void nap_ms(int64_t ms)
+/* The back-off between failed batches, cut short when the loop saw the
+ * store write again (sched_recorder_poke): the records then go at once,
+ * not up to 5 s later. */
+static void rest(struct symbi_sched *s, int64_t ms)
 {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    int64_t ns = (int64_t)until.tv_nsec + (ms % 1000) * 1000000LL;
+    until.tv_sec += (time_t)(ms / 1000 + ns / 1000000000LL);
+    until.tv_nsec = (long)(ns % 1000000000LL);
+    pthread_mutex_lock(&s->rq_lock);
+    while (!s->rq_poked)
+        if (pthread_cond_timedwait(&s->rq_cond, &s->rq_lock, &until) != 0)
+            break;
+    s->rq_poked = false;
+    pthread_mutex_unlock(&s->rq_lock);
+}
+
+void sched_recorder_poke(struct symbi_sched *s)
+{
+    pthread_mutex_lock(&s->rq_lock);
+    s->rq_poked = true;
+    pthread_cond_signal(&s->rq_cond);
+    pthread_mutex_unlock(&s->rq_lock);
 }
 
 static void *recorder_main(void *arg)
@@ -323,7 +343,7 @@ static void *recorder_main(void *arg)
             }
             wait = wait < left ? wait : left;
         }
-        nap_ms(wait);
+        rest(s, wait);
     }
 }
 

@@ -147,6 +147,7 @@ struct symbi_sched {
     struct symbi_store *rst; /* the recorder's handle */
     struct symbi_sched_policy rpolicy;
     int64_t rec_failures; /* consecutive failed write batches */
+    bool rq_poked;        /* the store writes again: retry now (rq_lock) */
 
     pthread_t loop_thread;
     /* change notifications (notify.c): their own handle and thread */
@@ -266,6 +267,9 @@ int64_t sched_recorder_flush(struct symbi_sched *s);
 /* Whether a store error is worth retrying (the disk is full, the store is
  * busy or failing) rather than a refusal that will not change. */
 bool sched_store_transient(int code);
+/* The store writes again (a claim went through): the recorder stops
+ * backing off and writes what waits. */
+void sched_recorder_poke(struct symbi_sched *s);
 /* Notes the store's write state for health and logs its changes once. */
 void sched_note_store(struct symbi_sched *s, bool claim, bool failing, const char *msg);
 

@@ -53,7 +53,7 @@ def test_load_three_nodes_each_instant_once(make_cluster):
     run record, executed once, by one node; the load spreads."""
     if C.asan() and not FULL:
         pytest.skip("load test: runs in the plain pass (ASan makes 3 daemons too slow)")
-    jobs, secs = (500, 60) if FULL else (50, 8)
+    jobs, secs = (500, 60) if FULL else (50, 6)
     c = make_cluster(config={"max_concurrent_jobs": 128 if FULL else 32})
     c.start()
     c.add_jobs(jobs)
@@ -160,10 +160,12 @@ def test_postgres_away_and_back(make_cluster, pg):
     instants follow catch_up (once: the latest runs, the others missed)."""
     away = 10 if FULL else 3
     jobs = 200 if FULL else 20
-    c = make_cluster(config={"max_concurrent_jobs": 64})
+    # a run that started as the store went away fails to load its session
+    # context (docs/store.md); its retry comes 1 s later, not 30 s
+    c = make_cluster(config={"max_concurrent_jobs": 64, "retry_backoff_seconds": 1})
     c.start()
     c.add_jobs(jobs)
-    time.sleep(3)
+    time.sleep(2)
     r = pg.pg_ctl("stop", ["-m", "fast"])
     assert r.returncode == 0, r.stdout
     stopped = time.time()
@@ -181,7 +183,7 @@ def test_postgres_away_and_back(make_cluster, pg):
                 if "claims resume" in line and n.name not in reconnect:
                     reconnect[n.name] = log_time(line) / 1000.0 - back
         time.sleep(0.1)
-    time.sleep(3)
+    time.sleep(2)
     C.wait_quiet(c, timeout=60)
     assert c.stop_all() == [0, 0, 0]
     runs = c.runs_cli()
@@ -195,13 +197,28 @@ def test_postgres_away_and_back(make_cluster, pg):
         assert len(cu) == 1, (name, cu)
         assert cu[0]["status"] == "succeeded"
         gap = [r for r in mine if lo <= C.parse_time(r["scheduled_at"]) < hi]
+        # besides: runs that had started as it went away, failed for the
+        # store and retried (check_ledger: each retried, once)
         odd = [(r["scheduled_at"], r["trigger"], r["attempt"], r["status"],
                 r["error_message"]) for r in gap if r["status"] != "missed" and
-               r["trigger"] != "catch_up" and r["status"] != "succeeded"]
+               r["trigger"] != "catch_up" and r["status"] != "succeeded" and
+               not (r["status"] == "failed" and "store" in (r["error_message"] or ""))]
         assert not odd, (name, odd)
+        final = {}
+        for r in mine:
+            t = r["scheduled_at"]
+            if t not in final or r["attempt"] > final[t]["attempt"]:
+                final[t] = r
+        # a fire whose instant came while the job's retry ran is skipped
+        # (max_concurrent 1): recorded, not lost
+        bad = [(r["scheduled_at"], r["trigger"], r["attempt"], r["status"], r["error_message"])
+               for r in final.values() if r["status"] not in ("succeeded", "missed", "skipped")]
+        assert not bad, (name, bad)
         assert sum(1 for r in gap if r["status"] == "missed") >= away - 3
+    failed = sum(1 for r in runs if r["status"] == "failed")
     say(f"postgres away {away} s: reconnected after {sorted(round(v, 1) for v in reconnect.values())}"
-        f" s, {rep['missed']} missed, {rep['catch_up']} catch_up, {rep['records']} records")
+        f" s, {rep['missed']} missed, {rep['catch_up']} catch_up, {failed} failed for the store "
+        f"and retried, {rep['records']} records, shares {C.shares(rep)}")
 
 
 @pytest.mark.skipif(not FULL and os.environ.get("CLUSTER_CHAOS") is None,
