@@ -128,7 +128,7 @@ class Node:
 class Cluster:
     """n nodes on one store URL (a fresh schema of a PgServer)."""
 
-    def __init__(self, base, url, n, config=None, agent_cmd=None):
+    def __init__(self, base, url, n, config=None, agent_cmd=None, agents_text=None):
         self.base = Path(base)
         self.url = url
         self.exec_log = self.base / "executed.log"
@@ -137,6 +137,8 @@ class Cluster:
             self.exec_log
         self.agents_text = 'agent w { command: "%s" }\n' % cmd.replace("\\", "\\\\").replace(
             '"', '\\"')
+        if agents_text is not None:
+            self.agents_text = agents_text
         self.config = {"max_concurrent_jobs": 64, "lease_seconds": 15}
         self.config.update(config or {})
         self.nodes = [Node(self, i) for i in range(n)]
