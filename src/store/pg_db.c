@@ -365,8 +365,8 @@ static int pg_change_mark(struct symbi_store *st, int64_t *mark)
 {
     struct pg_store *s = pg_of(st);
     PGresult *r = NULL;
-    int rc =
-        pg_q(s, "SELECT last_value FROM symbi_changes", NULL, &r, "reading the change mark", NULL);
+    int rc = pg_q(s, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM symbi_changes",
+                  NULL, &r, "reading the change mark", NULL);
     if (rc != 0)
         return rc;
     *mark = pgc_i64(r, 0, 0) + s->local_changes;
