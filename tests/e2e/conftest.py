@@ -2,9 +2,11 @@
 (SYMBI_BIN, default build/symbi) as a separate process in a temporary data
 directory, never a mock.
 
-SYMBI_E2E_STORE=postgresql://USER@HOST:PORT/DB (an admin URL) runs them on
-PostgreSQL: each test's `symbi` gets a new database, named to the processes
-it starts by SYMBI_STORE, and dropped at the test's end (tests/run.d/postgres.sh)."""
+SYMBI_E2E_STORE=postgresql://USER@HOST:PORT/DB runs them on PostgreSQL: each
+test's `symbi` gets a new schema of that database (a schema is made in
+milliseconds, a database in about a second), named to the processes it starts
+by SYMBI_STORE (the URL's search_path option), and dropped at the test's end
+(tests/run.d/postgres.sh)."""
 import os
 import re
 import uuid
@@ -24,12 +26,12 @@ BIN = os.environ.get("SYMBI_BIN", str(ROOT / "build" / "symbi"))
 STORE_URLS = {}
 
 
-def pg_url_with_db(admin: str, db: str) -> str:
-    """The admin URL with its database replaced (query string kept)."""
-    m = re.match(r"^(postgres(?:ql)?://[^/?]*)(?:/[^?]*)?(\?.*)?$", admin)
-    if not m:
+def pg_url_with_schema(admin: str, schema: str) -> str:
+    """The URL whose sessions use `schema` (libpq's options parameter)."""
+    if not re.match(r"^postgres(ql)?://", admin):
         raise ValueError(f"not a PostgreSQL URL: {admin}")
-    return f"{m.group(1)}/{db}{m.group(2) or ''}"
+    sep = "&" if "?" in admin else "?"
+    return f"{admin}{sep}options=-csearch_path%3D{schema}"
 
 
 def pg_sql(url: str, sql: str) -> str:
@@ -60,8 +62,8 @@ class Symbi:
         if admin.startswith(("postgres://", "postgresql://")):
             self.pg_admin = admin
             self.pg_db = "symbi_e2e_" + uuid.uuid4().hex[:12]
-            pg_sql(admin, f"CREATE DATABASE {self.pg_db}")
-            self.env["SYMBI_STORE"] = pg_url_with_db(admin, self.pg_db)
+            pg_sql(admin, f"CREATE SCHEMA {self.pg_db}")
+            self.env["SYMBI_STORE"] = pg_url_with_schema(admin, self.pg_db)
             STORE_URLS[str(data_dir)] = self.env["SYMBI_STORE"]
 
     @property
@@ -72,7 +74,7 @@ class Symbi:
 
     def drop_store(self):
         if self.pg_db is not None:
-            pg_sql(self.pg_admin, f"DROP DATABASE IF EXISTS {self.pg_db} WITH (FORCE)")
+            pg_sql(self.pg_admin, f"DROP SCHEMA IF EXISTS {self.pg_db} CASCADE")
             STORE_URLS.pop(str(self.data_dir), None)
             self.pg_db = None
 
