@@ -322,12 +322,9 @@ int symbi_cli_cmd_cron_history(struct symbi_cli *cli, int argc, char **argv)
 {
     static const struct symbi_cli_cmd self = {"history", NULL, "", symbi_cli_cron_history_usage};
     static const struct option opts[] = {
-        {"limit", required_argument, NULL, 'n'},
-        {"status", required_argument, NULL, 's'},
-        {"format", required_argument, NULL, 'f'},
-        {"local", no_argument, NULL, 'l'},
-        {"all", no_argument, NULL, 'a'},
-        {NULL, 0, NULL, 0},
+        {"limit", required_argument, NULL, 'n'},  {"status", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'f'}, {"local", no_argument, NULL, 'l'},
+        {"all", no_argument, NULL, 'a'},          {NULL, 0, NULL, 0},
     };
     int64_t limit = HISTORY_DEFAULT;
     bool has_status = false, local = false, all = false;

@@ -89,9 +89,11 @@ def run_row(r):
 
 
 def job_row(j):
-    """A job as `cron list --format json` prints it, times in epoch ms and
-    `agent` beside `agent_id`."""
+    """A job as `cron list --format json` prints it, times in epoch ms,
+    `agent` beside `agent_id` and `policy` as JSON text."""
     j = dict(j)
+    if j.get("policy") is not None and not isinstance(j["policy"], str):
+        j["policy"] = json.dumps(j["policy"])
     for k in JOB_TIMES:
         j[k] = ms(j.get(k))
     j["agent"] = j.get("agent_id")

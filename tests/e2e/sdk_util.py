@@ -67,7 +67,10 @@ def start_sdk_daemon(symbi, daemons, tmp_path, env=None):
 
 def insert_pending_run(data_dir: Path, job_id: str, job_name: str) -> str:
     """Writes a run in `pending_approval` into the daemon's store, as the
-    policy gate does for a job whose policy requires approval; returns its id."""
+    policy gate does for a job whose policy requires approval; returns its id.
+    SQLite-only: a fabricated state written with SQL (the SDK tests need a
+    pending run without an approval policy's keys and approvers set up);
+    everything read back goes through the SDKs and the API."""
     rid = str(uuid.uuid4())
     now = int(time.time() * 1000)
     pg = pg_store_of(data_dir)
