@@ -236,7 +236,8 @@ int symbi_agent_def_copy(struct symbi_agent_def *dst, const struct symbi_agent_d
  * type is one of "CronJobCreated", "CronJobUpdated", "CronJobDeleted",
  * "CronJobPaused", "CronJobResumed", "CronJobExecuted", "CronJobFailed",
  * "CronJobDeadLettered", "AgentPinVerificationFailed", "CronJobReset",
- * "CronRunApproved", "CronRunDenied", "PolicyDenied", "AgentToolCalled". */
+ * "CronRunApproved", "CronRunDenied", "PolicyDenied", "AgentToolCalled",
+ * "CronJobBackfilled", "ApiAccessDenied". */
 struct symbi_audit_event {
     int64_t id;
     int64_t at;

@@ -136,8 +136,10 @@ int symbi_store_claim_due(struct symbi_store *st, int64_t now, size_t limit, con
 /* Inserts run (id assigned when empty; created_at, scheduled_at and due_at
  * default to now; job_name and agent to the job's). SYMBI_EEXIST when
  * (job_id, scheduled_at, attempt) is already recorded, except for a manual
- * run, which moves 1 ms later. SYMBI_ENOTFOUND when the job does not exist.
- * A queued run with node NULL is picked up by claim_queued. */
+ * run, which moves 1 ms later (up to 1000 times: the one ledger-collision
+ * rule, applied here above the backends; the HTTP API and the CLI enqueue
+ * manual runs through this call). SYMBI_ENOTFOUND when the job does not
+ * exist. A queued run with node NULL is picked up by claim_queued. */
 int symbi_store_run_insert(struct symbi_store *st, struct symbi_run *run, struct symbi_err *err);
 /* Writes every mutable field of run (status, times, output, ...). */
 int symbi_store_run_update(struct symbi_store *st, const struct symbi_run *run,
@@ -197,6 +199,17 @@ int symbi_store_claim_queued(struct symbi_store *st, int64_t now, size_t limit, 
  * skipped or missed runs (the caller writes PolicyDenied etc.). The retry
  * is inserted unowned (node NULL). SYMBI_ENOTFOUND when the run (or its
  * job) was deleted meanwhile. */
+/* The dead-letter rule (SPEC §5.5), one predicate for the scheduler's
+ * decision (symbi_sched_decide) and every backend's run_finish: a job whose
+ * consecutive failure count reaches max_retries (<= 0 counts as 1) while it
+ * still fires (symbi_store_job_fires) moves to dead_letter. */
+bool symbi_store_dead_letter_due(enum symbi_job_status status, int64_t failures, int max_retries);
+/* The first half of it: failures reached max_retries (<= 0 counts as 1). */
+bool symbi_store_retries_exhausted(int64_t failures, int max_retries);
+/* Whether a job in `status` still fires and takes retries: active, or
+ * completed (a one-shot whose retry is owed). */
+bool symbi_store_job_fires(enum symbi_job_status status);
+
 struct symbi_run_outcome {
     const struct symbi_run *run; /* final status set */
     bool counts_as_failure;

@@ -19,7 +19,8 @@ static const char audit_query_usage[] =
     "  --type T     one event type: CronJobCreated, CronJobUpdated, CronJobDeleted,\n"
     "               CronJobPaused, CronJobResumed, CronJobReset, CronJobExecuted,\n"
     "               CronJobFailed, CronJobDeadLettered, CronRunApproved, CronRunDenied,\n"
-    "               PolicyDenied, AgentPinVerificationFailed, AgentToolCalled\n"
+    "               PolicyDenied, AgentPinVerificationFailed, AgentToolCalled,\n"
+    "               CronJobBackfilled, ApiAccessDenied\n"
     "  --since T    events at or after T: RFC 3339, a date (2026-03-29), or a duration\n"
     "               meaning that long ago (90m, 2d)\n"
     "  --until T    events before T (same forms)\n"
@@ -43,6 +44,8 @@ static const char *const event_types[] = {
     "PolicyDenied",
     "AgentPinVerificationFailed",
     "AgentToolCalled",
+    "CronJobBackfilled",
+    "ApiAccessDenied",
 };
 
 static bool known_type(const char *t)

@@ -32,7 +32,8 @@ const char symbi_cli_cron_status_usage[] =
 const char symbi_cli_cron_history_usage[] =
     "usage: symbi cron history <job> [--limit N] [--status S] [--format table|json|csv]\n"
     "                          [--local]\n"
-    "  Lists a job's runs, newest first.\n"
+    "       symbi cron history --all [--limit N] [--status S] [--format ...]\n"
+    "  Lists a job's runs (--all: every job's), newest first.\n"
     "  --limit N     at most N runs (default 20)\n"
     "  --status S    only runs in status S (queued, pending_approval, running, succeeded,\n"
     "                failed, timed_out, denied, skipped, missed, interrupted)\n"
@@ -321,14 +322,12 @@ int symbi_cli_cmd_cron_history(struct symbi_cli *cli, int argc, char **argv)
 {
     static const struct symbi_cli_cmd self = {"history", NULL, "", symbi_cli_cron_history_usage};
     static const struct option opts[] = {
-        {"limit", required_argument, NULL, 'n'},
-        {"status", required_argument, NULL, 's'},
-        {"format", required_argument, NULL, 'f'},
-        {"local", no_argument, NULL, 'l'},
-        {NULL, 0, NULL, 0},
+        {"limit", required_argument, NULL, 'n'},  {"status", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'f'}, {"local", no_argument, NULL, 'l'},
+        {"all", no_argument, NULL, 'a'},          {NULL, 0, NULL, 0},
     };
     int64_t limit = HISTORY_DEFAULT;
-    bool has_status = false, local = false;
+    bool has_status = false, local = false, all = false;
     enum symbi_run_status status = SYMBI_RUN_QUEUED;
     enum symbi_cli_format fmt = SYMBI_FMT_TABLE;
     optind = 0;
@@ -352,26 +351,32 @@ int symbi_cli_cmd_cron_history(struct symbi_cli *cli, int argc, char **argv)
         case 'l':
             local = true;
             break;
+        case 'a':
+            all = true;
+            break;
         default:
             return symbi_cli_bad_option(&self, argc, argv);
         }
     }
-    if (argc - optind != 1)
+    if (all && argc - optind != 0)
+        return symbi_cli_usage(&self, "--all takes no job");
+    if (!all && argc - optind != 1)
         return symbi_cli_usage(&self, argc - optind == 0 ? "which job?" : "give one job");
     struct symbi_store *st = NULL;
     int rc = symbi_cli_open_store(cli, &st);
     if (rc != 0)
         return rc;
     struct symbi_job job;
+    symbi_job_init(&job);
     struct symbi_err err = {0};
-    if (symbi_store_job_get(st, argv[optind], &job, &err) != 0) {
+    if (!all && symbi_store_job_get(st, argv[optind], &job, &err) != 0) {
         rc = symbi_cli_store_fail(&err);
         symbi_store_close(st);
         return rc;
     }
     struct symbi_run *runs = NULL;
     size_t n = 0;
-    rc = load_runs(st, job.id, has_status, status, limit, &runs, &n);
+    rc = load_runs(st, all ? NULL : job.id, has_status, status, limit, &runs, &n);
     if (rc == 0) {
         if (fmt == SYMBI_FMT_JSON) {
             struct symbi_cli_json_stream js;

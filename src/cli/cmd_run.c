@@ -417,15 +417,10 @@ int symbi_cli_cmd_cron_run(struct symbi_cli *cli, int argc, char **argv)
             goto out;
         }
     }
-    /* the ledger key (job, scheduled_at, attempt) is unique: a manual run
-     * in the same millisecond as another takes the next one */
-    for (int tries = 0;; tries++) {
-        run.scheduled_at = run.due_at = run.created_at = now + tries;
-        rc = symbi_store_run_insert(st, &run, &err);
-        if (rc != SYMBI_EEXIST || tries >= 1000)
-            break;
-        run.id[0] = '\0';
-    }
+    /* a manual run in the same millisecond as another run of the job: the
+     * store's ledger rule moves it to the next free millisecond */
+    run.scheduled_at = run.due_at = run.created_at = now;
+    rc = symbi_store_run_insert(st, &run, &err);
     if (rc != 0) {
         if (!alive)
             lease_stop(&lease, st);

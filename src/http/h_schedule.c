@@ -356,17 +356,10 @@ int http_queue_manual_run(struct http_req *r, struct symbi_store *st, const stru
     out->scheduled_at = r->now;
     out->due_at = r->now;
     out->created_at = r->now;
-    /* (job_id, scheduled_at, attempt) is unique: two manual runs of one job
-     * in the same millisecond take the next free one */
-    for (int tries = 0; rc == 0 && tries < 50; tries++) {
-        out->id[0] = '\0';
+    /* two manual runs of one job in the same millisecond: the store's
+     * ledger rule moves the later one to the next free millisecond */
+    if (rc == 0)
         rc = symbi_store_run_insert(st, out, &err);
-        if (rc != SYMBI_EEXIST)
-            break;
-        out->scheduled_at++;
-        out->due_at++;
-        rc = 0;
-    }
     if (rc != 0) {
         if (rc == SYMBI_ENOMEM)
             http_reply_error(r, 500, "INTERNAL", NULL, "out of memory");

@@ -185,7 +185,7 @@ void symbi_sched_decide(const struct symbi_sched_policy *p, const struct symbi_j
     memset(d, 0, sizeof *d);
     d->max_retries = symbi_sched_max_retries(p, job);
     d->due_at = SYMBI_TIME_NONE;
-    bool job_live = job->status == SYMBI_JOB_ACTIVE || job->status == SYMBI_JOB_COMPLETED;
+    bool job_live = symbi_store_job_fires(job->status);
     if (run->status == SYMBI_RUN_INTERRUPTED) {
         /* not the agent's fault: run it again now, attempts bounded */
         if (job_live && run->attempt <= d->max_retries) {
@@ -198,8 +198,9 @@ void symbi_sched_decide(const struct symbi_sched_policy *p, const struct symbi_j
         return;
     d->counts_as_failure = true;
     int64_t failures = job->failure_count + 1;
-    if (failures >= d->max_retries) {
-        d->dead_letter = job->status == SYMBI_JOB_ACTIVE || job->status == SYMBI_JOB_COMPLETED;
+    if (symbi_store_retries_exhausted(failures, d->max_retries)) {
+        /* the store's run_finish decides by the same rule on the row it reads */
+        d->dead_letter = symbi_store_dead_letter_due(job->status, failures, d->max_retries);
         return;
     }
     if (!job_live)

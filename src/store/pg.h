@@ -3,7 +3,7 @@
 #ifndef SYMBI_PG_H
 #define SYMBI_PG_H
 
-#include "store/job_state.h"
+#include "store/rules.h"
 #include "store/store_ops.h"
 
 #include <libpq-fe.h>
@@ -163,6 +163,8 @@ int pg_run_resolve(struct pg_store *s, const char *ref, char id[SYMBI_UUID_LEN +
 int pg_audit(struct pg_store *s, int64_t at, const char *type, const char *job_id,
              const char *job_name, const char *run_id, const char *actor, const char *details,
              struct symbi_err *err);
+/* Inserts the events a rule built (rules.h), in order. */
+int pg_audit_events(struct pg_store *s, const struct symbi_rules_events *ev, struct symbi_err *err);
 int pg_oom(struct symbi_err *err);
 
 /* ---- shared inside the backend ---- */
@@ -170,9 +172,10 @@ int pg_oom(struct symbi_err *err);
  * transaction). */
 int pg_load_job(struct pg_store *s, const char *id, bool lock, struct symbi_job *out,
                 struct symbi_err *err);
-/* Inserts run inside the caller's transaction (sq_run_insert_row's rules:
- * defaults filled in, a manual run moves 1 ms on a ledger collision, else
- * SYMBI_EEXIST without aborting the transaction). */
+/* Inserts run inside the caller's transaction: defaults by
+ * symbi_rules_run_defaults, job_name and agent from the job when unset. A
+ * recorded (job_id, scheduled_at, attempt) is SYMBI_EEXIST with the
+ * transaction intact (the manual-run shift is store.c's, above). */
 int pg_run_insert_row(struct pg_store *s, struct symbi_run *run, struct symbi_err *err);
 int pg_settle_waiting(struct pg_store *s, const char *job_id, const char *why, int64_t now,
                       struct symbi_err *err);

@@ -4,7 +4,6 @@
  * counters, and recovering the runs of nodes whose lease expired. */
 #include "store/pg.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,14 +120,13 @@ static int fail_job(struct pg_store *s, const struct symbi_job *job, int64_t now
     int rc = set_job_schedule(s, job, SYMBI_TIME_NONE, SYMBI_JOB_FAILED, err);
     if (rc != 0)
         return rc;
-    char *details =
-        sq_json_obj("error", why[0] ? why : symbi_strerror(code), "status", "failed", NULL);
-    if (details == NULL)
-        return pg_oom(err);
-    rc = pg_audit(s, now, "CronJobFailed", job->id, job->name, NULL, "scheduler", details, err);
-    free(details);
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
+    rc = symbi_rules_ev_plan_failed(&ev, job, code, why, now) != 0 ? pg_oom(err)
+                                                                   : pg_audit_events(s, &ev, err);
+    symbi_rules_events_cleanup(&ev);
     if (rc == 0)
-        rc = pg_settle_waiting(s, job->id, "skipped: the job failed", now, err);
+        rc = pg_settle_waiting(s, job->id, symbi_rules_settle_reason(SYMBI_JOB_FAILED), now, err);
     s->dirty = true;
     return rc;
 }
@@ -364,32 +362,21 @@ int pg_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **r
                    &p, &r, "finding runs of expired nodes", err)) != 0 ||
         (rc = pg_runs_collect(r, &arr, &len, err)) != 0)
         goto fail;
-    for (size_t i = 0; i < len; i++) {
-        struct symbi_run *run = &arr[i];
-        char msg[256];
-        snprintf(msg, sizeof msg, "scheduler stopped: node %s lease expired", run->node);
-        run->status = SYMBI_RUN_INTERRUPTED;
-        run->epoch = 0; /* recovery's write, not the lost node's */
-        run->finished_at = now;
-        if (run->started_at != SYMBI_TIME_NONE)
-            run->execution_time_ms = now - run->started_at;
-        if (symbi_set_str(&run->error_message, msg) != 0) {
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
+    for (size_t i = 0; i < len && rc == 0; i++) {
+        if (symbi_rules_run_interrupted(&arr[i], now, &ev) != 0)
             rc = pg_oom(err);
-            goto fail;
+        else {
+            arr[i].epoch = 0; /* recovery's write, not the lost node's */
+            rc = pg_run_update(st, &arr[i], err);
         }
-        if ((rc = pg_run_update(st, run, err)) != 0)
-            goto fail;
-        char *details = sq_json_obj("status", "interrupted", "error", msg, NULL);
-        if (details == NULL) {
-            rc = pg_oom(err);
-            goto fail;
-        }
-        rc = pg_audit(s, now, "CronJobFailed", run->job_id, run->job_name, run->id, "scheduler",
-                      details, err);
-        free(details);
-        if (rc != 0)
-            goto fail;
     }
+    if (rc == 0)
+        rc = pg_audit_events(s, &ev, err);
+    symbi_rules_events_cleanup(&ev);
+    if (rc != 0)
+        goto fail;
     if ((rc = pg_x(s, "DELETE FROM nodes WHERE lease_until < $1", &p, NULL,
                    "removing expired nodes", err)) != 0)
         goto fail;

@@ -208,31 +208,56 @@ static const char *statement(struct pg_store *s, const char *sql, int nparams, c
     return NULL; /* a full cache: the caller runs the text */
 }
 
-int pg_q(struct pg_store *s, const char *sql, const struct pg_params *p, PGresult **res,
-         const char *what, struct symbi_err *err)
+/* Whether a statement that found the connection gone may run again on a
+ * new one: outside a transaction, a read or the BEGIN that opens one did
+ * nothing yet. A write or a COMMIT is never repeated (it may have landed). */
+static bool again_ok(const struct pg_store *s, const char *sql, int rc, int tries)
+{
+    return rc == SYMBI_EIO && s->conn == NULL && s->depth == 0 && tries == 0 &&
+           (strncmp(sql, "SELECT", 6) == 0 || strcmp(sql, "BEGIN") == 0);
+}
+
+static int run_once(struct pg_store *s, const char *sql, bool cached, const struct pg_params *p,
+                    PGresult **res, const char *what, struct symbi_err *err)
 {
     int rc = pg_ready(s, err);
     if (rc != 0)
         return rc;
     int n = p != NULL ? p->n : 0;
-    const char *name = statement(s, sql, n, what, err, &rc);
+    const char *name = cached ? statement(s, sql, n, what, err, &rc) : NULL;
     if (rc != 0)
         return rc;
-    if (name == NULL)
-        return pg_qt(s, sql, p, res, what, err);
-    PGresult *r = PQexecPrepared(s->conn, name, n, p != NULL ? p->v : NULL, NULL, NULL, 0);
+    PGresult *r = name != NULL
+                      ? PQexecPrepared(s->conn, name, n, p != NULL ? p->v : NULL, NULL, NULL, 0)
+                      : PQexecParams(s->conn, sql, n, NULL, p != NULL ? p->v : NULL, NULL, NULL, 0);
     return check(s, r, res, what, err);
+}
+
+/* A connection that died while idle (the server restarted) is found by the
+ * next statement: one that may run again does, on a new connection. */
+static int run(struct pg_store *s, const char *sql, bool cached, const struct pg_params *p,
+               PGresult **res, const char *what, struct symbi_err *err)
+{
+    int rc = 0;
+    for (int tries = 0;; tries++) {
+        rc = run_once(s, sql, cached, p, res, what, err);
+        if (!again_ok(s, sql, rc, tries))
+            return rc;
+        s->retry_at = 0; /* the first reconnect is at once; back-off after */
+        symbi_err_clear(err);
+    }
+}
+
+int pg_q(struct pg_store *s, const char *sql, const struct pg_params *p, PGresult **res,
+         const char *what, struct symbi_err *err)
+{
+    return run(s, sql, true, p, res, what, err);
 }
 
 int pg_qt(struct pg_store *s, const char *sql, const struct pg_params *p, PGresult **res,
           const char *what, struct symbi_err *err)
 {
-    int rc = pg_ready(s, err);
-    if (rc != 0)
-        return rc;
-    int n = p != NULL ? p->n : 0;
-    PGresult *r = PQexecParams(s->conn, sql, n, NULL, p != NULL ? p->v : NULL, NULL, NULL, 0);
-    return check(s, r, res, what, err);
+    return run(s, sql, false, p, res, what, err);
 }
 
 int pg_x(struct pg_store *s, const char *sql, const struct pg_params *p, int64_t *changed,
@@ -374,8 +399,8 @@ static int pg_change_mark(struct symbi_store *st, int64_t *mark)
 {
     struct pg_store *s = pg_of(st);
     PGresult *r = NULL;
-    int rc =
-        pg_q(s, "SELECT last_value FROM symbi_changes", NULL, &r, "reading the change mark", NULL);
+    int rc = pg_q(s, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM symbi_changes",
+                  NULL, &r, "reading the change mark", NULL);
     if (rc != 0)
         return rc;
     *mark = pgc_i64(r, 0, 0) + s->local_changes;

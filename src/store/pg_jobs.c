@@ -28,39 +28,25 @@ int pg_load_job(struct pg_store *s, const char *id, bool lock, struct symbi_job 
     return rc;
 }
 
-/* Inserts job (inside a transaction): id, times and next_run filled in,
- * CronJobCreated written. */
+/* Inserts job (inside a transaction): id, times and next_run filled in and
+ * CronJobCreated written, as symbi_rules_job_insert says. */
 static int insert_job(struct pg_store *s, struct symbi_job *job, int64_t now, const char *actor,
                       struct symbi_err *err)
 {
-    int rc = st_job_check(job, err);
-    if (rc != 0)
-        return rc;
-    if (job->id[0] == '\0' && symbi_uuid_v4(job->id) != 0)
-        return symbi_err_set(err, SYMBI_EIO, "store: no randomness for a job id");
-    if (job->created_at == SYMBI_TIME_NONE)
-        job->created_at = now;
-    job->updated_at = now;
-    if (job->next_run == SYMBI_TIME_NONE && job->status == SYMBI_JOB_ACTIVE &&
-        (rc = st_job_next(job, now, &job->next_run, err)) != 0)
-        return rc;
-    struct pg_params p;
-    pg_job_params(&p, job);
-    rc = pg_x(s, "INSERT INTO jobs (" PG_JOB_COLS ") VALUES (" PG_JOB_PARAMS ")", &p, NULL,
-              "inserting a job", err);
-    if (rc == SYMBI_EEXIST)
-        return symbi_err_set(err, SYMBI_EEXIST, "a job named \"%s\" already exists", job->name);
-    if (rc != 0)
-        return rc;
-    char next[SYMBI_TIME_STRLEN];
-    char *details = sq_json_obj(
-        "name", job->name, "agent", job->agent, "cron_expr", job->cron_expr, "source", job->source,
-        "next_run", job->next_run == SYMBI_TIME_NONE ? NULL : symbi_time_fmt(job->next_run, next),
-        NULL);
-    if (details == NULL)
-        return pg_oom(err);
-    rc = pg_audit(s, now, "CronJobCreated", job->id, job->name, NULL, actor, details, err);
-    free(details);
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
+    int rc = symbi_rules_job_insert(job, now, actor, &ev, err);
+    if (rc == 0) {
+        struct pg_params p;
+        pg_job_params(&p, job);
+        rc = pg_x(s, "INSERT INTO jobs (" PG_JOB_COLS ") VALUES (" PG_JOB_PARAMS ")", &p, NULL,
+                  "inserting a job", err);
+        if (rc == SYMBI_EEXIST)
+            rc = symbi_err_set(err, SYMBI_EEXIST, "a job named \"%s\" already exists", job->name);
+        else if (rc == 0)
+            rc = pg_audit_events(s, &ev, err);
+    }
+    symbi_rules_events_cleanup(&ev);
     return rc;
 }
 
@@ -96,40 +82,17 @@ int pg_job_create_many(struct symbi_store *st, struct symbi_job *jobs, size_t n,
 }
 
 /* Writes the definition of `def` onto the stored job `cur` (same id, row
- * locked): status, counters and created_at are the store's; next_run is
- * recomputed when the schedule changed. The stored result goes to def. */
+ * locked) as symbi_rules_job_rewrite decides; the stored result is copied
+ * back into def. */
 static int rewrite_job(struct pg_store *s, struct symbi_job *def, const struct symbi_job *cur,
                        int64_t now, const char *actor, struct symbi_err *err)
 {
-    struct symbi_buf diff;
-    symbi_buf_init(&diff, 0);
-    int rc = st_job_diff(def, cur, &diff);
-    if (rc != 0) {
-        symbi_buf_cleanup(&diff);
-        return pg_oom(err);
-    }
-    memcpy(def->id, cur->id, sizeof def->id);
-    def->status = cur->status;
-    def->created_at = cur->created_at;
-    def->last_run = cur->last_run;
-    def->run_count = cur->run_count;
-    def->failure_count = cur->failure_count;
-    def->next_run = cur->next_run;
-    def->updated_at = cur->updated_at;
-    if (diff.len == 0) {
-        symbi_buf_cleanup(&diff);
-        return 0;
-    }
-    def->updated_at = now;
-    if (st_job_schedule_changed(def, cur)) {
-        /* a new schedule revives a job that had run its course */
-        if (def->status == SYMBI_JOB_COMPLETED || def->status == SYMBI_JOB_FAILED)
-            def->status = SYMBI_JOB_ACTIVE;
-        def->last_run = SYMBI_TIME_NONE;
-        if ((rc = st_job_next(def, now, &def->next_run, err)) != 0)
-            goto out;
-        def->last_run = cur->last_run;
-    }
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
+    bool changed = false;
+    int rc = symbi_rules_job_rewrite(def, cur, now, actor, &changed, &ev, err);
+    if (rc != 0 || !changed)
+        goto out;
     struct pg_params p;
     pg_job_params(&p, def);
     rc = pg_x(s,
@@ -143,21 +106,12 @@ static int rewrite_job(struct pg_store *s, struct symbi_job *def, const struct s
               "source=$33, created_at=$34, updated_at=$35, last_run=$36, next_run=$37, "
               "run_count=$38, failure_count=$39 WHERE id=$1",
               &p, NULL, "updating a job", err);
-    if (rc == SYMBI_EEXIST) {
+    if (rc == SYMBI_EEXIST)
         rc = symbi_err_set(err, SYMBI_EEXIST, "a job named \"%s\" already exists", def->name);
-        goto out;
-    }
-    if (rc != 0)
-        goto out;
-    char *details = sq_json_obj("changed", symbi_buf_str(&diff), "source", def->source, NULL);
-    if (details == NULL) {
-        rc = pg_oom(err);
-        goto out;
-    }
-    rc = pg_audit(s, now, "CronJobUpdated", def->id, def->name, NULL, actor, details, err);
-    free(details);
+    else if (rc == 0)
+        rc = pg_audit_events(s, &ev, err);
 out:
-    symbi_buf_cleanup(&diff);
+    symbi_rules_events_cleanup(&ev);
     return rc;
 }
 
@@ -165,7 +119,7 @@ int pg_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now, co
                   bool *created, struct symbi_err *err)
 {
     struct pg_store *s = pg_of(st);
-    int rc = st_job_check(job, err);
+    int rc = symbi_rules_job_check(job, err);
     if (rc != 0 || (rc = pg_begin(s, err)) != 0)
         return rc;
     struct pg_params p;
@@ -207,7 +161,7 @@ int pg_job_update(struct symbi_store *st, struct symbi_job *job, int64_t now, co
                   struct symbi_err *err)
 {
     struct pg_store *s = pg_of(st);
-    int rc = st_job_check(job, err);
+    int rc = symbi_rules_job_check(job, err);
     if (rc != 0 || (rc = pg_begin(s, err)) != 0)
         return rc;
     char id[SYMBI_UUID_LEN + 1];
@@ -250,24 +204,22 @@ int pg_job_delete(struct symbi_store *st, const char *ref, const char *actor, st
     pgp_text(&p, id);
     if ((rc = pg_x(s, "DELETE FROM jobs WHERE id = $1", &p, NULL, "deleting a job", err)) != 0)
         goto done;
-    char *details = sq_json_obj("name", cur.name, "cron_expr", cur.cron_expr, NULL);
-    if (details == NULL) {
-        rc = pg_oom(err);
-        goto done;
-    }
-    rc =
-        pg_audit(s, symbi_now_wall_ms(), "CronJobDeleted", id, cur.name, NULL, actor, details, err);
-    free(details);
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
+    rc = symbi_rules_ev_job_deleted(&ev, &cur, symbi_now_wall_ms(), actor) != 0
+             ? pg_oom(err)
+             : pg_audit_events(s, &ev, err);
+    symbi_rules_events_cleanup(&ev);
     s->dirty = s->dirty || rc == 0;
 done:
     symbi_job_cleanup(&cur);
     return pg_end(s, rc, err);
 }
 
-/* Writes status, next_run and failure_count of job `cur` plus an audit
- * event `type` (inside the caller's transaction). */
+/* Writes status, next_run and failure_count of job `cur` (inside the
+ * caller's transaction). */
 static int write_state(struct pg_store *s, const struct symbi_job *cur, int64_t now,
-                       const char *type, const char *actor, const char *from, struct symbi_err *err)
+                       struct symbi_err *err)
 {
     struct pg_params p;
     pgp_init(&p);
@@ -276,21 +228,10 @@ static int write_state(struct pg_store *s, const struct symbi_job *cur, int64_t 
     pgp_time(&p, cur->next_run);
     pgp_i64(&p, cur->failure_count);
     pgp_i64(&p, now);
-    int rc = pg_x(s,
-                  "UPDATE jobs SET status = $2, next_run = $3, failure_count = $4, "
-                  "updated_at = $5 WHERE id = $1",
-                  &p, NULL, "changing a job's status", err);
-    if (rc != 0)
-        return rc;
-    char next[SYMBI_TIME_STRLEN];
-    char *details = sq_json_obj(
-        "from", from, "to", symbi_job_status_name(cur->status), "next_run",
-        cur->next_run == SYMBI_TIME_NONE ? NULL : symbi_time_fmt(cur->next_run, next), NULL);
-    if (details == NULL)
-        return pg_oom(err);
-    rc = pg_audit(s, now, type, cur->id, cur->name, NULL, actor, details, err);
-    free(details);
-    return rc;
+    return pg_x(s,
+                "UPDATE jobs SET status = $2, next_run = $3, failure_count = $4, "
+                "updated_at = $5 WHERE id = $1",
+                &p, NULL, "changing a job's status", err);
 }
 
 static int change_state(struct symbi_store *st, const char *ref, enum symbi_job_status to,
@@ -303,22 +244,24 @@ static int change_state(struct symbi_store *st, const char *ref, enum symbi_job_
     char id[SYMBI_UUID_LEN + 1];
     struct symbi_job cur;
     symbi_job_init(&cur);
-    const char *type = NULL;
-    bool changed = false;
+    struct symbi_rules_state ch = {0};
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
     if ((rc = pg_job_resolve(s, ref, id, err)) == 0 &&
-        (rc = pg_load_job(s, id, true, &cur, err)) == 0) {
-        enum symbi_job_status from = cur.status;
-        rc = st_job_transition(&cur, to, reset, now, &type, &changed, err);
-        if (rc == 0 && changed)
-            rc = write_state(s, &cur, now, type, actor, symbi_job_status_name(from), err);
+        (rc = pg_load_job(s, id, true, &cur, err)) == 0 &&
+        (rc = symbi_rules_job_change(&cur, to, reset, now, actor, &ch, &ev, err)) == 0 &&
+        ch.changed) {
+        rc = write_state(s, &cur, now, err);
+        if (rc == 0)
+            rc = pg_audit_events(s, &ev, err);
         /* a job that stops firing settles what was waiting to run for it,
          * in this same transaction (issue 10 #11): nothing of it starts */
-        const char *why = st_settle_reason(cur.status);
-        if (rc == 0 && changed && why != NULL)
-            rc = pg_settle_waiting(s, id, why, now, err);
+        if (rc == 0 && ch.settle != NULL)
+            rc = pg_settle_waiting(s, id, ch.settle, now, err);
     }
+    symbi_rules_events_cleanup(&ev);
     symbi_job_cleanup(&cur);
-    s->dirty = s->dirty || (rc == 0 && changed);
+    s->dirty = s->dirty || (rc == 0 && ch.changed);
     return pg_end(s, rc, err);
 }
 

@@ -404,3 +404,15 @@ int pg_audit(struct pg_store *s, int64_t at, const char *type, const char *job_i
                 "VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &p, NULL, "writing an audit event", err);
 }
+
+int pg_audit_events(struct pg_store *s, const struct symbi_rules_events *ev, struct symbi_err *err)
+{
+    for (size_t i = 0; i < ev->n; i++) {
+        const struct symbi_audit_event *e = &ev->v[i];
+        int rc = pg_audit(s, e->at, e->type, e->job_id, e->job_name, e->run_id, e->actor,
+                          e->details, err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}

@@ -56,41 +56,26 @@ static int fill_from_job(struct pg_store *s, struct symbi_run *run, struct symbi
 
 int pg_run_insert_row(struct pg_store *s, struct symbi_run *run, struct symbi_err *err)
 {
-    if (run->job_id[0] == '\0')
-        return symbi_err_set(err, SYMBI_EINVAL, "a run needs a job");
-    if (run->id[0] == '\0' && symbi_uuid_v4(run->id) != 0)
-        return symbi_err_set(err, SYMBI_EIO, "store: no randomness for a run id");
-    if (run->created_at == SYMBI_TIME_NONE)
-        run->created_at = symbi_now_wall_ms();
-    if (run->scheduled_at == SYMBI_TIME_NONE)
-        run->scheduled_at = run->created_at;
-    if (run->due_at == SYMBI_TIME_NONE)
-        run->due_at = run->scheduled_at;
-    int rc;
+    int rc = symbi_rules_run_defaults(run, symbi_now_wall_ms(), err);
+    if (rc != 0)
+        return rc;
     if ((run->job_name == NULL || run->agent == NULL) && (rc = fill_from_job(s, run, err)) != 0)
         return rc;
     /* a ledger collision must not abort the caller's transaction (a claim
      * goes on with its other fires): the conflict is a row not inserted */
-    for (int tries = 0;; tries++) {
-        struct pg_params p;
-        pg_run_params(&p, run);
-        int64_t n = 0;
-        rc = pg_x(s,
-                  "INSERT INTO runs (" PG_RUN_COLS ") VALUES (" PG_RUN_PARAMS
-                  ") ON CONFLICT (job_id, scheduled_at, attempt) DO NOTHING",
-                  &p, &n, "recording a run", err);
-        if (rc == 0 && n == 1)
-            return 0;
-        if (rc != 0)
-            break;
-        if (run->trigger != SYMBI_TRIGGER_MANUAL || tries >= 16) {
-            char at[SYMBI_TIME_STRLEN];
-            return symbi_err_set(err, SYMBI_EEXIST, "job %s already has a run for %s (attempt %d)",
-                                 run->job_id, symbi_time_fmt(run->scheduled_at, at), run->attempt);
-        }
-        /* two manual runs in the same millisecond are two runs */
-        run->scheduled_at++;
-        run->due_at++;
+    struct pg_params p;
+    pg_run_params(&p, run);
+    int64_t n = 0;
+    rc = pg_x(s,
+              "INSERT INTO runs (" PG_RUN_COLS ") VALUES (" PG_RUN_PARAMS
+              ") ON CONFLICT (job_id, scheduled_at, attempt) DO NOTHING",
+              &p, &n, "recording a run", err);
+    if (rc == 0 && n == 1)
+        return 0;
+    if (rc == 0) {
+        char at[SYMBI_TIME_STRLEN];
+        return symbi_err_set(err, SYMBI_EEXIST, "job %s already has a run for %s (attempt %d)",
+                             run->job_id, symbi_time_fmt(run->scheduled_at, at), run->attempt);
     }
     if (strcmp(s->sqlstate, "23503") == 0)
         return symbi_err_set(err, SYMBI_ENOTFOUND, "no job \"%s\" for the run", run->job_id);
@@ -170,49 +155,27 @@ int pg_run_transition(struct symbi_store *st, const char *id, enum symbi_run_sta
 static int decide(struct pg_store *s, struct symbi_run *cur, const char *id, bool approve,
                   const char *approver, const char *reason, int64_t now, struct symbi_err *err)
 {
-    int rc;
-    if (cur->status != SYMBI_RUN_PENDING_APPROVAL)
-        return symbi_err_set(err, SYMBI_ESTATE, "run %s is %s, not pending_approval", id,
-                             symbi_run_status_name(cur->status));
-    if (symbi_set_str(&cur->approver, approver) != 0)
-        return pg_oom(err);
-    if (approve) {
-        /* an approved run becomes an unowned queued run: any node's
-         * claim_queued starts it */
-        cur->status = SYMBI_RUN_QUEUED;
-        free(cur->node);
-        cur->node = NULL;
-        if (cur->due_at == SYMBI_TIME_NONE || cur->due_at > now)
-            cur->due_at = now;
-    } else {
-        char msg[600];
-        snprintf(msg, sizeof msg, "denied by %s%s%s", approver ? approver : "an operator",
-                 reason ? ": " : "", reason ? reason : "");
-        cur->status = SYMBI_RUN_DENIED;
-        cur->finished_at = now;
-        if (symbi_set_str(&cur->error_message, msg) != 0)
-            return pg_oom(err);
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
+    int rc = symbi_rules_run_decide(cur, approve, approver, reason, now, &ev, err);
+    if (rc == 0)
+        rc = pg_run_update(&s->base, cur, err);
+    if (rc == 0) {
+        struct pg_params p;
+        pgp_init(&p);
+        pgp_text(&p, id);
+        pgp_text(&p, approve ? "approved" : "denied");
+        pgp_text(&p, approver);
+        pgp_text(&p, reason);
+        pgp_i64(&p, now);
+        rc = pg_x(s,
+                  "INSERT INTO approvals (run_id, decision, approver, reason, at) "
+                  "VALUES ($1, $2, $3, $4, $5)",
+                  &p, NULL, "recording an approval", err);
     }
-    if ((rc = pg_run_update(&s->base, cur, err)) != 0)
-        return rc;
-    struct pg_params p;
-    pgp_init(&p);
-    pgp_text(&p, id);
-    pgp_text(&p, approve ? "approved" : "denied");
-    pgp_text(&p, approver);
-    pgp_text(&p, reason);
-    pgp_i64(&p, now);
-    if ((rc = pg_x(s,
-                   "INSERT INTO approvals (run_id, decision, approver, reason, at) "
-                   "VALUES ($1, $2, $3, $4, $5)",
-                   &p, NULL, "recording an approval", err)) != 0)
-        return rc;
-    char *details = sq_json_obj("approver", approver, "reason", reason, NULL);
-    if (details == NULL)
-        return pg_oom(err);
-    rc = pg_audit(s, now, approve ? "CronRunApproved" : "CronRunDenied", cur->job_id, cur->job_name,
-                  id, approver, details, err);
-    free(details);
+    if (rc == 0)
+        rc = pg_audit_events(s, &ev, err);
+    symbi_rules_events_cleanup(&ev);
     return rc;
 }
 

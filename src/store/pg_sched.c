@@ -3,7 +3,6 @@
  * fires back at a clean stop, and which runs still wait (SPEC §5.5, §5.6). */
 #include "store/pg.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,54 +22,11 @@ int pg_settle_waiting(struct pg_store *s, const char *job_id, const char *why, i
                 &p, NULL, "settling the waiting runs of a job", err);
 }
 
-static const char *finish_event(enum symbi_run_status status)
-{
-    switch (status) {
-    case SYMBI_RUN_SUCCEEDED:
-        return "CronJobExecuted";
-    case SYMBI_RUN_FAILED:
-    case SYMBI_RUN_TIMED_OUT:
-    case SYMBI_RUN_INTERRUPTED:
-        return "CronJobFailed";
-    default:
-        return NULL;
-    }
-}
-
-/* One AgentToolCalled event per tool call a model agent made (SPEC §6.2). */
-static int audit_tool_calls(struct pg_store *s, int64_t now, const struct symbi_run *run,
-                            const char *job_name, struct symbi_err *err)
-{
-    if (run->tool_calls == NULL || run->tool_calls[0] == '\0')
-        return 0;
-    json_t *calls = json_loads(run->tool_calls, 0, NULL);
-    size_t i;
-    json_t *c;
-    int rc = 0;
-    json_array_foreach(calls, i, c)
-    {
-        char *details = json_is_object(c) ? json_dumps(c, JSON_COMPACT) : NULL;
-        if (details == NULL)
-            continue;
-        rc = pg_audit(s, now, "AgentToolCalled", run->job_id, job_name, run->id, "scheduler",
-                      details, err);
-        free(details);
-        if (rc != 0)
-            break;
-    }
-    json_decref(calls);
-    return rc;
-}
-
-/* The job's state, read and locked in the finishing transaction. */
-struct job_counters {
-    enum symbi_job_status status;
-    int64_t failures, run_count, last_run;
-    char *name;
-};
-
-static int lock_counters(struct pg_store *s, const char *job_id, struct job_counters *c,
-                         struct symbi_err *err)
+/* The counters of the run's job and its name, the row locked: the job row
+ * first, as every writer of a job does (no lock-order cycle with a claim
+ * or a pause). SYMBI_ENOTFOUND when the job is gone. */
+static int lock_counters(struct pg_store *s, const char *job_id, struct symbi_rules_counters *c,
+                         char **name, struct symbi_err *err)
 {
     struct pg_params p;
     pgp_init(&p);
@@ -89,16 +45,15 @@ static int lock_counters(struct pg_store *s, const char *job_id, struct job_coun
     bool no_mem = false;
     c->status = SYMBI_JOB_ACTIVE;
     symbi_job_status_parse(pgc_raw(r, 0, 0), &c->status);
-    c->failures = pgc_i64(r, 0, 1);
+    c->failure_count = pgc_i64(r, 0, 1);
     c->run_count = pgc_i64(r, 0, 2);
     c->last_run = pgc_time(r, 0, 3);
-    c->name = pgc_str(r, 0, 4, &no_mem);
+    *name = pgc_str(r, 0, 4, &no_mem);
     PQclear(r);
     return no_mem ? pg_oom(err) : 0;
 }
 
-/* The outcome lands only on a run still in flight (or `skipped` by a
- * pause in the instant this node handed it to a worker). */
+/* An outcome lands only on a run still in flight (symbi_rules_finish_check). */
 static int check_in_flight(struct pg_store *s, const char *id, struct symbi_err *err)
 {
     struct pg_params p;
@@ -114,117 +69,62 @@ static int check_in_flight(struct pg_store *s, const char *id, struct symbi_err 
     if (found)
         symbi_run_status_parse(pgc_raw(r, 0, 0), &stored);
     PQclear(r);
-    if (found && symbi_run_status_final(stored) && stored != SYMBI_RUN_SKIPPED)
-        return symbi_err_set(err, SYMBI_ESTATE, "run %s was already recorded %s", id,
-                             symbi_run_status_name(stored));
-    return 0;
+    return symbi_rules_finish_check(id, found, stored, err);
 }
 
-static int finish_events(struct pg_store *s, const struct symbi_run *run, const char *job_name,
-                         bool dead, int64_t failures, int64_t now, struct symbi_err *err)
+static int write_counters(struct pg_store *s, const char *job_id,
+                          const struct symbi_rules_finish *f, struct symbi_err *err)
 {
-    int rc = audit_tool_calls(s, now, run, job_name, err);
-    const char *event = finish_event(run->status);
-    if (rc == 0 && event != NULL) {
-        char ms[32];
-        snprintf(ms, sizeof ms, "%lld", (long long)run->execution_time_ms);
-        char *details =
-            sq_json_obj("status", symbi_run_status_name(run->status), "error", run->error_message,
-                        "#execution_time_ms", run->execution_time_ms >= 0 ? ms : NULL, NULL);
-        if (details == NULL)
-            return pg_oom(err);
-        rc = pg_audit(s, now, event, run->job_id, job_name, run->id, "scheduler", details, err);
-        free(details);
-    }
-    if (rc == 0 && dead) {
-        char count[32];
-        snprintf(count, sizeof count, "%lld", (long long)failures);
-        char *details =
-            sq_json_obj("#failure_count", count, "last_error", run->error_message, NULL);
-        if (details == NULL)
-            return pg_oom(err);
-        rc = pg_audit(s, now, "CronJobDeadLettered", run->job_id, job_name, run->id, "scheduler",
-                      details, err);
-        free(details);
-    }
-    return rc;
+    struct pg_params p;
+    pgp_init(&p);
+    pgp_text(&p, job_id);
+    pgp_i64(&p, f->job.run_count);
+    pgp_time(&p, f->job.last_run);
+    pgp_i64(&p, f->job.failure_count);
+    pgp_text(&p, symbi_job_status_name(f->job.status));
+    pgp_i64(&p, f->dead);
+    return pg_x(s,
+                "UPDATE jobs SET run_count = $2, last_run = $3, failure_count = $4, status = $5, "
+                "next_run = CASE WHEN $6::integer <> 0 THEN NULL ELSE next_run END WHERE id = $1",
+                &p, NULL, "recording a job's counters", err);
 }
 
-static int finish(struct pg_store *s, const struct symbi_run_outcome *o, int64_t now, bool *dead,
-                  struct symbi_err *err)
+static int finish(struct pg_store *s, const struct symbi_run_outcome *o, int64_t now,
+                  struct symbi_rules_finish *f, struct symbi_err *err)
 {
     const struct symbi_run *run = o->run;
-    struct job_counters c = {0};
-    /* the job row first, as every writer of a job does: no lock-order
-     * cycle with a claim or a pause */
-    int rc = lock_counters(s, run->job_id, &c, err);
+    char *job_name = NULL;
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
+    struct symbi_rules_counters counters;
+    int rc = lock_counters(s, run->job_id, &counters, &job_name, err);
     if (rc == 0)
         rc = check_in_flight(s, run->id, err);
     if (rc == 0)
         rc = pg_run_update(&s->base, run, err);
-    if (rc != 0)
-        goto out;
-    if (finish_event(run->status) != NULL) {
-        /* the run executed: it counts, and it is the job's latest run */
-        c.run_count++;
-        int64_t started = run->started_at != SYMBI_TIME_NONE ? run->started_at : run->scheduled_at;
-        if (c.last_run == SYMBI_TIME_NONE || started > c.last_run)
-            c.last_run = started;
-    }
-    if (o->counts_as_failure) {
-        c.failures++;
-        int64_t limit = o->max_retries > 0 ? o->max_retries : 1;
-        if (c.failures >= limit &&
-            (c.status == SYMBI_JOB_ACTIVE || c.status == SYMBI_JOB_COMPLETED)) {
-            c.status = SYMBI_JOB_DEAD_LETTER;
-            *dead = true;
-        }
-    } else if (run->status == SYMBI_RUN_SUCCEEDED) {
-        c.failures = 0;
-    }
-    struct pg_params p;
-    pgp_init(&p);
-    pgp_text(&p, run->job_id);
-    pgp_i64(&p, c.run_count);
-    pgp_time(&p, c.last_run);
-    pgp_i64(&p, c.failures);
-    pgp_text(&p, symbi_job_status_name(c.status));
-    pgp_i64(&p, *dead);
-    if ((rc = pg_x(s,
-                   "UPDATE jobs SET run_count = $2, last_run = $3, failure_count = $4, status = "
-                   "$5, next_run = CASE WHEN $6::integer <> 0 THEN NULL ELSE next_run END WHERE "
-                   "id = $1",
-                   &p, NULL, "recording a job's counters", err)) != 0 ||
-        (rc = finish_events(s, run, c.name, *dead, c.failures, now, err)) != 0)
-        goto out;
-    if (*dead && (rc = pg_settle_waiting(s, run->job_id, "skipped: the job moved to dead letter",
-                                         now, err)) != 0)
-        goto out;
-    /* the job's state read in this transaction decides: a job paused since
-     * the caller looked gets no retry */
-    bool live = c.status == SYMBI_JOB_ACTIVE || c.status == SYMBI_JOB_COMPLETED;
-    if (o->retry != NULL && !*dead && live) {
+    if (rc == 0 && symbi_rules_run_finish(&counters, job_name, o, now, f, &ev) != 0)
+        rc = pg_oom(err);
+    if (rc == 0 && (rc = write_counters(s, run->job_id, f, err)) == 0)
+        rc = pg_audit_events(s, &ev, err);
+    if (rc == 0 && f->settle != NULL)
+        rc = pg_settle_waiting(s, run->job_id, f->settle, now, err);
+    if (rc == 0 && f->insert_retry) {
         struct symbi_run retry;
-        if (symbi_run_copy(&retry, o->retry) != 0) {
+        if (symbi_rules_retry_row(o->retry, now, &retry) != 0) {
             rc = pg_oom(err);
-            goto out;
+        } else {
+            rc = pg_run_insert_row(s, &retry, err);
+            symbi_run_cleanup(&retry);
+            if (rc == SYMBI_EEXIST) {
+                symbi_err_clear(err);
+                rc = 0;
+            }
         }
-        /* unowned, so whichever node is alive when it is due starts it */
-        free(retry.node);
-        retry.node = NULL;
-        retry.status = SYMBI_RUN_QUEUED;
-        if (retry.created_at == SYMBI_TIME_NONE)
-            retry.created_at = now;
-        rc = pg_run_insert_row(s, &retry, err);
-        symbi_run_cleanup(&retry);
-        if (rc == SYMBI_EEXIST) {
-            symbi_err_clear(err);
-            rc = 0;
-        }
-        s->dirty = true;
     }
-out:
-    free(c.name);
+    if (rc == 0 && f->news)
+        s->dirty = true;
+    free(job_name);
+    symbi_rules_events_cleanup(&ev);
     return rc;
 }
 
@@ -237,10 +137,11 @@ int pg_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int
     int rc = pg_begin(s, err);
     if (rc != 0)
         return rc;
-    bool dead = false;
-    rc = pg_end(s, finish(s, o, now, &dead, err), err);
+    struct symbi_rules_finish f;
+    memset(&f, 0, sizeof f);
+    rc = pg_end(s, finish(s, o, now, &f, err), err);
     if (rc == 0 && o->dead_lettered != NULL)
-        *o->dead_lettered = dead;
+        *o->dead_lettered = f.dead;
     return rc;
 }
 
@@ -295,7 +196,7 @@ int pg_runs_give_back(struct symbi_store *st, const struct symbi_run *runs, size
         return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const struct symbi_run *r = &runs[i];
-        if (r->trigger == SYMBI_TRIGGER_SCHEDULE || r->trigger == SYMBI_TRIGGER_CATCH_UP) {
+        if (symbi_rules_fire_given_back(r)) {
             bool done = false;
             rc = give_back_one(s, r, node, &done, err);
             g += done;

@@ -3,7 +3,7 @@
 #ifndef SYMBI_SQ_H
 #define SYMBI_SQ_H
 
-#include "store/job_state.h"
+#include "store/rules.h"
 #include "store/store_ops.h"
 
 #include <sqlite3.h>
@@ -117,6 +117,9 @@ int sq_run_resolve(struct sq_store *s, const char *ref, char id[SYMBI_UUID_LEN +
 int sq_audit(struct sq_store *s, int64_t at, const char *type, const char *job_id,
              const char *job_name, const char *run_id, const char *actor, const char *details,
              struct symbi_err *err);
+/* Inserts the events a rule built (rules.h), in order, inside the
+ * caller's transaction. */
+int sq_audit_events(struct sq_store *s, const struct symbi_rules_events *ev, struct symbi_err *err);
 
 /* A growable array of runs returned to callers. */
 int sq_runs_push(struct symbi_run **runs, size_t *n, size_t *cap, const struct symbi_run *r);
@@ -125,15 +128,11 @@ int sq_runs_collect(struct sq_store *s, sqlite3_stmt *st, struct symbi_run **run
                     struct symbi_err *err);
 
 /* Inserts run inside the caller's transaction: id, created_at, scheduled_at
- * (now for a manual run), due_at, job_name and agent filled in when unset.
- * A manual run that collides with another in the same millisecond moves
- * 1 ms later; otherwise a recorded (job_id, scheduled_at, attempt) is
- * SYMBI_EEXIST. */
+ * (now for a manual run) and due_at by symbi_rules_run_defaults, job_name
+ * and agent filled in from the job when unset. A recorded (job_id,
+ * scheduled_at, attempt) is SYMBI_EEXIST, the statement undone and the
+ * transaction intact (the manual-run shift is store.c's, above). */
 int sq_run_insert_row(struct sq_store *s, struct symbi_run *run, struct symbi_err *err);
-
-/* The job's next fire after now (cron in its zone; an `at` job's instant
- * when it has not fired). */
-int sq_job_next(const struct symbi_job *job, int64_t now, int64_t *next, struct symbi_err *err);
 
 /* sq_schema.c: the newest schema version this build knows, and applying
  * the missing migrations in one transaction */

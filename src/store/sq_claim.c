@@ -4,7 +4,6 @@
  * one BEGIN IMMEDIATE transaction: all of it commits, or none. */
 #include "store/sq.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,14 +106,13 @@ static int fail_job(struct sq_store *s, const struct symbi_job *job, int64_t row
     int rc = set_job_schedule(s, job, rowid, SYMBI_TIME_NONE, SYMBI_JOB_FAILED, err);
     if (rc != 0)
         return rc;
-    char *details =
-        sq_json_obj("error", why[0] ? why : symbi_strerror(code), "status", "failed", NULL);
-    if (details == NULL)
-        return oom(err);
-    rc = sq_audit(s, now, "CronJobFailed", job->id, job->name, NULL, "scheduler", details, err);
-    free(details);
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
+    rc = symbi_rules_ev_plan_failed(&ev, job, code, why, now) != 0 ? oom(err)
+                                                                   : sq_audit_events(s, &ev, err);
+    symbi_rules_events_cleanup(&ev);
     if (rc == 0)
-        rc = sq_settle_waiting(s, job->id, "skipped: the job failed", now, err);
+        rc = sq_settle_waiting(s, job->id, symbi_rules_settle_reason(SYMBI_JOB_FAILED), now, err);
     return rc;
 }
 
@@ -305,44 +303,53 @@ fail:
     return rc < 0 ? rc : SYMBI_ESTORE;
 }
 
-static const char *finish_event(enum symbi_run_status status)
+/* Writes the job's counters a finished run moved (rules: symbi_rules_run_finish). */
+static int write_counters(struct sq_store *s, const char *job_id,
+                          const struct symbi_rules_finish *f, struct symbi_err *err)
 {
-    switch (status) {
-    case SYMBI_RUN_SUCCEEDED:
-        return "CronJobExecuted";
-    case SYMBI_RUN_FAILED:
-    case SYMBI_RUN_TIMED_OUT:
-    case SYMBI_RUN_INTERRUPTED:
-        return "CronJobFailed";
-    default:
-        return NULL;
-    }
+    sqlite3_stmt *u = sq_prep(s,
+                              "UPDATE jobs SET run_count = ?2, last_run = ?3, failure_count = ?4, "
+                              "status = ?5, next_run = CASE WHEN ?6 THEN NULL ELSE next_run END "
+                              "WHERE id = ?1",
+                              err);
+    if (u == NULL)
+        return prep_fail(err);
+    sq_bind_text(u, 1, job_id);
+    sqlite3_bind_int64(u, 2, f->job.run_count);
+    sq_bind_time(u, 3, f->job.last_run);
+    sqlite3_bind_int64(u, 4, f->job.failure_count);
+    sq_bind_text(u, 5, symbi_job_status_name(f->job.status));
+    sqlite3_bind_int(u, 6, f->dead);
+    int rc = sq_step(s, u, err, "recording a job's counters");
+    sqlite3_reset(u);
+    return rc == SQLITE_DONE ? 0 : rc;
 }
 
-/* One AgentToolCalled event per tool call a model agent made (SPEC §6.2);
- * the details are the call's record entry. */
-static int audit_tool_calls(struct sq_store *s, int64_t now, const struct symbi_run *run,
-                            const char *job_name, struct symbi_err *err)
+/* Reads the counters of the run's job and its name; SYMBI_ENOTFOUND when
+ * the job is gone. */
+static int read_counters(struct sq_store *s, const char *job_id, struct symbi_rules_counters *c,
+                         char **name, struct symbi_err *err)
 {
-    if (run->tool_calls == NULL || run->tool_calls[0] == '\0')
-        return 0;
-    json_t *calls = json_loads(run->tool_calls, 0, NULL);
-    size_t i;
-    json_t *c;
-    int rc = 0;
-    json_array_foreach(calls, i, c)
-    {
-        char *details = json_is_object(c) ? json_dumps(c, JSON_COMPACT) : NULL;
-        if (details == NULL)
-            continue;
-        rc = sq_audit(s, now, "AgentToolCalled", run->job_id, job_name, run->id, "scheduler",
-                      details, err);
-        free(details);
-        if (rc != 0)
-            break;
+    sqlite3_stmt *q = sq_prep(
+        s, "SELECT status, failure_count, run_count, last_run, name FROM jobs WHERE id = ?1", err);
+    if (q == NULL)
+        return prep_fail(err);
+    sq_bind_text(q, 1, job_id);
+    int rc = sq_step(s, q, err, "reading a run's job");
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(q);
+        return rc == SQLITE_DONE ? symbi_err_set(err, SYMBI_ENOTFOUND, "no job \"%s\"", job_id)
+                                 : rc;
     }
-    json_decref(calls);
-    return rc;
+    c->status = SYMBI_JOB_ACTIVE;
+    symbi_job_status_parse((const char *)sqlite3_column_text(q, 0), &c->status);
+    c->failure_count = sqlite3_column_int64(q, 1);
+    c->run_count = sqlite3_column_int64(q, 2);
+    c->last_run = sq_col_time(q, 3);
+    bool no_mem = false;
+    *name = sq_col_str(q, 4, &no_mem);
+    sqlite3_reset(q);
+    return no_mem ? oom(err) : 0;
 }
 
 int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int64_t now,
@@ -355,6 +362,11 @@ int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int
     int rc = sq_begin(s, err);
     if (rc != 0)
         return rc;
+    char *job_name = NULL;
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
+    struct symbi_rules_finish f;
+    memset(&f, 0, sizeof f);
     /* An outcome lands only on a run still in flight: a run that recovery
      * already recorded (its node's lease expired and a retry may be under
      * way) keeps that record, and the job's counters do not move twice. */
@@ -369,131 +381,30 @@ int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int
     if (rc == SQLITE_ROW)
         symbi_run_status_parse((const char *)sqlite3_column_text(cur, 0), &stored);
     sqlite3_reset(cur);
-    /* `skipped` is what a pause wrote on a run it found waiting: one that
-     * this node had already handed to a worker in that instant executed,
-     * and its outcome is what happened */
-    if (rc == SQLITE_ROW && symbi_run_status_final(stored) && stored != SYMBI_RUN_SKIPPED) {
-        rc = symbi_err_set(err, SYMBI_ESTATE, "run %s was already recorded %s", run->id,
-                           symbi_run_status_name(stored));
-        goto fail;
-    }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        goto fail;
+    if ((rc = symbi_rules_finish_check(run->id, rc == SQLITE_ROW, stored, err)) != 0)
         goto fail;
     if ((rc = sq_run_update(st, run, err)) != 0)
         goto fail;
-    sqlite3_stmt *q = sq_prep(
-        s, "SELECT status, failure_count, run_count, last_run, name FROM jobs WHERE id = ?1", err);
-    if (q == NULL) {
-        rc = prep_fail(err);
+    struct symbi_rules_counters counters;
+    if ((rc = read_counters(s, run->job_id, &counters, &job_name, err)) != 0)
         goto fail;
-    }
-    sq_bind_text(q, 1, run->job_id);
-    rc = sq_step(s, q, err, "reading a run's job");
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(q);
-        if (rc == SQLITE_DONE)
-            rc = symbi_err_set(err, SYMBI_ENOTFOUND, "no job \"%s\"", run->job_id);
-        goto fail;
-    }
-    enum symbi_job_status status = SYMBI_JOB_ACTIVE;
-    symbi_job_status_parse((const char *)sqlite3_column_text(q, 0), &status);
-    int64_t failures = sqlite3_column_int64(q, 1);
-    int64_t run_count = sqlite3_column_int64(q, 2);
-    int64_t last_run = sq_col_time(q, 3);
-    bool no_mem = false;
-    char *job_name = sq_col_str(q, 4, &no_mem);
-    sqlite3_reset(q);
-    if (no_mem) {
+    if (symbi_rules_run_finish(&counters, job_name, o, now, &f, &ev) != 0) {
         rc = oom(err);
         goto fail;
     }
-
-    const char *event = finish_event(run->status);
-    bool dead = false;
-    if (event != NULL) {
-        /* the run executed: it counts, and it is the job's latest run */
-        run_count++;
-        int64_t started = run->started_at != SYMBI_TIME_NONE ? run->started_at : run->scheduled_at;
-        if (last_run == SYMBI_TIME_NONE || started > last_run)
-            last_run = started;
-    }
-    if (o->counts_as_failure) {
-        failures++;
-        int64_t limit = o->max_retries > 0 ? o->max_retries : 1;
-        if (failures >= limit && (status == SYMBI_JOB_ACTIVE || status == SYMBI_JOB_COMPLETED)) {
-            status = SYMBI_JOB_DEAD_LETTER;
-            dead = true;
-        }
-    } else if (run->status == SYMBI_RUN_SUCCEEDED) {
-        failures = 0;
-    }
-    sqlite3_stmt *u = sq_prep(s,
-                              "UPDATE jobs SET run_count = ?2, last_run = ?3, failure_count = ?4, "
-                              "status = ?5, next_run = CASE WHEN ?6 THEN NULL ELSE next_run END "
-                              "WHERE id = ?1",
-                              err);
-    if (u == NULL) {
-        free(job_name);
-        rc = prep_fail(err);
+    if ((rc = write_counters(s, run->job_id, &f, err)) != 0 ||
+        (rc = sq_audit_events(s, &ev, err)) != 0)
         goto fail;
-    }
-    sq_bind_text(u, 1, run->job_id);
-    sqlite3_bind_int64(u, 2, run_count);
-    sq_bind_time(u, 3, last_run);
-    sqlite3_bind_int64(u, 4, failures);
-    sq_bind_text(u, 5, symbi_job_status_name(status));
-    sqlite3_bind_int(u, 6, dead);
-    rc = sq_step(s, u, err, "recording a job's counters");
-    sqlite3_reset(u);
-    if (rc != SQLITE_DONE) {
-        free(job_name);
+    if (f.settle != NULL && (rc = sq_settle_waiting(s, run->job_id, f.settle, now, err)) != 0)
         goto fail;
-    }
-    rc = audit_tool_calls(s, now, run, job_name, err);
-    if (rc == 0 && event != NULL) {
-        char ms[32];
-        snprintf(ms, sizeof ms, "%lld", (long long)run->execution_time_ms);
-        char *details =
-            sq_json_obj("status", symbi_run_status_name(run->status), "error", run->error_message,
-                        "#execution_time_ms", run->execution_time_ms >= 0 ? ms : NULL, NULL);
-        if (details == NULL)
-            rc = oom(err);
-        else
-            rc = sq_audit(s, now, event, run->job_id, job_name, run->id, "scheduler", details, err);
-        free(details);
-    }
-    if (rc == 0 && dead) {
-        char count[32];
-        snprintf(count, sizeof count, "%lld", (long long)failures);
-        char *details =
-            sq_json_obj("#failure_count", count, "last_error", run->error_message, NULL);
-        if (details == NULL)
-            rc = oom(err);
-        else
-            rc = sq_audit(s, now, "CronJobDeadLettered", run->job_id, job_name, run->id,
-                          "scheduler", details, err);
-        free(details);
-    }
-    free(job_name);
-    if (rc == 0 && dead)
-        rc = sq_settle_waiting(s, run->job_id, "skipped: the job moved to dead letter", now, err);
-    if (rc != 0)
-        goto fail;
-    /* the job's state read in this transaction decides: a job paused since
-     * the caller looked gets no retry */
-    bool live = status == SYMBI_JOB_ACTIVE || status == SYMBI_JOB_COMPLETED;
-    if (o->retry != NULL && !dead && live) {
+    if (f.insert_retry) {
         struct symbi_run retry;
-        if (symbi_run_copy(&retry, o->retry) != 0) {
+        if (symbi_rules_retry_row(o->retry, now, &retry) != 0) {
             rc = oom(err);
             goto fail;
         }
-        /* unowned, so whichever node is alive when it is due starts it */
-        free(retry.node);
-        retry.node = NULL;
-        retry.status = SYMBI_RUN_QUEUED;
-        if (retry.created_at == SYMBI_TIME_NONE)
-            retry.created_at = now;
         rc = sq_run_insert_row(s, &retry, err);
         symbi_run_cleanup(&retry);
         if (rc == SYMBI_EEXIST) {
@@ -503,14 +414,18 @@ int sq_run_finish(struct symbi_store *st, const struct symbi_run_outcome *o, int
         if (rc != 0)
             goto fail;
     }
+    free(job_name);
+    symbi_rules_events_cleanup(&ev);
     if ((rc = sq_commit(s, err)) != 0)
         return rc;
-    if (dead || (o->retry != NULL && live))
+    if (f.news)
         s->local_changes++;
     if (o->dead_lettered != NULL)
-        *o->dead_lettered = dead;
+        *o->dead_lettered = f.dead;
     return 0;
 fail:
+    free(job_name);
+    symbi_rules_events_cleanup(&ev);
     sq_rollback(s);
     return rc;
 }
@@ -547,32 +462,21 @@ int sq_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **r
     sqlite3_bind_int64(q, 1, now);
     if ((rc = sq_runs_collect(s, q, &arr, &len, err)) != 0)
         goto fail;
-    for (size_t i = 0; i < len; i++) {
-        struct symbi_run *r = &arr[i];
-        char msg[256];
-        snprintf(msg, sizeof msg, "scheduler stopped: node %s lease expired", r->node);
-        r->status = SYMBI_RUN_INTERRUPTED;
-        r->epoch = 0; /* recovery's write, not the lost node's */
-        r->finished_at = now;
-        if (r->started_at != SYMBI_TIME_NONE)
-            r->execution_time_ms = now - r->started_at;
-        if (symbi_set_str(&r->error_message, msg) != 0) {
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
+    for (size_t i = 0; i < len && rc == 0; i++) {
+        if (symbi_rules_run_interrupted(&arr[i], now, &ev) != 0)
             rc = oom(err);
-            goto fail;
+        else {
+            arr[i].epoch = 0; /* recovery's write, not the lost node's */
+            rc = sq_run_update(st, &arr[i], err);
         }
-        if ((rc = sq_run_update(st, r, err)) != 0)
-            goto fail;
-        char *details = sq_json_obj("status", "interrupted", "error", msg, NULL);
-        if (details == NULL) {
-            rc = oom(err);
-            goto fail;
-        }
-        rc = sq_audit(s, now, "CronJobFailed", r->job_id, r->job_name, r->id, "scheduler", details,
-                      err);
-        free(details);
-        if (rc != 0)
-            goto fail;
     }
+    if (rc == 0)
+        rc = sq_audit_events(s, &ev, err);
+    symbi_rules_events_cleanup(&ev);
+    if (rc != 0)
+        goto fail;
     rc =
         write_at(s, "DELETE FROM nodes WHERE lease_until < ?1", now, "removing expired nodes", err);
     if (rc != 0)

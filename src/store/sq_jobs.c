@@ -32,42 +32,31 @@ static int load_job(struct sq_store *s, const char *id, struct symbi_job *out,
     return rc;
 }
 
-/* Inserts job (inside a transaction): id, times and next_run filled in,
- * CronJobCreated written. */
+/* Inserts job (inside a transaction): id, times and next_run filled in and
+ * CronJobCreated written, as symbi_rules_job_insert says. */
 static int insert_job(struct sq_store *s, struct symbi_job *job, int64_t now, const char *actor,
                       struct symbi_err *err)
 {
-    int rc = st_job_check(job, err);
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
+    int rc = symbi_rules_job_insert(job, now, actor, &ev, err);
     if (rc != 0)
-        return rc;
-    if (job->id[0] == '\0' && symbi_uuid_v4(job->id) != 0)
-        return symbi_err_set(err, SYMBI_EIO, "store: no randomness for a job id");
-    if (job->created_at == SYMBI_TIME_NONE)
-        job->created_at = now;
-    job->updated_at = now;
-    if (job->next_run == SYMBI_TIME_NONE && job->status == SYMBI_JOB_ACTIVE &&
-        (rc = sq_job_next(job, now, &job->next_run, err)) != 0)
-        return rc;
+        goto out;
     sqlite3_stmt *st =
         sq_prep(s, "INSERT INTO jobs (" SQ_JOB_COLS ") VALUES (" SQ_JOB_PARAMS ")", err);
-    if (st == NULL)
-        return prep_fail(err);
+    if (st == NULL) {
+        rc = prep_fail(err);
+        goto out;
+    }
     sq_job_bind(st, job);
     rc = sq_step(s, st, err, "inserting a job");
     sqlite3_reset(st);
     if (rc == SYMBI_EEXIST)
-        return symbi_err_set(err, SYMBI_EEXIST, "a job named \"%s\" already exists", job->name);
-    if (rc != SQLITE_DONE)
-        return rc;
-    char next[SYMBI_TIME_STRLEN];
-    char *details = sq_json_obj(
-        "name", job->name, "agent", job->agent, "cron_expr", job->cron_expr, "source", job->source,
-        "next_run", job->next_run == SYMBI_TIME_NONE ? NULL : symbi_time_fmt(job->next_run, next),
-        NULL);
-    if (details == NULL)
-        return symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
-    rc = sq_audit(s, now, "CronJobCreated", job->id, job->name, NULL, actor, details, err);
-    free(details);
+        rc = symbi_err_set(err, SYMBI_EEXIST, "a job named \"%s\" already exists", job->name);
+    else if (rc == SQLITE_DONE)
+        rc = sq_audit_events(s, &ev, err);
+out:
+    symbi_rules_events_cleanup(&ev);
     return rc;
 }
 
@@ -102,41 +91,18 @@ int sq_job_create_many(struct symbi_store *st, struct symbi_job *jobs, size_t n,
     return 0;
 }
 
-/* Writes the definition of `def` onto the stored job `cur` (same id):
- * status, counters and created_at are the store's; next_run is recomputed
- * when the schedule changed. The stored result is copied back into def. */
+/* Writes the definition of `def` onto the stored job `cur` (same id) as
+ * symbi_rules_job_rewrite decides; the stored result is copied back into
+ * def. */
 static int rewrite_job(struct sq_store *s, struct symbi_job *def, const struct symbi_job *cur,
                        int64_t now, const char *actor, struct symbi_err *err)
 {
-    struct symbi_buf diff;
-    symbi_buf_init(&diff, 0);
-    int rc = st_job_diff(def, cur, &diff);
-    if (rc != 0) {
-        symbi_buf_cleanup(&diff);
-        return symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
-    }
-    memcpy(def->id, cur->id, sizeof def->id);
-    def->status = cur->status;
-    def->created_at = cur->created_at;
-    def->last_run = cur->last_run;
-    def->run_count = cur->run_count;
-    def->failure_count = cur->failure_count;
-    def->next_run = cur->next_run;
-    def->updated_at = cur->updated_at;
-    if (diff.len == 0) {
-        symbi_buf_cleanup(&diff);
-        return 0;
-    }
-    def->updated_at = now;
-    if (st_job_schedule_changed(def, cur)) {
-        /* a new schedule revives a job that had run its course */
-        if (def->status == SYMBI_JOB_COMPLETED || def->status == SYMBI_JOB_FAILED)
-            def->status = SYMBI_JOB_ACTIVE;
-        def->last_run = SYMBI_TIME_NONE;
-        if ((rc = sq_job_next(def, now, &def->next_run, err)) != 0)
-            goto out;
-        def->last_run = cur->last_run;
-    }
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
+    bool changed = false;
+    int rc = symbi_rules_job_rewrite(def, cur, now, actor, &changed, &ev, err);
+    if (rc != 0 || !changed)
+        goto out;
     /* an UPDATE in place: REPLACE would delete the row and cascade to runs */
     sqlite3_stmt *st =
         sq_prep(s,
@@ -157,21 +123,12 @@ static int rewrite_job(struct sq_store *s, struct symbi_job *def, const struct s
     sq_job_bind(st, def);
     rc = sq_step(s, st, err, "updating a job");
     sqlite3_reset(st);
-    if (rc == SYMBI_EEXIST) {
+    if (rc == SYMBI_EEXIST)
         rc = symbi_err_set(err, SYMBI_EEXIST, "a job named \"%s\" already exists", def->name);
-        goto out;
-    }
-    if (rc != SQLITE_DONE)
-        goto out;
-    char *details = sq_json_obj("changed", symbi_buf_str(&diff), "source", def->source, NULL);
-    if (details == NULL) {
-        rc = symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
-        goto out;
-    }
-    rc = sq_audit(s, now, "CronJobUpdated", def->id, def->name, NULL, actor, details, err);
-    free(details);
+    else if (rc == SQLITE_DONE)
+        rc = sq_audit_events(s, &ev, err);
 out:
-    symbi_buf_cleanup(&diff);
+    symbi_rules_events_cleanup(&ev);
     return rc;
 }
 
@@ -179,7 +136,7 @@ int sq_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now, co
                   bool *created, struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    int rc = st_job_check(job, err);
+    int rc = symbi_rules_job_check(job, err);
     if (rc != 0 || (rc = sq_begin(s, err)) != 0)
         return rc;
     sqlite3_stmt *q = sq_prep(s, SELECT_JOB " WHERE name = ?1", err);
@@ -222,7 +179,7 @@ int sq_job_update(struct symbi_store *st, struct symbi_job *job, int64_t now, co
                   struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    int rc = st_job_check(job, err);
+    int rc = symbi_rules_job_check(job, err);
     if (rc != 0 || (rc = sq_begin(s, err)) != 0)
         return rc;
     char id[SYMBI_UUID_LEN + 1];
@@ -273,14 +230,12 @@ int sq_job_delete(struct symbi_store *st, const char *ref, const char *actor, st
     sqlite3_reset(d);
     if (rc != SQLITE_DONE)
         goto fail;
-    char *details = sq_json_obj("name", cur.name, "cron_expr", cur.cron_expr, NULL);
-    if (details == NULL) {
-        rc = symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
-        goto fail;
-    }
-    rc =
-        sq_audit(s, symbi_now_wall_ms(), "CronJobDeleted", id, cur.name, NULL, actor, details, err);
-    free(details);
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
+    rc = symbi_rules_ev_job_deleted(&ev, &cur, symbi_now_wall_ms(), actor);
+    rc = rc != 0 ? symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory")
+                 : sq_audit_events(s, &ev, err);
+    symbi_rules_events_cleanup(&ev);
     if (rc != 0)
         goto fail;
     symbi_job_cleanup(&cur);
@@ -293,10 +248,10 @@ fail:
     return rc;
 }
 
-/* Writes status, next_run and failure_count of job `cur` plus an audit
- * event `type` (inside the caller's transaction). */
+/* Writes status, next_run and failure_count of job `cur` (inside the
+ * caller's transaction). */
 static int write_state(struct sq_store *s, const struct symbi_job *cur, int64_t now,
-                       const char *type, const char *actor, const char *from, struct symbi_err *err)
+                       struct symbi_err *err)
 {
     sqlite3_stmt *u = sq_prep(s,
                               "UPDATE jobs SET status = ?2, next_run = ?3, failure_count = ?4, "
@@ -311,19 +266,11 @@ static int write_state(struct sq_store *s, const struct symbi_job *cur, int64_t 
     sqlite3_bind_int64(u, 5, now);
     int rc = sq_step(s, u, err, "changing a job's status");
     sqlite3_reset(u);
-    if (rc != SQLITE_DONE)
-        return rc;
-    char next[SYMBI_TIME_STRLEN];
-    char *details = sq_json_obj(
-        "from", from, "to", symbi_job_status_name(cur->status), "next_run",
-        cur->next_run == SYMBI_TIME_NONE ? NULL : symbi_time_fmt(cur->next_run, next), NULL);
-    if (details == NULL)
-        return symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
-    rc = sq_audit(s, now, type, cur->id, cur->name, NULL, actor, details, err);
-    free(details);
-    return rc;
+    return rc == SQLITE_DONE ? 0 : rc;
 }
 
+/* A status change as symbi_rules_job_change decides it: the job's row, its
+ * settled queued runs and the event, in one transaction. */
 static int change_state(struct symbi_store *st, const char *ref, enum symbi_job_status to,
                         bool reset, int64_t now, const char *actor, struct symbi_err *err)
 {
@@ -334,25 +281,25 @@ static int change_state(struct symbi_store *st, const char *ref, enum symbi_job_
     char id[SYMBI_UUID_LEN + 1];
     struct symbi_job cur;
     symbi_job_init(&cur);
-    const char *type = NULL;
-    bool changed = false;
-    if ((rc = sq_job_resolve(s, ref, id, err)) == 0 && (rc = load_job(s, id, &cur, err)) == 0) {
-        enum symbi_job_status from = cur.status;
-        rc = st_job_transition(&cur, to, reset, now, &type, &changed, err);
-        if (rc == 0 && changed)
-            rc = write_state(s, &cur, now, type, actor, symbi_job_status_name(from), err);
-        /* a job that stops firing settles what was waiting to run for it,
-         * in this same transaction (issue 10 #11): nothing of it starts */
-        const char *why = st_settle_reason(cur.status);
-        if (rc == 0 && changed && why != NULL)
-            rc = sq_settle_waiting(s, id, why, now, err);
+    struct symbi_rules_state ch = {0};
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
+    if ((rc = sq_job_resolve(s, ref, id, err)) == 0 && (rc = load_job(s, id, &cur, err)) == 0 &&
+        (rc = symbi_rules_job_change(&cur, to, reset, now, actor, &ch, &ev, err)) == 0 &&
+        ch.changed) {
+        rc = write_state(s, &cur, now, err);
+        if (rc == 0)
+            rc = sq_audit_events(s, &ev, err);
+        if (rc == 0 && ch.settle != NULL)
+            rc = sq_settle_waiting(s, id, ch.settle, now, err);
     }
+    symbi_rules_events_cleanup(&ev);
     symbi_job_cleanup(&cur);
     if (rc != 0) {
         sq_rollback(s);
         return rc;
     }
-    if ((rc = sq_commit(s, err)) == 0 && changed)
+    if ((rc = sq_commit(s, err)) == 0 && ch.changed)
         s->local_changes++;
     return rc;
 }

@@ -3,9 +3,6 @@
  * JSON texts for audit details. */
 #include "store/sq.h"
 
-#include "symbi/cron.h"
-
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -415,60 +412,14 @@ int sq_audit(struct sq_store *s, int64_t at, const char *type, const char *job_i
     return rc == SQLITE_DONE ? 0 : rc;
 }
 
-static int json_str(struct symbi_buf *b, const char *v)
+int sq_audit_events(struct sq_store *s, const struct symbi_rules_events *ev, struct symbi_err *err)
 {
-    int rc = symbi_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)v; rc == 0 && *p; p++) {
-        if (*p == '"' || *p == '\\')
-            rc = symbi_buf_printf(b, "\\%c", *p);
-        else if (*p == '\n')
-            rc = symbi_buf_puts(b, "\\n");
-        else if (*p < 0x20)
-            rc = symbi_buf_printf(b, "\\u%04x", *p);
-        else
-            rc = symbi_buf_putc(b, (char)*p);
+    for (size_t i = 0; i < ev->n; i++) {
+        const struct symbi_audit_event *e = &ev->v[i];
+        int rc = sq_audit(s, e->at, e->type, e->job_id, e->job_name, e->run_id, e->actor,
+                          e->details, err);
+        if (rc != 0)
+            return rc;
     }
-    return rc ? rc : symbi_buf_putc(b, '"');
-}
-
-char *sq_json_obj(const char *key, ...)
-{
-    struct symbi_buf b;
-    symbi_buf_init(&b, 0);
-    va_list ap;
-    va_start(ap, key);
-    int rc = symbi_buf_putc(&b, '{');
-    for (const char *k = key; rc == 0 && k != NULL; k = va_arg(ap, const char *)) {
-        const char *v = va_arg(ap, const char *);
-        if (b.len > 1)
-            rc = symbi_buf_puts(&b, ", ");
-        /* "#key": the value is an integer, printed as a JSON number */
-        bool number = k[0] == '#';
-        int64_t iv = 0;
-        if (number && (v == NULL || symbi_parse_i64(v, INT64_MIN, INT64_MAX, &iv) != 0))
-            v = NULL;
-        if (rc == 0)
-            rc = json_str(&b, number ? k + 1 : k);
-        if (rc == 0)
-            rc = symbi_buf_puts(&b, ": ");
-        if (rc == 0 && v == NULL)
-            rc = symbi_buf_puts(&b, "null");
-        else if (rc == 0)
-            rc = number ? symbi_buf_printf(&b, "%lld", (long long)iv) : json_str(&b, v);
-    }
-    va_end(ap);
-    if (rc == 0)
-        rc = symbi_buf_putc(&b, '}');
-    if (rc != 0) {
-        symbi_buf_cleanup(&b);
-        return NULL;
-    }
-    return symbi_buf_steal(&b);
-}
-
-/* ---- schedules ---- */
-
-int sq_job_next(const struct symbi_job *job, int64_t now, int64_t *next, struct symbi_err *err)
-{
-    return st_job_next(job, now, next, err);
+    return 0;
 }

@@ -56,38 +56,24 @@ static int fill_from_job(struct sq_store *s, struct symbi_run *run, struct symbi
 
 int sq_run_insert_row(struct sq_store *s, struct symbi_run *run, struct symbi_err *err)
 {
-    if (run->job_id[0] == '\0')
-        return symbi_err_set(err, SYMBI_EINVAL, "a run needs a job");
-    if (run->id[0] == '\0' && symbi_uuid_v4(run->id) != 0)
-        return symbi_err_set(err, SYMBI_EIO, "store: no randomness for a run id");
-    if (run->created_at == SYMBI_TIME_NONE)
-        run->created_at = symbi_now_wall_ms();
-    if (run->scheduled_at == SYMBI_TIME_NONE)
-        run->scheduled_at = run->created_at;
-    if (run->due_at == SYMBI_TIME_NONE)
-        run->due_at = run->scheduled_at;
-    int rc;
+    int rc = symbi_rules_run_defaults(run, symbi_now_wall_ms(), err);
+    if (rc != 0)
+        return rc;
     if ((run->job_name == NULL || run->agent == NULL) && (rc = fill_from_job(s, run, err)) != 0)
         return rc;
     sqlite3_stmt *st =
         sq_prep(s, "INSERT INTO runs (" SQ_RUN_COLS ") VALUES (" SQ_RUN_PARAMS ")", err);
     if (st == NULL)
         return prep_fail(err);
-    for (int tries = 0;; tries++) {
-        sq_run_bind(st, run);
-        rc = sq_step(s, st, err, "recording a run");
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
-            return 0;
-        if (rc != SYMBI_EEXIST)
-            break;
-        if (run->trigger != SYMBI_TRIGGER_MANUAL || tries >= 16) {
-            char at[SYMBI_TIME_STRLEN];
-            return symbi_err_set(err, SYMBI_EEXIST, "job %s already has a run for %s (attempt %d)",
-                                 run->job_id, symbi_time_fmt(run->scheduled_at, at), run->attempt);
-        }
-        run->scheduled_at++;
-        run->due_at++;
+    sq_run_bind(st, run);
+    rc = sq_step(s, st, err, "recording a run");
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc == SYMBI_EEXIST) {
+        char at[SYMBI_TIME_STRLEN];
+        return symbi_err_set(err, SYMBI_EEXIST, "job %s already has a run for %s (attempt %d)",
+                             run->job_id, symbi_time_fmt(run->scheduled_at, at), run->attempt);
     }
     if (rc == SYMBI_ESTORE && err != NULL && strstr(err->msg, "FOREIGN KEY") != NULL)
         return symbi_err_set(err, SYMBI_ENOTFOUND, "no job \"%s\" for the run", run->job_id);
@@ -181,36 +167,12 @@ int sq_run_decide(struct symbi_store *st, const char *ref, bool approve, const c
     char id[SYMBI_UUID_LEN + 1];
     struct symbi_run cur;
     symbi_run_init(&cur);
+    struct symbi_rules_events ev;
+    symbi_rules_events_init(&ev);
     if ((rc = sq_run_resolve(s, ref, id, err)) != 0 || (rc = load_run(s, id, &cur, err)) != 0)
         goto fail;
-    if (cur.status != SYMBI_RUN_PENDING_APPROVAL) {
-        rc = symbi_err_set(err, SYMBI_ESTATE, "run %s is %s, not pending_approval", id,
-                           symbi_run_status_name(cur.status));
+    if ((rc = symbi_rules_run_decide(&cur, approve, approver, reason, now, &ev, err)) != 0)
         goto fail;
-    }
-    if (symbi_set_str(&cur.approver, approver) != 0) {
-        rc = symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
-        goto fail;
-    }
-    if (approve) {
-        /* an approved run becomes an unowned queued run: any node's
-         * claim_queued starts it */
-        cur.status = SYMBI_RUN_QUEUED;
-        free(cur.node);
-        cur.node = NULL;
-        if (cur.due_at == SYMBI_TIME_NONE || cur.due_at > now)
-            cur.due_at = now;
-    } else {
-        char msg[600];
-        snprintf(msg, sizeof msg, "denied by %s%s%s", approver ? approver : "an operator",
-                 reason ? ": " : "", reason ? reason : "");
-        cur.status = SYMBI_RUN_DENIED;
-        cur.finished_at = now;
-        if (symbi_set_str(&cur.error_message, msg) != 0) {
-            rc = symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
-            goto fail;
-        }
-    }
     if ((rc = sq_run_update(st, &cur, err)) != 0)
         goto fail;
     sqlite3_stmt *a = sq_prep(s,
@@ -230,16 +192,9 @@ int sq_run_decide(struct symbi_store *st, const char *ref, bool approve, const c
     sqlite3_reset(a);
     if (rc != SQLITE_DONE)
         goto fail;
-    char *details = sq_json_obj("approver", approver, "reason", reason, NULL);
-    if (details == NULL) {
-        rc = symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
+    if ((rc = sq_audit_events(s, &ev, err)) != 0)
         goto fail;
-    }
-    rc = sq_audit(s, now, approve ? "CronRunApproved" : "CronRunDenied", cur.job_id, cur.job_name,
-                  id, approver, details, err);
-    free(details);
-    if (rc != 0)
-        goto fail;
+    symbi_rules_events_cleanup(&ev);
     if ((rc = sq_commit(s, err)) != 0) { /* rolled back */
         symbi_run_cleanup(&cur);
         return rc;
@@ -251,6 +206,7 @@ int sq_run_decide(struct symbi_store *st, const char *ref, bool approve, const c
         symbi_run_cleanup(&cur);
     return 0;
 fail:
+    symbi_rules_events_cleanup(&ev);
     symbi_run_cleanup(&cur);
     sq_rollback(s);
     return rc;

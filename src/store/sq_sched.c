@@ -90,7 +90,7 @@ int sq_runs_give_back(struct symbi_store *st, const struct symbi_run *runs, size
         return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const struct symbi_run *r = &runs[i];
-        if (r->trigger == SYMBI_TRIGGER_SCHEDULE || r->trigger == SYMBI_TRIGGER_CATCH_UP) {
+        if (symbi_rules_fire_given_back(r)) {
             bool done = false;
             rc = give_back_one(s, r, node, &done, err);
             g += done;

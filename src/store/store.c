@@ -1,6 +1,7 @@
 /* store.c - the JobStore front: chooses the backend from the URL and
  * forwards each public operation through the backend's operation table;
  * also the list-freeing helpers shared by every backend. */
+#include "store/rules.h"
 #include "store/store_ops.h"
 
 #include <stdio.h>
@@ -147,7 +148,15 @@ int symbi_store_claim_due(struct symbi_store *st, int64_t now, size_t limit, con
 
 int symbi_store_run_insert(struct symbi_store *st, struct symbi_run *run, struct symbi_err *err)
 {
-    return st->ops->run_insert(st, run, err);
+    /* the ledger rule is applied here, above the backends: each try is the
+     * backend's own transaction (a savepoint inside the caller's), so a
+     * collision leaves nothing behind on any backend */
+    for (int tries = 0;; tries++) {
+        int rc = st->ops->run_insert(st, run, err);
+        if (rc != SYMBI_EEXIST || !symbi_rules_ledger_shift(run, tries))
+            return rc;
+        symbi_err_clear(err);
+    }
 }
 
 int symbi_store_run_update(struct symbi_store *st, const struct symbi_run *run,

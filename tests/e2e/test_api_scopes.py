@@ -6,7 +6,7 @@ import json
 import re
 
 from apiclient import Api
-from sched_util import job, rows, start, wait_until, write_agents
+from sched_util import audit, job, run_by_id, start, wait_until, write_agents
 
 AGENTS = """
 agent echoer { builtin: "echo" }
@@ -26,15 +26,19 @@ def port_of(d):
     return int(re.search(r"listening on \S+ port=(\d+)", d.wait_for(" port=")).group(1))
 
 
+def status_of(symbi, rid):
+    r = run_by_id(symbi, rid)
+    return r and r["status"]
+
+
 def pending(symbi, name):
     rid = symbi.run("cron", "run", name, check=True).stdout.strip()
-    wait_until(lambda: rows(symbi, "SELECT status FROM runs WHERE id = ?", rid) ==
-               [{"status": "pending_approval"}], what="pending_approval")
+    wait_until(lambda: status_of(symbi, rid) == "pending_approval", what="pending_approval")
     return rid
 
 
 def denied_events(symbi):
-    return rows(symbi, "SELECT * FROM audit_events WHERE type = 'ApiAccessDenied' ORDER BY at")
+    return sorted(audit(symbi, type="ApiAccessDenied"), key=lambda e: e["at"])
 
 
 def test_read_key_is_refused_everything_else(symbi, daemons):
@@ -73,8 +77,7 @@ def test_read_key_is_refused_everything_else(symbi, daemons):
     # nothing changed
     assert job(symbi, "x") is None and job(symbi, "for-alice")["status"] == "active"
     assert job(symbi, "for-alice")["cron_expr"] == "0 0 1 1 *"
-    assert rows(symbi, "SELECT status FROM runs WHERE id = ?", rid) == [
-        {"status": "pending_approval"}]
+    assert status_of(symbi, rid) == "pending_approval"
     # a key made without --scope keeps every right
     root = Api(api.port, key=admin)
     assert root.post("/api/v1/schedule", new)[0] == 201
@@ -99,7 +102,6 @@ def test_approve_key_is_bound_to_its_name(symbi, daemons):
     assert st == 403 and out["details"]["authenticated"] == "alice"
     st, out = api.post(f"/api/v1/runs/{mine}/approve")
     assert st == 200 and out["approver"] == "alice"
-    wait_until(lambda: rows(symbi, "SELECT status, output FROM runs WHERE id = ?", mine) ==
-               [{"status": "succeeded", "output": "a"}], what="the approved run")
-    assert rows(symbi, "SELECT status FROM runs WHERE id = ?", bobs) == [
-        {"status": "pending_approval"}]
+    wait_until(lambda: (lambda r: r is not None and (r["status"], r["output"]) ==
+                        ("succeeded", "a"))(run_by_id(symbi, mine)), what="the approved run")
+    assert status_of(symbi, bobs) == "pending_approval"

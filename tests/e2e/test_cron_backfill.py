@@ -5,7 +5,7 @@ scheduler runs them within max_concurrent."""
 import json
 
 from apiclient import Api, start_api
-from sched_util import overlaps, rows, wait_until, write_agents
+from sched_util import audit, overlaps, runs, wait_until, write_agents
 
 AGENTS = """
 agent nop { builtin: "noop" }
@@ -31,21 +31,21 @@ def test_backfill_three_days_then_again_then_dst(symbi, daemons):
     rng = ("--from", "2026-01-01T00:00:00Z", "--to", "2026-01-04T00:00:00Z")
     dry = backfill(symbi, "hourly", *rng, "--dry-run")
     assert dry["dry_run"] is True and len(dry["queued"]) == 72
-    assert rows(symbi, "SELECT count(*) AS n FROM runs")[0]["n"] == 0
+    assert runs(symbi) == []
 
     b = backfill(symbi, "hourly", *rng)
     assert b["queued"] == iso_hours(1, 3) and b["skipped"] == []
-    recs = rows(symbi, "SELECT * FROM runs WHERE job_name = 'hourly' ORDER BY due_at")
+    recs = sorted(runs(symbi, "hourly"), key=lambda r: r["due_at"])
     assert len(recs) == 72
     assert all(r["trigger"] == "backfill" and r["status"] == "queued" and r["attempt"] == 1
                and r["node"] is None for r in recs)
     assert [r["scheduled_at"] for r in recs] == sorted(r["scheduled_at"] for r in recs)
-    ev = rows(symbi, "SELECT * FROM audit_events WHERE type = 'CronJobBackfilled'")
+    ev = audit(symbi, type="CronJobBackfilled")
     assert len(ev) == 1 and json.loads(ev[0]["details"])["queued"] == 72
 
     again = backfill(symbi, "hourly", *rng)
     assert again["queued"] == [] and again["skipped"] == iso_hours(1, 3)
-    assert rows(symbi, "SELECT count(*) AS n FROM runs")[0]["n"] == 72
+    assert len(runs(symbi)) == 72
     text = symbi.run("cron", "backfill", "hourly", *rng, check=True).stdout
     assert "exists   2026-01-01T00:00:00Z" in text and "0 runs queued, 72 instants skipped" in text
 
@@ -61,8 +61,8 @@ def test_backfill_three_days_then_again_then_dst(symbi, daemons):
     # the live scheduler runs them, in order, one at a time (max_concurrent 1)
     dm, port = start_api(symbi, daemons, "--agents", agents)
     done = wait_until(lambda: (lambda r: r if all(x["status"] == "succeeded" for x in r) else None)(
-        rows(symbi, "SELECT * FROM runs WHERE job_name = 'hourly' AND trigger = 'backfill' "
-                    "ORDER BY scheduled_at")), timeout=60, what="the backfilled runs")
+        [r for r in runs(symbi, "hourly") if r["trigger"] == "backfill"]), timeout=60,
+        what="the backfilled runs")
     assert len(done) == 72
     starts = [r["started_at"] for r in done]
     assert starts == sorted(starts)
@@ -98,4 +98,4 @@ def test_backfill_refusals(symbi):
     assert p.returncode == 1 and "--to must be after --from" in p.stderr
     p = symbi.run("cron", "backfill", "hourly", "--from", "2026-01-01")
     assert p.returncode == 2
-    assert rows(symbi, "SELECT count(*) AS n FROM runs")[0]["n"] == 0
+    assert runs(symbi) == []

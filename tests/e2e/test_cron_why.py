@@ -8,7 +8,7 @@ import time
 import uuid
 
 from apiclient import Api, start_api
-from sched_util import iso, job, rows, wait_until, write_agents, write_config
+from sched_util import iso, job, runs, wait_until, write_agents, write_config
 
 AGENTS = """
 agent nop { builtin: "noop" }
@@ -88,7 +88,7 @@ def test_completed(symbi, daemons):
     at = iso(int(time.time() + 2) * 1000)
     d, api = up(symbi, daemons, f'schedule {{ name: "once" agent: "nop" at: "{at}" }}\n')
     wait_until(lambda: job(symbi, "once")["status"] == "completed" and
-               rows(symbi, "SELECT * FROM runs WHERE job_name = 'once' AND status = 'succeeded'"),
+               runs(symbi, "once", status="succeeded"),
                what="completed")
     doc, c = why(symbi, api, "once")
     assert "will not fire again" in c["completed"]["message"]
@@ -99,14 +99,13 @@ def test_completed(symbi, daemons):
 
 def test_concurrency_skip(symbi, daemons):
     d, api = up(symbi, daemons, 'schedule { name: "busy" agent: "slow" cron: "* * * * * *" }\n')
-    sk = wait_until(lambda: rows(symbi, "SELECT * FROM runs WHERE job_name = 'busy' AND "
-                                        "status = 'skipped'"), what="a skipped run")[0]
+    sk = wait_until(lambda: runs(symbi, "busy", status="skipped"), what="a skipped run")[0]
     doc, c = why(symbi, api, "busy", at=iso(sk["scheduled_at"]))
     cc = c["concurrency"]
     assert cc["run"]["id"] == sk["id"] and "max_concurrent (1)" in cc["message"]
-    busy = rows(symbi, "SELECT id FROM runs WHERE job_name = 'busy' AND started_at <= ? AND "
-                       "(finished_at IS NULL OR finished_at > ?)", sk["scheduled_at"],
-                sk["scheduled_at"])
+    t = sk["scheduled_at"]
+    busy = [r for r in runs(symbi, "busy") if r["started_at"] is not None and
+            r["started_at"] <= t and (r["finished_at"] is None or r["finished_at"] > t)]
     assert busy and busy[0]["id"][:8] in cc["message"]
 
 
@@ -116,9 +115,8 @@ def test_global_queue(symbi, daemons):
                 'schedule { name: "waits" agent: "nop" cron: "* * * * * *" }\n',
                 {"max_concurrent_jobs": 1})
     now = lambda: int(time.time() * 1000)
-    q = wait_until(lambda: rows(symbi, "SELECT * FROM runs WHERE job_name = 'waits' AND "
-                                       "status = 'queued' AND due_at <= ?", now() - 200),
-                   what="a queued run")
+    wait_until(lambda: [r for r in runs(symbi, "waits", status="queued")
+                        if r["due_at"] <= now() - 200], what="a queued run")
     doc, c = why(symbi, None, "waits")
     g = c["global_queue"]
     assert g["run"]["status"] == "queued"
@@ -130,9 +128,9 @@ def test_global_queue(symbi, daemons):
 def test_jitter(symbi, daemons):
     d, api = up(symbi, daemons, 'schedule { name: "jit" agent: "nop" cron: "*/2 * * * * *" '
                                 'jitter: "60s" }\n')
-    wait_until(lambda: rows(symbi, "SELECT * FROM runs WHERE job_name = 'jit' AND status = "
-                                   "'queued' AND jitter_ms > 1000 AND due_at > ?",
-                            int(time.time() * 1000) + 1000), what="a jittered run")
+    wait_until(lambda: [r for r in runs(symbi, "jit", status="queued")
+                        if r["jitter_ms"] > 1000 and r["due_at"] > int(time.time() * 1000) + 1000],
+               what="a jittered run")
     doc, c = why(symbi, api, "jit")
     j = c["jitter"]
     assert j["run"]["status"] == "queued" and j["run"]["due_at"] > j["run"]["scheduled_at"]
@@ -145,6 +143,7 @@ def test_missed_and_catch_up_after_downtime(symbi, daemons):
                           'schedule { name: "once" agent: "nop" cron: "* * * * *" }\n')
     symbi.run("cron", "add", "--file", agents / "jobs.symbi", check=True)
     # the scheduler was down for the last 10 minutes: next_run is 10 minutes ago
+    # (SQLite-only: a write that fabricates downtime; no CLI or API sets next_run)
     db = sqlite3.connect(symbi.data_dir / "symbi.db")
     past = (int(time.time()) // 60 - 10) * 60000
     db.execute("UPDATE jobs SET next_run = ?", (past,))
@@ -152,10 +151,9 @@ def test_missed_and_catch_up_after_downtime(symbi, daemons):
     db.close()
     d, port = start_api(symbi, daemons, "--agents", agents)
     api = Api(port)
-    wait_until(lambda: len(rows(symbi, "SELECT * FROM runs WHERE job_name = 'sk' AND "
-                                       "status = 'missed'")) >= 10, what="missed records")
-    wait_until(lambda: rows(symbi, "SELECT * FROM runs WHERE job_name = 'once' AND "
-                                   "trigger = 'catch_up' AND status = 'succeeded'"), what="catch up")
+    wait_until(lambda: len(runs(symbi, "sk", status="missed")) >= 10, what="missed records")
+    wait_until(lambda: [r for r in runs(symbi, "once", status="succeeded")
+                        if r["trigger"] == "catch_up"], what="catch up")
     doc, c = why(symbi, api, "sk")
     m = c["missed"]
     assert m["run"]["status"] == "missed" and "catch_up: skip" in m["message"]
@@ -176,8 +174,7 @@ def test_no_live_scheduler(symbi, daemons):
 
 def test_unknown_agent(symbi, daemons):
     d, api = up(symbi, daemons, 'schedule { name: "g" agent: "ghost" cron: "* * * * * *" }\n')
-    wait_until(lambda: rows(symbi, "SELECT * FROM runs WHERE job_name = 'g' AND status = "
-                                   "'failed'"), what="a failed run")
+    wait_until(lambda: runs(symbi, "g", status="failed"), what="a failed run")
     doc, c = why(symbi, api, "g")
     u = c["unknown_agent"]
     assert 'agent "ghost" is defined in no loaded file' in u["message"]
@@ -185,7 +182,8 @@ def test_unknown_agent(symbi, daemons):
 
 
 def gate_state(symbi, name, status, error, event_type=None):
-    """A run record and audit event as the policy gate writes them."""
+    """A run record and audit event as the policy gate writes them (SQLite-only:
+    fabricated with SQL, a gate refusal needs a policy, a clock and keys set up)."""
     db = sqlite3.connect(symbi.data_dir / "symbi.db", timeout=10)
     jid = db.execute("SELECT id FROM jobs WHERE name = ?", (name,)).fetchone()[0]
     rid = str(uuid.uuid4())

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from apiclient import Api, start_api
-from sched_util import rows, write_agents
+from sched_util import run_by_id, write_agents
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "agents" / "heartbeat.symbi"
 
@@ -28,7 +28,7 @@ def example_with_stand_in() -> str:
 def run_now(symbi, job):
     p = symbi.run("cron", "run", job, "--wait", timeout=120)
     rid = p.stdout.split("\n", 1)[0]
-    return rows(symbi, "SELECT * FROM runs WHERE id = ?", rid)[0]
+    return run_by_id(symbi, rid)
 
 
 def test_guide_heartbeat_example(symbi, daemons):

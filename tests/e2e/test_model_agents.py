@@ -15,7 +15,7 @@ import yaml
 from apiclient import Api, start_api, wait_until
 from llm_server import (LlmServer, anthropic_text, anthropic_tool_use, openai_text,
                         openai_tool_call, reply)
-from sched_util import rows
+from sched_util import audit as audit_events, runs
 
 KEY = "sk-test-SECRET-9f8e7d6c5b4a"
 FINAL = ("running", "queued", "pending_approval")
@@ -180,7 +180,7 @@ def test_tool_round_trip(symbi, daemons, llm, tmp_path, api):
     assert call["name"] == "restart_service" and call["arguments"] == {"name": "nginx"}
     assert call["exit_code"] == 0 and call["status"] == "succeeded"
     assert call["output"] == "nginx restarted\n"
-    ev = rows(symbi, "SELECT * FROM audit_events WHERE type = 'AgentToolCalled'")
+    ev = audit_events(symbi, type="AgentToolCalled")
     assert len(ev) == 1 and ev[0]["run_id"] == done["id"] and ev[0]["job_name"] == "fix"
     assert json.loads(ev[0]["details"])["arguments"] == {"name": "nginx"}
     st, audit = a.get("/api/v1/audit?type=AgentToolCalled")
@@ -442,11 +442,11 @@ def test_cron_run_local_records_tool_calls_and_usage(symbi, llm, tmp_path):
     assert p.returncode == 0, p.stderr
     assert p.stdout == "restarted it\n"
     assert stdin.read_text() == '{"name":"nginx"}'
-    (run,) = rows(symbi, "SELECT * FROM runs WHERE job_name = 'fix'")
+    (run,) = runs(symbi, "fix")
     assert run["status"] == "succeeded"
     assert (run["prompt_tokens"], run["completion_tokens"]) == (30 + 13, 6 + 9)
     assert json.loads(run["tool_calls"])[0]["arguments"] == {"name": "nginx"}
-    ev = rows(symbi, "SELECT * FROM audit_events WHERE type = 'AgentToolCalled'")
+    ev = audit_events(symbi, type="AgentToolCalled")
     assert len(ev) == 1 and ev[0]["run_id"] == run["id"]
     p = symbi.run("audit", "query", "--type", "AgentToolCalled", "--format", "json", check=True)
     assert json.loads(p.stdout)[0]["details"]["name"] == "restart_service"
@@ -530,8 +530,7 @@ def test_heartbeat_assess_act_sleep_with_tools(symbi, daemons, llm, tmp_path):
     assert [c["arguments"] for c in done["tool_calls"]] == [{"name": "nginx"},
                                                              {"name": "php-fpm"}]
     assert stdin.read_text() == '{"name":"php-fpm"}'
-    ev = rows(symbi, "SELECT details FROM audit_events WHERE type = 'AgentToolCalled' "
-                     "ORDER BY id")
+    ev = audit_events(symbi, type="AgentToolCalled")
     assert [json.loads(e["details"])["arguments"]["name"] for e in ev] == ["nginx", "php-fpm"]
     check_run_schema(done)
 

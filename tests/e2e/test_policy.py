@@ -14,7 +14,7 @@ import pytest
 
 from apiclient import Api
 from policy_util import DiscoveryServer, issue, keygen, make_ca
-from sched_util import job, rows, start, wait_until, write_agents
+from sched_util import audit, job, run_by_id, runs, start, wait_until, write_agents
 
 APPROVAL = """
 agent echoer { builtin: "echo" capabilities: ["deployment"] }
@@ -26,8 +26,7 @@ schedule {
 
 
 def run_of(symbi, rid):
-    r = rows(symbi, "SELECT * FROM runs WHERE id = ?", rid)
-    return r[0] if r else None
+    return run_by_id(symbi, rid)
 
 
 def wait_status(symbi, rid, status, timeout=20):
@@ -36,12 +35,7 @@ def wait_status(symbi, rid, status, timeout=20):
 
 
 def events(symbi, type_, run_id=None):
-    sql = "SELECT * FROM audit_events WHERE type = ?"
-    args = [type_]
-    if run_id is not None:
-        sql += " AND run_id = ?"
-        args.append(run_id)
-    return rows(symbi, sql, *args)
+    return [e for e in audit(symbi, type=type_) if run_id is None or e["run_id"] == run_id]
 
 
 def manual_run(symbi, name):
@@ -111,7 +105,7 @@ def test_approval_through_cli_and_api(symbi, daemons):
     assert j["status"] == "active" and j["failure_count"] == 0  # max_retries 1, yet no dead letter
     assert len(events(symbi, "CronRunDenied")) == 2
     assert not events(symbi, "CronJobDeadLettered")
-    assert not [r for r in rows(symbi, "SELECT * FROM runs") if r["trigger"] == "retry"]
+    assert not [r for r in runs(symbi) if r["trigger"] == "retry"]
     # an answered run cannot be answered again
     p = symbi.run("cron", "approve", denied[0]["id"], "--as", "alice")
     assert p.returncode == 1 and "not pending_approval" in p.stderr

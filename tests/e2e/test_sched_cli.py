@@ -8,7 +8,7 @@ import time
 
 from conftest import BIN
 
-from sched_util import job, rows, runs, start, wait_until, write_agents
+from sched_util import job, jobs, run_by_id, runs, start, wait_until, write_agents
 
 AGENTS = """
 agent echoer { command: "echo got: $(cat)" }
@@ -36,7 +36,7 @@ def test_up_loads_upserts_pauses_and_reloads(symbi, daemons):
     d = start(symbi, daemons)
     out = d.wait_for("agents directory")
     assert "schedule daily is no longer in the agents files" in out
-    assert len(rows(symbi, "SELECT * FROM jobs WHERE name = 'hourly'")) == 1
+    assert len([j for j in jobs(symbi) if j["name"] == "hourly"]) == 1
     assert job(symbi, "hourly")["id"] == first_id
     assert job(symbi, "daily")["status"] == "paused"
 
@@ -57,14 +57,15 @@ def test_cron_run_queued_wait_local_and_no_scheduler(symbi, daemons):
     assert p.returncode == 0, p.stderr
     run_id, output = p.stdout.split("\n", 1)
     assert output == "got: hi there\n"
-    r = rows(symbi, "SELECT * FROM runs WHERE id = ?", run_id)[0]
+    r = run_by_id(symbi, run_id)
     assert r["trigger"] == "manual" and r["status"] == "succeeded"
     # without --wait: prints the id, the daemon runs it (input: the job's)
     p = symbi.run("cron", "run", "hourly")
     assert p.returncode == 0, p.stderr
     rid = p.stdout.strip()
-    r = wait_until(lambda: [x for x in rows(symbi, "SELECT * FROM runs WHERE id = ?", rid)
-                            if x["status"] == "succeeded"], what="the manual run")[0]
+    r = wait_until(lambda: [x for x in [run_by_id(symbi, rid)]
+                            if x is not None and x["status"] == "succeeded"],
+                   what="the manual run")[0]
     assert r["output"] == "got: default input\n"
     d.signal(signal.SIGTERM)
     assert d.wait() == 0

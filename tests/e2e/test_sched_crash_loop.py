@@ -6,10 +6,9 @@ running, and the store must pass its integrity checks."""
 import os
 import random
 import signal
-import sqlite3
 import time
 
-from sched_util import rows, start, wait_until, write_agents, write_config
+from sched_util import runs, start, store_check, wait_until, write_agents, write_config
 
 JOBS = 40
 CYCLES = 10
@@ -27,15 +26,14 @@ def test_kill_9_loop_keeps_the_ledger_whole(symbi, daemons):
         os.killpg(d.proc.pid, signal.SIGKILL)
         d.proc.wait()
     d = start(symbi, daemons)
-    wait_until(lambda: rows(symbi, "SELECT count(*) AS n FROM runs WHERE status = 'running'")
-               [0]["n"] == 0 and rows(symbi, "SELECT count(*) AS n FROM runs WHERE trigger = "
-                                             "'retry' AND status = 'queued'")[0]["n"] == 0,
+    wait_until(lambda: not runs(symbi, status="running") and
+               not [r for r in runs(symbi, status="queued") if r["trigger"] == "retry"],
                timeout=30, what="recovered runs to finish")
     time.sleep(2)
     d.signal(signal.SIGTERM)
     assert d.wait(timeout=30) == 0
 
-    got = rows(symbi, "SELECT job_name, scheduled_at, attempt, status FROM runs")
+    got = runs(symbi)
     left = [r for r in got if r["status"] in ("queued", "running")]
     assert not left, left[:10]
     dup = missing = 0
@@ -48,7 +46,4 @@ def test_kill_9_loop_keeps_the_ledger_whole(symbi, daemons):
     print(f"crash loop: {CYCLES} kill -9 cycles, {len(got)} records, "
           f"{dup} duplicated, {missing} missing instants")
     assert dup == 0 and missing == 0
-    c = sqlite3.connect(symbi.data_dir / "symbi.db")
-    assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert c.execute("PRAGMA foreign_key_check").fetchall() == []
-    c.close()
+    store_check(symbi)  # integrity_check and foreign_key_check on SQLite

@@ -163,6 +163,8 @@ def test_disk_full_runs_each_instant_once(own_dir):
         inst = [(e[1], e[2]) for e in executed]
         assert len(inst) == len(set(inst)), "an instant executed twice"
 
+        # SQLite-only on purpose: this test is about the SQLite file on a full
+        # filesystem, so it checks the file itself
         c = sqlite3.connect(data / "symbi.db")
         assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert c.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -3,11 +3,10 @@ retries and dead letter, kill -9 and recovery under each catch_up mode,
 graceful shutdown, huge output and an agent that ignores SIGTERM."""
 import os
 import signal
-import sqlite3
 import time
 
-from sched_util import (job, next_second, pid_alive, rows, runs, start, wait_until,
-                        write_agents, write_config)
+from sched_util import (audit, job, next_second, pid_alive, runs, start, store_check,
+                        wait_until, write_agents, write_config)
 
 
 def test_dead_letter_after_three_failures_and_reset(symbi, daemons):
@@ -21,7 +20,7 @@ schedule { name: "flaky" agent: "bad" cron: "* * * * * *" max_retries: 3 }
                what="dead letter")
     j = job(symbi, "flaky")
     assert j["failure_count"] == 3
-    ev = rows(symbi, "SELECT * FROM audit_events WHERE type = 'CronJobDeadLettered'")
+    ev = audit(symbi, type="CronJobDeadLettered")
     assert len(ev) == 1 and ev[0]["job_name"] == "flaky"
     got = runs(symbi, "flaky")
     assert any(r["trigger"] == "retry" and r["attempt"] >= 2 for r in got), got
@@ -84,8 +83,8 @@ schedule {{ name: "all" agent: "nop" cron: "* * * * * *" catch_up: "all" }}
     write_config(symbi.data_dir, {"max_concurrent_jobs": 40})
     write_agents(symbi.data_dir, text)
     d = start(symbi, daemons)
-    wait_until(lambda: rows(symbi, "SELECT count(*) AS n FROM runs WHERE status = 'running' "
-                                   "AND job_name LIKE 'long%'")[0]["n"] == 20,
+    wait_until(lambda: len([r for r in runs(symbi, status="running")
+                            if r["job_name"].startswith("long")]) == 20,
                timeout=15, what="20 running jobs")
     wait_until(lambda: len(list(pids.iterdir())) == 20, timeout=10, what="20 agents")
     time.sleep(0.3)  # the daemon notes each group just after spawning it
@@ -102,8 +101,8 @@ schedule {{ name: "all" agent: "nop" cron: "* * * * * *" catch_up: "all" }}
         wait_until(lambda: not any(pid_alive(p) for p in firsts), timeout=5,
                    what="the orphaned agents to be killed")
         assert "killed 20 agent process group(s)" in d2.output()
-        wait_until(lambda: rows(symbi, "SELECT count(*) AS n FROM runs WHERE job_name LIKE "
-                                       "'long%' AND attempt = 2 AND status = 'succeeded'")[0]["n"]
+        wait_until(lambda: len([r for r in runs(symbi, status="succeeded")
+                                if r["job_name"].startswith("long") and r["attempt"] == 2])
                    == 20, timeout=20, what="20 retried runs")
         time.sleep(1.5)
         d2.signal(signal.SIGTERM)
@@ -115,8 +114,8 @@ schedule {{ name: "all" agent: "nop" cron: "* * * * * *" catch_up: "all" }}
                     os.killpg(int(f.read_text()), signal.SIGKILL)
                 except (ProcessLookupError, ValueError):
                     pass
-    long_runs = rows(symbi, "SELECT * FROM runs WHERE job_name LIKE 'long%' ORDER BY job_name, "
-                            "attempt")
+    long_runs = sorted((r for r in runs(symbi) if r["job_name"].startswith("long")),
+                       key=lambda r: (r["job_name"], r["attempt"]))
     assert [r["status"] for r in long_runs] == ["interrupted", "succeeded"] * 20
     assert all(r["trigger"] == "retry" for r in long_runs if r["attempt"] == 2)
     assert all("lease expired" in r["error_message"] for r in long_runs if r["attempt"] == 1)
@@ -143,9 +142,7 @@ schedule {{ name: "all" agent: "nop" cron: "* * * * * *" catch_up: "all" }}
             assert states == {("missed", "schedule")}, states
         else:
             assert states == {("succeeded", "catch_up")}, states
-    c = sqlite3.connect(symbi.data_dir / "symbi.db")
-    assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    c.close()
+    store_check(symbi)
 
 
 def test_sigterm_interrupts_after_shutdown_timeout(symbi, daemons, tmp_path):

@@ -7,7 +7,7 @@ import signal
 import time
 
 from apiclient import Api, assert_error, start_api
-from sched_util import (iso, job, rows, runs, start, wait_until, write_agents,
+from sched_util import (iso, job, runs, start, wait_until, write_agents,
                         write_config)
 
 
@@ -51,14 +51,13 @@ def test_clean_stop_leaves_nothing_queued(symbi, daemons):
         for i in range(200))
     write_agents(symbi.data_dir, text)
     d = start(symbi, daemons)
-    wait_until(lambda: rows(symbi, "SELECT count(*) AS n FROM runs WHERE status = 'succeeded'")
-               [0]["n"] >= 400, timeout=30, what="two instants of 200 jobs")
+    wait_until(lambda: len(runs(symbi, status="succeeded")) >= 400, timeout=30,
+               what="two instants of 200 jobs")
     # stop while fires are claimed ahead or waiting out their jitter
     wait_until(lambda: 0.3 <= time.time() % 1 <= 0.5, timeout=5, every=0.01, what="mid-second")
     d.signal(signal.SIGTERM)
     assert d.wait(timeout=30) == 0
-    left = rows(symbi, "SELECT job_name, scheduled_at, status FROM runs WHERE status IN "
-                       "('queued', 'running')")
+    left = [r for r in runs(symbi) if r["status"] in ("queued", "running")]
     assert left == [], left[:10]
     assert "claimed runs handed back" in d.output()
     # every given-back instant is the job's next_run again
@@ -70,7 +69,7 @@ def test_clean_stop_leaves_nothing_queued(symbi, daemons):
     time.sleep(3)
     d2.signal(signal.SIGTERM)
     assert d2.wait(timeout=30) == 0
-    got = rows(symbi, "SELECT * FROM runs")
+    got = runs(symbi)
     assert not [r for r in got if r["status"] in ("queued", "running")]
     assert not [r for r in got if r["status"] == "skipped"], \
         [r for r in got if r["status"] == "skipped"][:5]

@@ -3,7 +3,7 @@ items 1-4): on-time once-per-instant runs, many jobs per second, jitter,
 the per-job limit (skipped) and the global limit (queued, then run)."""
 import time
 
-from sched_util import (iso, job, next_second, overlaps, rows, runs, start, wait_until,
+from sched_util import (iso, job, next_second, overlaps, runs, start, wait_until,
                         write_agents, write_config)
 
 
@@ -34,10 +34,9 @@ def test_hundred_jobs_every_second_all_fire(symbi, daemons):
         f'schedule {{ name: "j{i:03d}" agent: "nop" cron: "* * * * * *" }}\n' for i in range(100))
     write_agents(symbi.data_dir, text)
     start(symbi, daemons)
-    wait_until(lambda: len({r["scheduled_at"] for r in rows(
-        symbi, "SELECT scheduled_at FROM runs WHERE status = 'succeeded'")}) >= 6,
+    wait_until(lambda: len({r["scheduled_at"] for r in runs(symbi, status="succeeded")}) >= 6,
         what="six instants", timeout=30)
-    got = rows(symbi, "SELECT job_name, scheduled_at, status FROM runs")
+    got = runs(symbi)
     instants = sorted({r["scheduled_at"] for r in got})
     # every job fired exactly once at every instant (the first two, due
     # while the daemon was still starting, may be late or skipped)
@@ -56,8 +55,8 @@ def test_jitter_spreads_starts_over_the_window(symbi, daemons):
         for i in range(50))
     write_agents(symbi.data_dir, text)
     start(symbi, daemons)
-    done = wait_until(lambda: (lambda r: r if len(r) == 50 else None)(rows(
-        symbi, "SELECT * FROM runs WHERE status = 'succeeded'")), timeout=30,
+    done = wait_until(lambda: (lambda r: r if len(r) == 50 else None)(
+        runs(symbi, status="succeeded")), timeout=30,
         what="50 jittered runs")
     starts = [r["started_at"] for r in done]
     assert all(r["scheduled_at"] == at for r in done)
@@ -77,7 +76,7 @@ schedule { name: "slow" agent: "slow" cron: "* * * * * *" max_concurrent: 1 }
     max_running = 0
     deadline = time.monotonic() + 6
     while time.monotonic() < deadline:
-        n = rows(symbi, "SELECT count(*) AS n FROM runs WHERE status = 'running'")[0]["n"]
+        n = len(runs(symbi, status="running"))
         max_running = max(max_running, n)
         time.sleep(0.05)
     got = runs(symbi, "slow")
@@ -100,7 +99,7 @@ def test_global_limit_queues_then_runs_in_due_order(symbi, daemons):
     max_running, saw_queued = 0, False
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        st = [r["status"] for r in rows(symbi, "SELECT status FROM runs")]
+        st = [r["status"] for r in runs(symbi)]
         max_running = max(max_running, st.count("running"))
         saw_queued |= st.count("queued") > 0 and st.count("running") > 0
         if st.count("succeeded") == 5:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from apiclient import Api, start_api
-from sched_util import rows, write_agents, write_config
+from sched_util import rows, run_by_id, write_agents, write_config
 
 ECHO = 'cat "$SYMBI_CONTEXT_FILE"; echo; echo "SUMMARY: sum-$(cat)"'
 
@@ -94,6 +94,7 @@ schedule { name: "big" agent: "kib" cron: "0 0 1 1 *" session_mode: "shared_pers
     # the file an agent reads is that size
     assert len(json.dumps({k: ctx[k] for k in ("mode", "summary", "history")},
                           separators=(",", ":"), ensure_ascii=False)) == ctx["bytes"]
+    # SQLite-only: the archived entries' contents have no CLI or API read
     archived = rows(symbi, "SELECT input, output FROM context_entries "
                     "WHERE archived_at IS NOT NULL ORDER BY id")
     assert [r["input"] for r in archived] == [f"n{i:03d}" for i in range(100 - live)]
@@ -139,7 +140,7 @@ schedule { name: "unreadable" agent: "unreadable" cron: "0 0 1 1 *" }
 
     def run(job):
         p = symbi.run("cron", "run", job, "--wait", timeout=120)
-        return rows(symbi, "SELECT * FROM runs WHERE id = ?", p.stdout.split("\n", 1)[0])[0]
+        return run_by_id(symbi, p.stdout.split("\n", 1)[0])
 
     r = run("flood")
     assert r["status"] == "succeeded" and r["output_truncated"] == 1

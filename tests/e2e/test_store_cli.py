@@ -1,6 +1,8 @@
 """The job-management CLI on the store (SPEC §10, §12): cron list/add/remove/
 pause/resume/reset/status/history and audit query, every flag, and bad input
-that must change nothing in the store (checked with Python's sqlite3)."""
+that must change nothing in the store. Jobs and audit events are read back
+through the CLI (sched_util); sqlite3 is used only where the test is about
+SQLite bytes or needs a state no command writes, and says so."""
 import csv
 import io
 import json
@@ -14,6 +16,7 @@ import time
 import pytest
 
 from conftest import BIN
+from sched_util import audit, job
 
 TABLES = ("jobs", "runs", "agents", "contexts", "context_entries", "audit_events", "approvals",
           "api_keys", "nodes")
@@ -38,11 +41,13 @@ schedule weekly_digest {
 
 
 def db(symbi):
+    """SQLite-only: the file itself (snapshots, states no command writes)."""
     return sqlite3.connect(symbi.data_dir / "symbi.db")
 
 
 def snapshot(symbi):
-    """Every row of every table: equal snapshots mean nothing changed."""
+    """Every row of every table: equal snapshots mean nothing changed (SQLite-
+    only on purpose: every byte of every table, more than any CLI read shows)."""
     path = symbi.data_dir / "symbi.db"
     if not path.exists():
         return None
@@ -58,17 +63,11 @@ def add(symbi, **fields):
 
 
 def job_row(symbi, name):
-    with db(symbi) as c:
-        c.row_factory = sqlite3.Row
-        return c.execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchone()
+    return job(symbi, name)
 
 
 def events(symbi, type_=None):
-    with db(symbi) as c:
-        q = "SELECT type, job_name, actor FROM audit_events"
-        rows = c.execute(q + (" WHERE type = ?" if type_ else "") + " ORDER BY id",
-                         (type_,) if type_ else ()).fetchall()
-    return rows
+    return [(e["type"], e["job_name"], e["actor"]) for e in audit(symbi, type=type_)]
 
 
 def refused(symbi, *args, rc=1, msg=None, **kw):
@@ -131,7 +130,7 @@ def test_add_file_upserts_by_name(symbi):
     first = job_row(symbi, "daily-report")
     assert first["timezone"] == "America/New_York"
     assert first["source"].startswith("dsl:")
-    with db(symbi) as c:
+    with db(symbi) as c:  # SQLite-only: no CLI command lists agents
         assert c.execute("SELECT runner, command FROM agents").fetchall() == [
             ("command", "echo report")]
     # the same file again: nothing new, same ids
@@ -243,7 +242,7 @@ def test_lookup_by_id_prefix_and_name(symbi):
 def test_ambiguous_prefix(symbi):
     add(symbi, name="one")
     add(symbi, name="two")
-    with db(symbi) as c:
+    with db(symbi) as c:  # SQLite-only: two ids sharing a prefix, chosen
         c.execute("UPDATE jobs SET id = 'abcdef01-0000-4000-8000-00000000000' || "
                   "CASE name WHEN 'one' THEN '1' ELSE '2' END")
     for cmd in ("status", "pause", "history"):
@@ -267,7 +266,7 @@ def test_pause_resume_reset(symbi):
     # reset of an active job is a state error that writes nothing (SPEC §5.5)
     refused(symbi, "cron", "reset", "hourly-report", msg="active")
     # dead letter: resume refused, reset reactivates with 0 failures
-    with db(symbi) as c:
+    with db(symbi) as c:  # SQLite-only: a dead_letter job without running one
         c.execute("UPDATE jobs SET status = 'dead_letter', failure_count = 3, next_run = NULL")
     refused(symbi, "cron", "resume", "hourly-report", msg="reset")
     p = symbi.run("cron", "reset", "hourly-report", check=True)
@@ -342,6 +341,7 @@ def test_remove_asks_on_a_terminal(symbi):
 
 
 def insert_runs(symbi, job_id, n, status="succeeded"):
+    """SQLite-only: n backdated run records written with SQL."""
     with db(symbi) as c:
         for i in range(n):
             t = 1774000000000 + i * 60000

@@ -3,8 +3,10 @@ pausing jobs one by one, another re-applying a 200-schedule file (one long
 transaction each time), in parallel loops. No command may fail with
 "database is locked" and no write may be lost."""
 import json
-import sqlite3
 import threading
+from collections import Counter
+
+from sched_util import audit, jobs, store_check
 
 N_SINGLE = 15  # jobs writer A adds and pauses, one command each
 N_FILE = 200   # schedules in writer B's file
@@ -46,11 +48,10 @@ def test_two_writers_never_locked_never_lost(symbi):
     for t in threads:
         t.join()
     assert failures == []
-    with sqlite3.connect(symbi.data_dir / "symbi.db") as c:
-        rows = dict(c.execute("SELECT name, status || ' ' || cron_expr FROM jobs"))
-        assert rows == {**{f"single-{i}": "paused */5 * * * *" for i in range(N_SINGLE)},
-                        **{f"bulk-{i}": f"active {ROUNDS - 1} * * * *" for i in range(N_FILE)}}
-        counts = dict(c.execute("SELECT type, count(*) FROM audit_events GROUP BY type"))
-        assert counts == {"CronJobCreated": N_SINGLE + N_FILE, "CronJobPaused": N_SINGLE,
-                          "CronJobUpdated": N_FILE * (ROUNDS - 1)}
-        assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    got = {j["name"]: f"{j['status']} {j['cron_expr']}" for j in jobs(symbi)}
+    assert got == {**{f"single-{i}": "paused */5 * * * *" for i in range(N_SINGLE)},
+                   **{f"bulk-{i}": f"active {ROUNDS - 1} * * * *" for i in range(N_FILE)}}
+    counts = Counter(e["type"] for e in audit(symbi))
+    assert counts == {"CronJobCreated": N_SINGLE + N_FILE, "CronJobPaused": N_SINGLE,
+                      "CronJobUpdated": N_FILE * (ROUNDS - 1)}
+    store_check(symbi)

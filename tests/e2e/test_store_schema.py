@@ -1,6 +1,7 @@
 """The store file itself (SPEC §13): WAL mode, private permissions, versioned
 migrations applied once and in order, and a refusal to open a store written
-by a newer symbi."""
+by a newer symbi. SQLite-only on purpose: these tests inspect the SQLite file
+(journal mode, file mode, schema_version rows) with sqlite3."""
 import json
 import sqlite3
 import stat

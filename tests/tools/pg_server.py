@@ -9,6 +9,7 @@ user, removed afterwards. Usable from pytest and from the shell:
     tests/tools/pg_server.py start           # prints the URL, then the directory
     tests/tools/pg_server.py stop DIR
     tests/tools/pg_server.py run -- CMD ...  # CMD with SYMBI_TEST_STORE set
+    tests/tools/pg_server.py check           # exit 0 when PostgreSQL is installed
 """
 import glob
 import os
@@ -87,6 +88,17 @@ class PgServer:
         return subprocess.run(args, preexec_fn=drop, env=env, check=check, timeout=timeout,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               cwd=self.dir)
+
+    @classmethod
+    def attach(cls, directory, url):
+        """The server another process started (its directory and URL), to
+        stop and start it in place."""
+        pg = cls()
+        pg.dir = directory
+        pg.url = url
+        pg.port = int(url.split("@", 1)[-1].split("/", 1)[0].rsplit(":", 1)[1])
+        pg._user = _run_as()
+        return pg
 
     def start(self):
         bindir = _bin_dir()
@@ -167,6 +179,8 @@ class PgServer:
 
 
 def main(argv):
+    if argv[:1] == ["check"]:
+        return 0 if available() else 1
     if len(argv) >= 1 and argv[0] == "start":
         pg = PgServer().start()
         print(pg.url)

@@ -1,4 +1,5 @@
-/* test_store_claim.c - unit tests of the store's scheduler transactions:
+/* test_store_claim.c - the store conformance suite, part 2 (the backend
+ * SYMBI_TEST_STORE names, SQLite by default): the scheduler's transactions:
  * claiming due fires, taking queued runs, recording finished runs (counters,
  * dead letter, retries), node leases and recovery of expired nodes. */
 #include <setjmp.h>

@@ -1,7 +1,9 @@
-/* test_store_crash.c - crash safety: a child process inserting batches of
- * 10,000 jobs is killed with SIGKILL in the middle of a batch; the store
- * must pass PRAGMA integrity_check and hold whole batches only (every job
- * with its audit event), and stay writable. */
+/* test_store_sqlite.c - what only the SQLite backend has, whatever
+ * SYMBI_TEST_STORE says: file paths and sqlite: URLs, a file that is no
+ * database, and crash safety on the file (a child inserting batches of 10,000
+ * jobs is killed with SIGKILL mid-batch; the file must pass PRAGMA
+ * integrity_check, hold whole batches only, each job with its audit event,
+ * and stay writable). The backend-neutral tests: test_store.c, _claim.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,7 +68,7 @@ static int64_t mono_ns(void)
 static void test_sigkill_mid_batch(void **state)
 {
     (void)state;
-    struct store_fixture *fx = store_fixture_new();
+    struct store_fixture *fx = store_fixture_new_sqlite();
     /* the fixture's handle is closed so only the child writes */
     symbi_store_close(fx->st);
     fx->st = NULL;
@@ -137,9 +139,75 @@ static void test_sigkill_mid_batch(void **state)
     store_fixture_free(fx);
 }
 
+static int setup(void **state)
+{
+    *state = store_fixture_new_sqlite();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    store_fixture_free(*state);
+    return 0;
+}
+
+static void test_paths_and_urls(void **state)
+{
+    struct store_fixture *fx = *state;
+    struct symbi_err err = {0};
+    assert_string_equal(symbi_store_backend(fx->st), "sqlite");
+    struct symbi_job j;
+    fixture_at_job(&j, "one", T0 + 1000);
+    assert_int_equal(symbi_store_job_create(fx->st, &j, T0, "test", &err), 0);
+    /* "sqlite:" and "sqlite://" URLs name the same file as the path */
+    const char *forms[] = {"sqlite:", "sqlite://"};
+    for (size_t i = 0; i < 2; i++) {
+        char url[200];
+        snprintf(url, sizeof url, "%s%s", forms[i], fx->path);
+        struct symbi_store *b = NULL;
+        assert_int_equal(symbi_store_open(url, &b, &err), 0);
+        struct symbi_job got;
+        assert_int_equal(symbi_store_job_get(b, "one", &got, &err), 0);
+        assert_string_equal(got.id, j.id);
+        symbi_job_cleanup(&got);
+        symbi_store_close(b);
+    }
+    symbi_job_cleanup(&j);
+    struct symbi_store *b = NULL;
+    assert_int_equal(symbi_store_open("sqlite:", &b, &err), SYMBI_EINVAL);
+    assert_int_equal(symbi_store_open("", &b, &err), SYMBI_EINVAL);
+    /* PostgreSQL URLs go to that backend, never taken for a file name: an
+     * unreachable server is an I/O error naming the cause */
+    assert_int_equal(symbi_store_open("postgres://127.0.0.1:1/y", &b, &err), SYMBI_EIO);
+    assert_non_null(strstr(err.msg, "cannot connect to PostgreSQL"));
+    assert_null(b);
+    assert_int_equal(symbi_store_open("/nonexistent/dir/x.db", &b, &err), SYMBI_EIO);
+    assert_non_null(strstr(err.msg, "/nonexistent/dir/x.db"));
+    assert_null(b);
+}
+
+static void test_open_rejects_garbage(void **state)
+{
+    struct store_fixture *fx = *state;
+    char path[200];
+    snprintf(path, sizeof path, "%s/garbage.db", fx->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 200; i++)
+        fputs("this is not a database file at all\n", f);
+    fclose(f);
+    struct symbi_store *b = NULL;
+    struct symbi_err err = {0};
+    assert_int_not_equal(symbi_store_open(path, &b, &err), 0);
+    assert_null(b);
+    assert_non_null(strstr(err.msg, "garbage.db"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_paths_and_urls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_rejects_garbage, setup, teardown),
         cmocka_unit_test(test_sigkill_mid_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
