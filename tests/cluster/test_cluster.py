@@ -54,15 +54,19 @@ def test_load_three_nodes_each_instant_once(make_cluster):
     if C.asan() and not FULL:
         pytest.skip("load test: runs in the plain pass (ASan makes 3 daemons too slow)")
     jobs, secs = (500, 60) if FULL else (50, 6)
-    c = make_cluster(config={"max_concurrent_jobs": 128 if FULL else 32})
+    # at full length the agent is the noop builtin: 500 shells a second
+    # would measure this shared machine's fork rate, not the cluster; the
+    # short version's agents log what they executed
+    c = make_cluster(config={"max_concurrent_jobs": 128 if FULL else 32},
+                     agents_text='agent w { builtin: "noop" }\n' if FULL else None)
     c.start()
     c.add_jobs(jobs)
     t0 = time.time()
     time.sleep(secs)
-    runs = C.wait_quiet(c, timeout=60)
+    # the clean stop gives back what was claimed ahead and waits for the rest
     assert c.stop_all() == [0, 0, 0]
     runs = c.runs_cli()
-    rep = C.check_ledger(runs, c.executed())
+    rep = C.check_ledger(runs, None if FULL else c.executed())
     assert not rep["problems"], rep["problems"][:20]
     assert rep["instants"] >= jobs * (secs - 3), rep["instants"]
     bad = [r for r in runs if r["status"] != "succeeded" or r["attempt"] != 1]
