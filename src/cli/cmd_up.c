@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "cli/up_load.h"
 
+#include "symbi/agent.h"
 #include "symbi/config.h"
 #include "symbi/http.h"
 #include "symbi/sched.h"
@@ -233,8 +234,31 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
               "symbi up version=%s data_dir=%s store=%s agents=%s environment=%s node=%s",
               SYMBI_VERSION, cfg.data_dir, url, cfg.agents_dir ? cfg.agents_dir : "-",
               cfg.environment ? cfg.environment : "development", node);
+    /* SPEC §6.5: what this host can do for sandboxes, said once; a default
+     * sandbox that cannot be applied stops start-up */
+    struct symbi_sandbox_host sbh;
+    symbi_agent_sandbox_probe(true, &sbh);
+    if (sbh.cgroup)
+        symbi_log(SYMBI_LOG_INFO, "scheduler",
+                  "sandbox: root=%s cgroup=%s (memory.max and pids.max per limited run)",
+                  sbh.root ? "yes" : "no", sbh.cgroup_path);
+    else
+        symbi_log(SYMBI_LOG_INFO, "scheduler",
+                  "sandbox: root=%s cgroup=none (%s): limits by setrlimit only",
+                  sbh.root ? "yes" : "no", sbh.why);
+    if (cfg.default_sandbox != NULL) {
+        struct symbi_sandbox dsb;
+        int drc = symbi_agent_sandbox_parse(cfg.default_sandbox, &dsb, &err);
+        if (drc == 0)
+            drc = symbi_agent_sandbox_check_host(&dsb, &err);
+        symbi_agent_sandbox_cleanup(&dsb);
+        if (drc != 0) {
+            symbi_cli_fail(SYMBI_EXIT_ERROR, "[agents] default_sandbox: %s", err.msg);
+            goto out;
+        }
+    }
     if (cfg.agents_dir != NULL)
-        symbi_cli_up_load_agents(st, cfg.agents_dir, symbi_now_wall_ms());
+        symbi_cli_up_load_agents(st, cfg.agents_dir, cfg.default_sandbox, symbi_now_wall_ms());
 
     struct symbi_sched_config sc;
     symbi_cli_run_settings(&cfg, &sc);
@@ -284,7 +308,8 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
             continue;
         }
         if (next.agents_dir != NULL)
-            symbi_cli_up_load_agents(st, next.agents_dir, symbi_now_wall_ms());
+            symbi_cli_up_load_agents(st, next.agents_dir, next.default_sandbox,
+                                     symbi_now_wall_ms());
         struct symbi_sched_config nsc;
         symbi_cli_run_settings(&next, &nsc);
         symbi_sched_reconfigure(sched, &nsc);
