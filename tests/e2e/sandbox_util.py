@@ -73,3 +73,21 @@ def count_uid(uid: int):
                 not status.get("State", "").strip().startswith("Z"):
             n += 1
     return n
+
+
+def with_marker(marker: str):
+    """The pids whose command line holds marker (the test's own excluded)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{name}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker in cmd and state != "Z":
+            found.append(int(name))
+    return found

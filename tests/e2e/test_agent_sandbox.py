@@ -16,8 +16,9 @@ from conftest import BIN
 
 from apiclient import Api, start_api
 from llm_server import LlmServer, openai_text, openai_tool_call, reply
-from sandbox_util import NOBODY, count_uid, group_alive, need_bwrap, need_root, scratch  # noqa: F401
-from sched_util import rows, wait_until
+from sandbox_util import (NOBODY, count_uid, group_alive, need_bwrap, need_root,  # noqa: F401
+                          scratch, with_marker)
+from sched_util import rows, wait_until, write_config
 
 FINAL = ("running", "queued", "pending_approval")
 PY = "/usr/bin/python3"
@@ -257,6 +258,37 @@ agent ctx {{
     assert done["status"] == "succeeded", done
     assert (out_dir / "stdin").read_text() == "the input"
     assert json.loads((out_dir / "ctx").read_text())["mode"] == "ephemeral_with_summary"
+
+
+def test_isolated_tree_killed_on_timeout_and_shutdown(symbi, daemons, tmp_path, scratch):
+    """The group kill reaches the whole sandboxed tree: bwrap leads the run's
+    group, the agent stays in it, and the PID namespace dies with bwrap."""
+    need_bwrap()
+    write_config(tmp_path, {"shutdown_timeout_seconds": 1})
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "k.symbi").write_text("""
+agent slow { command: "trap '' TERM; sleep 61.4242 & sleep 61.4242 & wait" timeout: "1s"
+             sandbox: { isolate: true } }
+agent long { command: "sleep 62.4242 & sleep 62.4242 & wait" sandbox: { isolate: true } }
+""")
+    d, port = start_api(symbi, daemons, "--agents", tmp_path / "agents")
+    api = Api(port)
+    for name in ("slow", "long"):
+        st, b = api.post("/api/v1/schedule", {"name": name, "agent_id": name,
+                                              "cron_expr": "0 0 1 1 *", "max_retries": 0})
+        assert st == 201, b
+    st, long_run = api.post("/api/v1/schedule/long/run", {})
+    assert st == 202
+    wait_until(lambda: len(with_marker("sleep 62.4242")) >= 4, timeout=20, what="long's sleeps")
+    done = run_job(api, "slow")
+    assert done["status"] == "timed_out", done
+    wait_until(lambda: not with_marker("61.4242"), timeout=10, what="slow's tree gone")
+    # shutdown: the running sandboxed run is interrupted, its tree gone
+    d.signal()
+    assert d.wait(timeout=40) == 0
+    assert not with_marker("62.4242")
+    (r,) = rows(symbi, "SELECT status FROM runs WHERE id = ?", long_run["id"])
+    assert r["status"] == "interrupted", r
 
 
 # ---- must-show 3: another user ----
