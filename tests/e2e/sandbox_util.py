@@ -9,6 +9,10 @@ import tempfile
 import pytest
 
 NOBODY = 65534
+# a uid of its own for the fork bombs (no passwd entry needed: its group is
+# the same number): RLIMIT_NPROC counts every process of the user on the
+# host, and other programs run as nobody
+BOMB_UID = 61999
 
 
 def need_root():

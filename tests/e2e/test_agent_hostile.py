@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from apiclient import Api, start_api
-from sandbox_util import NOBODY, count_uid, group_alive, need_root, scratch  # noqa: F401
+from sandbox_util import BOMB_UID, NOBODY, count_uid, group_alive, need_root, scratch  # noqa: F401
 from sched_util import rows, wait_until
 
 FINAL = ("running", "queued", "pending_approval")
@@ -28,13 +28,13 @@ while True:
 
 def test_hostile_agents_bounded_recorded_and_gone(symbi, daemons, tmp_path, scratch):
     need_root()
-    assert count_uid(NOBODY) == 0, "another test runs processes as nobody"
+    assert count_uid(BOMB_UID) == 0, "something runs as the bombs' uid"
     s = Path(scratch)
     (s / "bomb.py").write_text(BOMB)
     agents = {
         # RLIMIT_NPROC binds nobody, not root
         "bomb": f'command: "echo $$ > {s}/bomb.pgid; exec {PY} {s}/bomb.py" timeout: "3s" '
-                'sandbox: { user: "nobody", limits: { processes: 16 } }',
+                f'sandbox: {{ user: {BOMB_UID}, limits: {{ processes: 16 }} }}',
         "closer": f'command: "echo $$ > {s}/closer.pgid; exec >&-; sleep 0.3; echo late >&2"',
         "deaf": f'command: "echo $$ > {s}/deaf.pgid; sleep 0.3; echo fine"',
         "garbage": f'command: "echo $$ > {s}/garbage.pgid; printf \'ok \\\\377\\\\376\\\\300 end\'"',
@@ -90,7 +90,7 @@ def test_hostile_agents_bounded_recorded_and_gone(symbi, daemons, tmp_path, scra
         pgid = int((s / f"{name}.pgid").read_text())
         wait_until(lambda pgid=pgid: not group_alive(pgid), timeout=10,
                    what=f"{name}'s group gone")
-    wait_until(lambda: count_uid(NOBODY) == 0, timeout=10, what="no process of nobody left")
+    wait_until(lambda: count_uid(BOMB_UID) == 0, timeout=10, what="no process of the bomb's uid left")
     # and the daemon still answers and schedules
     st, health = api.get("/api/v1/health")
     assert st == 200, health

@@ -16,7 +16,7 @@ from conftest import BIN
 
 from apiclient import Api, start_api
 from llm_server import LlmServer, openai_text, openai_tool_call, reply
-from sandbox_util import (NOBODY, count_uid, group_alive, need_bwrap, need_root,  # noqa: F401
+from sandbox_util import (BOMB_UID, NOBODY, count_uid, group_alive, need_bwrap, need_root,  # noqa: F401
                           scratch, with_marker)
 from sched_util import rows, wait_until, write_config
 
@@ -104,11 +104,11 @@ while True:
 
 
 def test_fork_bomb_contained_while_scheduling_on_time(symbi, daemons, tmp_path, scratch):
-    """processes: 32 as nobody (RLIMIT_NPROC binds a user, not root): the bomb
+    """processes: 32 as a uid of its own (RLIMIT_NPROC binds a user, not root): the bomb
     never has more than 32 processes, ends at its timeout with `process
     limit`, leaves nothing behind, and an every-second job keeps its instants."""
     need_root()
-    assert count_uid(NOBODY) == 0, "another test runs processes as nobody"
+    assert count_uid(BOMB_UID) == 0, "something runs as the bombs' uid"
     bomb = Path(scratch) / "bomb.py"
     bomb.write_text(BOMB)
     (tmp_path / "agents").mkdir()
@@ -116,7 +116,7 @@ def test_fork_bomb_contained_while_scheduling_on_time(symbi, daemons, tmp_path, 
 agent bomb {{
   command: "echo $$ > {scratch}/pgid; exec {PY} {bomb}"
   timeout: "4s"
-  sandbox: {{ user: "nobody", limits: {{ processes: 32 }} }}
+  sandbox: {{ user: {BOMB_UID}, limits: {{ processes: 32 }} }}
 }}
 agent tick {{ builtin: "noop" }}
 schedule {{ name: "tick" agent: "tick" cron: "* * * * * *" }}
@@ -133,7 +133,7 @@ schedule {{ name: "tick" agent: "tick" cron: "* * * * * *" }}
 
     def sample():
         while not stop.is_set():
-            peak[0] = max(peak[0], count_uid(NOBODY))
+            peak[0] = max(peak[0], count_uid(BOMB_UID))
             time.sleep(0.02)
     th = threading.Thread(target=sample)
     th.start()
@@ -148,7 +148,7 @@ schedule {{ name: "tick" agent: "tick" cron: "* * * * * *" }}
     assert 8 <= peak[0] <= 32, peak
     pgid = int((Path(scratch) / "pgid").read_text())
     wait_until(lambda: not group_alive(pgid), timeout=5, what="the bomb's group gone")
-    wait_until(lambda: count_uid(NOBODY) == 0, timeout=5, what="no process of nobody left")
+    wait_until(lambda: count_uid(BOMB_UID) == 0, timeout=5, what="no process of the bomb's uid left")
     # the every-second job ran each second of the bomb's window, on time
     (rec,) = rows(symbi, "SELECT * FROM runs WHERE id = ?", run["id"])
     wait_until(lambda: rows(symbi, "SELECT 1 FROM runs WHERE job_name = 'tick' AND "
