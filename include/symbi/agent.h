@@ -149,7 +149,8 @@ struct symbi_sandbox_host {
  * for runs (the process moves into a leaf `<its cgroup>/symbi-daemon` and
  * enables memory and pids for run cgroups beside it); without it (`symbi
  * run`), limits come from setrlimit alone. Call once before threads run;
- * fills *out (also readable later through symbi_agent_sandbox_host). */
+ * fills *out (also readable later through symbi_agent_sandbox_host, which
+ * without a probe says: no cgroup). */
 void symbi_agent_sandbox_probe(bool use_cgroup, struct symbi_sandbox_host *out);
 const struct symbi_sandbox_host *symbi_agent_sandbox_host(void);
 

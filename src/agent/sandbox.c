@@ -20,8 +20,7 @@ static struct symbi_sandbox_host host_state;
 
 const struct symbi_sandbox_host *symbi_agent_sandbox_host(void)
 {
-    host_state.root = geteuid() == 0;
-    return &host_state;
+    return &host_state; /* written once, by the probe, before threads run */
 }
 
 void symbi_agent__host_set(const struct symbi_sandbox_host *h)
@@ -53,12 +52,13 @@ static bool resolve_user(const char *user, uid_t *uid, gid_t *gid)
 int symbi_agent_sandbox_check_host(const struct symbi_sandbox *sb, struct symbi_err *err)
 {
     const struct symbi_sandbox_host *h = symbi_agent_sandbox_host();
+    bool root = geteuid() == 0;
     uid_t uid = geteuid();
     gid_t gid = getegid();
     if (sb->user != NULL) {
         if (!resolve_user(sb->user, &uid, &gid))
             return symbi_err_set(err, SYMBI_EINVAL, "sandbox: user \"%s\": no such user", sb->user);
-        if (uid != geteuid() && !h->root)
+        if (uid != geteuid() && !root)
             return symbi_err_set(err, SYMBI_EINVAL,
                                  "sandbox: user \"%s\": switching users needs a daemon running "
                                  "as root (it runs as uid %u)",

@@ -137,6 +137,20 @@ static int hook_stats(void *ud, struct symbi_http_sched_stats *out)
     return st.running ? 0 : -1;
 }
 
+/* SPEC §6.5: whether this host can apply cfg's [agents] default_sandbox
+ * (none is fine); false with err filled. */
+static bool default_sandbox_ok(const struct symbi_config *cfg, struct symbi_err *err)
+{
+    if (cfg->default_sandbox == NULL)
+        return true;
+    struct symbi_sandbox sb;
+    int rc = symbi_agent_sandbox_parse(cfg->default_sandbox, &sb, err);
+    if (rc == 0)
+        rc = symbi_agent_sandbox_check_host(&sb, err);
+    symbi_agent_sandbox_cleanup(&sb);
+    return rc == 0;
+}
+
 int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -246,16 +260,9 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
         symbi_log(SYMBI_LOG_INFO, "scheduler",
                   "sandbox: root=%s cgroup=none (%s): limits by setrlimit only",
                   sbh.root ? "yes" : "no", sbh.why);
-    if (cfg.default_sandbox != NULL) {
-        struct symbi_sandbox dsb;
-        int drc = symbi_agent_sandbox_parse(cfg.default_sandbox, &dsb, &err);
-        if (drc == 0)
-            drc = symbi_agent_sandbox_check_host(&dsb, &err);
-        symbi_agent_sandbox_cleanup(&dsb);
-        if (drc != 0) {
-            symbi_cli_fail(SYMBI_EXIT_ERROR, "[agents] default_sandbox: %s", err.msg);
-            goto out;
-        }
+    if (!default_sandbox_ok(&cfg, &err)) {
+        symbi_cli_fail(SYMBI_EXIT_ERROR, "[agents] default_sandbox: %s", err.msg);
+        goto out;
     }
     if (cfg.agents_dir != NULL)
         symbi_cli_up_load_agents(st, cfg.agents_dir, cfg.default_sandbox, symbi_now_wall_ms());
@@ -304,6 +311,12 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
         struct symbi_config next;
         if (load_config(cli, &o, &next) != 0) {
             symbi_log(SYMBI_LOG_ERROR, "scheduler", "SIGHUP: configuration kept (errors above)");
+            symbi_config_cleanup(&next);
+            continue;
+        }
+        if (!default_sandbox_ok(&next, &err)) {
+            symbi_log(SYMBI_LOG_ERROR, "scheduler",
+                      "SIGHUP: configuration kept: [agents] default_sandbox: %s", err.msg);
             symbi_config_cleanup(&next);
             continue;
         }

@@ -415,7 +415,7 @@ agent scanner {
     assert p.returncode == 0, p.stderr
 
 
-def test_default_sandbox_from_config(symbi, tmp_path, scratch):
+def test_default_sandbox_from_config(symbi, daemons, tmp_path, scratch):
     need_root()
     (tmp_path / "symbi.toml").write_text(
         '[agents]\ndefault_sandbox = { user = "nobody", limits = { memory = "256M" } }\n')
@@ -431,3 +431,12 @@ def test_default_sandbox_from_config(symbi, tmp_path, scratch):
     p = run_file(symbi, tmp_path, text, "plain")
     assert p.returncode != 0 and "agents.default_sandbox" in p.stderr
     assert "did you mean `memory`?" in p.stderr, p.stderr
+    # a default the host cannot apply stops `symbi up` (root, no cgroup for pids.max)
+    (tmp_path / "symbi.toml").write_text(
+        '[agents]\ndefault_sandbox = { limits = { processes = 4 } }\n')
+    d = symbi.start("up", "--listen", "127.0.0.1:0")
+    daemons.append(d)
+    out = d.wait_for("sandbox: root=", timeout=20)
+    if "cgroup=none" in out:
+        assert d.wait(timeout=20) != 0
+        assert "[agents] default_sandbox: sandbox: limits.processes" in d.output(), d.output()
