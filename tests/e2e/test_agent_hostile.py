@@ -9,7 +9,7 @@ from pathlib import Path
 
 from apiclient import Api, start_api
 from sandbox_util import BOMB_UID, NOBODY, count_uid, group_alive, need_root, scratch  # noqa: F401
-from sched_util import rows, wait_until
+from sched_util import run_by_id, wait_until
 
 FINAL = ("running", "queued", "pending_approval")
 PY = "/usr/bin/python3"
@@ -79,9 +79,9 @@ def test_hostile_agents_bounded_recorded_and_gone(symbi, daemons, tmp_path, scra
     assert g["output"].startswith("ok ") and g["output"].endswith(" end"), g["output"]
     f = done["flood"]
     assert f["status"] == "succeeded", f
-    (rec,) = rows(symbi, "SELECT output_truncated, length(output) AS n FROM runs WHERE id = ?",
-                  runs["flood"])
-    assert rec["output_truncated"] == 1 and rec["n"] <= 1024 * 1024, rec
+    rec = run_by_id(symbi, runs["flood"])
+    assert rec["output_truncated"] == 1 and len(rec["output"].encode()) <= 1024 * 1024, \
+        rec["output_truncated"]
     st_ = done["stubborn"]
     assert st_["status"] == "timed_out" and "max_runtime" in st_["error_message"], st_
 

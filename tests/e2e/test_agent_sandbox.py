@@ -18,7 +18,7 @@ from apiclient import Api, start_api
 from llm_server import LlmServer, openai_text, openai_tool_call, reply
 from sandbox_util import (BOMB_UID, NOBODY, count_uid, group_alive, need_bwrap, need_root,  # noqa: F401
                           scratch, with_marker)
-from sched_util import rows, wait_until, write_config
+from sched_util import run_by_id, runs, wait_until, write_config
 
 FINAL = ("running", "queued", "pending_approval")
 PY = "/usr/bin/python3"
@@ -85,7 +85,7 @@ agent few_files {{
     files = run_job(api, "few_files")
     assert files["status"] == "failed" and "Too many open files" in files["stderr"], files
     # the record in the store says the same
-    (r,) = rows(symbi, "SELECT error_message FROM runs WHERE id = ?", hog["id"])
+    r = run_by_id(symbi, hog["id"])
     assert "memory limit (64 MiB)" in r["error_message"]
 
 
@@ -150,13 +150,12 @@ schedule {{ name: "tick" agent: "tick" cron: "* * * * * *" }}
     wait_until(lambda: not group_alive(pgid), timeout=5, what="the bomb's group gone")
     wait_until(lambda: count_uid(BOMB_UID) == 0, timeout=5, what="no process of the bomb's uid left")
     # the every-second job ran each second of the bomb's window, on time
-    (rec,) = rows(symbi, "SELECT * FROM runs WHERE id = ?", run["id"])
-    wait_until(lambda: rows(symbi, "SELECT 1 FROM runs WHERE job_name = 'tick' AND "
-                                   "scheduled_at > ? AND status = 'succeeded'",
-                            rec["finished_at"]), timeout=5, what="a tick after the bomb")
-    window = rows(symbi, "SELECT * FROM runs WHERE job_name = 'tick' AND scheduled_at "
-                         "BETWEEN ? AND ? ORDER BY scheduled_at",
-                  rec["started_at"], rec["finished_at"])
+    rec = run_by_id(symbi, run["id"])
+    wait_until(lambda: [r for r in runs(symbi, "tick", status="succeeded")
+                        if r["scheduled_at"] > rec["finished_at"]],
+               timeout=5, what="a tick after the bomb")
+    window = [r for r in runs(symbi, "tick")
+              if rec["started_at"] <= r["scheduled_at"] <= rec["finished_at"]]
     assert len(window) >= 3, window
     instants = [r["scheduled_at"] for r in window]
     assert all(b - a == 1000 for a, b in zip(instants, instants[1:])), instants
@@ -287,7 +286,7 @@ agent long { command: "sleep 62.4242 & sleep 62.4242 & wait" sandbox: { isolate:
     d.signal()
     assert d.wait(timeout=40) == 0
     assert not with_marker("62.4242")
-    (r,) = rows(symbi, "SELECT status FROM runs WHERE id = ?", long_run["id"])
+    r = run_by_id(symbi, long_run["id"])
     assert r["status"] == "interrupted", r
 
 
