@@ -121,12 +121,14 @@ static const struct sq_migration migrations[] = {
      "ALTER TABLE runs ADD COLUMN tool_calls TEXT;"
      "ALTER TABLE runs ADD COLUMN prompt_tokens INTEGER;"
      "ALTER TABLE runs ADD COLUMN completion_tokens INTEGER;"},
+    /* sandboxed agents (SPEC §6.5): the sandbox block as JSON text */
+    {7, "agents.sandbox", "ALTER TABLE agents ADD COLUMN sandbox TEXT;"},
     /* several nodes (SPEC §13, docs/store.md): a node's lease carries an
      * epoch, new each time the lease is acquired (not renewed); a run owned
      * by a node carries the epoch it was taken under. lease_epochs hands
      * out epochs that are never reused (AUTOINCREMENT), even after a
      * node's row is removed. */
-    {7, "lease epochs: nodes.epoch, runs.epoch, lease_epochs",
+    {8, "lease epochs: nodes.epoch, runs.epoch, lease_epochs",
      "ALTER TABLE nodes ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE runs ADD COLUMN epoch INTEGER;"
      "CREATE TABLE lease_epochs (epoch INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT NOT NULL,"
