@@ -69,8 +69,9 @@ def test_load_three_nodes_each_instant_once(make_cluster):
     rep = C.check_ledger(runs, None if FULL else c.executed())
     assert not rep["problems"], rep["problems"][:20]
     assert rep["instants"] >= jobs * (secs - 3), rep["instants"]
-    bad = [r for r in runs if r["status"] != "succeeded" or r["attempt"] != 1]
-    assert not bad, bad[:5]
+    bad = [(r["job_name"], r["scheduled_at"], r["trigger"], r["attempt"], r["status"],
+            r["error_message"]) for r in runs if r["status"] != "succeeded" or r["attempt"] != 1]
+    assert not bad, (len(bad), bad[:10])
     names = {n.name for n in c.nodes}
     assert set(rep["per_node"]) <= names
     lags = [x for v in rep["lags"].values() for x in v]
@@ -235,7 +236,7 @@ def test_chaos_kill_9_at_random_points(make_cluster):
     iterations = 30 if FULL else 3
     c = make_cluster(config={"lease_seconds": 3, "max_concurrent_jobs": 64},
                      agent_cmd='echo "$SYMBI_RUN_ID $SYMBI_SCHEDULED_AT $SYMBI_ATTEMPT" >> %s; '
-                               "sleep 0.$((RANDOM % 9))")
+                               "sleep 0.$((RANDOM %% 9))")
     c.start()
     c.add_jobs(20)
     rng = random.Random(20)
@@ -250,7 +251,10 @@ def test_chaos_kill_9_at_random_points(make_cluster):
     C.wait_quiet(c, timeout=90)
     assert c.stop_all() == [0, 0, 0]
     runs = c.runs_cli()
-    left = [r for r in runs if r["status"] in ("queued", "running")]
+    # nothing running, nothing queued but the retries a stop releases
+    # unowned (SPEC §5.6: the record of work owed)
+    left = [r for r in runs if r["status"] == "running" or
+            (r["status"] == "queued" and (r["node"] or r["trigger"] not in ("retry", "manual")))]
     assert not left, left[:5]
     rep = C.check_ledger(runs, c.executed())
     assert not rep["problems"], rep["problems"][:20]
