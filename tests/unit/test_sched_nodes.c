@@ -1,7 +1,8 @@
 /* test_sched_nodes.c - several nodes on one store (SPEC §5.6, §13): lease
  * epochs (renewed, re-acquired after expiry), the refusal of a lost node's
  * writes, recovery of stale-epoch runs, and two stepped schedulers sharing
- * a SQLite file with one fake clock: one stalls past its lease, the other
+ * a store (SQLite, or PostgreSQL with SYMBI_TEST_STORE) with one fake
+ * clock: one stalls past its lease, the other
  * takes its runs over, the stalled one's outcome is refused. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -243,8 +244,8 @@ static void test_two_nodes_takeover(void **state)
     struct symbi_fake_clock fc;
     symbi_fake_clock_init(&fc, T0);
     struct node_env na = {.fc = &fc, .name = "node-a"}, nb = {.fc = &fc, .name = "node-b"};
-    struct symbi_sched *a = node_new(fx->path, "node-a", &na);
-    struct symbi_sched *b = node_new(fx->path, "node-b", &nb);
+    struct symbi_sched *a = node_new(fx->url, "node-a", &na);
+    struct symbi_sched *b = node_new(fx->url, "node-b", &nb);
     struct symbi_err err = {0};
     struct symbi_run r;
     queued_run(fx->st, "job-1", T0, &r);
@@ -305,7 +306,7 @@ static void test_stale_lease_stops_dispatch(void **state)
     struct symbi_fake_clock fc;
     symbi_fake_clock_init(&fc, T0);
     struct node_env na = {.fc = &fc, .name = "node-a"};
-    struct symbi_sched *a = node_new(fx->path, "node-a", &na);
+    struct symbi_sched *a = node_new(fx->url, "node-a", &na);
     assert_true(sched_lease_held(a, fc.mono));
     symbi_fake_clock_advance(&fc, LEASE);
     assert_false(sched_lease_held(a, fc.mono));
