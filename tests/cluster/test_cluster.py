@@ -126,7 +126,7 @@ def test_kill_9_node_runs_recovered_by_another(make_cluster):
     C.wait_quiet(c, timeout=60)
     assert c.stop_all() == [0, 0]
     runs = c.runs_cli()
-    rep = C.check_ledger(runs, c.executed())
+    rep = C.check_ledger(runs, c.executed(), strict_exec=False)
     assert not rep["problems"], rep["problems"][:20]
     byid = {r["id"]: r for r in runs}
     for i in ids:
@@ -153,7 +153,8 @@ def test_kill_9_node_runs_recovered_by_another(make_cluster):
     hi = (int(killed) + int(took) + 2) * 1000
     gaps = [t for t in range(lo, hi, 1000) if t not in starts]
     say(f"kill -9: {len(ids)} runs in flight on the killed node, interrupted via another node "
-        f"{took:.1f} s after the kill (lease {lease} s), all retried; gaps {gaps}; "
+        f"{took:.1f} s after the kill (lease {lease} s), all retried; gaps {gaps}; executed "
+        f"twice {rep['executed_twice']}; given back at the stop {rep.get('given_back', 0)}; "
         f"shares {C.shares(rep)}")
     assert not gaps, gaps
     assert took <= lease + 3, took
@@ -192,7 +193,7 @@ def test_postgres_away_and_back(make_cluster, pg):
     C.wait_quiet(c, timeout=60)
     assert c.stop_all() == [0, 0, 0]
     runs = c.runs_cli()
-    rep = C.check_ledger(runs, c.executed())
+    rep = C.check_ledger(runs, c.executed(), strict_exec=False)
     assert not rep["problems"], rep["problems"][:20]
     # per job: one catch_up run for the outage, the instants before it missed
     lo, hi = int(stopped + 1) * 1000, int(back) * 1000
@@ -223,7 +224,8 @@ def test_postgres_away_and_back(make_cluster, pg):
     failed = sum(1 for r in runs if r["status"] == "failed")
     say(f"postgres away {away} s: reconnected after {sorted(round(v, 1) for v in reconnect.values())}"
         f" s, {rep['missed']} missed, {rep['catch_up']} catch_up, {failed} failed for the store "
-        f"and retried, {rep['records']} records, shares {C.shares(rep)}")
+        f"and retried, {rep['records']} records, executed twice {rep['executed_twice']}, given back "
+        f"{rep.get('given_back', 0)}, shares {C.shares(rep)}")
 
 
 @pytest.mark.skipif(not FULL and os.environ.get("CLUSTER_CHAOS") is None,
@@ -256,8 +258,9 @@ def test_chaos_kill_9_at_random_points(make_cluster):
     left = [r for r in runs if r["status"] == "running" or
             (r["status"] == "queued" and (r["node"] or r["trigger"] not in ("retry", "manual")))]
     assert not left, left[:5]
-    rep = C.check_ledger(runs, c.executed())
+    rep = C.check_ledger(runs, c.executed(), strict_exec=False)
     assert not rep["problems"], rep["problems"][:20]
     say(f"chaos: {iterations} kill -9 iterations, {rep['records']} records, {rep['instants']} "
         f"instants, {rep['interrupted']} interrupted, {rep['retried']} retries, "
-        f"{rep['missed']} missed, shares {C.shares(rep)}")
+        f"{rep['missed']} missed, executed twice {rep['executed_twice']}, given back "
+        f"{rep.get('given_back', 0)}, shares {C.shares(rep)}")
