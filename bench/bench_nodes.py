@@ -40,8 +40,12 @@ def iso(ms):
 
 def succeeded(c):
     """Runs recorded for the one-shots (run_count moves when a run's
-    outcome is written)."""
-    return sum(j.get("run_count", 0) for j in c.jobs() if j["name"].startswith("t"))
+    outcome is written), through the CLI: the API's job list is cached by
+    the store's change mark, which a recorded outcome does not move on
+    PostgreSQL."""
+    import json
+    return sum(j.get("run_count", 0) for j in json.loads(c.cli("cron", "list", "--format", "json"))
+               if j["name"].startswith("t"))
 
 
 def throughput(c):
@@ -58,7 +62,7 @@ def throughput(c):
     deadline = time.time() + 300
     while succeeded(c) < RUNS:
         assert time.time() < deadline, "the one-shots did not all run"
-        time.sleep(0.05)
+        time.sleep(0.02)
     took = time.time() - at / 1000.0
     return RUNS / took, late
 
