@@ -37,7 +37,7 @@ export async function approvalsPage(view, reload) {
         on: { click: () => decide(r, false, reload) } }, "Deny"))));
   view.replaceChildren(h("h1", {}, "Approvals"),
     runs.length === 0 ? h("p", { id: "approvals-empty" }, "No run is waiting for approval.") :
-      h("div", { class: "table-wrap" }, h("table", { id: "approvals" },
+      h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Runs waiting for approval" }, h("table", { id: "approvals" },
         h("caption", { class: "sr-only" }, "Runs waiting for approval"),
         h("thead", {}, h("tr", {}, ["Job", "Scheduled", "Trigger", "Input", "Decision"].map(
           (c) => h("th", { scope: "col" }, c)))),

@@ -22,7 +22,7 @@ function definition(job) {
     h("dl", { class: "def", id: "definition" },
       DEFINITION.flatMap((k) => [h("dt", {}, k), h("dd", {}, show(job[k]))])),
     h("details", { "data-key": "def" }, h("summary", {}, "As JSON (secrets masked)"),
-      h("pre", { id: "definition-json" }, JSON.stringify(job, null, 2))));
+      h("pre", { id: "definition-json", tabindex: "0" }, JSON.stringify(job, null, 2))));
 }
 
 function fires(f) {
@@ -35,7 +35,7 @@ function fires(f) {
         x.near_dst_change ? h("span", { class: "dst" }, "within an hour of a DST change") : "—")));
   return h("section", { "aria-labelledby": "h-fires" },
     h("h2", { id: "h-fires" }, `Next ${f.fires.length} fire instants`),
-    h("div", { class: "table-wrap" }, h("table", { id: "fires" },
+    h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Table of the next fire instants" }, h("table", { id: "fires" },
       h("thead", {}, h("tr", {}, ["#", "UTC", `Local (${f.timezone})`, "DST"].map(
         (c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, rows))),
@@ -45,7 +45,7 @@ function fires(f) {
 
 function pre(label, text) {
   if (text === null || text === undefined || text === "") return null;
-  return [h("h4", {}, label), h("pre", {}, typeof text === "string" ? text : JSON.stringify(text, null, 2))];
+  return [h("h3", {}, label), h("pre", { tabindex: "0" }, typeof text === "string" ? text : JSON.stringify(text, null, 2))];
 }
 
 function smallTable(cols, rows) {
@@ -59,15 +59,15 @@ function runDetails(run) {
     pre("Stderr", run.stderr), pre("Error", run.error_message), pre("Summary", run.summary),
   ];
   if (run.iteration_outputs && run.iteration_outputs.length) {
-    parts.push(h("h4", {}, `Iterations (${run.iterations})`), smallTable(["#", "status", "exit", "output"],
+    parts.push(h("h3", {}, `Iterations (${run.iterations})`), smallTable(["#", "status", "exit", "output"],
       run.iteration_outputs.map((it) => [it.iteration, it.status, it.exit_code, it.output])));
   }
   if (run.tool_calls && run.tool_calls.length) {
-    parts.push(h("h4", {}, "Tool calls"), smallTable(["name", "arguments", "exit", "ms", "output / error"],
+    parts.push(h("h3", {}, "Tool calls"), smallTable(["name", "arguments", "exit", "ms", "output / error"],
       run.tool_calls.map((t) => [t.name, t.arguments, t.exit_code, t.ms, t.error || t.output])));
   }
   if (run.deliveries && run.deliveries.length) {
-    parts.push(h("h4", {}, "Delivery receipts"), smallTable(["channel", "ok", "status", "error", "at"],
+    parts.push(h("h3", {}, "Delivery receipts"), smallTable(["channel", "ok", "status", "error", "at"],
       run.deliveries.map((d) => [d.channel, d.ok, d.status, d.error, d.at])));
   }
   if (run.approver) parts.push(h("p", {}, `Approved or denied by ${run.approver}`));
@@ -97,12 +97,12 @@ function history(runs, zone) {
 function context(ctx) {
   return h("section", { "aria-labelledby": "h-context" }, h("h2", { id: "h-context" }, "Session context"),
     h("p", {}, `${ctx.live_entries} live entries, ${ctx.archived_entries} archived, ${ctx.bytes} bytes`),
-    h("details", { "data-key": "ctx" }, h("summary", {}, "Context as stored"), h("pre", { id: "context" }, JSON.stringify(ctx, null, 2))));
+    h("details", { "data-key": "ctx" }, h("summary", {}, "Context as stored"), h("pre", { id: "context", tabindex: "0" }, JSON.stringify(ctx, null, 2))));
 }
 
 function audit(events) {
   return h("section", { "aria-labelledby": "h-audit" }, h("h2", { id: "h-audit" }, "Audit trail"),
-    h("div", { class: "table-wrap" }, h("table", { id: "audit", class: "small" },
+    h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Table of audit events" }, h("table", { id: "audit", class: "small" },
       h("thead", {}, h("tr", {}, ["Time", "Event", "Actor"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, events.map((e) => h("tr", {}, h("td", {}, fmtUTC(e.time)),
         h("td", {}, e.type), h("td", {}, e.actor || "—")))))));

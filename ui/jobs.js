@@ -94,6 +94,7 @@ export async function jobsPage(view, state) {
     get("/api/v1/schedule"), get("/api/v1/activity?runs=50&minutes=60"), healthFigures(),
     get("/api/v1/runs?status=pending_approval&limit=1000"),
   ]);
+  performance.mark("ui:data");
   const agents = [...new Set(jobs.map((j) => j.agent_id))].sort();
   const tbody = h("tbody", { id: "jobs-body" });
   const frag = document.createDocumentFragment();
@@ -123,6 +124,7 @@ export async function jobsPage(view, state) {
   });
   const table = h("table", { id: "jobs", class: "jobs" },
     h("caption", { class: "sr-only" }, "Jobs"),
+    h("colgroup", {}, ["name", "agent", "status", "sched", "next", "last", "spark"].map((c) => h("col", { class: `c-${c}` }))),
     h("thead", {}, h("tr", {},
       ["Name", "Agent", "Status", "Schedule", "Next run (UTC / job's zone)", "Last result",
         "Last 50 runs"].map((c) => h("th", { scope: "col" }, c)))),
@@ -131,7 +133,8 @@ export async function jobsPage(view, state) {
     h("h1", {}, "Jobs"),
     renderHealth(hs, pending.length, activity),
     h("section", { "aria-labelledby": "h-jobs" }, h("h2", { id: "h-jobs" }, "All jobs"), form,
-      counter, h("div", { class: "table-wrap" }, table)));
+      counter, h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Jobs table" }, table)));
   update();
+  performance.mark("ui:rows");
   return { pending: pending.length };
 }

@@ -1,4 +1,4 @@
-// view.js - DOM building without innerHTML (every value is text), time
+// view.js - DOM building from elements (never parsed markup: every value is text), time
 // formatting in UTC and a job's zone, the run sparkline, the runs-per-minute
 // chart and the confirmation dialog.
 const SVG = "http://www.w3.org/2000/svg";
