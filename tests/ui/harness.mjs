@@ -66,13 +66,17 @@ export async function startDaemon({ key } = {}) {
       return { status: r.status, headers: r.headers, data, text };
     },
     async stop() {
-      if (proc.exitCode !== null) return;
+      if (proc.exitCode !== null) {
+        fs.rmSync(home, { recursive: true, force: true });
+        return;
+      }
       const done = new Promise((r) => proc.once("exit", r));
       proc.kill("SIGTERM");
       const t = setTimeout(() => proc.kill("SIGKILL"), 20000);
       await done;
       clearTimeout(t);
       fs.closeSync(out);
+      fs.rmSync(home, { recursive: true, force: true });
     },
   };
   return d;
