@@ -271,7 +271,8 @@ describe("dashboard in protected mode", { skip }, () => {
       html.forEach((x, i) => assert.ok(!x.includes(s), `page ${i} shows ${s}`));
       for (const a of answers) assert.ok(!a.text.includes(s), `${a.url} carries ${s}`);
     }
-    // the store has them (the masking is in the answers, not a lost value)
+    // the store has them (the masking is in the answers, not a lost value); read with
+    // sqlite3 because every symbi reader (API, CLI) masks them: SQLite-only, like the daemon here
     const stored = execFileSync("sqlite3", [path.join(d.home, "symbi.db"),
       "SELECT webhook_url || webhook_headers || slack_webhook_url || agent_pin_jwt FROM jobs WHERE name = 'secret-hooks'"],
     { encoding: "utf8" });
