@@ -199,9 +199,12 @@ def test_postgres_away_and_back(make_cluster, pg):
     lo, hi = int(stopped + 1) * 1000, int(back) * 1000
     for name in {r["job_name"] for r in runs}:
         mine = [r for r in runs if r["job_name"] == name]
+        # catch_up once per claim that finds the job late: one after a
+        # short outage; after a long one the claims' back-off (up to 5 s)
+        # can find it late again, each time catching up once
         cu = [r for r in mine if r["trigger"] == "catch_up"]
-        assert len(cu) == 1, (name, cu)
-        assert cu[0]["status"] == "succeeded"
+        assert 1 <= len(cu) <= (1 if not FULL else away), (name, len(cu))
+        assert all(r["status"] == "succeeded" for r in cu), cu
         gap = [r for r in mine if lo <= C.parse_time(r["scheduled_at"]) < hi]
         # besides: runs that had started as it went away, failed for the
         # store and retried (check_ledger: each retried, once)
