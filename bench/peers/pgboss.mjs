@@ -148,4 +148,5 @@ async function main() {
     await b.stop({ graceful: false, wait: true, timeout: 5000 });
 }
 
-main().then(() => process.exit(0), e => { console.error(e); process.exit(1); });
+// exit once stdout is flushed (a pipe takes 64 KiB before a write goes asynchronous)
+main().then(() => process.stdout.write('', () => process.exit(0)), e => { console.error(e); process.exit(1); });
