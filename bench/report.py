@@ -31,6 +31,13 @@ WHY = {
     ("add", "pg-boss"): "pg-boss's insert() is one INSERT ... SELECT FROM json_to_recordset "
     "executed inside PostgreSQL; symbi's path is the CLI (a process per file, DSL parse, "
     "validation, an audit event per job).",
+    ("burst", "pg-boss"): "pg-boss marks a whole fetched batch started with one UPDATE "
+    "(batchSize 10,000: one statement sets started_on for all, before its handler has seen "
+    "any), so its 'all started' is one statement's time. symbi claims at most 1,000 fires a "
+    "transaction and commits each claim (a sync) before those runs start (persist before "
+    "promise), so 10,000 fires are ten commits in a row, begun up to half a tick before the "
+    "instant; on a loaded disk and CPU each commit costs tens of milliseconds.",
+    ("burst", "BullMQ"): "BullMQ's worker moves jobs to active one Lua script call at a time.",
     ("nodes", "pg-boss"): "symbi's PostgreSQL backend and several-node support were not in "
     "this build (branches pg-store and pg-cluster), so the three-node row has no symbi figure.",
     ("nodes", "BullMQ"): "as for pg-boss: no symbi PostgreSQL backend in this build.",
