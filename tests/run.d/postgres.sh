@@ -21,7 +21,9 @@ E2E="tests/e2e/test_store_postgres.py
      tests/e2e/test_sdk_python.py::test_schedule_methods
      tests/e2e/test_sdk_python.py::test_runs_and_audit
      tests/e2e/test_policy.py::test_approval_through_cli_and_api
-     tests/e2e/test_sched_failures.py::test_dead_letter_after_three_failures_and_reset"
+     tests/e2e/test_sched_failures.py::test_dead_letter_after_three_failures_and_reset
+     tests/e2e/test_store_retention.py::test_store_prune_cli
+     tests/e2e/test_store_retention.py::test_pruner_in_the_daemon"
 
 # the sanitizer pass runs the backend's own end-to-end tests only: the rest of
 # the subset is the same C code as the plain pass drives, ASan-checked there
