@@ -74,5 +74,21 @@ printf '  %-40s %3d passed, %d failed, %d skipped (postgres)\n' "e2e subset" "$p
 [ $((f + e)) -ne 0 ] && tail -n 40 "$log"
 rm -f "$log"
 passed=$((passed + p)); failed=$((failed + f + e)); skipped=$((skipped + s))
+
+# the JavaScript SDK's suite on a PostgreSQL-backed daemon (plain pass)
+case "$build" in *asan*) ;; *)
+    log=$(mktemp)
+    SYMBI_E2E_STORE="$url" SYMBI_BIN="$PWD/$build/symbi" timeout 300 \
+        node --test --test-reporter=tap sdk/js/test/ >"$log" 2>&1
+    rc=$?
+    p=$(grep -oE '^# pass [0-9]+' "$log" | grep -oE '[0-9]+'); p=${p:-0}
+    f=$(grep -oE '^# fail [0-9]+' "$log" | grep -oE '[0-9]+'); f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    printf '  %-40s %3d passed, %d failed (postgres)\n' "sdk/js/test" "$p" "$f"
+    [ "$f" -ne 0 ] && tail -n 40 "$log"
+    rm -f "$log"
+    passed=$((passed + p)); failed=$((failed + f))
+    ;;
+esac
 echo "passed=$passed failed=$failed skipped=$skipped"
 [ "$failed" -eq 0 ]
