@@ -51,8 +51,14 @@ for build in "$@"; do
 
     echo "== $build: end-to-end tests"
     log=$(mktemp)
+    # the tests mostly wait on the clock: four files at a time (pytest-xdist,
+    # a file's tests in one process) keep two cores busy; SYMBI_E2E_WORKERS=0
+    # runs them one by one
+    workers=${SYMBI_E2E_WORKERS:-4}
+    xdist=()
+    [ "$workers" != 0 ] && xdist=(-n "$workers" --dist loadfile)
     SYMBI_BIN="$PWD/$build/symbi" SYMBI_BUILD="$PWD/$build" timeout 900 \
-        /usr/bin/python3 -m pytest -q -p no:cacheprovider -rfE tests/e2e >"$log" 2>&1
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider -rfE "${xdist[@]}" tests/e2e >"$log" 2>&1
     rc=$?
     tail -n 25 "$log" | sed 's/^/  /'
     summary=$(grep -E '[0-9]+ (passed|failed|error)' "$log" | tail -1)

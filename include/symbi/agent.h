@@ -50,6 +50,9 @@ struct symbi_agent_request {
     int64_t kill_grace_ms;             /* <= 0: SYMBI_AGENT_KILL_GRACE_MS */
     size_t max_output_bytes;           /* 0: SYMBI_AGENT_DEFAULT_OUTPUT_MAX */
     struct symbi_agent_cancel *cancel; /* NULL: not cancellable */
+    /* SPEC §6.5: the sandbox of agents that declare none ([agents]
+     * default_sandbox, JSON text); NULL: none */
+    const char *default_sandbox;
     /* Called once the process group exists (leader pid = group id) and
      * again with 0 when it is gone; NULL: not called. */
     void (*on_group)(void *ud, int pgid);
@@ -102,6 +105,65 @@ void symbi_agent_set_model_runner(symbi_agent_model_runner fn);
  * chat completions and the Anthropic Messages API over libcurl). Call once
  * at program start, before any thread runs; 0 or SYMBI_ENOMEM. */
 int symbi_agent_model_install(struct symbi_err *err);
+
+/* ---- sandboxes (SPEC §6.5, docs/sandbox.md) ----------------------------
+ * A sandbox is kept as JSON text as written ({user, limits: {memory,
+ * cpu_time, processes, open_files, file_size}, isolate, network,
+ * writable}); symbi_agent_sandbox_parse checks and types it. */
+#define SYMBI_SANDBOX_MAX_WRITABLE 64
+
+struct symbi_sandbox {
+    char *user;          /* a user name or numeric uid; NULL: the daemon's */
+    int64_t memory;      /* bytes (RLIMIT_AS, memory.max); 0: no limit */
+    int64_t cpu_time_ms; /* RLIMIT_CPU (whole seconds, rounded up); 0: none */
+    int64_t processes;   /* RLIMIT_NPROC (of the user), pids.max; 0: none */
+    int64_t open_files;  /* RLIMIT_NOFILE; 0: none */
+    int64_t file_size;   /* bytes (RLIMIT_FSIZE); 0: none */
+    bool isolate;        /* namespaces through bwrap */
+    bool network;        /* isolate: keep the host's network (default false) */
+    char **writable;     /* isolate: paths bound read-write besides workdir */
+    size_t n_writable;
+};
+void symbi_agent_sandbox_init(struct symbi_sandbox *sb);
+void symbi_agent_sandbox_cleanup(struct symbi_sandbox *sb);
+
+/* Checks the JSON text of a sandbox and fills *out (which the call
+ * initialises; cleaned up by the caller, also on failure). Sizes are
+ * bytes or strings like "64M" (K, M, G, T: powers of 1024); durations
+ * strings like "2s" or numbers of seconds. Unknown keys are refused with
+ * the nearest known one. SYMBI_EINVAL with err->msg "sandbox: ...". */
+int symbi_agent_sandbox_parse(const char *json_text, struct symbi_sandbox *out,
+                              struct symbi_err *err);
+
+/* What the host can do for sandboxes, probed once at start-up
+ * (symbi_agent_sandbox_probe) before any run: whether the process is root
+ * and whether it has a delegated cgroup v2 with the memory and pids
+ * controllers. */
+struct symbi_sandbox_host {
+    bool root;
+    bool cgroup;           /* runs get a cgroup with memory.max / pids.max */
+    char cgroup_path[512]; /* the daemon's cgroup directory when cgroup */
+    char why[256];         /* when !cgroup: why not (for the start-up log) */
+};
+/* Probes the host. With use_cgroup, a delegated cgroup v2 is taken over
+ * for runs (the process moves into a leaf `<its cgroup>/symbi-daemon` and
+ * enables memory and pids for run cgroups beside it); without it (`symbi
+ * run`), limits come from setrlimit alone. Call once before threads run;
+ * fills *out (also readable later through symbi_agent_sandbox_host, which
+ * without a probe says: no cgroup). */
+void symbi_agent_sandbox_probe(bool use_cgroup, struct symbi_sandbox_host *out);
+const struct symbi_sandbox_host *symbi_agent_sandbox_host(void);
+
+/* Whether a sandbox can be applied on this host as asked, the checks that
+ * do not depend on a run (SPEC §6.5: refused at load): a `user` needs a
+ * daemon running as root and a known user; `processes` for an agent that
+ * would run as root needs the cgroup (RLIMIT_NPROC does not bind root).
+ * 0, or SYMBI_EINVAL with err->msg "sandbox: ...". */
+int symbi_agent_sandbox_check_host(const struct symbi_sandbox *sb, struct symbi_err *err);
+/* The same for an agent definition (its sandbox, else default_json, and
+ * each tool's own sandbox). */
+int symbi_agent_def_check_sandbox(const struct symbi_agent_def *a, const char *default_json,
+                                  struct symbi_err *err);
 
 /* The summary rule of SPEC §6.1 applied to output (heap; NULL if none). */
 char *symbi_agent_summary(const char *output, size_t len);

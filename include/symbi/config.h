@@ -69,6 +69,7 @@ struct symbi_config {
     /* [agents] */
     char *agents_dir; /* NULL: ./agents when present */
     char *llm_endpoint;
+    char *default_sandbox; /* JSON text of a sandbox (SPEC §6.5); NULL: none */
 
     /* [agentpin] */
     bool agentpin_required;

@@ -75,15 +75,16 @@ struct symbi_exec_hooks {
 /* Settings of the executor (built from the configuration by one function,
  * symbi_cli_run_settings). Strings are borrowed for the executor's life. */
 struct symbi_exec_config {
-    const char *environment;   /* SYMBI_ENVIRONMENT; NULL: none */
-    const char *data_dir;      /* context files go to <data_dir>/contexts/;
-                                  NULL: $TMPDIR (or /tmp) */
-    int64_t max_output_bytes;  /* per invocation, and the bound of a beat's
-                                  iteration outputs (1 MiB) */
-    int64_t kill_grace_ms;     /* SIGTERM -> SIGKILL (5000) */
-    int64_t context_max_bytes; /* bound of a live shared_persistent context */
-    const char *llm_endpoint;  /* model agents that name no endpoint ([agents]
-                                  llm_endpoint / SYMBI_LLM_ENDPOINT); NULL: none */
+    const char *environment;     /* SYMBI_ENVIRONMENT; NULL: none */
+    const char *data_dir;        /* context files go to <data_dir>/contexts/;
+                                    NULL: $TMPDIR (or /tmp) */
+    int64_t max_output_bytes;    /* per invocation, and the bound of a beat's
+                                    iteration outputs (1 MiB) */
+    int64_t kill_grace_ms;       /* SIGTERM -> SIGKILL (5000) */
+    int64_t context_max_bytes;   /* bound of a live shared_persistent context */
+    const char *llm_endpoint;    /* model agents that name no endpoint ([agents]
+                                    llm_endpoint / SYMBI_LLM_ENDPOINT); NULL: none */
+    const char *default_sandbox; /* [agents] default_sandbox (JSON, SPEC §6.5); NULL: none */
     struct symbi_exec_hooks hooks;
     const struct symbi_clock *clock; /* wall times recorded (finished_at, a
                                         history entry's at); NULL: system */

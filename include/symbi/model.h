@@ -219,6 +219,7 @@ struct symbi_agent_def {
     char *api;          /* "openai" (NULL: the default) or "anthropic" */
     char *tools;        /* JSON object {name: {description, command | exec, parameters}} */
     int max_tool_calls; /* per invocation; -1: SYMBI_AGENT_DEFAULT_MAX_TOOL_CALLS */
+    char *sandbox;      /* JSON object (SPEC §6.5, symbi_agent_sandbox_parse); NULL: none */
     char *source;
     int64_t created_at;
     int64_t updated_at;

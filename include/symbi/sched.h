@@ -160,8 +160,12 @@ int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err);
 /* Wakes the loop now (after an API change or a manual-run request). Safe
  * from any thread and from a signal-free context. */
 void symbi_sched_wake(struct symbi_sched *s);
-/* Applies new limits (SIGHUP reload): tick interval, global limit, jitter,
- * retries, shutdown timeout. Safe from any thread. */
+/* Applies a reload (SIGHUP): tick interval, global limit, jitter, retries,
+ * shutdown and approval timeouts, output bound, kill grace, and the
+ * executor's hooks (policy gate, delivery router), llm_endpoint and context
+ * bound (its strings are copied). Runs already started keep what they
+ * started with. Store, node, environment and data dir stay. Safe from any
+ * thread. */
 void symbi_sched_reconfigure(struct symbi_sched *s, const struct symbi_sched_config *cfg);
 /* Graceful stop (SPEC §5.6): stop claiming, give the fires it claimed and
  * did not start back to their jobs (one transaction; retries and manual runs

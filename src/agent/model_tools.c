@@ -139,6 +139,18 @@ int symbi_agent__model_tool_call(const struct symbi_agent_request *req, const js
         }
         def.env = env_text;
     }
+    /* SPEC §6.5: a tool's own sandbox, else its agent's (else the default) */
+    char *sandbox_text = NULL;
+    const json_t *own = json_object_get(tool, "sandbox");
+    if (own != NULL) {
+        if ((sandbox_text = json_dumps(own, JSON_COMPACT)) == NULL) {
+            free(exec_text);
+            free(env_text);
+            json_decref(args);
+            return SYMBI_ENOMEM;
+        }
+        def.sandbox = sandbox_text;
+    }
     struct symbi_agent_request sub = *req;
     sub.agent = &def;
     sub.input = call->arguments; /* exactly what the model sent, never a command line */
@@ -163,6 +175,7 @@ int symbi_agent__model_tool_call(const struct symbi_agent_request *req, const js
             rc = SYMBI_ENOMEM;
     }
     symbi_agent_result_cleanup(&r);
+    free(sandbox_text);
     free(exec_text);
     free(env_text);
     json_decref(args);

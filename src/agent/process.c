@@ -8,7 +8,8 @@
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -23,14 +24,7 @@ extern char **environ;
 #define READ_CHUNK     65536
 #define CANCEL_POLL_MS 100
 
-/* a NULL-terminated vector of heap strings */
-struct strvec {
-    char **v;
-    size_t n;
-    size_t cap;
-};
-
-static void strvec_free(struct strvec *s)
+void symbi_agent__vec_free(struct symbi_agent__vec *s)
 {
     for (size_t i = 0; i < s->n; i++)
         free(s->v[i]);
@@ -38,8 +32,7 @@ static void strvec_free(struct strvec *s)
     memset(s, 0, sizeof *s);
 }
 
-/* takes ownership of str (freed on failure) */
-static int strvec_push(struct strvec *s, char *str)
+int symbi_agent__vec_push(struct symbi_agent__vec *s, char *str)
 {
     if (str == NULL)
         return SYMBI_ENOMEM;
@@ -56,6 +49,33 @@ static int strvec_push(struct strvec *s, char *str)
     s->v[s->n++] = str;
     s->v[s->n] = NULL;
     return 0;
+}
+
+bool symbi_agent__find_program(const char *name, char *out, size_t size)
+{
+    if (strchr(name, '/') != NULL) {
+        if (strlen(name) >= size)
+            return false;
+        memcpy(out, name, strlen(name) + 1);
+        return access(out, X_OK) == 0;
+    }
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *p = path;; p++) {
+        size_t n = strcspn(p, ":");
+        int w = n == 0 ? snprintf(out, size, "./%s", name)
+                       : snprintf(out, size, "%.*s/%s", (int)n, p, name);
+        if (w > 0 && (size_t)w < size && access(out, X_OK) == 0) {
+            struct stat st;
+            if (stat(out, &st) == 0 && S_ISREG(st.st_mode))
+                return true;
+        }
+        p += n;
+        if (*p == '\0')
+            break;
+    }
+    return false;
 }
 
 static char *kv(const char *k, const char *v)
@@ -82,7 +102,7 @@ static bool key_in(const char *e, const char *const *keys, size_t n)
 
 /* The child's environment: the daemon's, minus what the run sets, plus the
  * SYMBI_* variables, plus the agent's `env` map (which wins). */
-static int build_env(const struct symbi_agent_request *req, struct strvec *env,
+static int build_env(const struct symbi_agent_request *req, struct symbi_agent__vec *env,
                      struct symbi_agent_result *res)
 {
     char sched[SYMBI_TIME_STRLEN], attempt[24], iteration[24];
@@ -143,27 +163,27 @@ static int build_env(const struct symbi_agent_request *req, struct strvec *env,
     int rc = 0;
     for (char **e = environ; rc == 0 && e != NULL && *e != NULL; e++)
         if (strncmp(*e, "SYMBI_", 6) != 0 && !key_in(*e, keys, n))
-            rc = strvec_push(env, symbi_strdup(*e));
+            rc = symbi_agent__vec_push(env, symbi_strdup(*e));
     /* later keys (the agent's env) win over earlier ones */
     for (size_t i = 0; rc == 0 && i < n; i++)
         if (!key_in(keys[i], keys + i + 1, n - i - 1))
-            rc = strvec_push(env, kv(keys[i], vals[i]));
+            rc = symbi_agent__vec_push(env, kv(keys[i], vals[i]));
     json_decref(map);
     return rc;
 }
 
-static int build_argv(const struct symbi_agent_request *req, struct strvec *argv,
+static int build_argv(const struct symbi_agent_request *req, struct symbi_agent__vec *argv,
                       struct symbi_agent_result *res)
 {
     const struct symbi_agent_def *a = req->agent;
     if (a->runner == SYMBI_RUNNER_COMMAND) {
         if (a->command == NULL || a->command[0] == '\0')
             return symbi_agent__fail(res, SYMBI_RUN_FAILED, "agent \"%s\": empty command", a->name);
-        int rc = strvec_push(argv, symbi_strdup("/bin/sh"));
+        int rc = symbi_agent__vec_push(argv, symbi_strdup("/bin/sh"));
         if (rc == 0)
-            rc = strvec_push(argv, symbi_strdup("-c"));
+            rc = symbi_agent__vec_push(argv, symbi_strdup("-c"));
         if (rc == 0)
-            rc = strvec_push(argv, symbi_strdup(a->command));
+            rc = symbi_agent__vec_push(argv, symbi_strdup(a->command));
         return rc;
     }
     json_t *arr = a->exec != NULL ? json_loads(a->exec, 0, NULL) : NULL;
@@ -183,7 +203,7 @@ static int build_argv(const struct symbi_agent_request *req, struct strvec *argv
                                    "agent \"%s\": exec element %zu is not a string", a->name, i);
             break;
         }
-        rc = strvec_push(argv, symbi_strdup(json_string_value(v)));
+        rc = symbi_agent__vec_push(argv, symbi_strdup(json_string_value(v)));
         if (rc != 0)
             break;
     }
@@ -248,22 +268,6 @@ static bool capture_read(struct capture *c)
     return true;
 }
 
-static void set_spawn_attrs(posix_spawnattr_t *attr)
-{
-    posix_spawnattr_init(attr);
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    int sigs[] = {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM};
-    for (size_t i = 0; i < SYMBI_ARRAY_LEN(sigs); i++)
-        sigaddset(&defaults, sigs[i]);
-    posix_spawnattr_setsigmask(attr, &none);
-    posix_spawnattr_setsigdefault(attr, &defaults);
-    posix_spawnattr_setpgroup(attr, 0);
-    posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                       POSIX_SPAWN_SETSIGDEF);
-}
-
 static int64_t min64(int64_t a, int64_t b)
 {
     return a < b ? a : b;
@@ -272,7 +276,7 @@ static int64_t min64(int64_t a, int64_t b)
 int symbi_agent__run_process(const struct symbi_agent_request *req, struct symbi_agent_result *res)
 {
     const struct symbi_agent_def *a = req->agent;
-    struct strvec argv = {0}, env = {0};
+    struct symbi_agent__vec argv = {0}, env = {0};
     int in = -1, outp[2] = {-1, -1}, errp[2] = {-1, -1}, pidfd = -1;
     struct capture cap[2];
     size_t out_max = req->max_output_bytes ? req->max_output_bytes : SYMBI_AGENT_DEFAULT_OUTPUT_MAX;
@@ -281,6 +285,9 @@ int symbi_agent__run_process(const struct symbi_agent_request *req, struct symbi
     cap[0].total = cap[1].total = 0;
     cap[0].truncated = cap[1].truncated = false;
     pid_t pid = -1;
+    struct symbi_agent__sandbox sr;
+    memset(&sr, 0, sizeof sr);
+    sr.status_pipe[0] = sr.status_pipe[1] = sr.cg_procs_fd = -1;
     int rc = build_argv(req, &argv, res);
     if (rc != 0 || res->error_message != NULL)
         goto out;
@@ -293,26 +300,41 @@ int symbi_agent__run_process(const struct symbi_agent_request *req, struct symbi
                                a->name, strerror(errno));
         goto out;
     }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in, 0);
-    posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    if (a->workdir != NULL && a->workdir[0] != '\0')
-        posix_spawn_file_actions_addchdir_np(&fa, a->workdir);
-    posix_spawnattr_t attr;
-    set_spawn_attrs(&attr);
-    int serr = a->runner == SYMBI_RUNNER_COMMAND
-                   ? posix_spawn(&pid, argv.v[0], &fa, &attr, argv.v, env.v)
-                   : posix_spawnp(&pid, argv.v[0], &fa, &attr, argv.v, env.v);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    char prog[4096];
+    if (!symbi_agent__find_program(argv.v[0], prog, sizeof prog)) {
+        rc = symbi_agent__fail(res, SYMBI_RUN_FAILED, "agent \"%s\": cannot start %s: %s", a->name,
+                               argv.v[0], strerror(ENOENT));
+        goto out;
+    }
+    rc = symbi_agent__sandbox_prepare(req, &sr, res);
+    if (rc != 0 || res->error_message != NULL)
+        goto out;
+    if (sr.sb.isolate && (rc = symbi_agent__sandbox_wrap(req, &sr, prog, &argv)) != 0)
+        goto out;
+    bool wd = a->workdir != NULL && a->workdir[0] != '\0';
+    struct symbi_agent__spawn sp = {
+        .prog = sr.sb.isolate ? sr.bwrap : prog,
+        .argv = argv.v,
+        .envp = env.v,
+        .fd_in = in,
+        .fd_out = outp[1],
+        .fd_err = errp[1],
+        .fd_status = sr.status_pipe[1],
+        .chdir_to = wd && !sr.sb.isolate ? a->workdir : NULL,
+        .sandbox = &sr,
+    };
+    char why[600];
+    int serr = symbi_agent__spawn_start(&sp, &pid, why, sizeof why);
+    if (sr.status_pipe[1] >= 0) {
+        close(sr.status_pipe[1]);
+        sr.status_pipe[1] = -1;
+    }
     if (serr != 0) {
         pid = -1;
-        rc = symbi_agent__fail(res, SYMBI_RUN_FAILED, "agent \"%s\": cannot start %s%s%s: %s",
-                               a->name, argv.v[0], a->workdir != NULL ? " in " : "",
-                               a->workdir != NULL ? a->workdir : "", strerror(serr));
+        rc = symbi_agent__fail(
+            res, SYMBI_RUN_FAILED, "agent \"%s\": cannot start %s%s%s: %s%s", a->name, argv.v[0],
+            wd ? " in " : "", wd ? a->workdir : "", why,
+            serr == SYMBI_EBUSY && sr.sb.processes > 0 ? " (process limit reached)" : "");
         goto out;
     }
     close(outp[1]);
@@ -407,7 +429,9 @@ int symbi_agent__run_process(const struct symbi_agent_request *req, struct symbi
         }
     }
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
         ;
     pid = -1;
     if (req->on_group != NULL)
@@ -445,6 +469,8 @@ int symbi_agent__run_process(const struct symbi_agent_request *req, struct symbi
         rc = symbi_agent__fail(res, SYMBI_RUN_FAILED, "killed by signal %d (SIG%s)",
                                res->term_signal, abbrev != NULL ? abbrev : "?");
     }
+    if (rc == 0)
+        rc = symbi_agent__sandbox_finish(&sr, status, &ru, res);
 out:
     if (pid > 0) {
         kill(-pid, SIGKILL);
@@ -459,7 +485,8 @@ out:
             close(fds[i]);
     symbi_buf_cleanup(&cap[0].buf);
     symbi_buf_cleanup(&cap[1].buf);
-    strvec_free(&argv);
-    strvec_free(&env);
+    symbi_agent__sandbox_cleanup(&sr);
+    symbi_agent__vec_free(&argv);
+    symbi_agent__vec_free(&env);
     return rc;
 }

@@ -3,6 +3,7 @@
  * (upserted by name, with the file's agents, all in one transaction). */
 #include "cli/cli_out.h"
 
+#include "symbi/agent.h"
 #include "symbi/dsl.h"
 #include "symbi/json.h"
 #include "symbi/store.h"
@@ -102,6 +103,14 @@ static int apply_file(struct symbi_store *st, struct symbi_dsl_file *f, const ch
     bool *created = calloc(f->n_jobs + 1, sizeof *created);
     if (created == NULL)
         return symbi_cli_fail(SYMBI_EXIT_ERROR, "out of memory");
+    /* SPEC §6.5: a sandbox this host cannot apply is refused, nothing added */
+    for (size_t i = 0; i < f->n_agents; i++) {
+        if (symbi_agent_def_check_sandbox(&f->agents[i], NULL, &err) != 0) {
+            free(created);
+            return symbi_cli_fail(SYMBI_EXIT_ERROR, "%s: nothing added: agent %s: %s", f->path,
+                                  f->agents[i].name, err.msg);
+        }
+    }
     int rc = symbi_store_begin(st, &err);
     for (size_t i = 0; rc == 0 && i < f->n_agents; i++)
         rc = symbi_store_agent_upsert(st, &f->agents[i], now, &err);

@@ -45,14 +45,21 @@ static int open_store(const struct symbi_cli *cli, struct symbi_store **out)
 }
 
 /* The configuration for an agent run, and the run pipeline's settings
- * from it (symbi_cli_run_settings, as `symbi up` builds them). */
-static void load_cfg(struct symbi_cli *cli, struct symbi_config *cfg, struct symbi_sched_config *sc)
+ * from it (symbi_cli_run_settings, as `symbi up` builds them). A
+ * configuration that cannot be read stops the run (printed, false): it
+ * may hold [agents] default_sandbox, and no agent runs less confined
+ * than it says (SPEC §6.5). */
+static bool load_cfg(struct symbi_cli *cli, struct symbi_config *cfg, struct symbi_sched_config *sc)
 {
     struct symbi_err err;
     symbi_config_init(cfg);
-    if (symbi_config_load(cfg, cli->config_flag, cli->data_dir_flag, &err) != 0)
-        fprintf(stderr, "symbi: warning: configuration ignored: %s\n", err.msg);
+    if (symbi_config_load(cfg, cli->config_flag, cli->data_dir_flag, &err) != 0) {
+        symbi_config_cleanup(cfg);
+        symbi_cli_fail(SYMBI_EXIT_ERROR, "configuration: %s (no agent runs without it)", err.msg);
+        return false;
+    }
     symbi_cli_run_settings(cfg, sc);
+    return true;
 }
 
 static void print_result(const struct symbi_run *r)
@@ -128,7 +135,10 @@ int symbi_cli_cmd_run(struct symbi_cli *cli, int argc, char **argv)
     }
     struct symbi_config cfg;
     struct symbi_sched_config sc;
-    load_cfg(cli, &cfg, &sc);
+    if (!load_cfg(cli, &cfg, &sc)) {
+        symbi_agent_def_cleanup(&agent);
+        return SYMBI_EXIT_ERROR;
+    }
     signal(SIGPIPE, SIG_IGN);
     /* no job: a fully ephemeral session, nothing stored (docs/sessions.md) */
     struct symbi_run run, done;
@@ -276,7 +286,8 @@ static int run_local(struct symbi_cli *cli, struct symbi_store *st, const struct
 {
     struct symbi_config cfg;
     struct symbi_sched_config sc;
-    load_cfg(cli, &cfg, &sc);
+    if (!load_cfg(cli, &cfg, &sc))
+        return SYMBI_EXIT_ERROR;
     signal(SIGPIPE, SIG_IGN);
     struct symbi_err err;
     struct symbi_agent_def agent;

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "cli/up_load.h"
 
+#include "symbi/agent.h"
 #include "symbi/config.h"
 #include "symbi/http.h"
 #include "symbi/sched.h"
@@ -136,6 +137,20 @@ static int hook_stats(void *ud, struct symbi_http_sched_stats *out)
     return st.running ? 0 : -1;
 }
 
+/* SPEC §6.5: whether this host can apply cfg's [agents] default_sandbox
+ * (none is fine); false with err filled. */
+static bool default_sandbox_ok(const struct symbi_config *cfg, struct symbi_err *err)
+{
+    if (cfg->default_sandbox == NULL)
+        return true;
+    struct symbi_sandbox sb;
+    int rc = symbi_agent_sandbox_parse(cfg->default_sandbox, &sb, err);
+    if (rc == 0)
+        rc = symbi_agent_sandbox_check_host(&sb, err);
+    symbi_agent_sandbox_cleanup(&sb);
+    return rc == 0;
+}
+
 int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -233,8 +248,24 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
               "symbi up version=%s data_dir=%s store=%s agents=%s environment=%s node=%s",
               SYMBI_VERSION, cfg.data_dir, url, cfg.agents_dir ? cfg.agents_dir : "-",
               cfg.environment ? cfg.environment : "development", node);
+    /* SPEC §6.5: what this host can do for sandboxes, said once; a default
+     * sandbox that cannot be applied stops start-up */
+    struct symbi_sandbox_host sbh;
+    symbi_agent_sandbox_probe(true, &sbh);
+    if (sbh.cgroup)
+        symbi_log(SYMBI_LOG_INFO, "scheduler",
+                  "sandbox: root=%s cgroup=%s (memory.max and pids.max per limited run)",
+                  sbh.root ? "yes" : "no", sbh.cgroup_path);
+    else
+        symbi_log(SYMBI_LOG_INFO, "scheduler",
+                  "sandbox: root=%s cgroup=none (%s): limits by setrlimit only",
+                  sbh.root ? "yes" : "no", sbh.why);
+    if (!default_sandbox_ok(&cfg, &err)) {
+        symbi_cli_fail(SYMBI_EXIT_ERROR, "[agents] default_sandbox: %s", err.msg);
+        goto out;
+    }
     if (cfg.agents_dir != NULL)
-        symbi_cli_up_load_agents(st, cfg.agents_dir, symbi_now_wall_ms());
+        symbi_cli_up_load_agents(st, cfg.agents_dir, cfg.default_sandbox, symbi_now_wall_ms());
 
     struct symbi_sched_config sc;
     symbi_cli_run_settings(&cfg, &sc);
@@ -283,8 +314,15 @@ int symbi_cli_cmd_up(struct symbi_cli *cli, int argc, char **argv)
             symbi_config_cleanup(&next);
             continue;
         }
+        if (!default_sandbox_ok(&next, &err)) {
+            symbi_log(SYMBI_LOG_ERROR, "scheduler",
+                      "SIGHUP: configuration kept: [agents] default_sandbox: %s", err.msg);
+            symbi_config_cleanup(&next);
+            continue;
+        }
         if (next.agents_dir != NULL)
-            symbi_cli_up_load_agents(st, next.agents_dir, symbi_now_wall_ms());
+            symbi_cli_up_load_agents(st, next.agents_dir, next.default_sandbox,
+                                     symbi_now_wall_ms());
         struct symbi_sched_config nsc;
         symbi_cli_run_settings(&next, &nsc);
         symbi_sched_reconfigure(sched, &nsc);

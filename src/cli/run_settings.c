@@ -91,6 +91,7 @@ void symbi_cli_run_settings(const struct symbi_config *cfg, struct symbi_sched_c
     x->kill_grace_ms = sc->kill_grace_ms;
     x->context_max_bytes = cfg->context_max_bytes;
     x->llm_endpoint = cfg->llm_endpoint;
+    x->default_sandbox = cfg->default_sandbox;
     /* The pipeline's plug points (include/symbi/exec.h), set here and
      * nowhere else: step 3 (x->hooks.gate, gate_ud: the policy gate and
      * AgentPin, SPEC §8) and step 5 (x->hooks.deliver, deliver_ud: delivery

@@ -3,6 +3,7 @@
  * reported and skipped; schedules gone from the files are paused. */
 #include "cli/up_load.h"
 
+#include "symbi/agent.h"
 #include "symbi/dsl.h"
 
 #include <dirent.h>
@@ -92,8 +93,8 @@ static void find_files(const char *dir, int depth, struct strlist *out)
 }
 
 /* Loads one parsed file; false when it was skipped. */
-static bool load_file(struct symbi_store *st, struct symbi_dsl_file *f, int64_t now,
-                      struct strlist *names)
+static bool load_file(struct symbi_store *st, struct symbi_dsl_file *f, const char *default_sb,
+                      int64_t now, struct strlist *names)
 {
     char line[1024];
     for (size_t i = 0; i < f->n_diags; i++)
@@ -104,6 +105,14 @@ static bool load_file(struct symbi_store *st, struct symbi_dsl_file *f, int64_t 
         return false;
     }
     struct symbi_err err;
+    /* SPEC §6.5: a sandbox the daemon cannot apply is refused at load */
+    for (size_t i = 0; i < f->n_agents; i++) {
+        if (symbi_agent_def_check_sandbox(&f->agents[i], default_sb, &err) != 0) {
+            symbi_log(SYMBI_LOG_ERROR, "scheduler", "skipped %s: agent %s: %s", f->path,
+                      f->agents[i].name, err.msg);
+            return false;
+        }
+    }
     /* one transaction per file (each upsert a savepoint in it) */
     bool grouped = symbi_store_begin(st, &err) == 0;
     for (size_t i = 0; i < f->n_agents; i++)
@@ -166,7 +175,8 @@ static void pause_removed(struct symbi_store *st, const struct strlist *names,
     strlist_free(&to_pause);
 }
 
-int symbi_cli_up_load_agents(struct symbi_store *st, const char *dir, int64_t now)
+int symbi_cli_up_load_agents(struct symbi_store *st, const char *dir, const char *default_sandbox,
+                             int64_t now)
 {
     struct strlist files = {0}, names = {0}, bad = {0};
     find_files(dir, 0, &files);
@@ -187,7 +197,7 @@ int symbi_cli_up_load_agents(struct symbi_store *st, const char *dir, int64_t no
         if (rcs[i] == SYMBI_ENOMEM) {
             symbi_log(SYMBI_LOG_ERROR, "scheduler", "skipped %s: out of memory", files.v[i]);
             strlist_add(&bad, files.v[i]);
-        } else if (load_file(st, &parsed[i], now, &names)) {
+        } else if (load_file(st, &parsed[i], default_sandbox, now, &names)) {
             loaded++;
         } else {
             strlist_add(&bad, files.v[i]);

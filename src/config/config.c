@@ -4,10 +4,12 @@
 #include "symbi/config.h"
 
 #include "config/toml.h"
+#include "symbi/agent.h"
 #include "symbi/cron.h"
 #include "symbi/dsl.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stddef.h>
@@ -57,7 +59,7 @@ void symbi_config_init(struct symbi_config *cfg)
     X(config_file) X(data_dir) X(environment) X(default_timezone) X(slack_api_token) \
     X(slack_default_channel) X(slack_api_base) X(smtp_host) X(smtp_username) \
     X(smtp_password) X(email_from) X(webhook_auth_header) X(delivery_log_dir) X(listen) X(api_key) \
-    X(store_url) X(agents_dir) X(llm_endpoint) X(agentpin_domain) \
+    X(store_url) X(agents_dir) X(llm_endpoint) X(default_sandbox) X(agentpin_domain) \
     X(agentpin_trust_bundle) X(agentpin_keys_dir) X(agentpin_ca_file) \
     X(agentpin_discovery_resolve) X(log_level)
 /* clang-format on */
@@ -105,6 +107,7 @@ enum ctype {
     C_ZONE,     /* an IANA zone name */
     C_LISTEN,   /* "host:port" */
     C_LOGLEVEL, /* debug|info|warn|error|off */
+    C_SANDBOX,  /* a table checked as a sandbox (SPEC §6.5) -> JSON text */
 };
 
 struct ckey {
@@ -163,6 +166,7 @@ static const struct ckey keys[] = {
     {"store", "keep_audit", C_SECONDS, O(keep_audit_ms), 0, 36500LL * 86400000},
     {"agents", "dir", C_STRING, O(agents_dir), 0, 0},
     {"agents", "llm_endpoint", C_STRING, O(llm_endpoint), 0, 0},
+    {"agents", "default_sandbox", C_SANDBOX, O(default_sandbox), 0, 0},
     {"agentpin", "required", C_BOOL, O(agentpin_required), 0, 0},
     {"agentpin", "domain", C_STRING, O(agentpin_domain), 0, 0},
     {"agentpin", "trust_bundle", C_STRING, O(agentpin_trust_bundle), 0, 0},
@@ -219,12 +223,76 @@ static bool listen_ok(const char *s)
     return symbi_parse_int(colon + 1, 1, 65535, &port) == 0;
 }
 
+/* A TOML value as JSON (NULL when out of memory). */
+static json_t *toml_json(const struct toml_value *v)
+{
+    switch (v->kind) {
+    case TOML_STRING:
+        return json_stringn(v->s, v->len);
+    case TOML_INT:
+        return json_integer(v->i);
+    case TOML_FLOAT:
+        return json_real(v->d);
+    case TOML_BOOL:
+        return json_boolean(v->b);
+    case TOML_ARRAY: {
+        json_t *a = json_array();
+        for (const struct toml_value *it = v->items; a != NULL && it != NULL; it = it->next)
+            if (json_array_append_new(a, toml_json(it)) != 0) {
+                json_decref(a);
+                a = NULL;
+            }
+        return a;
+    }
+    case TOML_TABLE: {
+        json_t *o = json_object();
+        for (const struct toml_kv *kv = v->kvs; o != NULL && kv != NULL; kv = kv->next)
+            if (json_object_set_new(o, kv->key, toml_json(kv->value)) != 0) {
+                json_decref(o);
+                o = NULL;
+            }
+        return o;
+    }
+    }
+    return NULL;
+}
+
+/* A sandbox table (inline or [agents.default_sandbox]) kept as JSON text
+ * once it passes the agent module's check. */
+static int apply_sandbox(struct loader *l, const struct ckey *k, const struct toml_value *v,
+                         int line, const char *full)
+{
+    if (v->kind != TOML_TABLE)
+        return cfail(l, line, full, "expected a table (like { isolate = true }), found %s",
+                     toml_kind_name(v->kind));
+    json_t *j = toml_json(v);
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (text == NULL)
+        return symbi_err_set(l->err, SYMBI_ENOMEM, "out of memory");
+    struct symbi_sandbox sb;
+    struct symbi_err e;
+    symbi_err_clear(&e);
+    int rc = symbi_agent_sandbox_parse(text, &sb, &e);
+    symbi_agent_sandbox_cleanup(&sb);
+    if (rc != 0) {
+        free(text);
+        return cfail(l, line, full, "%s", e.msg);
+    }
+    char **slot = (char **)((char *)l->cfg + k->off);
+    free(*slot);
+    *slot = text;
+    return 0;
+}
+
 /* Applies one value to its key; full is "section.key" for messages. */
 static int apply(struct loader *l, const struct ckey *k, const struct toml_value *v, int line,
                  const char *full)
 {
     char *base = (char *)l->cfg;
     switch (k->type) {
+    case C_SANDBOX:
+        return apply_sandbox(l, k, v, line, full);
     case C_STRING:
     case C_ZONE:
     case C_LISTEN:

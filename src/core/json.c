@@ -538,6 +538,7 @@ json_t *symbi_agent_def_to_json(const struct symbi_agent_def *a)
     json_object_set_new(o, "tools", field_or(a->tools, json_object()));
     json_object_set_new(o, "max_tool_calls",
                         a->max_tool_calls >= 0 ? json_integer(a->max_tool_calls) : json_null());
+    json_object_set_new(o, "sandbox", field_or(a->sandbox, json_null()));
     json_object_set_new(o, "source", str_or_null(a->source));
     return o;
 }

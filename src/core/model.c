@@ -215,6 +215,7 @@ int symbi_run_copy(struct symbi_run *dst, const struct symbi_run *src)
     X(api_key_env) \
     X(api) \
     X(tools) \
+    X(sandbox) \
     X(source)
 /* clang-format on */
 

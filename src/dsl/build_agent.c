@@ -25,6 +25,7 @@ enum agent_key {
     A_API,
     A_TOOLS,
     A_MAX_TOOL_CALLS,
+    A_SANDBOX,
     A_COUNT
 };
 
@@ -46,6 +47,7 @@ static const struct key_def agent_keys[A_COUNT] = {
     [A_API] = {"api", K_STRING},
     [A_TOOLS] = {"tools", K_MAP},
     [A_MAX_TOOL_CALLS] = {"max_tool_calls", K_INT},
+    [A_SANDBOX] = {"sandbox", K_MAP},
 };
 
 void dsl_build_agent(struct dsl_parser *p, const struct dsl_block *b, bool dup)
@@ -134,6 +136,9 @@ void dsl_build_agent(struct dsl_parser *p, const struct dsl_block *b, bool dup)
                 dsl_berr(&c, e->value->line, e->value->col,
                          "max_tool_calls: must be between 1 and %d", SYMBI_AGENT_MAX_TOOL_CALLS);
             a.max_tool_calls = (int)cv.i;
+            break;
+        case A_SANDBOX:
+            a.sandbox = cv.str;
             break;
         case A_COUNT:
             free(cv.str);

@@ -4,9 +4,11 @@
 #include "dsl/dsl_int.h"
 #include "symbi/policy.h"
 
+#include "symbi/agent.h"
 #include "symbi/cron.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NAME_MAX_LEN    128
@@ -478,10 +480,22 @@ static int check_tool(const char *name, const json_t *t, const char **field, str
             if (!json_is_object(v))
                 return symbi_err_field(field, "tools", err,
                                        "%s: parameters must be a map (a JSON Schema object)", name);
+        } else if (strcmp(k, "sandbox") == 0) {
+            char *text = json_dumps(v, JSON_COMPACT);
+            struct symbi_sandbox sb;
+            struct symbi_err se;
+            symbi_err_clear(&se);
+            int rc = text != NULL ? symbi_agent_sandbox_parse(text, &sb, &se) : SYMBI_ENOMEM;
+            symbi_agent_sandbox_cleanup(&sb);
+            free(text);
+            if (rc != 0)
+                return symbi_err_field(field, "tools", err, "%s: %s", name,
+                                       rc == SYMBI_ENOMEM ? "out of memory" : se.msg);
         } else {
             return symbi_err_field(
                 field, "tools", err,
-                "%s: unknown key `%.60s` (description, command, exec, parameters)", name, k);
+                "%s: unknown key `%.60s` (description, command, exec, parameters, sandbox)", name,
+                k);
         }
     }
     bool cmd = json_object_get(t, "command") != NULL, ex = json_object_get(t, "exec") != NULL;
@@ -514,6 +528,30 @@ static int check_tools(const struct symbi_agent_def *a, const char **field, stru
     }
     json_decref(o);
     return rc;
+}
+
+/* SPEC §6.5: a sandbox confines processes: a command or exec agent's, or
+ * a model agent's tools; a builtin runs inside the daemon. */
+static int check_sandbox(const struct symbi_agent_def *a, const char **field, struct symbi_err *err)
+{
+    if (a->runner == SYMBI_RUNNER_BUILTIN)
+        return symbi_err_field(field, "sandbox", err,
+                               "a builtin runs inside the daemon: there is no process to confine");
+    if (a->runner == SYMBI_RUNNER_MODEL && a->tools == NULL)
+        return symbi_err_field(field, "sandbox", err,
+                               "a model agent's sandbox confines its tools, and this agent "
+                               "declares none");
+    struct symbi_sandbox sb;
+    struct symbi_err se;
+    symbi_err_clear(&se);
+    int rc = symbi_agent_sandbox_parse(a->sandbox, &sb, &se);
+    symbi_agent_sandbox_cleanup(&sb);
+    if (rc == 0)
+        return 0;
+    /* the message already starts with "sandbox: " */
+    if (field != NULL)
+        *field = "sandbox";
+    return symbi_err_set(err, rc, "%s", se.msg);
 }
 
 int symbi_agent_def_validate(const struct symbi_agent_def *a, bool allow_no_runner,
@@ -600,6 +638,8 @@ int symbi_agent_def_validate(const struct symbi_agent_def *a, bool allow_no_runn
         return symbi_err_field(field, "max_tool_calls", err, "must be between 1 and %d",
                                SYMBI_AGENT_MAX_TOOL_CALLS);
     if (a->tools != NULL && (rc = check_tools(a, field, err)) != 0)
+        return rc;
+    if (a->sandbox != NULL && (rc = check_sandbox(a, field, err)) != 0)
         return rc;
     return 0;
 }

@@ -180,6 +180,7 @@ static int invoke(struct exec_state *x, enum symbi_session_mode shown, int itera
         .iteration = iteration,
         .environment = x->c->environment,
         .default_endpoint = x->c->llm_endpoint,
+        .default_sandbox = x->c->default_sandbox,
         .max_runtime_ms = budget,
         .kill_grace_ms = x->c->kill_grace_ms,
         .max_output_bytes = x->c->max_output_bytes > 0 ? (size_t)x->c->max_output_bytes : 0,

@@ -96,9 +96,10 @@ static void heartbeat(struct symbi_sched *s, int64_t now, int64_t mono)
 static void apply_pending_config(struct symbi_sched *s)
 {
     pthread_mutex_lock(&s->lock);
-    bool have = s->have_pending_cfg;
+    bool have = s->have_pending_cfg, have_exec = s->have_pending_exec;
     struct symbi_sched_config c = s->pending_cfg;
     s->have_pending_cfg = false;
+    s->have_pending_exec = false;
     pthread_mutex_unlock(&s->lock);
     if (!have)
         return;
@@ -110,7 +111,19 @@ static void apply_pending_config(struct symbi_sched *s)
     s->cfg.tick_interval_ms = c.tick_interval_ms > 0 ? c.tick_interval_ms : 1000;
     s->cfg.max_concurrent_jobs = c.max_concurrent_jobs > 0 ? c.max_concurrent_jobs : 1;
     s->cfg.shutdown_timeout_ms = c.shutdown_timeout_ms;
+    s->cfg.approval_timeout_ms = c.approval_timeout_ms;
+    pthread_mutex_lock(&s->exec_lock);
     s->cfg.max_output_bytes = c.max_output_bytes;
+    if (c.kill_grace_ms > 0)
+        s->cfg.kill_grace_ms = c.kill_grace_ms;
+    if (have_exec) {
+        /* environment and data_dir stay those of the start (the context
+         * files' place); gate, delivery, endpoint and bound are the new */
+        s->cfg.exec.hooks = c.exec.hooks;
+        s->cfg.exec.llm_endpoint = c.exec.llm_endpoint;
+        s->cfg.exec.context_max_bytes = c.exec.context_max_bytes;
+    }
+    pthread_mutex_unlock(&s->exec_lock);
     sched_add_workers(s, s->cfg.max_concurrent_jobs);
     symbi_log(SYMBI_LOG_INFO, "scheduler",
               "configuration applied tick_ms=%lld max_concurrent_jobs=%d max_jitter_ms=%lld",
@@ -260,6 +273,7 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
     s->exec_data_dir = symbi_strdup(cfg->exec.data_dir);
     s->exec_llm_endpoint = symbi_strdup(cfg->exec.llm_endpoint);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->exec_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -354,9 +368,25 @@ void symbi_sched_wake(struct symbi_sched *s)
 
 void symbi_sched_reconfigure(struct symbi_sched *s, const struct symbi_sched_config *cfg)
 {
+    /* the caller's strings last until its next reload: ours are copies */
+    struct sched_exec_gen *g = calloc(1, sizeof *g);
+    if (g != NULL && cfg->exec.llm_endpoint != NULL &&
+        (g->llm_endpoint = symbi_strdup(cfg->exec.llm_endpoint)) == NULL) {
+        free(g);
+        g = NULL;
+    }
+    if (g == NULL)
+        symbi_log(SYMBI_LOG_ERROR, "scheduler",
+                  "reload: out of memory, the executor keeps its settings");
     pthread_mutex_lock(&s->lock);
     s->pending_cfg = *cfg;
     s->have_pending_cfg = true;
+    if (g != NULL) {
+        g->prev = s->exec_gens;
+        s->exec_gens = g;
+        s->pending_cfg.exec.llm_endpoint = g->llm_endpoint;
+        s->have_pending_exec = true;
+    }
     s->woken = true;
     s->refresh = true;
     pthread_cond_signal(&s->cond);
@@ -407,6 +437,7 @@ void symbi_sched_free(struct symbi_sched *s)
     symbi_store_close(s->st);
     symbi_exec_pool_free(s->pool);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->exec_lock);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->wq_lock);
     pthread_cond_destroy(&s->wq_cond);
@@ -419,6 +450,11 @@ void symbi_sched_free(struct symbi_sched *s)
     free(s->exec_environment);
     free(s->exec_data_dir);
     free(s->exec_llm_endpoint);
+    for (struct sched_exec_gen *g = s->exec_gens, *prev; g != NULL; g = prev) {
+        prev = g->prev;
+        free(g->llm_endpoint);
+        free(g);
+    }
     free(s);
 }
 

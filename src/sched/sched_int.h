@@ -106,6 +106,12 @@ int symbi_pruner_start(const char *store_url, const struct symbi_retention *keep
                        int64_t interval_ms, struct symbi_pruner **out);
 void symbi_pruner_stop(struct symbi_pruner *p);
 
+/* One reload's executor strings (symbi_sched_reconfigure). */
+struct sched_exec_gen {
+    struct sched_exec_gen *prev;
+    char *llm_endpoint;
+};
+
 struct symbi_sched {
     struct symbi_sched_config cfg; /* strings below are our copies */
     struct symbi_pruner *pruner;   /* retention, off the dispatch path */
@@ -113,6 +119,12 @@ struct symbi_sched {
     /* the executor's strings, owned: the caller's configuration may be
      * replaced (SIGHUP) while runs go on */
     char *exec_environment, *exec_data_dir, *exec_llm_endpoint;
+    /* cfg.exec's reloadable part (hooks, llm_endpoint, context bound) and
+     * the output bound and kill grace, which a reload replaces while
+     * workers copy them; each reload's strings live until the scheduler is
+     * freed, since a run that started before may still read them */
+    pthread_mutex_t exec_lock;
+    struct sched_exec_gen *exec_gens;
     const struct symbi_clock *clock;
     /* stepped: no threads; a test drives sched_tick, sched_work_run and
      * sched_recorder_flush itself (tests/unit/test_sched_loop.c) */
@@ -124,10 +136,10 @@ struct symbi_sched {
     struct sched_entry *done_head, *done_tail; /* finished by workers */
     struct symbi_sched_stats stats;
     int64_t exec_ms_total;
-    int64_t retry_due;               /* earliest retry queued by the recorder */
-    bool claim_failing, rec_failing; /* the store's writes (stats.store_*) */
-    struct symbi_sched_config pending_cfg;
-    bool have_pending_cfg;
+    int64_t retry_due;                     /* earliest retry queued by the recorder */
+    bool claim_failing, rec_failing;       /* the store's writes (stats.store_*) */
+    struct symbi_sched_config pending_cfg; /* its exec strings: exec_gens' */
+    bool have_pending_cfg, have_pending_exec;
 
     pthread_mutex_t wq_lock; /* the workers' queue */
     pthread_cond_t wq_cond;

@@ -112,11 +112,13 @@ static void execute_run(struct symbi_sched *s, struct sched_entry *e)
         e->have_job = rc == 0;
     }
     if (rc == 0) {
+        pthread_mutex_lock(&s->exec_lock); /* a reload may be replacing it */
         struct symbi_exec_config xc = s->cfg.exec;
-        xc.environment = s->environment;
-        xc.data_dir = s->data_dir;
         xc.max_output_bytes = s->cfg.max_output_bytes;
         xc.kill_grace_ms = s->cfg.kill_grace_ms;
+        pthread_mutex_unlock(&s->exec_lock);
+        xc.environment = s->environment;
+        xc.data_dir = s->data_dir;
         xc.clock = s->clock;
         xc.runner = s->cfg.runner;
         xc.runner_ud = s->cfg.runner_ud;

@@ -95,6 +95,8 @@ static const struct pg_migration migrations[] = {
      /* moved (outside transactions) after every commit that changed jobs
       * or queued runs: the change mark every node polls */
      "CREATE SEQUENCE symbi_changes;"},
+    /* SQLite's migration 7: an agent's sandbox block (docs/sandbox.md) */
+    {2, "agents.sandbox", "ALTER TABLE agents ADD COLUMN sandbox text;"},
 };
 
 #define KNOWN (migrations[SYMBI_ARRAY_LEN(migrations) - 1].version)

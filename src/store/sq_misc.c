@@ -32,7 +32,7 @@ static int write1(struct sq_store *s, sqlite3_stmt *st, const char *what, struct
 #define AGENT_COLS                                                                                 \
     "name, runner, command, exec, model, system_prompt, builtin, capabilities, env, workdir, "     \
     "timeout_ms, endpoint, api_key_env, temperature, max_tokens, source, created_at, updated_at, " \
-    "api, tools, max_tool_calls"
+    "api, tools, max_tool_calls, sandbox"
 
 int sq_agent_upsert(struct symbi_store *st, const struct symbi_agent_def *a, int64_t now,
                     struct symbi_err *err)
@@ -43,10 +43,11 @@ int sq_agent_upsert(struct symbi_store *st, const struct symbi_agent_def *a, int
     sqlite3_stmt *u = sq_prep(
         s,
         "INSERT INTO agents (" AGENT_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
-        "?14,?15,?16,?17,?17,?18,?19,?20) ON CONFLICT(name) DO UPDATE SET runner=?2, command=?3, "
+        "?14,?15,?16,?17,?17,?18,?19,?20,?21) ON CONFLICT(name) DO UPDATE SET runner=?2, "
+        "command=?3, "
         "exec=?4, model=?5, system_prompt=?6, builtin=?7, capabilities=?8, env=?9, workdir=?10, "
         "timeout_ms=?11, endpoint=?12, api_key_env=?13, temperature=?14, max_tokens=?15, "
-        "source=?16, updated_at=?17, api=?18, tools=?19, max_tool_calls=?20",
+        "source=?16, updated_at=?17, api=?18, tools=?19, max_tool_calls=?20, sandbox=?21",
         err);
     if (u == NULL)
         return prep_fail(err);
@@ -73,6 +74,7 @@ int sq_agent_upsert(struct symbi_store *st, const struct symbi_agent_def *a, int
     sq_bind_text(u, 18, a->api);
     sq_bind_text(u, 19, a->tools);
     sq_bind_opt(u, 20, a->max_tool_calls);
+    sq_bind_text(u, 21, a->sandbox);
     return write1(s, u, "saving an agent", err);
 }
 
@@ -101,6 +103,7 @@ static int agent_read(sqlite3_stmt *q, struct symbi_agent_def *a)
     a->api = sq_col_str(q, 18, &no_mem);
     a->tools = sq_col_str(q, 19, &no_mem);
     a->max_tool_calls = (int)sq_col_opt(q, 20);
+    a->sandbox = sq_col_str(q, 21, &no_mem);
     if (no_mem) {
         symbi_agent_def_cleanup(a);
         return SYMBI_ENOMEM;

@@ -121,6 +121,8 @@ static const struct sq_migration migrations[] = {
      "ALTER TABLE runs ADD COLUMN tool_calls TEXT;"
      "ALTER TABLE runs ADD COLUMN prompt_tokens INTEGER;"
      "ALTER TABLE runs ADD COLUMN completion_tokens INTEGER;"},
+    /* sandboxed agents (SPEC §6.5): the sandbox block as JSON text */
+    {7, "agents.sandbox", "ALTER TABLE agents ADD COLUMN sandbox TEXT;"},
 };
 
 int sq_schema_version_known(void)

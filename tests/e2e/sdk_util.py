@@ -2,6 +2,7 @@
 and two agents (one that echoes, one that fails), the SDK source trees, the
 npm test tools, and a run put in `pending_approval` the way the policy gate
 leaves one."""
+import fcntl
 import json
 import sqlite3
 import subprocess
@@ -45,11 +46,17 @@ def ensure_tools():
                 return False
         return True
 
-    if not current():
-        p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                           cwd=TOOLS, capture_output=True, text=True, timeout=300)
-        assert p.returncode == 0, f"npm ci in {TOOLS} failed:\n{p.stdout}\n{p.stderr}"
-        assert current(), f"npm ci in {TOOLS} did not install {want}"
+    if current():
+        return mods
+    # the e2e tests run in several processes (pytest-xdist): one installs,
+    # the others wait for it and find the tools current
+    with open(TOOLS / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not current():
+            p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                               cwd=TOOLS, capture_output=True, text=True, timeout=300)
+            assert p.returncode == 0, f"npm ci in {TOOLS} failed:\n{p.stdout}\n{p.stderr}"
+            assert current(), f"npm ci in {TOOLS} did not install {want}"
     return mods
 
 

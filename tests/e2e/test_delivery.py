@@ -2,6 +2,7 @@
 show 1-3 and bad input): receivers are real servers on 127.0.0.1 started
 here (an HTTP server in a thread, aiosmtpd in a subprocess)."""
 import json
+import signal
 from datetime import datetime
 import subprocess
 import threading
@@ -449,3 +450,30 @@ schedule { name: "arch" agent: "reporter" cron: "0 0 1 1 *" delivery: ["archive"
     assert run["status"] == "succeeded"
     p = json.loads(got.read_text())
     assert p["run_id"] == run["id"] and p["output"] == "report for arch\nline two\n"
+
+
+def test_reload_hands_the_new_router_to_new_runs(symbi, daemons):
+    """SIGHUP: runs that start after the reload deliver through the channels
+    of the new [scheduler.delivery] (the scheduler used to keep the old)."""
+    first, second = symbi.data_dir / "first.jsonl", symbi.data_dir / "second.jsonl"
+
+    def config(path):
+        (symbi.data_dir / "symbi.toml").write_text(
+            "[scheduler.delivery.custom.archive]\n"
+            f"command = \"cat >> '{path}'; echo >> '{path}'\"\n")
+    config(first)
+    write_agents(symbi.data_dir, AGENT + """
+schedule { name: "arch" agent: "reporter" cron: "0 0 1 1 *" delivery: ["archive"] }
+""")
+    d, _ = up(symbi, daemons)
+    one = manual_run(symbi, "arch")
+    assert receipts(one)["archive"]["ok"]
+    config(second)
+    n = d.output().count("configuration applied")
+    d.signal(signal.SIGHUP)
+    wait_until(lambda: d.output().count("configuration applied") > n, timeout=10,
+               what="the scheduler applying the reload")
+    two = manual_run(symbi, "arch")
+    assert receipts(two)["archive"]["ok"], two
+    assert [json.loads(x)["run_id"] for x in first.read_text().split("\n") if x] == [one["id"]]
+    assert [json.loads(x)["run_id"] for x in second.read_text().split("\n") if x] == [two["id"]]

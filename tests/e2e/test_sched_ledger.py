@@ -65,14 +65,27 @@ def test_clean_stop_leaves_nothing_queued(symbi, daemons):
         name = f"j{i:03d}"
         last = max(r["scheduled_at"] for r in runs(symbi, name))
         assert job(symbi, name)["next_run"] == last + 1000, name
+    restarted = int(time.time() * 1000)
     d2 = start(symbi, daemons)
     time.sleep(3)
     d2.signal(signal.SIGTERM)
     assert d2.wait(timeout=30) == 0
     got = runs(symbi)
     assert not [r for r in got if r["status"] in ("queued", "running")]
-    assert not [r for r in got if r["status"] == "skipped"], \
-        [r for r in got if r["status"] == "skipped"][:5]
+    # A skip is true only when the job's previous instant was started by this
+    # daemon and had not been recorded when the fire came (an overloaded
+    # machine, e.g. the ASan build beside other tests, can do that to a
+    # noop); a false skip, the defect, blames a run of the stopped daemon.
+    by_instant = {(r["job_name"], r["scheduled_at"], r["attempt"]): r for r in got}
+    false_skips = []
+    for r in got:
+        if r["status"] != "skipped":
+            continue
+        prev = by_instant.get((r["job_name"], r["scheduled_at"] - 1000, 1))
+        if not (prev and prev["started_at"] and restarted <= prev["started_at"]
+                <= r["finished_at"]):
+            false_skips.append((r, prev))
+    assert not false_skips, false_skips[:3]
     for i in range(0, 200, 37):
         instants = [r["scheduled_at"] for r in runs(symbi, f"j{i:03d}") if r["attempt"] == 1]
         assert len(instants) == len(set(instants))

@@ -20,7 +20,7 @@ def test_new_store(symbi):
     with connect(symbi) as c:
         assert c.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         versions = [v for (v,) in c.execute("SELECT version FROM schema_migrations ORDER BY 1")]
-        assert versions == [1, 2, 3, 4, 5, 6]
+        assert versions == [1, 2, 3, 4, 5, 6, 7]
         cols = {r[1] for r in c.execute("PRAGMA table_info(api_keys)")}
         assert "scopes" in cols  # migration 5
         indexes = {n for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type='index'")}
@@ -34,16 +34,18 @@ def test_new_store(symbi):
         assert "iteration_outputs" in cols
         # migration 6: model agents' tool calls and token usage
         assert {"tool_calls", "prompt_tokens", "completion_tokens"} <= cols
+        # migration 7: sandboxed agents
+        assert "sandbox" in {r[1] for r in c.execute("PRAGMA table_info(agents)")}
 
 
 def test_old_store_is_migrated_once(symbi):
     symbi.run("cron", "add", "--json", json.dumps(JOB), check=True)
-    # make it look like a store written before migrations 2 to 6
+    # make it look like a store written before migrations 2 to 7
     with connect(symbi) as c:
         c.execute("ALTER TABLE api_keys DROP COLUMN scopes")
         for table, col in (("agents", "api"), ("agents", "tools"), ("agents", "max_tool_calls"),
                            ("runs", "tool_calls"), ("runs", "prompt_tokens"),
-                           ("runs", "completion_tokens")):
+                           ("runs", "completion_tokens"), ("agents", "sandbox")):
             c.execute(f"ALTER TABLE {table} DROP COLUMN {col}")
         c.execute("CREATE INDEX jobs_agent ON jobs(agent, name)")
         c.execute("CREATE INDEX audit_job_name_at ON audit_events(job_name, at)")
@@ -55,7 +57,8 @@ def test_old_store_is_migrated_once(symbi):
     assert [j["name"] for j in json.loads(p.stdout)] == ["j"]
     with connect(symbi) as c:
         assert [v for (v,) in c.execute("SELECT version FROM schema_migrations ORDER BY 1")] == [
-            1, 2, 3, 4, 5, 6]
+            1, 2, 3, 4, 5, 6, 7]
+        assert "sandbox" in {r[1] for r in c.execute("PRAGMA table_info(agents)")}
         cols = {r[1] for r in c.execute("PRAGMA table_info(runs)")}
         assert {"tool_calls", "prompt_tokens", "completion_tokens"} <= cols
         indexes = {n for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type='index'")}
