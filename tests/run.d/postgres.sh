@@ -12,8 +12,9 @@ passed=0 failed=0 skipped=0
 # the unit binaries that take their store from SYMBI_TEST_STORE
 UNITS="test_store test_store_claim test_store_shared test_sched_loop test_exec test_policy_approve"
 # end-to-end tests on a PostgreSQL-backed daemon (SYMBI_E2E_STORE, conftest.py)
-E2E="tests/e2e/test_store_postgres.py
-     tests/e2e/test_cli_basics.py::test_up_stops_cleanly_on_signals
+# the backend's own tests restart the shared server: alone, after the rest
+OWN="tests/e2e/test_store_postgres.py"
+E2E="tests/e2e/test_cli_basics.py::test_up_stops_cleanly_on_signals
      tests/e2e/test_api_routes.py tests/e2e/test_api_runs.py
      tests/e2e/test_sched_cli.py::test_up_loads_upserts_pauses_and_reloads
      tests/e2e/test_sched_cli.py::test_cron_run_queued_wait_local_and_no_scheduler
@@ -28,7 +29,7 @@ E2E="tests/e2e/test_store_postgres.py
 # the sanitizer pass runs the backend's own end-to-end tests only: the rest of
 # the subset is the same C code as the plain pass drives, ASan-checked there
 # through the unit binaries above (the 60 s budget of both passes)
-case "$build" in *asan*) E2E="tests/e2e/test_store_postgres.py" ;; esac
+case "$build" in *asan*) E2E="" ;; esac
 
 if ! $py tests/tools/pg_server.py check; then
     echo "  PostgreSQL is not installed (mk/packages.txt): skipped"
@@ -58,22 +59,31 @@ for name in $UNITS; do
     [ "$bad" -ne 0 ] && echo "$out" | grep -vE '^ok ' | tail -40
 done
 
-log=$(mktemp)
+# pytest LABEL ARGS...: runs the e2e tests ARGS on PostgreSQL, adds its counts
+e2e() {
+    local label=$1 log rc p f e s summary
+    shift
+    log=$(mktemp)
+    SYMBI_E2E_STORE="$url" SYMBI_TEST_PG_DIR="$dir" SYMBI_BIN="$PWD/$build/symbi" \
+        SYMBI_BUILD="$PWD/$build" timeout 600 $py -m pytest -q -p no:cacheprovider -rfEs "$@" \
+        >"$log" 2>&1
+    rc=$?
+    summary=$(grep -E '[0-9]+ (passed|failed|error)' "$log" | tail -1)
+    p=$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+'); p=${p:-0}
+    f=$(grep -oE '[0-9]+ failed' <<<"$summary" | grep -oE '[0-9]+'); f=${f:-0}
+    e=$(grep -oE '[0-9]+ error' <<<"$summary" | grep -oE '[0-9]+'); e=${e:-0}
+    s=$(grep -oE '[0-9]+ skipped' <<<"$summary" | grep -oE '[0-9]+'); s=${s:-0}
+    if [ "$rc" -ne 0 ] && [ $((f + e)) -eq 0 ]; then e=1; fi
+    printf '  %-40s %3d passed, %d failed, %d skipped (postgres)\n' "$label" "$p" "$((f + e))" "$s"
+    [ $((f + e)) -ne 0 ] && tail -n 40 "$log"
+    rm -f "$log"
+    passed=$((passed + p)); failed=$((failed + f + e)); skipped=$((skipped + s))
+}
+
+# the others wait on the clock: four files at a time, as tests/run.sh does
 # shellcheck disable=SC2086
-SYMBI_E2E_STORE="$url" SYMBI_TEST_PG_DIR="$dir" SYMBI_BIN="$PWD/$build/symbi" \
-    SYMBI_BUILD="$PWD/$build" timeout 600 $py -m pytest -q -p no:cacheprovider -rfEs $E2E \
-    >"$log" 2>&1
-rc=$?
-summary=$(grep -E '[0-9]+ (passed|failed|error)' "$log" | tail -1)
-p=$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+'); p=${p:-0}
-f=$(grep -oE '[0-9]+ failed' <<<"$summary" | grep -oE '[0-9]+'); f=${f:-0}
-e=$(grep -oE '[0-9]+ error' <<<"$summary" | grep -oE '[0-9]+'); e=${e:-0}
-s=$(grep -oE '[0-9]+ skipped' <<<"$summary" | grep -oE '[0-9]+'); s=${s:-0}
-if [ "$rc" -ne 0 ] && [ $((f + e)) -eq 0 ]; then e=1; fi
-printf '  %-40s %3d passed, %d failed, %d skipped (postgres)\n' "e2e subset" "$p" "$((f + e))" "$s"
-[ $((f + e)) -ne 0 ] && tail -n 40 "$log"
-rm -f "$log"
-passed=$((passed + p)); failed=$((failed + f + e)); skipped=$((skipped + s))
+[ -n "$E2E" ] && e2e "e2e subset" -n 4 --dist loadfile $E2E
+e2e "e2e test_store_postgres" $OWN
 
 # the JavaScript SDK's suite on a PostgreSQL-backed daemon (plain pass)
 case "$build" in *asan*) ;; *)
