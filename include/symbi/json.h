@@ -15,9 +15,16 @@
  * starting_deadline, dst_gap, dst_overlap, input, one_shot, deliver, audit,
  * source, created_at, updated_at, last_run, next_run, run_count,
  * failure_count. With mask_secrets, webhook_headers values and
- * agent_pin_jwt print as "***" (agent_pin_jwt is omitted otherwise unless
+ * agent_pin_jwt print as "***", webhook_url and slack_webhook_url through
+ * symbi_url_mask (agent_pin_jwt is omitted otherwise unless
  * set). New reference; NULL on out of memory. */
 json_t *symbi_job_to_json(const struct symbi_job *job, bool mask_secrets);
+/* url with its secret parts as "***" (mask.c): userinfo, every query
+ * value, the fragment and path segments that read like tokens (24+
+ * characters, or 16+ mixing letters and digits); a value that is no URL
+ * becomes "***" unless it is an unexpanded "${VAR}". Heap (caller frees);
+ * NULL for NULL or out of memory. */
+char *symbi_url_mask(const char *url);
 
 /* Applies the create/update fields of obj (§9.1 names and aliases:
  * agent_id|agent|agent_name, cron_expr|cron|cron_expression, ...) onto

@@ -178,6 +178,33 @@ void symbi_run_list_free(struct symbi_run *runs, size_t n);
 int symbi_store_run_count(struct symbi_store *st, const struct symbi_run_filter *f, int64_t *n,
                           struct symbi_err *err);
 
+/* The dashboard's digest of recent activity (SPEC §16): the newest
+ * `per_job` runs of every job (job by job, newest first within a job:
+ * status, scheduled and finished instants only), and the runs finished at
+ * or after since_ms counted per UTC minute (oldest minute first). *out is
+ * filled by the call; free it with symbi_run_activity_cleanup. per_job is
+ * clamped to 1..SYMBI_ACTIVITY_MAX_PER_JOB. */
+#define SYMBI_ACTIVITY_MAX_PER_JOB 100
+struct symbi_run_brief {
+    char job_id[SYMBI_UUID_LEN + 1];
+    enum symbi_run_status status;
+    int64_t scheduled_at;
+    int64_t finished_at; /* SYMBI_TIME_NONE while not finished */
+};
+struct symbi_run_minute {
+    int64_t minute;                   /* UTC ms at the minute's start */
+    int64_t succeeded, failed, other; /* failed: failed, timed_out, interrupted */
+};
+struct symbi_run_activity {
+    struct symbi_run_brief *runs;
+    size_t n_runs;
+    struct symbi_run_minute *minutes;
+    size_t n_minutes;
+};
+int symbi_store_run_activity(struct symbi_store *st, int per_job, int64_t since_ms,
+                             struct symbi_run_activity *out, struct symbi_err *err);
+void symbi_run_activity_cleanup(struct symbi_run_activity *a);
+
 /* Takes ownership for `node` of queued runs that no node owns (manual runs
  * written by the CLI or API, retries) and are due at `now`, oldest due
  * first, at most limit; returns them like claim_due. */

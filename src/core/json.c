@@ -81,6 +81,16 @@ static json_t *duration_or_null(int64_t ms)
     return json_string(symbi_duration_fmt(ms, buf));
 }
 
+static json_t *url_field(const char *url, bool mask)
+{
+    if (url == NULL || !mask)
+        return str_or_null(url);
+    char *m = symbi_url_mask(url);
+    json_t *v = m != NULL ? str_or_null(m) : json_string("***");
+    free(m);
+    return v;
+}
+
 json_t *symbi_job_to_json(const struct symbi_job *job, bool mask_secrets)
 {
     json_t *o = json_object();
@@ -98,7 +108,7 @@ json_t *symbi_job_to_json(const struct symbi_job *job, bool mask_secrets)
     json_object_set_new(o, "status", json_string(symbi_job_status_name(job->status)));
     json_object_set_new(o, "session_mode", json_string(symbi_session_mode_name(job->session_mode)));
     json_object_set_new(o, "delivery", field_or(job->delivery, json_array()));
-    json_object_set_new(o, "webhook_url", str_or_null(job->webhook_url));
+    json_object_set_new(o, "webhook_url", url_field(job->webhook_url, mask_secrets));
     json_t *headers = field_or(job->webhook_headers, json_object());
     if (mask_secrets && json_is_object(headers)) {
         const char *k;
@@ -110,7 +120,7 @@ json_t *symbi_job_to_json(const struct symbi_job *job, bool mask_secrets)
     }
     json_object_set_new(o, "webhook_headers", headers);
     json_object_set_new(o, "slack_channel", str_or_null(job->slack_channel));
-    json_object_set_new(o, "slack_webhook_url", str_or_null(job->slack_webhook_url));
+    json_object_set_new(o, "slack_webhook_url", url_field(job->slack_webhook_url, mask_secrets));
     json_object_set_new(o, "email_recipients", field_or(job->email_recipients, json_array()));
     json_object_set_new(o, "log_file", str_or_null(job->log_file));
     json_object_set_new(o, "policy", field_or(job->policy, json_null()));

@@ -33,12 +33,16 @@ void http_h_run_get(struct http_req *r)
 }
 
 /* Who is answering: the authenticated API key's name ("api-key:NAME"),
- * "env" for SYMBI_API_KEY, "local" for a loopback caller in protected mode. */
+ * "env" for SYMBI_API_KEY, "local" for a loopback caller in protected mode
+ * (the dashboard's "ui:" prefix does not change who it is). */
 static const char *identity(const struct http_req *r)
 {
-    if (r->actor != NULL && strncmp(r->actor, "api-key:", 8) == 0)
-        return r->actor + 8;
-    if (r->actor != NULL && strcmp(r->actor, "env") == 0)
+    const char *a = r->actor;
+    if (a != NULL && strncmp(a, "ui:", 3) == 0) /* the dashboard with a key */
+        a += 3;
+    if (a != NULL && strncmp(a, "api-key:", 8) == 0)
+        return a + 8;
+    if (a != NULL && strcmp(a, "env") == 0)
         return "env";
     return "local";
 }

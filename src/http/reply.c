@@ -49,6 +49,9 @@ enum MHD_Result http_send_answer(struct MHD_Connection *c, struct http_req *r)
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (r->ui_page)
+        http_ui_headers(resp);
     if (r->allow != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (r->status == MHD_HTTP_UNAUTHORIZED)

@@ -1,7 +1,7 @@
 /* routes.c - the route table of the HTTP API: one row per method and path
  * with its handler, whether it is public (health, metrics), whether it
  * takes a JSON body and the API-key scope it needs. SPEC §9.1 first, then
- * the upstream routes of §9.2. */
+ * the dashboard's (§16), then the upstream routes of §9.2. */
 #include "http/http_internal.h"
 #include "symbi/policy.h"
 
@@ -34,6 +34,14 @@ const struct http_route http_routes[] = {
     {"GET", "/api/v1/health/scheduler", http_h_health_scheduler, true, false, 0},
     {"GET", "/metrics", http_h_metrics, true, false, 0},
     {"GET", "/api/v1/openapi.json", http_h_openapi, false, false, SYMBI_SCOPE_READ},
+    /* what the dashboard reads (§16; docs/ui.md), and its files */
+    {"GET", "/api/v1/runs", http_h_runs_list, false, false, SYMBI_SCOPE_READ},
+    {"GET", "/api/v1/activity", http_h_activity, false, false, SYMBI_SCOPE_READ},
+    {"GET", "/api/v1/changes", http_h_changes, false, false, SYMBI_SCOPE_READ},
+    {"GET", "/api/v1/schedule/{}/fires", http_h_schedule_fires, false, false, SYMBI_SCOPE_READ},
+    {"GET", "/ui", http_h_ui, true, false, 0},
+    {"GET", "/ui/", http_h_ui, true, false, 0},
+    {"GET", "/ui/{}", http_h_ui, true, false, 0},
     /* upstream Symbiont's routes (§9.2) */
     {"POST", "/api/v1/schedules", http_h_up_create, false, true, SYMBI_SCOPE_WRITE},
     {"GET", "/api/v1/schedules", http_h_up_list, false, false, SYMBI_SCOPE_READ},

@@ -49,6 +49,7 @@ struct symbi_http_server {
     size_t n_keys;
     atomic_bool keys_loaded;
     _Atomic int64_t keys_mono;
+    _Atomic int64_t change_seq; /* http_change_seq */
     bool has_env_key;
     struct symbi_key_verifier env_key;
     struct http_conns *conns;
@@ -68,6 +69,7 @@ struct conn_ctx {
     size_t n_params;
     const char *actor;
     char actor_buf[80];
+    char ui_actor_buf[96];
     bool protected_mode; /* served without a key: no key exists */
     unsigned scopes;     /* the authenticated caller's SYMBI_SCOPE_* */
     struct symbi_buf body;
@@ -277,6 +279,19 @@ static bool protected_now(struct symbi_http_server *srv, struct http_req *r)
     return symbi_http_protected_mode(srv);
 }
 
+int64_t http_change_seq(struct http_req *r, bool bump)
+{
+    struct http_thread *t = http_thread(r, false);
+    int64_t mark = 0;
+    if (bump && t != NULL && symbi_store_change_mark(t->st, &mark) == 0 &&
+        (!t->seen || t->seen_mark != mark)) {
+        t->seen = true;
+        t->seen_mark = mark;
+        return atomic_fetch_add(&r->srv->change_seq, 1) + 1;
+    }
+    return atomic_load(&r->srv->change_seq);
+}
+
 int64_t http_approval_timeout(const struct http_req *r)
 {
     return r->srv->approval_timeout_ms;
@@ -326,7 +341,8 @@ static bool check_headers(struct symbi_http_server *srv, struct http_req *r, str
         }
         allow = rt->method;
     }
-    bool is_public = ctx->route != NULL && ctx->route->is_public && !srv->protect_health;
+    bool is_public = ctx->route != NULL && ((ctx->route->is_public && !srv->protect_health) ||
+                                            ctx->route->fn == http_h_ui);
     if (is_public) {
         ctx->actor = "api";
         ctx->protected_mode = protected_now(srv, r);
@@ -366,6 +382,9 @@ static bool check_headers(struct symbi_http_server *srv, struct http_req *r, str
         return false;
     }
     if (!is_public) {
+        ctx->actor =
+            http_ui_actor(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Symbi-Client"),
+                          ctx->actor, ctx->ui_actor_buf, sizeof ctx->ui_actor_buf);
         r->actor = ctx->actor;
         if (!http_check_scope(r, ctx->route, ctx->scopes))
             return false;

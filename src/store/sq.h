@@ -38,6 +38,10 @@ extern const struct symbi_store_ops symbi_sq_ops;
 int sq_prune(struct symbi_store *st, const struct symbi_retention *r, int64_t batch, bool dry_run,
              struct symbi_prune_counts *out, struct symbi_err *err);
 
+/* The dashboard's digest (sq_activity.c): store.h's symbi_store_run_activity. */
+int sq_run_activity(struct symbi_store *st, int per_job, int64_t since_ms,
+                    struct symbi_run_activity *out, struct symbi_err *err);
+
 static inline struct sq_store *sq_of(struct symbi_store *st)
 {
     return (struct sq_store *)st;

@@ -349,6 +349,7 @@ const struct symbi_store_ops symbi_sq_ops = {
     .close = sq_close,
     .check = sq_check,
     .prune = sq_prune,
+    .run_activity = sq_run_activity,
     .tx_begin = sq_tx_begin,
     .tx_commit = sq_tx_commit,
     .tx_rollback = sq_tx_rollback,

@@ -389,3 +389,109 @@ int symbi_store_recover_expired(struct symbi_store *st, int64_t now, struct symb
 {
     return st->ops->recover_expired(st, now, runs, n, err);
 }
+
+/* ---- the dashboard's digest ---- */
+
+void symbi_run_activity_cleanup(struct symbi_run_activity *a)
+{
+    if (a == NULL)
+        return;
+    free(a->runs);
+    free(a->minutes);
+    memset(a, 0, sizeof *a);
+}
+
+#define ACTIVITY_FALLBACK_RUNS 20000
+
+struct ordered {
+    struct symbi_run_brief b;
+    size_t idx;
+};
+
+static int by_job_then_index(const void *pa, const void *pb)
+{
+    const struct ordered *a = pa, *b = pb;
+    int c = strcmp(a->b.job_id, b->b.job_id);
+    return c != 0 ? c : (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/* For a backend without run_activity: the same digest from the newest
+ * ACTIVITY_FALLBACK_RUNS runs (full rows), grouped here. */
+static int activity_from_list(struct symbi_store *st, int per_job, int64_t since_ms,
+                              struct symbi_run_activity *out, struct symbi_err *err)
+{
+    struct symbi_run_filter f = {.due_before = SYMBI_TIME_NONE, .limit = ACTIVITY_FALLBACK_RUNS};
+    struct symbi_run *runs = NULL;
+    size_t n = 0;
+    int rc = st->ops->run_list(st, &f, &runs, &n, err);
+    if (rc != 0)
+        return rc;
+    out->runs = calloc(n ? n : 1, sizeof *out->runs);
+    out->minutes = calloc(n ? n : 1, sizeof *out->minutes);
+    if (out->runs == NULL || out->minutes == NULL) {
+        symbi_run_list_free(runs, n);
+        return symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
+    }
+    /* job by job (stable: newest first within a job), then at most per_job each */
+    struct ordered *ord = calloc(n ? n : 1, sizeof *ord);
+    if (ord == NULL) {
+        symbi_run_list_free(runs, n);
+        return symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        memcpy(ord[i].b.job_id, runs[i].job_id, sizeof ord[i].b.job_id);
+        ord[i].b.status = runs[i].status;
+        ord[i].b.scheduled_at = runs[i].scheduled_at;
+        ord[i].b.finished_at = runs[i].finished_at;
+        ord[i].idx = i;
+    }
+    qsort(ord, n, sizeof *ord, by_job_then_index);
+    for (size_t i = 0, in_job = 0; i < n; i++) {
+        in_job = i > 0 && strcmp(ord[i].b.job_id, ord[i - 1].b.job_id) == 0 ? in_job + 1 : 0;
+        if ((int)in_job < per_job)
+            out->runs[out->n_runs++] = ord[i].b;
+    }
+    free(ord);
+    for (size_t i = 0; i < n; i++) {
+        if (runs[i].finished_at == SYMBI_TIME_NONE || runs[i].finished_at < since_ms)
+            continue;
+        int64_t minute = runs[i].finished_at / 60000 * 60000;
+        size_t m = 0;
+        while (m < out->n_minutes && out->minutes[m].minute != minute)
+            m++;
+        if (m == out->n_minutes) {
+            /* keep the minutes in ascending order */
+            while (m > 0 && out->minutes[m - 1].minute > minute) {
+                out->minutes[m] = out->minutes[m - 1];
+                m--;
+            }
+            memset(&out->minutes[m], 0, sizeof out->minutes[m]);
+            out->minutes[m].minute = minute;
+            out->n_minutes++;
+        }
+        enum symbi_run_status s = runs[i].status;
+        if (s == SYMBI_RUN_SUCCEEDED)
+            out->minutes[m].succeeded++;
+        else if (s == SYMBI_RUN_FAILED || s == SYMBI_RUN_TIMED_OUT || s == SYMBI_RUN_INTERRUPTED)
+            out->minutes[m].failed++;
+        else
+            out->minutes[m].other++;
+    }
+    symbi_run_list_free(runs, n);
+    return 0;
+}
+
+int symbi_store_run_activity(struct symbi_store *st, int per_job, int64_t since_ms,
+                             struct symbi_run_activity *out, struct symbi_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (per_job < 1)
+        per_job = 1;
+    if (per_job > SYMBI_ACTIVITY_MAX_PER_JOB)
+        per_job = SYMBI_ACTIVITY_MAX_PER_JOB;
+    int rc = st->ops->run_activity != NULL ? st->ops->run_activity(st, per_job, since_ms, out, err)
+                                           : activity_from_list(st, per_job, since_ms, out, err);
+    if (rc != 0)
+        symbi_run_activity_cleanup(out);
+    return rc;
+}

@@ -101,6 +101,9 @@ struct symbi_store_ops {
                            struct symbi_err *err);
     int (*prune)(struct symbi_store *st, const struct symbi_retention *r, int64_t batch,
                  bool dry_run, struct symbi_prune_counts *out, struct symbi_err *err);
+    /* optional (NULL: store.c derives it from run_list, slower) */
+    int (*run_activity)(struct symbi_store *st, int per_job, int64_t since_ms,
+                        struct symbi_run_activity *out, struct symbi_err *err);
 };
 
 /* Every backend's handle starts with this. */

@@ -45,7 +45,8 @@ def test_every_route_needs_a_live_key(symbi, daemons):
         for client in (anon, bad):
             st, b = client.call(method, path, body)
             if public:
-                assert st == 200, (method, path, st, b)
+                # a public route with a parameter (a dashboard file) may not have "some-id"
+                assert st == 200 or (st == 404 and "some-id" in path), (method, path, st, b)
             else:
                 assert_error(st, b, 401)
         st, b = good.call(method, path, body)

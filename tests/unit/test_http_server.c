@@ -126,9 +126,11 @@ static void test_route_table_is_sane(void **state)
         size_t n;
         assert_true(http_route_match(src, path, scratch, sizeof scratch, p, &n));
         assert_non_null(http_routes[i].fn);
-        /* only health and metrics are public */
-        assert_int_equal(http_routes[i].is_public,
-                         strstr(src, "/health") != NULL || strcmp(src, "/metrics") == 0);
+        /* only health, metrics and the dashboard's files are public */
+        assert_int_equal(http_routes[i].is_public, strstr(src, "/health") != NULL ||
+                                                       strcmp(src, "/metrics") == 0 ||
+                                                       http_routes[i].fn == http_h_ui);
+        assert_int_equal(http_routes[i].fn == http_h_ui, strncmp(src, "/ui", 3) == 0);
         /* the scope a key needs: none for public routes, read for GETs,
          * run for manual runs and backfills, approve for decisions, write
          * otherwise */
