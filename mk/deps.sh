@@ -13,7 +13,7 @@ for list in "${lists[@]}"; do
         case "$kind" in
             pc) pkg-config --exists "$what" 2>/dev/null && continue ;;
             cmd) command -v "$what" >/dev/null 2>&1 && continue ;;
-            file) [ -e "$what" ] && continue ;;
+            file) compgen -G "$what" >/dev/null && continue ;; # a glob: any match
             py) /usr/bin/python3 -c "import $what" 2>/dev/null && continue ;;
         esac
         missing+=("$pkg")

@@ -13,9 +13,7 @@ int symbi_store_open(const char *url, struct symbi_store **out, struct symbi_err
     if (url == NULL || *url == '\0')
         return symbi_err_set(err, SYMBI_EINVAL, "store: empty store URL");
     if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-        return symbi_err_set(err, SYMBI_EUNSUPPORTED,
-                             "store: the PostgreSQL backend is not part of this build (%s)",
-                             "use a SQLite file path");
+        return symbi_pg_open(url, out, err);
     const char *path = url;
     if (strncmp(url, "sqlite://", 9) == 0)
         path = url + 9;

@@ -113,5 +113,7 @@ struct symbi_store {
 
 /* The SQLite backend (sq_db.c): path is a file name. */
 int symbi_sq_open(const char *path, struct symbi_store **out, struct symbi_err *err);
+/* The PostgreSQL backend (pg_db.c): url is a libpq connection URL. */
+int symbi_pg_open(const char *url, struct symbi_store **out, struct symbi_err *err);
 
 #endif

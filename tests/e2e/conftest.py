@@ -1,7 +1,15 @@
 """Shared fixtures for end-to-end tests: they drive the real `symbi` binary
 (SYMBI_BIN, default build/symbi) as a separate process in a temporary data
-directory, never a mock."""
+directory, never a mock.
+
+SYMBI_E2E_STORE=postgresql://USER@HOST:PORT/DB runs them on PostgreSQL: each
+test's `symbi` gets a new schema of that database (a schema is made in
+milliseconds, a database in about a second), named to the processes it starts
+by SYMBI_STORE (the URL's search_path option), and dropped at the test's end
+(tests/run.d/postgres.sh)."""
 import os
+import re
+import uuid
 import signal
 import socket
 import subprocess
@@ -12,6 +20,29 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("SYMBI_BIN", str(ROOT / "build" / "symbi"))
+
+
+# data directory -> the PostgreSQL URL of its store (SYMBI_E2E_STORE)
+STORE_URLS = {}
+
+
+def pg_url_with_schema(admin: str, schema: str) -> str:
+    """The URL whose sessions use `schema` (libpq's options parameter)."""
+    if not re.match(r"^postgres(ql)?://", admin):
+        raise ValueError(f"not a PostgreSQL URL: {admin}")
+    sep = "&" if "?" in admin else "?"
+    return f"{admin}{sep}options=-csearch_path%3D{schema}"
+
+
+def pg_sql(url: str, sql: str) -> str:
+    """Runs sql on the PostgreSQL database of url with psql; its output."""
+    return subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+                          check=True, text=True, capture_output=True, timeout=60).stdout
+
+
+def pg_store_of(data_dir) -> str:
+    """The PostgreSQL URL of the store of data_dir's test, or None (SQLite)."""
+    return STORE_URLS.get(str(data_dir))
 
 
 class Symbi:
@@ -26,6 +57,26 @@ class Symbi:
         self.env["SYMBI_HOME"] = str(data_dir)
         self.env["NO_COLOR"] = "1"
         self.env.pop("SYMBI_CONFIG", None)
+        self.pg_db = None
+        admin = os.environ.get("SYMBI_E2E_STORE", "")
+        if admin.startswith(("postgres://", "postgresql://")):
+            self.pg_admin = admin
+            self.pg_db = "symbi_e2e_" + uuid.uuid4().hex[:12]
+            pg_sql(admin, f"CREATE SCHEMA {self.pg_db}")
+            self.env["SYMBI_STORE"] = pg_url_with_schema(admin, self.pg_db)
+            STORE_URLS[str(data_dir)] = self.env["SYMBI_STORE"]
+
+    @property
+    def store_url(self):
+        """The store's URL: the SQLite file in the data directory, or the
+        PostgreSQL database of this test."""
+        return self.env.get("SYMBI_STORE") or str(self.data_dir / "symbi.db")
+
+    def drop_store(self):
+        if self.pg_db is not None:
+            pg_sql(self.pg_admin, f"DROP SCHEMA IF EXISTS {self.pg_db} CASCADE")
+            STORE_URLS.pop(str(self.data_dir), None)
+            self.pg_db = None
 
     def run(self, *args, input=None, timeout=60, env=None, check=False, cwd=None):
         e = dict(self.env)
@@ -96,7 +147,9 @@ def free_port() -> int:
 
 @pytest.fixture
 def symbi(tmp_path):
-    return Symbi(tmp_path)
+    s = Symbi(tmp_path)
+    yield s
+    s.drop_store()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 from apiclient import start_api
+from conftest import pg_sql, pg_store_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_PY = ROOT / "sdk" / "python"
@@ -79,6 +80,13 @@ def insert_pending_run(data_dir: Path, job_id: str, job_name: str) -> str:
     everything read back goes through the SDKs and the API."""
     rid = str(uuid.uuid4())
     now = int(time.time() * 1000)
+    pg = pg_store_of(data_dir)
+    if pg is not None:
+        name = job_name.replace("'", "''")
+        pg_sql(pg, "INSERT INTO runs (id, job_id, job_name, agent, trigger, scheduled_at, due_at,"
+               f" status, created_at) VALUES ('{rid}', '{job_id}', '{name}', 'echoer', 'manual',"
+               f" {now}, {now}, 'pending_approval', {now})")
+        return rid
     db = sqlite3.connect(str(data_dir / "symbi.db"), timeout=10)
     try:
         db.execute("INSERT INTO runs (id, job_id, job_name, agent, trigger, scheduled_at, due_at,"

@@ -76,7 +76,7 @@ static struct env *env_new(int max_concurrent_jobs)
     symbi_fake_clock_init(&v->fc, T0);
     struct symbi_sched_config cfg;
     symbi_sched_config_init(&cfg);
-    cfg.store_url = v->fx->path;
+    cfg.store_url = v->fx->url;
     cfg.node = "test-node";
     cfg.next_fire = symbi_cron_job_next;
     cfg.clock = &v->fc.base;

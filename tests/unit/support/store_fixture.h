@@ -9,7 +9,7 @@ struct store_fixture {
     char dir[64];   /* a temporary directory, removed by _free */
     char path[128]; /* SQLite: the store's file; "" for another backend */
     char url[512];  /* the store under test: open a second handle with it */
-    char pg_db[64]; /* PostgreSQL: the database made for this test */
+    char pg_db[64]; /* PostgreSQL: the schema made for this test */
     char admin[512];
     struct symbi_store *st;
 };
@@ -19,11 +19,11 @@ struct store_fixture {
  *   SYMBI_TEST_STORE unset, "" or "sqlite:"  a new SQLite file in a new
  *                                            temporary directory (the default)
  *   SYMBI_TEST_STORE=postgres://USER@HOST:PORT/DB  (or postgresql://) an
- *       ADMIN URL: each test gets a new database, created through it as
- *       symbi_t_<pid>_<n> and dropped (WITH FORCE) by store_fixture_free; the
- *       store's URL is the admin URL with its database replaced.
- * A database per test, not a wipe of one database, so a test starts from a
- * store exactly as `symbi_store_open` leaves a new one (migrations run by the
+ *       ADMIN URL: each test gets a new schema of DB, created through it as
+ *       symbi_t_<pid>_<n> and dropped (CASCADE) by store_fixture_free; the
+ *       store's URL is the admin URL with search_path set to that schema.
+ * A schema per test, not a wipe of one, so a test starts from a store
+ * exactly as `symbi_store_open` leaves a new one (migrations run by the
  * backend itself) and nothing a test leaves behind can reach the next.
  * Anything else fails the test with the value named.
  * Asserts on failure. */
