@@ -3,7 +3,7 @@
 #   make            build build/symbi
 #   make run        build and start `symbi up` on examples/agents
 #   make test       unit + end-to-end + fuzz-corpus replay, then all again under ASan+UBSan
-#   make bench      benchmarks (bench/)      make fuzz   libFuzzer runs (FUZZ_SECONDS=60)
+#   make bench      bench/REPORT.md, symbi and its peers   make fuzz   libFuzzer runs (FUZZ_SECONDS=60)
 #   make lint       clang-format check, banned functions, libraries in their modules
 #   make install PREFIX=/usr/local           make clean
 
@@ -46,7 +46,7 @@ BENCH_SRCS   := $(sort $(wildcard bench/bench_*.c))
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 BENCH_SUPPORT := tests/unit/support/http_recv.c
 
-.PHONY: all deps run test test-unit test-asan tests bench fuzz lint format install clean
+.PHONY: all deps run test test-unit test-asan tests bench bench-bins fuzz lint format install clean
 
 all: deps $(BIN)
 
@@ -119,10 +119,15 @@ run: all
 	@mkdir -p data
 	exec $(BIN) --data-dir data up --agents examples/agents
 
+# The performance report (bench/REPORT.md): symbi built -O2 in its own
+# directory, the peers installed (Debian packages, npm ci in bench/peers).
+BENCH_BUILD ?= build-bench
 bench: deps
 	@mk/deps.sh bench
-	@$(MAKE) --no-print-directory OPT="-O2 -g -DNDEBUG" $(BIN) $(BENCH_BINS)
-	@bench/run.sh $(BUILD)
+	@$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT="-O2 -g -DNDEBUG" bench-bins
+	@bench/run.sh $(BENCH_BUILD)
+
+bench-bins: $(BIN) $(BENCH_BINS)
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

@@ -135,8 +135,10 @@ int main(void)
     printf("parse: %.0f parses/second (%.1f ns each)\n", 1e9 / best_parse, best_parse);
     FILE *f = fopen("bench/out/bench_cron.json", "w");
     if (f != NULL) {
-        fprintf(f, "{\"median_ns_utc\": %.2f, \"median_ns_berlin\": %.2f, \"expressions\": [\n",
-                med_utc, med_berlin);
+        fprintf(f,
+                "{\"median_ns_utc\": %.2f, \"median_ns_berlin\": %.2f, \"parse_per_s\": %.0f, "
+                "\"expressions\": [\n",
+                med_utc, med_berlin, 1e9 / best_parse);
         for (size_t k = 0; k < N_EXPR; k++)
             fprintf(f,
                     "  {\"symbi\": \"%s\", \"croniter\": \"%s\", \"ns_utc\": %.2f, "

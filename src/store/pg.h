@@ -257,6 +257,8 @@ int pg_node_heartbeat(struct symbi_store *st, const char *node, int64_t now, int
 int pg_node_remove(struct symbi_store *st, const char *node, struct symbi_err *err);
 int pg_node_alive(struct symbi_store *st, const char *except, int64_t now, bool *alive,
                   struct symbi_err *err);
+int pg_run_activity(struct symbi_store *st, int per_job, int64_t since_ms,
+                    struct symbi_run_activity *out, struct symbi_err *err);
 int pg_prune(struct symbi_store *st, const struct symbi_retention *r, int64_t batch, bool dry_run,
              struct symbi_prune_counts *out, struct symbi_err *err);
 

@@ -499,6 +499,7 @@ const struct symbi_store_ops symbi_pg_ops = {
     .node_remove = pg_node_remove,
     .node_alive = pg_node_alive,
     .recover_expired = pg_recover_expired,
+    .run_activity = pg_run_activity,
     .node_lease = pg_node_lease,
     .wait_change = pg_wait_change,
 };

@@ -14,7 +14,7 @@
 #define AGENT_COLS                                                                                 \
     "name, runner, command, exec, model, system_prompt, builtin, capabilities, env, workdir, "     \
     "timeout_ms, endpoint, api_key_env, temperature, max_tokens, source, created_at, updated_at, " \
-    "api, tools, max_tool_calls"
+    "api, tools, max_tool_calls, sandbox"
 
 int pg_agent_upsert(struct symbi_store *st, const struct symbi_agent_def *a, int64_t now,
                     struct symbi_err *err)
@@ -47,13 +47,14 @@ int pg_agent_upsert(struct symbi_store *st, const struct symbi_agent_def *a, int
     pgp_text(&p, a->api);
     pgp_text(&p, a->tools);
     pgp_opt(&p, a->max_tool_calls);
+    pgp_text(&p, a->sandbox);
     return pg_x(s,
                 "INSERT INTO agents (" AGENT_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,"
-                "$12,$13,$14,$15,$16,$17,$17,$18,$19,$20) ON CONFLICT (name) DO UPDATE SET "
+                "$12,$13,$14,$15,$16,$17,$17,$18,$19,$20,$21) ON CONFLICT (name) DO UPDATE SET "
                 "runner=$2, command=$3, exec=$4, model=$5, system_prompt=$6, builtin=$7, "
                 "capabilities=$8, env=$9, workdir=$10, timeout_ms=$11, endpoint=$12, "
                 "api_key_env=$13, temperature=$14, max_tokens=$15, source=$16, updated_at=$17, "
-                "api=$18, tools=$19, max_tool_calls=$20",
+                "api=$18, tools=$19, max_tool_calls=$20, sandbox=$21",
                 &p, NULL, "saving an agent", err);
 }
 
@@ -82,6 +83,7 @@ static int agent_read(const PGresult *r, int i, struct symbi_agent_def *a)
     a->api = pgc_str(r, i, 18, &no_mem);
     a->tools = pgc_str(r, i, 19, &no_mem);
     a->max_tool_calls = (int)pgc_opt(r, i, 20);
+    a->sandbox = pgc_str(r, i, 21, &no_mem);
     if (no_mem) {
         symbi_agent_def_cleanup(a);
         return SYMBI_ENOMEM;

@@ -95,11 +95,13 @@ static const struct pg_migration migrations[] = {
      /* moved (outside transactions) after every commit that changed jobs
       * or queued runs: the change mark every node polls */
      "CREATE SEQUENCE symbi_changes;"},
+    /* SQLite's migration 7: an agent's sandbox block (docs/sandbox.md) */
+    {2, "agents.sandbox", "ALTER TABLE agents ADD COLUMN sandbox text;"},
     /* several nodes (docs/store.md): a node's lease carries an epoch, new
      * each time the lease is acquired (not renewed), from a sequence that
      * never hands one out twice; a run owned by a node carries the epoch
-     * it was taken under (SQLite's migration 7) */
-    {2, "lease epochs: nodes.epoch, runs.epoch, lease_epochs",
+     * it was taken under (SQLite's migration 8) */
+    {3, "lease epochs: nodes.epoch, runs.epoch, lease_epochs",
      "ALTER TABLE nodes ADD COLUMN epoch bigint NOT NULL DEFAULT 0;"
      "ALTER TABLE runs ADD COLUMN epoch bigint;"
      "CREATE SEQUENCE lease_epochs;"},

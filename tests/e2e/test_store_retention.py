@@ -7,6 +7,7 @@ import sqlite3
 import time
 import uuid
 
+from conftest import pg_sql, pg_store_of
 from sched_util import runs, start, wait_until, write_agents
 
 AGENTS = """
@@ -19,8 +20,23 @@ DAY = 86400000
 
 
 def fill(symbi, name, n, base, status="succeeded", **extra):
-    """SQLite-only: writes n old run records with SQL (months of history no
-    CLI or API call can backdate); the checks read back through the CLI."""
+    """Writes n old run records with SQL (months of history no CLI or API
+    call can backdate), in the SQLite file or the PostgreSQL database of the
+    test (SYMBI_E2E_STORE); the checks read back through the CLI."""
+    pg = pg_store_of(symbi.data_dir)
+    if pg is not None:
+        now = int(time.time() * 1000)
+        due = extra.get("due")
+        fin = extra.get("fin", "t")
+        node = extra.get("node")
+        pg_sql(pg, "INSERT INTO runs (id, job_id, job_name, scheduled_at, due_at, started_at, "
+               "finished_at, status, created_at, node) SELECT gen_random_uuid()::text, j.id, "
+               f"j.name, t, {due if due is not None else 't'}, t, "
+               f"{'NULL' if fin is None else fin}, '{status}', {now}, "
+               f"{'NULL' if node is None else repr(node)} FROM jobs j, "
+               f"generate_series({base}::bigint, {base + (n - 1) * 60000}::bigint, 60000) t "
+               f"WHERE j.name = '{name}'")
+        return
     db = sqlite3.connect(symbi.data_dir / "symbi.db", timeout=10)
     jid = db.execute("SELECT id FROM jobs WHERE name = ?", (name,)).fetchone()[0]
     now = int(time.time() * 1000)

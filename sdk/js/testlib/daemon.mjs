@@ -1,6 +1,8 @@
 // daemon.mjs - starts a real `symbi up` for the SDK's tests: SYMBI_BIN (default
 // build/symbi), a temporary data directory, an API key, two agents (one that
-// echoes, one that fails), loopback port 0 read back from the log.
+// echoes, one that fails), loopback port 0 read back from the log. With
+// SYMBI_E2E_STORE=postgres://... (tests/run.d/postgres.sh) the store is a new
+// schema of that database, dropped at stop().
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +22,13 @@ agent failer {
 }
 `;
 
+function psql(url, sql) {
+  const r = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', url, '-c', sql], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+}
+
 export async function startDaemon() {
   const dir = mkdtempSync(join(tmpdir(), 'symbi-js-'));
   mkdirSync(join(dir, 'agents'));
@@ -29,6 +38,14 @@ export async function startDaemon() {
     if (!k.startsWith('SYMBI_')) env[k] = v;
   }
   Object.assign(env, { SYMBI_HOME: dir, SYMBI_API_KEY: KEY, NO_COLOR: '1' });
+  const admin = process.env.SYMBI_E2E_STORE || '';
+  let pg = null;
+  if (/^postgres(ql)?:\/\//.test(admin)) {
+    const schema = `symbi_js_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    psql(admin, `CREATE SCHEMA ${schema}`);
+    pg = { admin, schema, url: `${admin}${admin.includes('?') ? '&' : '?'}options=-csearch_path%3D${schema}` };
+    env.SYMBI_STORE = pg.url;
+  }
   const out = [];
   const proc = spawn(BIN, ['up', '--listen', '127.0.0.1:0', '--agents', join(dir, 'agents')], {
     env,
@@ -57,6 +74,10 @@ export async function startDaemon() {
       const sql = `INSERT INTO runs (id, job_id, job_name, agent, trigger, scheduled_at, due_at,
         status, created_at) VALUES ('${id}', '${jobId}', '${jobName}', 'echoer', 'manual',
         ${now}, ${now}, 'pending_approval', ${now});`;
+      if (pg !== null) {
+        psql(pg.url, sql);
+        return id;
+      }
       const r = spawnSync('sqlite3', ['-cmd', '.timeout 10000', join(dir, 'symbi.db'), sql], {
         encoding: 'utf8',
       });
@@ -77,6 +98,7 @@ export async function startDaemon() {
         proc.kill('SIGTERM');
         await done;
       }
+      if (pg !== null) psql(pg.admin, `DROP SCHEMA IF EXISTS ${pg.schema} CASCADE`);
       if (process.env.SYMBI_KEEP_TMP !== '1') rmSync(dir, { recursive: true, force: true });
     },
     log: () => Buffer.concat(out).toString(),
