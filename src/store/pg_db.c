@@ -296,19 +296,22 @@ int pg_begin(struct pg_store *s, struct symbi_err *err)
     if (rc == 0) {
         s->depth = 1;
         s->dirty = false;
+        s->touched = false;
     }
     return rc;
 }
 
 /* Tells every node that jobs or queued runs changed: the sequence moves
  * outside any transaction, after the change is visible. */
-static void announce(struct pg_store *s)
+static void announce(struct pg_store *s, bool wake)
 {
     s->local_changes++;
     PGresult *r = NULL;
     /* the notification wakes the other nodes at once (pg_notify.c) */
-    if (pg_q(s, "SELECT nextval('symbi_changes'), pg_notify('" PG_CHANGES_CHANNEL "', '')", NULL,
-             &r, "moving the change mark", NULL) == 0)
+    const char *sql = wake ? "SELECT nextval('symbi_changes'), pg_notify('" PG_CHANGES_CHANNEL
+                             "', '')"
+                           : "SELECT nextval('symbi_changes')";
+    if (pg_q(s, sql, NULL, &r, "moving the change mark", NULL) == 0)
         PQclear(r);
 }
 
@@ -331,9 +334,10 @@ int pg_commit(struct pg_store *s, struct symbi_err *err)
         return rc;
     }
     s->depth = 0;
-    if (s->dirty) {
+    if (s->dirty || s->touched) {
+        announce(s, s->dirty);
         s->dirty = false;
-        announce(s);
+        s->touched = false;
     }
     return 0;
 }
@@ -348,6 +352,7 @@ void pg_rollback(struct pg_store *s)
     }
     s->depth = 0;
     s->dirty = false;
+    s->touched = false;
     if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK &&
         PQtransactionStatus(s->conn) != PQTRANS_IDLE)
         command(s, "ROLLBACK", "rolling back", NULL);

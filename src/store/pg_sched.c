@@ -123,6 +123,9 @@ static int finish(struct pg_store *s, const struct symbi_run_outcome *o, int64_t
     }
     if (rc == 0 && f->news)
         s->dirty = true;
+    /* run_count, last_run, failure_count moved: readers' caches are stale */
+    if (rc == 0)
+        s->touched = true;
     free(job_name);
     symbi_rules_events_cleanup(&ev);
     return rc;

@@ -98,3 +98,24 @@ def test_two_daemons_share_one_database(symbi, daemons, tmp_path):
     for i in range(20):
         ledger_ok([r for r in got if r["job_name"] == f"j{i:02d}"])
     store_check(symbi)
+
+
+def test_api_job_list_follows_run_outcomes(symbi, daemons):
+    """The API caches its job list by the store's change mark: on PostgreSQL
+    recording a run's outcome (run_count, last_run) moves the mark too, so
+    the list answers the counters the store holds, not those of the first
+    request."""
+    from apiclient import Api, start_api
+    write_agents(symbi.data_dir, TICK)
+    _, port = start_api(symbi, daemons, "--agents", symbi.data_dir / "agents")
+    api = Api(port)
+
+    def listed():
+        st, body = api.get("/api/v1/schedule")
+        assert st == 200, body
+        return next(j for j in body if j["name"] == "tick")["run_count"]
+    first = listed()
+    wait_until(lambda: len(runs(symbi, "tick", status="succeeded")) >= first + 2, timeout=20,
+               what="two more runs")
+    stored = len(runs(symbi, "tick", status="succeeded"))
+    wait_until(lambda: listed() >= stored, timeout=5, what="the list to show the new runs")
