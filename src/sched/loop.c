@@ -447,6 +447,7 @@ void symbi_sched_free(struct symbi_sched *s)
     free(s->node);
     free(s->environment);
     free(s->data_dir);
+    free(s->noted);
     free(s->exec_environment);
     free(s->exec_data_dir);
     free(s->exec_llm_endpoint);

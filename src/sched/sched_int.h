@@ -91,6 +91,12 @@ void sched_counts_release(struct sched_counts *c, const char *job_id);
 #define SCHED_MAX_WORKERS  1024
 #define SCHED_POOL_HANDLES 4 /* store handles the workers share */
 
+/* a run note found at start (notes.c): the run had started */
+struct sched_noted {
+    char id[SYMBI_UUID_LEN + 1];
+    int64_t at; /* the note's time, wall ms: when it started, about */
+};
+
 /* what a claimed run needs of its job, noted by the planner during the
  * claim so that adopting the runs reads nothing back from the store */
 struct sched_jobinfo {
@@ -185,6 +191,8 @@ struct symbi_sched {
     size_t n_infos, cap_infos, info_cursor;
     struct symbi_agent_def *agents; /* by name, dropped when the store changes */
     size_t n_agents;
+    struct sched_noted *noted; /* runs noted started by the previous incarnation */
+    size_t n_noted, cap_noted;
 };
 
 void sched_entry_free(struct sched_entry *e);
@@ -224,7 +232,28 @@ void sched_work_one(struct symbi_sched *s, struct sched_entry *e);
 /* stepped: executes up to max queued runs on the caller's thread; the
  * number executed. */
 int sched_work_run(struct symbi_sched *s, int max);
+
+/* ---- run notes (notes.c) ---- */
+struct sched_group_note {
+    const struct symbi_sched *s;
+    const char *run_id;
+};
+/* The run's note, made before it executes (nothing when there is no data
+ * directory); removed once its outcome is committed. */
+void sched_note_started(const struct symbi_sched *s, const char *run_id);
+void sched_note_recorded(const struct symbi_sched *s, const char *run_id);
+/* The executor's on_group callback (ud: a struct sched_group_note): the
+ * agent's group id while it lives, emptied when it is gone. */
+void sched_note_group(void *ud, int pgid);
+/* At start: kills the groups the notes name and keeps the notes' run ids
+ * (s->noted) for sched_recover. */
 void sched_kill_orphans(struct symbi_sched *s);
+/* Inside recovery's transaction: the noted runs the store still says are
+ * queued by this node started before the crash: marked running (then
+ * interrupted by the recovery). *marked: how many. 0 or the store's error. */
+int sched_mark_noted_started(struct symbi_sched *s, size_t *marked, struct symbi_err *err);
+/* After recovery committed: removes the notes and forgets them. */
+void sched_notes_forget(struct symbi_sched *s);
 
 /* ---- start and stop (shutdown.c) ---- */
 /* Recovery of dead nodes' runs at start. */

@@ -21,7 +21,9 @@ void sched_recover(struct symbi_sched *s, int64_t now)
         symbi_log(SYMBI_LOG_ERROR, "scheduler", "recovery failed: %s", err.msg);
         return;
     }
-    if (symbi_store_recover_expired(s->st, now, &runs, &n, &err) != 0) {
+    size_t marked = 0;
+    if (sched_mark_noted_started(s, &marked, &err) != 0 ||
+        symbi_store_recover_expired(s->st, now, &runs, &n, &err) != 0) {
         symbi_store_rollback(s->st);
         symbi_log(SYMBI_LOG_ERROR, "scheduler", "recovery failed: %s", err.msg);
         return;
@@ -49,9 +51,13 @@ void sched_recover(struct symbi_sched *s, int64_t now)
     if (symbi_store_commit(s->st, &err) != 0) {
         symbi_store_rollback(s->st);
         symbi_log(SYMBI_LOG_ERROR, "scheduler", "recovery failed: %s", err.msg);
-    } else if (n > 0) {
-        symbi_log(SYMBI_LOG_WARN, "scheduler",
-                  "recovered runs of expired leases interrupted=%zu retried=%zu", n, retried);
+    } else {
+        sched_notes_forget(s);
+        if (n > 0)
+            symbi_log(SYMBI_LOG_WARN, "scheduler",
+                      "recovered runs of expired leases interrupted=%zu retried=%zu "
+                      "started_before_recorded=%zu",
+                      n, retried, marked);
     }
     symbi_run_list_free(runs, n);
 }
