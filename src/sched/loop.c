@@ -12,6 +12,8 @@
 #include <time.h>
 
 #define CANCEL_GRACE_MS 500
+/* how long one store operation of the loop thread waits for a lock */
+#define LOOP_LOCK_WAIT_MS 200
 
 void symbi_sched_config_init(struct symbi_sched_config *c)
 {
@@ -338,6 +340,10 @@ int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err)
         sched_recover(s, now);
     if (rc == 0)
         rc = symbi_store_node_heartbeat(s->st, s->node, now, s->cfg.lease_ms, err);
+    /* from now on the loop thread waits briefly for a store locked by
+     * another process, then backs off: the runs it already claimed start
+     * at their instants meanwhile (recovery above could wait longer) */
+    symbi_store_set_lock_wait(s->st, LOOP_LOCK_WAIT_MS);
     if (rc == 0)
         rc = sched_recorder_start(s, err);
     if (rc == 0 && sched_add_workers(s, s->cfg.max_concurrent_jobs) != 0)

@@ -29,6 +29,7 @@ struct sq_store {
     char *path;
     int64_t local_changes; /* job changes committed through this handle */
     int depth;             /* open transaction levels (savepoints past 1) */
+    int64_t begin_wait_ms; /* how long sq_begin keeps retrying a busy BEGIN */
     struct sq_slot cache[SQ_CACHE_SLOTS];
     struct sq_fast fast[SQ_FAST_SLOTS];
 };

@@ -104,6 +104,8 @@ struct symbi_store_ops {
     /* optional (NULL: store.c derives it from run_list, slower) */
     int (*run_activity)(struct symbi_store *st, int per_job, int64_t since_ms,
                         struct symbi_run_activity *out, struct symbi_err *err);
+    /* optional (NULL: the backend's default wait) */
+    void (*set_lock_wait)(struct symbi_store *st, int64_t ms);
 };
 
 /* Every backend's handle starts with this. */
