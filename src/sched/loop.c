@@ -284,6 +284,7 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
     pthread_mutex_init(&s->wq_lock, NULL);
     pthread_cond_init(&s->wq_cond, NULL);
     pthread_mutex_init(&s->rq_lock, NULL);
+    pthread_mutex_init(&s->journal.mu, NULL);
     pthread_cond_init(&s->rq_cond, NULL);
     if (s->store_url == NULL || s->node == NULL || s->environment == NULL ||
         (cfg->exec.environment != NULL && s->exec_environment == NULL) ||
@@ -344,6 +345,9 @@ int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err)
      * another process, then backs off: the runs it already claimed start
      * at their instants meanwhile (recovery above could wait longer) */
     symbi_store_set_lock_wait(s->st, LOOP_LOCK_WAIT_MS);
+    if (rc == 0 && sched_journal_open(s) != 0)
+        rc = symbi_err_set(err, SYMBI_EIO, "scheduler: cannot open %s/running/started.*",
+                           s->data_dir);
     if (rc == 0)
         rc = sched_recorder_start(s, err);
     if (rc == 0 && sched_add_workers(s, s->cfg.max_concurrent_jobs) != 0)
@@ -448,6 +452,8 @@ void symbi_sched_free(struct symbi_sched *s)
     pthread_mutex_destroy(&s->wq_lock);
     pthread_cond_destroy(&s->wq_cond);
     pthread_mutex_destroy(&s->rq_lock);
+    sched_journal_close(s);
+    pthread_mutex_destroy(&s->journal.mu);
     pthread_cond_destroy(&s->rq_cond);
     free(s->store_url);
     free(s->node);

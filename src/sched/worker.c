@@ -54,7 +54,7 @@ static void execute_run(struct symbi_sched *s, struct sched_entry *e)
 
 void sched_work_one(struct symbi_sched *s, struct sched_entry *e)
 {
-    sched_note_started(s, e->run.id); /* before anything of the run happens */
+    sched_note_started(s, e); /* before anything of the run happens */
     execute_run(s, e);
     e->finished_wall = sched_wall(s);
     atomic_store(&e->done, true);
