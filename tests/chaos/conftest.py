@@ -18,6 +18,7 @@ e2e_conftest = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(e2e_conftest)
 
 symbi = e2e_conftest.symbi
+Symbi, BIN = e2e_conftest.Symbi, e2e_conftest.BIN  # what the e2e helpers import
 daemons = e2e_conftest.daemons
 
 
