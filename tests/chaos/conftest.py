@@ -32,11 +32,6 @@ class Level:
     def pick(self, short, full):
         return full if self.full else short
 
-    def skip_load_under_asan(self, what):
-        """Load tests only (COMMON.md): the plain pass runs them."""
-        if self.asan and not self.full:
-            pytest.skip(f"{what}: a load test, run in the plain pass (too slow under ASan)")
-
 
 @pytest.fixture
 def chaos():

@@ -1,5 +1,5 @@
 """The store locked by another process (issue 20 #3): a process holds
-BEGIN EXCLUSIVE on the SQLite file for 30 s (`make test-chaos`; 8 s in
+BEGIN EXCLUSIVE on the SQLite file for 30 s (`make test-chaos`; 6 s in
 `make test`) while jobs fire every second. No burst of duplicate fires
 (the ledger checker: every instant once), the instants missed while the
 store was locked follow each job's catch_up (once: the latest runs as
@@ -26,7 +26,7 @@ print(int(time.time() * 1000), flush=True)
 
 
 def test_store_locked_for_a_while(symbi, daemons, chaos):
-    hold_s = chaos.pick(8, 30)
+    hold_s = chaos.pick(6, 30)
     data = symbi.data_dir
     write_config(data, {"max_concurrent_jobs": 32})
     (data / "agents").mkdir()
@@ -55,10 +55,10 @@ def test_store_locked_for_a_while(symbi, daemons, chaos):
     # recovered: health answers 200, the next instants run on time
     wait_until(lambda: Api(port, timeout=30).get("/api/v1/health/scheduler")[0] == 200,
                timeout=30, every=0.5, what="health 200")
-    after = released_at + 8000
+    after = released_at + 5500  # claims resume within the 5 s back-off
     wait_until(lambda: rows(symbi, "SELECT count(*) AS n FROM runs WHERE job_name = 'once' AND "
                                    "trigger = 'schedule' AND status = 'succeeded' AND "
-                                   "scheduled_at >= ?", after)[0]["n"] >= 3,
+                                   "scheduled_at >= ?", after)[0]["n"] >= 1,
                timeout=40, what="on-time fires after the lock")
     wait_until(lambda: rows(symbi, "SELECT count(*) AS n FROM runs WHERE status IN "
                                    "('queued', 'running')")[0]["n"] <= 30, timeout=30,
@@ -101,7 +101,7 @@ def test_store_locked_for_a_while(symbi, daemons, chaos):
             catch_up=late, max_runs_of_a_job_started_in_one_second=burst,
             log_lines_during=len(log.splitlines()), **rep.figures())
     assert rep.ok, rep.explain()
-    expect = hold_s - 5  # instants in the window at least
+    expect = hold_s - 4  # instants in the window at least
     once, skip, every = late["once"], late["skip"], late["all"]
     assert once.get("schedule/missed", 0) >= expect - 1, once
     assert once.get("catch_up/succeeded", 0) <= 1, once
