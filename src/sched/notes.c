@@ -161,7 +161,9 @@ static void keep_noted(struct symbi_sched *s, const char *run_id, int64_t at)
         s->noted = v;
         s->cap_noted = cap;
     }
-    snprintf(s->noted[s->n_noted].id, sizeof s->noted[s->n_noted].id, "%s", run_id);
+    /* run_id is a checked id (is_run_id): exactly SYMBI_UUID_LEN bytes */
+    memcpy(s->noted[s->n_noted].id, run_id, SYMBI_UUID_LEN);
+    s->noted[s->n_noted].id[SYMBI_UUID_LEN] = '\0';
     s->noted[s->n_noted++].at = at;
 }
 
