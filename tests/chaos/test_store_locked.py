@@ -1,5 +1,5 @@
 """The store locked by another process (issue 20 #3): a process holds
-BEGIN EXCLUSIVE on the SQLite file for 30 s (`make test-chaos`; 6 s in
+BEGIN EXCLUSIVE on the SQLite file for 30 s (`make test-chaos`; 8 s in
 `make test`) while jobs fire every second. No burst of duplicate fires
 (the ledger checker: every instant once), the instants missed while the
 store was locked follow each job's catch_up (once: the latest runs as
@@ -26,7 +26,7 @@ print(int(time.time() * 1000), flush=True)
 
 
 def test_store_locked_for_a_while(symbi, daemons, chaos):
-    hold_s = chaos.pick(6, 30)
+    hold_s = chaos.pick(8, 30)
     data = symbi.data_dir
     write_config(data, {"max_concurrent_jobs": 32})
     (data / "agents").mkdir()
@@ -70,12 +70,13 @@ def test_store_locked_for_a_while(symbi, daemons, chaos):
     dump = ledger.dump(symbi)
     rep = ledger.check(dump)
     # the instants whose claim the lock held back past the catch-up bound
-    # (2 s late): those are the missed fires; each mode decides them
+    # (2 s late, whenever after the release the claim comes): those are the
+    # missed fires; each mode decides them
     late = {}
     for mode in ("once", "skip", "all"):
         _, runs = dump[mode]
         win = [r for r in runs if r["attempt"] == 1 and locked_at + 2500 <= ledger.ms(
-            r["scheduled_at"]) <= released_at - 1000]
+            r["scheduled_at"]) <= released_at - 2500]
         late[mode] = {}
         for r in win:
             k = f"{r['trigger']}/{r['status']}"
@@ -101,7 +102,7 @@ def test_store_locked_for_a_while(symbi, daemons, chaos):
             catch_up=late, max_runs_of_a_job_started_in_one_second=burst,
             log_lines_during=len(log.splitlines()), **rep.figures())
     assert rep.ok, rep.explain()
-    expect = hold_s - 4  # instants in the window at least
+    expect = hold_s - 6  # instants in the window at least
     once, skip, every = late["once"], late["skip"], late["all"]
     assert once.get("schedule/missed", 0) >= expect - 1, once
     assert once.get("catch_up/succeeded", 0) <= 1, once
