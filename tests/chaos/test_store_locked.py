@@ -109,7 +109,10 @@ def test_store_locked_for_a_while(symbi, daemons, chaos):
     assert set(skip) == {"schedule/missed"} and skip["schedule/missed"] >= expect, skip
     assert every.get("catch_up/succeeded", 0) >= expect and "schedule/missed" not in every, every
     assert lag <= 2500, f"a scheduled run started {lag} ms after its instant"
-    assert not [r for _, runs in dump.values() for r in runs if r["status"] == "skipped"]
+    # around the lock nothing is `skipped` as if a job were running (a run
+    # slower than a second on a starved machine may be, elsewhere)
+    assert not [r for _, runs in dump.values() for r in runs if r["status"] == "skipped" and
+                locked_at <= ledger.ms(r["scheduled_at"]) <= released_at + 6000]
     assert burst <= 3, f"{burst} runs of one job started in one second"
     # said once what failed and once that it recovered, not a line per try
     assert "the store cannot write" in log and "the store writes again" in log, log
