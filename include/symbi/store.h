@@ -20,6 +20,11 @@ const char *symbi_store_backend(const struct symbi_store *st);
 /* Verifies the store's consistency (SQLite: PRAGMA integrity_check and
  * foreign_key_check). SYMBI_ESTORE with the first problem in err->msg. */
 int symbi_store_check(struct symbi_store *st, struct symbi_err *err);
+/* Bounds how long one operation of this handle waits for a lock another
+ * process or handle holds (ms, > 0) before it fails with SYMBI_EBUSY; the
+ * scheduler's loop uses a short bound so that a locked store delays no run
+ * it already claimed. A backend without the notion keeps its default. */
+void symbi_store_set_lock_wait(struct symbi_store *st, int64_t ms);
 
 /* Groups several operations into one transaction (all or none): every
  * operation between begin and commit joins it, each as a savepoint, so a

@@ -16,11 +16,27 @@ static bool body_time(struct http_req *r, const char *key, int64_t *out)
     return true;
 }
 
+/* false (answered 400) when the body has a key other than from, to, dry_run */
+static bool backfill_keys(struct http_req *r)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(r->json, key, v)
+    {
+        if (strcmp(key, "from") != 0 && strcmp(key, "to") != 0 && strcmp(key, "dry_run") != 0) {
+            http_reply_error(r, 400, "INVALID_FIELD", json_pack("{s:s}", "field", key),
+                             "unknown field \"%.64s\" (the body takes from, to and dry_run)", key);
+            return false;
+        }
+    }
+    return true;
+}
+
 void http_h_schedule_backfill(struct http_req *r)
 {
     struct symbi_store *st = http_store(r, true);
     int64_t from, to;
-    if (st == NULL || !body_time(r, "from", &from) || !body_time(r, "to", &to))
+    if (st == NULL || !body_time(r, "from", &from) || !body_time(r, "to", &to) || !backfill_keys(r))
         return;
     json_t *dv = json_object_get(r->json, "dry_run");
     if (dv != NULL && !json_is_boolean(dv)) {

@@ -136,6 +136,7 @@ static void adopt_runs(struct symbi_sched *s, struct symbi_run *runs, size_t n, 
             symbi_run_cleanup(&runs[i]);
             continue;
         }
+        e->journal_gen = -1;
         e->run = runs[i]; /* moves the strings */
         symbi_agent_def_init(&e->agent);
         symbi_job_init(&e->job);
@@ -219,7 +220,10 @@ void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force)
     sched_infos_clear(s);
     runs = NULL;
     n = 0;
-    rc = symbi_store_claim_queued(s->st, now, CLAIM_LIMIT, s->node, &runs, &n, &err);
+    /* queued runs too are taken ahead (a released fire waiting out its
+     * jitter, a retry's backoff), so that they start at their instant and
+     * a clean stop gives the fires back */
+    rc = symbi_store_claim_queued(s->st, now + lookahead(s), CLAIM_LIMIT, s->node, &runs, &n, &err);
     if (rc != 0) {
         claim_failed(s, "claim of queued runs", err.msg, now, mono);
         return;

@@ -12,6 +12,8 @@
 #include <time.h>
 
 #define CANCEL_GRACE_MS 500
+/* how long one store operation of the loop thread waits for a lock */
+#define LOOP_LOCK_WAIT_MS 200
 
 void symbi_sched_config_init(struct symbi_sched_config *c)
 {
@@ -267,6 +269,7 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
     pthread_mutex_init(&s->wq_lock, NULL);
     pthread_cond_init(&s->wq_cond, NULL);
     pthread_mutex_init(&s->rq_lock, NULL);
+    pthread_mutex_init(&s->journal.mu, NULL);
     pthread_cond_init(&s->rq_cond, NULL);
     if (s->store_url == NULL || s->node == NULL || s->environment == NULL ||
         (cfg->exec.environment != NULL && s->exec_environment == NULL) ||
@@ -326,6 +329,13 @@ int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err)
         rc = symbi_store_node_lease(s->st, s->node, now, s->cfg.lease_ms, &s->epoch, err);
     s->lease_ok_mono = s->started_mono;
     s->stats.lease_epoch = s->epoch;
+    /* from now on the loop thread waits briefly for a store locked by
+     * another process, then backs off: the runs it already claimed start
+     * at their instants meanwhile (recovery above could wait longer) */
+    symbi_store_set_lock_wait(s->st, LOOP_LOCK_WAIT_MS);
+    if (rc == 0 && sched_journal_open(s) != 0)
+        rc = symbi_err_set(err, SYMBI_EIO, "scheduler: cannot open %s/running/started.*",
+                           s->data_dir);
     if (rc == 0)
         rc = sched_recorder_start(s, err);
     if (rc == 0 && sched_add_workers(s, s->cfg.max_concurrent_jobs) != 0)
@@ -432,11 +442,14 @@ void symbi_sched_free(struct symbi_sched *s)
     pthread_mutex_destroy(&s->wq_lock);
     pthread_cond_destroy(&s->wq_cond);
     pthread_mutex_destroy(&s->rq_lock);
+    sched_journal_close(s);
+    pthread_mutex_destroy(&s->journal.mu);
     pthread_cond_destroy(&s->rq_cond);
     free(s->store_url);
     free(s->node);
     free(s->environment);
     free(s->data_dir);
+    free(s->noted);
     free(s->exec_environment);
     free(s->exec_data_dir);
     free(s->exec_llm_endpoint);

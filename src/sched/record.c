@@ -273,6 +273,7 @@ static int write_batch(struct symbi_sched *s)
         n++;
         if (r->kind == REC_FINISH) {
             finish_noted(s, e);
+            sched_note_recorded(s, e); /* its outcome is in the store */
             retries |= e->rec_retry_queued;
         }
         if (r->kind != REC_START)

@@ -45,6 +45,7 @@ struct sched_entry {
     int rec_max_retries;
     int64_t rec_retry_due;
     struct sched_rec start_rec, final_rec;
+    int journal_gen;          /* its journal file (notes.c), -1 when none */
     struct sched_entry *next; /* work / done lists */
 };
 
@@ -90,6 +91,22 @@ void sched_counts_release(struct sched_counts *c, const char *job_id);
 
 #define SCHED_MAX_WORKERS  1024
 #define SCHED_POOL_HANDLES 4 /* store handles the workers share */
+
+/* a run note found at start (notes.c): the run had started */
+struct sched_noted {
+    char id[SYMBI_UUID_LEN + 1];
+    int64_t at; /* the note's time, wall ms: when it started, about */
+};
+
+/* the journal of started runs (notes.c) */
+struct sched_journal {
+    pthread_mutex_t mu;
+    bool open;
+    int fd[2];             /* running/started.0 and .1 */
+    int cur;               /* the file new runs go to */
+    int64_t unrecorded[2]; /* runs in each file whose outcome is not committed */
+    int64_t bytes[2];
+};
 
 /* what a claimed run needs of its job, noted by the planner during the
  * claim so that adopting the runs reads nothing back from the store */
@@ -195,6 +212,9 @@ struct symbi_sched {
     size_t n_infos, cap_infos, info_cursor;
     struct symbi_agent_def *agents; /* by name, dropped when the store changes */
     size_t n_agents;
+    struct sched_journal journal;
+    struct sched_noted *noted; /* runs noted started by the previous incarnation */
+    size_t n_noted, cap_noted;
 };
 
 void sched_entry_free(struct sched_entry *e);
@@ -234,7 +254,32 @@ void sched_work_one(struct symbi_sched *s, struct sched_entry *e);
 /* stepped: executes up to max queued runs on the caller's thread; the
  * number executed. */
 int sched_work_run(struct symbi_sched *s, int max);
+
+/* ---- run notes (notes.c) ---- */
+struct sched_group_note {
+    const struct symbi_sched *s;
+    const char *run_id;
+};
+/* The journal of started runs (notes.c): opened at start after recovery
+ * (0, or SYMBI_EIO), closed at the end; no journal without a data dir. */
+int sched_journal_open(struct symbi_sched *s);
+void sched_journal_close(struct symbi_sched *s);
+/* e's run id appended before it executes; counted off once its outcome is
+ * committed. */
+void sched_note_started(struct symbi_sched *s, struct sched_entry *e);
+void sched_note_recorded(struct symbi_sched *s, struct sched_entry *e);
+/* The executor's on_group callback (ud: a struct sched_group_note): the
+ * agent's group id in running/<run id> while it lives. */
+void sched_note_group(void *ud, int pgid);
+/* At start: kills the groups the group notes name and keeps the journal's
+ * run ids (s->noted) for sched_recover. */
 void sched_kill_orphans(struct symbi_sched *s);
+/* Inside recovery's transaction: the noted runs the store still says are
+ * queued by this node started before the crash: marked running (then
+ * interrupted by the recovery). *marked: how many. 0 or the store's error. */
+int sched_mark_noted_started(struct symbi_sched *s, size_t *marked, struct symbi_err *err);
+/* After recovery committed: empties the journal and forgets its ids. */
+void sched_notes_forget(struct symbi_sched *s);
 
 /* ---- the lease (lease.c) ---- */
 /* Whether this node may claim and start runs: its lease was confirmed by

@@ -18,7 +18,17 @@ int sched_recover(struct symbi_sched *s, int64_t now)
     size_t n = 0;
     struct symbi_err err;
     int rc = symbi_store_begin(s->st, &err);
-    if (rc == 0 && (rc = symbi_store_recover_expired(s->st, now, &runs, &n, &err)) != 0)
+    bool began = rc == 0;
+    /* the journal of started runs is read before it is opened again: only
+     * the recovery at start marks what the previous incarnation started
+     * (the periodic passes of several nodes run while it is being written) */
+    bool at_start = !s->journal.open;
+    size_t marked = 0;
+    if (rc == 0 && at_start)
+        rc = sched_mark_noted_started(s, &marked, &err);
+    if (rc == 0)
+        rc = symbi_store_recover_expired(s->st, now, &runs, &n, &err);
+    if (rc != 0 && began)
         symbi_store_rollback(s->st);
     if (rc != 0) {
         /* said once per state change: a store that cannot write fails
@@ -54,13 +64,17 @@ int sched_recover(struct symbi_sched *s, int64_t now)
         symbi_run_list_free(runs, n);
         return rc;
     }
+    if (at_start)
+        sched_notes_forget(s);
     if (s->recover_failures > 0)
         symbi_log(SYMBI_LOG_WARN, "scheduler", "recovery works again after %lld failures",
                   (long long)s->recover_failures);
     s->recover_failures = 0;
-    if (n > 0) {
+    if (n > 0 || marked > 0) {
         symbi_log(SYMBI_LOG_WARN, "scheduler",
-                  "recovered runs of expired leases interrupted=%zu retried=%zu", n, retried);
+                  "recovered runs of expired leases interrupted=%zu retried=%zu "
+                  "started_before_recorded=%zu",
+                  n, retried, marked);
         pthread_mutex_lock(&s->lock);
         s->stats.runs_recovered += (int64_t)n;
         pthread_mutex_unlock(&s->lock);

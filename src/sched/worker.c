@@ -1,99 +1,11 @@
 /* worker.c - the scheduler's workers: each takes a started run, executes
  * it (one call: the run pipeline, or the test's runner) and hands it back
- * to the loop; and the process-group notes that let the next start kill
- * the agents a crashed scheduler left behind. */
+ * to the loop (its run note, notes.c, made first). */
 #include "sched/sched_int.h"
 
-#include <dirent.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-/* ---- process groups of running agents ----
- * <data_dir>/running/<run id> holds the group id of a running command or
- * exec agent. After a crash the next start kills what is left of those
- * groups (the file's run id must be in the process's environment, so a
- * reused id is never killed) before their runs are retried. */
-
-struct group_note {
-    const struct symbi_sched *s;
-    const char *run_id;
-};
-
-static void note_group(void *ud, int pgid)
-{
-    const struct group_note *n = ud;
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/running/%s", n->s->data_dir, n->run_id) >= (int)sizeof path)
-        return;
-    if (pgid == 0) {
-        unlink(path);
-        return;
-    }
-    FILE *f = fopen(path, "we");
-    if (f != NULL) {
-        fprintf(f, "%d\n", pgid);
-        fclose(f);
-    }
-}
-
-/* true when process pid has SYMBI_RUN_ID=run_id in its environment */
-static bool runs_for(int pid, const char *run_id)
-{
-    char path[64], want[128];
-    snprintf(path, sizeof path, "/proc/%d/environ", pid);
-    int n = snprintf(want, sizeof want, "SYMBI_RUN_ID=%s", run_id);
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return false;
-    static char env[65536];
-    size_t len = fread(env, 1, sizeof env - 1, f);
-    fclose(f);
-    env[len] = '\0';
-    for (size_t i = 0; i < len; i += strlen(env + i) + 1) {
-        if (strncmp(env + i, want, (size_t)n) == 0 && env[i + (size_t)n] == '\0')
-            return true;
-    }
-    return false;
-}
-
-void sched_kill_orphans(struct symbi_sched *s)
-{
-    if (s->data_dir == NULL)
-        return;
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/running", s->data_dir);
-    mkdir(dir, 0700);
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    int killed = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096 + 300];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *f = fopen(path, "re");
-        int pgid = 0;
-        if (f != NULL) {
-            char line[32] = "";
-            if (fgets(line, sizeof line, f) != NULL)
-                line[strcspn(line, "\n")] = '\0';
-            symbi_parse_int(line, 2, INT32_MAX, &pgid);
-            fclose(f);
-        }
-        if (pgid > 1 && runs_for(pgid, e->d_name) && kill(-pgid, SIGKILL) == 0)
-            killed++;
-        unlink(path);
-    }
-    closedir(d);
-    if (killed > 0)
-        symbi_log(SYMBI_LOG_WARN, "scheduler",
-                  "killed %d agent process group(s) left by a previous scheduler", killed);
-}
 
 /* ---- workers ---- */
 
@@ -122,13 +34,13 @@ static void execute_run(struct symbi_sched *s, struct sched_entry *e)
         xc.clock = s->clock;
         xc.runner = s->cfg.runner;
         xc.runner_ud = s->cfg.runner_ud;
-        struct group_note note = {s, e->run.id};
+        struct sched_group_note note = {s, e->run.id};
         struct symbi_exec_request xr = {
             .pool = s->pool,
             .job = &e->job,
             .agent = e->have_agent ? &e->agent : NULL,
             .cancel = &s->cancel,
-            .on_group = s->data_dir != NULL ? note_group : NULL,
+            .on_group = s->data_dir != NULL ? sched_note_group : NULL,
             .on_group_ud = &note,
         };
         rc = symbi_exec_run(&xc, &xr, &e->run, &e->out, &err);
@@ -142,6 +54,7 @@ static void execute_run(struct symbi_sched *s, struct sched_entry *e)
 
 void sched_work_one(struct symbi_sched *s, struct sched_entry *e)
 {
+    sched_note_started(s, e); /* before anything of the run happens */
     execute_run(s, e);
     e->finished_wall = sched_wall(s);
     atomic_store(&e->done, true);

@@ -30,6 +30,7 @@ struct sq_store {
     int64_t local_changes; /* job changes committed through this handle */
     int depth;             /* open transaction levels (savepoints past 1) */
     int64_t claim_epoch;   /* the claiming node's lease epoch (sq_claim_due) */
+    int64_t begin_wait_ms; /* how long sq_begin keeps retrying a busy BEGIN */
     struct sq_slot cache[SQ_CACHE_SLOTS];
     struct sq_fast fast[SQ_FAST_SLOTS];
 };

@@ -157,7 +157,7 @@ int sq_begin(struct sq_store *s, struct symbi_err *err)
         }
         int prim = sqlite3_extended_errcode(s->db) & 0xff;
         if ((prim != SQLITE_BUSY && prim != SQLITE_LOCKED) ||
-            symbi_now_mono_ms() - start > SQ_BEGIN_RETRY_MS)
+            symbi_now_mono_ms() - start > s->begin_wait_ms)
             return sq_fail(s, err, "starting a write transaction");
         /* SQLite's own handler already waited SQ_BUSY_TIMEOUT_MS; a short
          * randomised pause avoids lock-step retries between processes */
@@ -268,6 +268,7 @@ int symbi_sq_open(const char *path, struct symbi_store **out, struct symbi_err *
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);
+    s->begin_wait_ms = SQ_BEGIN_RETRY_MS;
     int rc;
     if ((rc = pragma(s, "PRAGMA journal_mode=WAL", err)) != 0 ||
         (rc = pragma(s, "PRAGMA synchronous=FULL", err)) != 0 ||
@@ -344,8 +345,18 @@ static void sq_tx_rollback(struct symbi_store *st)
         sq_rollback(sq_of(st));
 }
 
+/* The busy handler's wait and sq_begin's retries both end at ms. */
+static void sq_set_lock_wait(struct symbi_store *st, int64_t ms)
+{
+    struct sq_store *s = sq_of(st);
+    int w = ms < SQ_BUSY_TIMEOUT_MS ? (int)ms : SQ_BUSY_TIMEOUT_MS;
+    sqlite3_busy_timeout(s->db, w);
+    s->begin_wait_ms = ms < SQ_BEGIN_RETRY_MS ? ms : SQ_BEGIN_RETRY_MS;
+}
+
 const struct symbi_store_ops symbi_sq_ops = {
     .name = "sqlite",
+    .set_lock_wait = sq_set_lock_wait,
     .close = sq_close,
     .check = sq_check,
     .prune = sq_prune,

@@ -40,6 +40,12 @@ int symbi_store_check(struct symbi_store *st, struct symbi_err *err)
     return st->ops->check(st, err);
 }
 
+void symbi_store_set_lock_wait(struct symbi_store *st, int64_t ms)
+{
+    if (st->ops->set_lock_wait != NULL && ms > 0)
+        st->ops->set_lock_wait(st, ms);
+}
+
 int symbi_store_prune(struct symbi_store *st, const struct symbi_retention *r, int64_t batch,
                       bool dry_run, struct symbi_prune_counts *out, struct symbi_err *err)
 {

@@ -112,6 +112,8 @@ struct symbi_store_ops {
                       int64_t *epoch, struct symbi_err *err);
     int (*wait_change)(struct symbi_store *st, int64_t timeout_ms, bool *changed,
                        struct symbi_err *err);
+    /* optional (NULL: the backend's default wait) */
+    void (*set_lock_wait)(struct symbi_store *st, int64_t ms);
 };
 
 /* Every backend's handle starts with this. */

@@ -1,6 +1,7 @@
 /* test_sched_loop.c - the scheduler loop driven step by step with a fake
  * clock and a fake runner (issue 11): on-time fire, jitter, per-job skip,
- * global queue, retry backoff, catch-up once/skip/all, pause, shutdown. A
+ * global queue, retry backoff, catch-up once/skip/all, pause, shutdown, the
+ * wall clock stepped 1 h forward and 1 h back (issue 20 #3). A
  * real SQLite store in a temporary directory; no thread, no sleeping. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +20,7 @@
 /* 2026-03-20T09:46:40Z is not a whole ten seconds; T0 is */
 #define T0 1774000000000LL
 
-#define MAX_CALLS 64
+#define MAX_CALLS 128
 
 struct call {
     char run_id[SYMBI_UUID_LEN + 1];
@@ -468,6 +469,127 @@ static void test_shutdown(void **state)
     env_free(v);
 }
 
+/* The wall clock jumps (an operator, NTP); the monotonic clock moves 1 s. */
+static void step_wall(struct env *v, int64_t delta)
+{
+    v->fc.wall += delta;
+    v->fc.mono += SEC;
+}
+
+/* Ticks every 100 ms of both clocks for `ms`, settling each step. */
+static void run_for(struct env *v, int64_t ms)
+{
+    for (int64_t t = 0; t < ms; t += 100) {
+        tick(v);
+        settle(v);
+        advance_to(v, v->fc.wall + 100);
+    }
+}
+
+static int calls_of(const struct env *v, const char *job)
+{
+    int n = 0;
+    for (int i = 0; i < v->n_calls; i++)
+        n += strcmp(v->calls[i].job, job) == 0;
+    return n;
+}
+
+/* Each instant of [from, to) has exactly one record (attempt 1). */
+static void assert_ledger_whole(struct env *v, const char *job, int64_t from, int64_t to,
+                                int64_t step)
+{
+    size_t n;
+    struct symbi_run *r = runs_of(v, job, &n);
+    int64_t want = from;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].scheduled_at < from || r[i].scheduled_at >= to)
+            continue;
+        assert_int_equal(r[i].attempt, 1);
+        assert_int_equal(r[i].scheduled_at, want); /* no gap, no duplicate */
+        want += step;
+    }
+    assert_int_equal(want, to);
+    symbi_run_list_free(r, n);
+}
+
+/* The wall clock steps 1 h forward: the hour's missed instants follow
+ * catch_up (once: the latest runs, the rest `missed`; skip: all `missed`),
+ * one run per job, not a burst; then every job continues from the new now. */
+static void test_clock_step_forward(void **state)
+{
+    (void)state;
+    struct env *v = env_new(10);
+    const char *names[] = {"min-once", "min-skip"};
+    const enum symbi_catch_up modes[] = {SYMBI_CATCH_UP_ONCE, SYMBI_CATCH_UP_SKIP};
+    for (int i = 0; i < 2; i++) {
+        struct symbi_job j;
+        fixture_cron_job(&j, names[i], "0 * * * * *");
+        j.catch_up = modes[i];
+        add_job(v, &j);
+        symbi_job_cleanup(&j);
+    }
+    cron_job(v, "sec", "*/10 * * * * *", 1);
+    run_for(v, 130 * SEC);
+    int before_once = calls_of(v, "min-once"), before_sec = calls_of(v, "sec");
+    assert_true(before_once >= 2);
+    int64_t stepped_from = v->fc.wall;
+    step_wall(v, 3600 * SEC);
+    run_for(v, 5 * SEC);
+    /* one catch-up run for the hour, none for skip; the 10 s job: its
+     * catch-up run and at most the next on-time fire, not 360 runs */
+    assert_int_equal(calls_of(v, "min-once"), before_once + 1);
+    assert_int_equal(calls_of(v, "min-skip"), before_once);
+    int after_sec = calls_of(v, "sec");
+    assert_true(after_sec == before_sec + 1 || after_sec == before_sec + 2);
+    size_t n;
+    struct symbi_run *r = runs_of(v, "min-once", &n);
+    int missed = count_status(r, n, SYMBI_RUN_MISSED, SYMBI_TRIGGER_SCHEDULE);
+    assert_int_equal(missed, 59);
+    assert_int_equal(count_status(r, n, SYMBI_RUN_SUCCEEDED, SYMBI_TRIGGER_CATCH_UP), 1);
+    symbi_run_list_free(r, n);
+    r = runs_of(v, "min-skip", &n);
+    assert_int_equal(count_status(r, n, SYMBI_RUN_MISSED, SYMBI_TRIGGER_SCHEDULE), 60);
+    symbi_run_list_free(r, n);
+    /* continues from now, on time */
+    int64_t next = next_run_of(v, "sec");
+    assert_true(next > v->fc.wall && next <= v->fc.wall + 10 * SEC);
+    run_for(v, 60 * SEC);
+    assert_int_equal(calls_of(v, "sec"), after_sec + 6);
+    int64_t first = (T0 / (60 * SEC) + 1) * 60 * SEC;
+    int64_t last = ((stepped_from + 3600 * SEC) / (60 * SEC) + 1) * 60 * SEC;
+    assert_ledger_whole(v, "min-once", first, last, 60 * SEC);
+    assert_ledger_whole(v, "min-skip", first, last, 60 * SEC);
+    env_free(v);
+}
+
+/* The wall clock steps 1 h back: no instant fires again (no duplicate, no
+ * burst); the jobs wait for their next instant, which the clock reaches
+ * again an hour later, and the ledger stays whole across the step. */
+static void test_clock_step_back(void **state)
+{
+    (void)state;
+    struct env *v = env_new(10);
+    cron_job(v, "sec", "*/10 * * * * *", 1);
+    run_for(v, 65 * SEC);
+    int before = calls_of(v, "sec");
+    assert_true(before >= 6);
+    int64_t next = next_run_of(v, "sec");
+    step_wall(v, -3600 * SEC);
+    run_for(v, 120 * SEC);
+    assert_int_equal(calls_of(v, "sec"), before); /* nothing ran again */
+    assert_int_equal(next_run_of(v, "sec"), next);
+    /* an hour later (of wall time) the job runs at its instant, once each */
+    advance_to(v, next - 200);
+    run_for(v, 35 * SEC);
+    assert_int_equal(calls_of(v, "sec"), before + 4);
+    for (int i = 0; i < v->n_calls; i++)
+        for (int k = 0; k < i; k++)
+            assert_true(v->calls[i].scheduled_at != v->calls[k].scheduled_at);
+    int64_t first = (T0 / (10 * SEC) + 1) * 10 * SEC;
+    assert_ledger_whole(v, "sec", first, next + 40 * SEC, 10 * SEC);
+    env_free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -479,6 +601,8 @@ int main(void)
         cmocka_unit_test(test_catch_up_modes),
         cmocka_unit_test(test_pause_stops_claimed_fires),
         cmocka_unit_test(test_shutdown),
+        cmocka_unit_test(test_clock_step_forward),
+        cmocka_unit_test(test_clock_step_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,63 @@
+"""Soak (issue 20 #6): 2,000 jobs firing every second for 10 minutes in
+`make test-chaos` only (it does not fit `make test`'s budget), the daemon's RSS and open descriptors
+sampled from /proc every second. Flat means: after a warm-up (the first
+10 %), the maximum of the last third is within 10 % (RSS) and 5 fds of the
+maximum of the first third. Every instant is recorded once (the ledger
+checker) and nothing is left queued or running after the stop."""
+import os
+import time
+
+import pytest
+
+import ledger
+from report import figures
+from sched_util import start, write_config
+
+RSS_SLACK = 0.10
+FD_SLACK = 5
+
+
+def sample(pid):
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:"))
+    return rss, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_soak_memory_and_fds_flat(symbi, daemons, chaos):
+    if not chaos.full and "SYMBI_CHAOS_SOAK_SECONDS" not in os.environ:
+        pytest.skip("the soak runs in `make test-chaos` (10 minutes); not in `make test`")
+    jobs = int(os.environ.get("SYMBI_CHAOS_SOAK_JOBS", chaos.pick(200, 2000)))
+    secs = int(os.environ.get("SYMBI_CHAOS_SOAK_SECONDS", chaos.pick(30, 600)))
+    data = symbi.data_dir
+    write_config(data, {"max_concurrent_jobs": 64})
+    (data / "agents").mkdir()
+    (data / "agents" / "jobs.symbi").write_text('agent nop { builtin: "noop" }\n' + "".join(
+        f'schedule {{ name: "s{i:04d}" agent: "nop" cron: "* * * * * *" }}\n'
+        for i in range(jobs)))
+    d = start(symbi, daemons)
+    pid = d.proc.pid
+    samples = []
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < secs:
+        samples.append((round(time.monotonic() - t0, 1), *sample(pid)))
+        time.sleep(1.0 - (time.monotonic() - t0) % 1.0)
+    d.signal()
+    assert d.wait(timeout=120) == 0
+
+    body = samples[len(samples) // 10:]
+    third = max(1, len(body) // 3)
+    first, last = body[:third], body[-third:]
+    rss_first, rss_last = max(s[1] for s in first), max(s[1] for s in last)
+    fd_first, fd_last = max(s[2] for s in first), max(s[2] for s in last)
+    rep = ledger.check(ledger.dump(symbi))
+    figures("soak", seconds=secs, samples=len(samples),
+            rss_kib={"min": min(s[1] for s in samples), "max": max(s[1] for s in samples),
+                     "first_third_max": rss_first, "last_third_max": rss_last},
+            fds={"min": min(s[2] for s in samples), "max": max(s[2] for s in samples),
+                 "first_third_max": fd_first, "last_third_max": fd_last},
+            curve_rss_kib=[s[1] for s in samples[::max(1, len(samples) // 20)]],
+            **rep.figures())
+    assert rep.ok, rep.explain()
+    assert rep.instants >= jobs * (secs - 3), rep.figures()
+    assert rss_last <= rss_first * (1 + RSS_SLACK), (rss_first, rss_last)
+    assert fd_last <= fd_first + FD_SLACK, (fd_first, fd_last)
