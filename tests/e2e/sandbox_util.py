@@ -13,6 +13,9 @@ NOBODY = 65534
 # the same number): RLIMIT_NPROC counts every process of the user on the
 # host, and other programs run as nobody
 BOMB_UID = 61999
+# RLIMIT_NPROC counts every process of a uid: the hostile-agent file's bomb
+# has a uid of its own, as the e2e files run in parallel (pytest-xdist)
+HOSTILE_BOMB_UID = 61998
 
 
 def need_root():

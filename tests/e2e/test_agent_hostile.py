@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from apiclient import Api, start_api
-from sandbox_util import BOMB_UID, NOBODY, count_uid, group_alive, need_root, scratch  # noqa: F401
+from sandbox_util import HOSTILE_BOMB_UID as BOMB_UID, NOBODY, count_uid, group_alive, need_root, scratch  # noqa: F401
 from sched_util import run_by_id, wait_until
 
 FINAL = ("running", "queued", "pending_approval")
