@@ -18,6 +18,10 @@
 #define TZ_NAME_MAX        255
 #define TZ_TABLE_LAST_YEAR 2200 /* the footer rule is tabulated up to here */
 #define DAY                86400
+/* No real zone changes after year 9999 (zic writes up to 2037 plus the
+ * footer rule): a later transition is malformed data, and would carry the
+ * rule's computations past int64 (fuzzing found periods running backwards). */
+#define TZ_LAST_INSTANT 253402300799LL /* 9999-12-31T23:59:59Z */
 
 /* One date of a POSIX TZ rule: Jn (kind 'J'), n ('N') or Mm.w.d ('M'),
  * with its local time of day in seconds. */
@@ -409,7 +413,7 @@ static bool tzif_parse(const unsigned char *d, size_t len, struct symbi_zone *z)
     int64_t prev = INT64_MIN;
     for (uint32_t i = 0; i < c.time; i++) {
         int64_t t = tsize == 8 ? be64(times + 8 * i) : (int32_t)be32(times + 4 * i);
-        if (idx[i] >= c.type || (i > 0 && t <= prev))
+        if (idx[i] >= c.type || (i > 0 && t <= prev) || t > TZ_LAST_INSTANT)
             return false;
         prev = t;
         if (push_transition(z, &cap, t, (int32_t)be32(types + 6 * idx[i])) != 0)
