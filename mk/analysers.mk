@@ -29,6 +29,5 @@ clang-check:
 
 VALGRIND_TESTS ?= tests/e2e
 test-valgrind: deps
-	@mk/deps.sh valgrind
 	@$(MAKE) --no-print-directory BUILD=build-valgrind OPT="-O1 -g" $(BIN)
 	@tests/valgrind.sh build-valgrind $(VALGRIND_TESTS)
