@@ -57,10 +57,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char text[512];
         snprintf(text, sizeof text, "post to %s failed: %s", v, why);
         symbi_dlv_redact(&sec, text, sizeof text);
-        /* the secret's value is scrubbed when it came from ${VAR}; written
-         * out literally in the input it is no secret */
-        if (memmem(data, size, SECRET, strlen(SECRET)) == NULL)
-            check(strstr(text, SECRET) == NULL, "the secret is scrubbed");
+        /* every remembered value is gone (one holding '*' could be made
+         * again by an earlier "***"; a value written out in the input, or
+         * formed around an empty ${VAR}, is no secret) */
+        for (size_t i = 0; i < sec.n; i++)
+            if (strchr(sec.v[i], '*') == NULL)
+                check(strstr(text, sec.v[i]) == NULL, "a secret is scrubbed");
         check(symbi_dlv_cut(v, strlen(v), 7) <= 7, "cut bound");
         free(v);
     }
