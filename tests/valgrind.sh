@@ -24,9 +24,11 @@ SYMBI_BIN="$dir/symbi" SYMBI_BUILD="$PWD/$build" SYMBI_TEST_SLOW=${SYMBI_TEST_SL
     nice -n 19 /usr/bin/python3 -m pytest -q -p no:cacheprovider -rfE "$@"
 rc=$?
 errs=0
+# with -q a log holds only errors (==PID== lines) and valgrind's own notes
+# (--PID-- lines, e.g. pidfd_open, which it does not know and symbi then
+# does without)
 for f in "$dir"/logs/vg.*.log; do
-    [ -s "$f" ] || { rm -f "$f"; continue; }
-    errs=$((errs + 1))
+    if grep -qE '^==[0-9]+== ' "$f"; then errs=$((errs + 1)); else rm -f "$f"; fi
 done
 echo "valgrind: $errs process(es) with memcheck errors (logs in $dir/logs)"
 [ "$rc" -eq 0 ] && [ "$errs" -eq 0 ]
