@@ -92,7 +92,7 @@ static json_t *url_field(const char *url, bool mask)
     if (url == NULL || !mask)
         return str_or_null(url);
     char *m = symbi_url_mask(url);
-    json_t *v = m != NULL ? str_or_null(m) : json_string("***");
+    json_t *v = m != NULL ? str_or_null(m) : NULL; /* out of memory: the answer fails */
     free(m);
     return v;
 }
