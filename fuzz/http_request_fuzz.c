@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)http_target_has_ctl(path);
     if (http_host_is_loopback(path, &port) && (port < 0 || port > 65535))
         abort();
-    if (http_origin_same_site(path, "localhost:8080") && strncmp(path, "http://", 7) != 0 &&
-        strncmp(path, "HTTP://", 7) != 0)
+    /* the scheme is case-insensitive (RFC 3986 §3.1): "hTtp://" is http */
+    if (http_origin_same_site(path, "localhost:8080") && strncasecmp(path, "http://", 7) != 0)
         abort();
     const char *body = nl ? nl + 1 : (const char *)data + size;
     size_t blen = size - (size_t)(body - (const char *)data);

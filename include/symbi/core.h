@@ -77,7 +77,8 @@ int symbi_buf_puts(struct symbi_buf *b, const char *s);
 int symbi_buf_putc(struct symbi_buf *b, char c);
 int symbi_buf_printf(struct symbi_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int symbi_buf_vprintf(struct symbi_buf *b, const char *fmt, va_list ap);
+int symbi_buf_vprintf(struct symbi_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 void symbi_buf_reset(struct symbi_buf *b); /* len = 0, keeps memory */
 /* Gives the caller the heap string (never NULL: "" when empty) and resets b. */
 char *symbi_buf_steal(struct symbi_buf *b);

@@ -33,6 +33,16 @@ static int tfail(struct tp *p, const char *fmt, ...)
     return symbi_err_set(p->err, SYMBI_EINVAL, "%s:%d: %s", p->name, p->line, msg);
 }
 
+/* An allocation failed: SYMBI_ENOMEM, not a syntax error (the torture test
+ * found it reported as invalid TOML); toml_parse returns it. */
+static int toom(struct tp *p)
+{
+    if (p->failed)
+        return SYMBI_EINVAL;
+    p->failed = true;
+    return symbi_err_set(p->err, SYMBI_ENOMEM, "%s:%d: out of memory", p->name, p->line);
+}
+
 const char *toml_kind_name(enum toml_kind k)
 {
     static const char *const names[] = {"a string",  "an integer", "a float",
@@ -54,7 +64,7 @@ static struct toml_value *new_value(struct tp *p, enum toml_kind kind)
 {
     struct toml_value *v = symbi_arena_alloc(p->a, sizeof *v);
     if (v == NULL) {
-        tfail(p, "out of memory");
+        toom(p);
         return NULL;
     }
     v->kind = kind;
@@ -66,7 +76,7 @@ static int add_kv(struct tp *p, struct toml_value *t, const char *key, struct to
 {
     struct toml_kv *kv = symbi_arena_alloc(p->a, sizeof *kv);
     if (kv == NULL)
-        return tfail(p, "out of memory");
+        return toom(p);
     kv->key = key;
     kv->line = p->line;
     kv->value = v;
@@ -147,7 +157,7 @@ static int parse_string(struct tp *p, const char **out, size_t *outlen)
     /* the decoded text is never longer than the source */
     char *o = symbi_arena_alloc(p->a, (size_t)(p->end - p->s) + 1);
     if (o == NULL)
-        return tfail(p, "out of memory");
+        return toom(p);
     size_t n = 0;
     for (;;) {
         if (p->s >= p->end)
@@ -290,7 +300,7 @@ static int parse_key_part(struct tp *p, const char **out)
     }
     char *key = symbi_arena_strndup(p->a, k, (size_t)(p->s - k));
     if (key == NULL)
-        return tfail(p, "out of memory");
+        return toom(p);
     *out = key;
     return 0;
 }
@@ -598,8 +608,8 @@ static bool utf8_ok(const char *s, size_t len, size_t *bad)
     return true;
 }
 
-int toml_parse(const char *name, const char *text, size_t len, struct symbi_arena *a,
-               struct toml_value **root, struct symbi_err *err)
+static int parse_doc(const char *name, const char *text, size_t len, struct symbi_arena *a,
+                     struct toml_value **root, struct symbi_err *err)
 {
     struct tp p = {name, text, text + len, 1, a, err, false};
     if (len > TOML_MAX_FILE)
@@ -654,4 +664,11 @@ int toml_parse(const char *name, const char *text, size_t len, struct symbi_aren
     }
     *root = top;
     return 0;
+}
+
+int toml_parse(const char *name, const char *text, size_t len, struct symbi_arena *a,
+               struct toml_value **root, struct symbi_err *err)
+{
+    int rc = parse_doc(name, text, len, a, root, err);
+    return rc != 0 && err != NULL && err->code == SYMBI_ENOMEM ? SYMBI_ENOMEM : rc;
 }

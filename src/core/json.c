@@ -29,17 +29,20 @@ json_t *symbi_json_text(const char *s, size_t len)
     struct symbi_buf b;
     symbi_buf_init(&b, 0);
     const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
+    int rc = 0;
+    /* json_stringn also fails when out of memory: a failed append must not
+     * drop bytes silently (the torture test found "exampl.com") */
+    for (size_t i = 0; i < len && rc == 0;) {
         size_t n = symbi_utf8_seq(p + i, len - i);
         if (n == 0) {
-            symbi_buf_puts(&b, "\xEF\xBF\xBD");
+            rc = symbi_buf_puts(&b, "\xEF\xBF\xBD");
             i++;
         } else {
-            symbi_buf_append(&b, p + i, n);
+            rc = symbi_buf_append(&b, p + i, n);
             i += n;
         }
     }
-    v = json_stringn(symbi_buf_str(&b), b.len);
+    v = rc == 0 ? json_stringn(symbi_buf_str(&b), b.len) : NULL;
     symbi_buf_cleanup(&b);
     return v;
 }
@@ -63,12 +66,15 @@ char *symbi_json_dump_compact(const json_t *v)
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
 }
 
-/* A stored JSON field as a value; `empty` (array/object/null) when unset. */
+/* A stored JSON field as a value; `empty` (array/object/null) when unset.
+ * Stored fields are JSON symbi wrote, so one that does not load ran out of
+ * memory (jansson does not always say so): NULL, never shown as unset (the
+ * torture test found `delivery: []` for a job with deliveries). */
 static json_t *field_or(const char *text, json_t *empty)
 {
-    json_t *v = symbi_json_parse_field(text);
-    if (v == NULL)
+    if (text == NULL || *text == '\0')
         return empty;
+    json_t *v = symbi_json_parse_field(text);
     json_decref(empty);
     return v;
 }
@@ -86,76 +92,90 @@ static json_t *url_field(const char *url, bool mask)
     if (url == NULL || !mask)
         return str_or_null(url);
     char *m = symbi_url_mask(url);
-    json_t *v = m != NULL ? str_or_null(m) : json_string("***");
+    json_t *v = m != NULL ? str_or_null(m) : NULL; /* out of memory: the answer fails */
     free(m);
     return v;
+}
+
+/* Sets o[key] to v (a new reference, stolen): a NULL v or a failed set
+ * (out of memory) marks *bad, so the caller returns NULL rather than an
+ * object silently missing a field (the torture test found that). */
+static void put(json_t *o, const char *key, json_t *v, bool *bad)
+{
+    if (v == NULL || json_object_set_new(o, key, v) != 0)
+        *bad = true;
 }
 
 json_t *symbi_job_to_json(const struct symbi_job *job, bool mask_secrets)
 {
     json_t *o = json_object();
+    bool bad = false;
     if (o == NULL)
         return NULL;
-    json_object_set_new(o, "id", json_string(job->id));
-    json_object_set_new(o, "name", str_or_null(job->name));
-    json_object_set_new(o, "agent_id", str_or_null(job->agent));
-    json_object_set_new(o, "cron_expr", str_or_null(job->cron_expr));
-    json_object_set_new(o, "at", symbi_json_time(job->at));
-    json_object_set_new(o, "timezone", json_string(job->timezone ? job->timezone : "UTC"));
+    put(o, "id", json_string(job->id), &bad);
+    put(o, "name", str_or_null(job->name), &bad);
+    put(o, "agent_id", str_or_null(job->agent), &bad);
+    put(o, "cron_expr", str_or_null(job->cron_expr), &bad);
+    put(o, "at", symbi_json_time(job->at), &bad);
+    put(o, "timezone", json_string(job->timezone ? job->timezone : "UTC"), &bad);
     char desc[sizeof((struct symbi_cron_desc *)0)->text];
     symbi_cron_job_describe(job, desc, sizeof desc);
-    json_object_set_new(o, "description", json_string(desc));
-    json_object_set_new(o, "status", json_string(symbi_job_status_name(job->status)));
-    json_object_set_new(o, "session_mode", json_string(symbi_session_mode_name(job->session_mode)));
-    json_object_set_new(o, "delivery", field_or(job->delivery, json_array()));
-    json_object_set_new(o, "webhook_url", url_field(job->webhook_url, mask_secrets));
+    put(o, "description", json_string(desc), &bad);
+    put(o, "status", json_string(symbi_job_status_name(job->status)), &bad);
+    put(o, "session_mode", json_string(symbi_session_mode_name(job->session_mode)), &bad);
+    put(o, "delivery", field_or(job->delivery, json_array()), &bad);
+    put(o, "webhook_url", url_field(job->webhook_url, mask_secrets), &bad);
     json_t *headers = field_or(job->webhook_headers, json_object());
     if (mask_secrets && json_is_object(headers)) {
         const char *k;
         json_t *v;
         json_object_foreach(headers, k, v)
         {
-            json_object_set_new(headers, k, json_string("***"));
+            if (json_object_set_new(headers, k, json_string("***")) != 0)
+                bad = true; /* never the secret itself */
         }
     }
-    json_object_set_new(o, "webhook_headers", headers);
-    json_object_set_new(o, "slack_channel", str_or_null(job->slack_channel));
-    json_object_set_new(o, "slack_webhook_url", url_field(job->slack_webhook_url, mask_secrets));
-    json_object_set_new(o, "email_recipients", field_or(job->email_recipients, json_array()));
-    json_object_set_new(o, "log_file", str_or_null(job->log_file));
-    json_object_set_new(o, "policy", field_or(job->policy, json_null()));
+    put(o, "webhook_headers", headers, &bad);
+    put(o, "slack_channel", str_or_null(job->slack_channel), &bad);
+    put(o, "slack_webhook_url", url_field(job->slack_webhook_url, mask_secrets), &bad);
+    put(o, "email_recipients", field_or(job->email_recipients, json_array()), &bad);
+    put(o, "log_file", str_or_null(job->log_file), &bad);
+    put(o, "policy", field_or(job->policy, json_null()), &bad);
     if (job->heartbeat.set)
-        json_object_set_new(o, "heartbeat",
-                            json_pack("{s:b, s:s, s:i}", "enabled", job->heartbeat.enabled,
-                                      "context_mode",
-                                      symbi_session_mode_name(job->heartbeat.context_mode),
-                                      "max_iterations", job->heartbeat.max_iterations));
+        put(o, "heartbeat",
+            json_pack("{s:b, s:s, s:i}", "enabled", job->heartbeat.enabled, "context_mode",
+                      symbi_session_mode_name(job->heartbeat.context_mode), "max_iterations",
+                      job->heartbeat.max_iterations),
+            &bad);
     else
-        json_object_set_new(o, "heartbeat", json_null());
-    json_object_set_new(o, "max_concurrent", json_integer(job->max_concurrent));
-    json_object_set_new(o, "max_retries",
-                        job->max_retries < 0 ? json_null() : json_integer(job->max_retries));
-    json_object_set_new(o, "jitter", duration_or_null(job->jitter_ms));
-    json_object_set_new(o, "catch_up", json_string(symbi_catch_up_name(job->catch_up)));
-    json_object_set_new(o, "starting_deadline", duration_or_null(job->starting_deadline_ms));
-    json_object_set_new(o, "dst_gap", json_string(symbi_dst_gap_name(job->dst_gap)));
-    json_object_set_new(o, "dst_overlap", json_string(symbi_dst_overlap_name(job->dst_overlap)));
-    json_object_set_new(o, "input", str_or_null(job->input));
+        put(o, "heartbeat", json_null(), &bad);
+    put(o, "max_concurrent", json_integer(job->max_concurrent), &bad);
+    put(o, "max_retries", job->max_retries < 0 ? json_null() : json_integer(job->max_retries),
+        &bad);
+    put(o, "jitter", duration_or_null(job->jitter_ms), &bad);
+    put(o, "catch_up", json_string(symbi_catch_up_name(job->catch_up)), &bad);
+    put(o, "starting_deadline", duration_or_null(job->starting_deadline_ms), &bad);
+    put(o, "dst_gap", json_string(symbi_dst_gap_name(job->dst_gap)), &bad);
+    put(o, "dst_overlap", json_string(symbi_dst_overlap_name(job->dst_overlap)), &bad);
+    put(o, "input", str_or_null(job->input), &bad);
     if (job->agent_pin_jwt != NULL)
-        json_object_set_new(o, "agent_pin_jwt",
-                            json_string(mask_secrets ? "***" : job->agent_pin_jwt));
+        put(o, "agent_pin_jwt", json_string(mask_secrets ? "***" : job->agent_pin_jwt), &bad);
     else
-        json_object_set_new(o, "agent_pin_jwt", json_null());
-    json_object_set_new(o, "one_shot", json_boolean(job->one_shot));
-    json_object_set_new(o, "deliver", str_or_null(job->deliver));
-    json_object_set_new(o, "audit", str_or_null(job->audit));
-    json_object_set_new(o, "source", str_or_null(job->source));
-    json_object_set_new(o, "created_at", symbi_json_time(job->created_at));
-    json_object_set_new(o, "updated_at", symbi_json_time(job->updated_at));
-    json_object_set_new(o, "last_run", symbi_json_time(job->last_run));
-    json_object_set_new(o, "next_run", symbi_json_time(job->next_run));
-    json_object_set_new(o, "run_count", json_integer(job->run_count));
-    json_object_set_new(o, "failure_count", json_integer(job->failure_count));
+        put(o, "agent_pin_jwt", json_null(), &bad);
+    put(o, "one_shot", json_boolean(job->one_shot), &bad);
+    put(o, "deliver", str_or_null(job->deliver), &bad);
+    put(o, "audit", str_or_null(job->audit), &bad);
+    put(o, "source", str_or_null(job->source), &bad);
+    put(o, "created_at", symbi_json_time(job->created_at), &bad);
+    put(o, "updated_at", symbi_json_time(job->updated_at), &bad);
+    put(o, "last_run", symbi_json_time(job->last_run), &bad);
+    put(o, "next_run", symbi_json_time(job->next_run), &bad);
+    put(o, "run_count", json_integer(job->run_count), &bad);
+    put(o, "failure_count", json_integer(job->failure_count), &bad);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -481,43 +501,45 @@ int symbi_job_apply_json(struct symbi_job *job, const json_t *obj, const char **
 json_t *symbi_run_to_json(const struct symbi_run *run)
 {
     json_t *o = json_object();
+    bool bad = false;
     if (o == NULL)
         return NULL;
-    json_object_set_new(o, "id", json_string(run->id));
-    json_object_set_new(o, "job_id", json_string(run->job_id));
-    json_object_set_new(o, "job_name", str_or_null(run->job_name));
-    json_object_set_new(o, "agent", str_or_null(run->agent));
-    json_object_set_new(o, "trigger", json_string(symbi_trigger_name(run->trigger)));
-    json_object_set_new(o, "scheduled_at", symbi_json_time(run->scheduled_at));
-    json_object_set_new(o, "due_at", symbi_json_time(run->due_at));
-    json_object_set_new(o, "started_at", symbi_json_time(run->started_at));
-    json_object_set_new(o, "finished_at", symbi_json_time(run->finished_at));
-    json_object_set_new(o, "status", json_string(symbi_run_status_name(run->status)));
-    json_object_set_new(o, "attempt", json_integer(run->attempt));
-    json_object_set_new(o, "input", str_or_null(run->input));
-    json_object_set_new(o, "output", str_or_null(run->output));
-    json_object_set_new(o, "output_truncated", json_boolean(run->output_truncated));
-    json_object_set_new(o, "stderr", str_or_null(run->stderr_text));
-    json_object_set_new(o, "summary", str_or_null(run->summary));
-    json_object_set_new(o, "error_message", str_or_null(run->error_message));
-    json_object_set_new(o, "exit_code",
-                        run->has_exit_code ? json_integer(run->exit_code) : json_null());
-    json_object_set_new(o, "execution_time_ms",
-                        run->execution_time_ms < 0 ? json_null()
-                                                   : json_integer(run->execution_time_ms));
-    json_object_set_new(o, "jitter_ms", json_integer(run->jitter_ms));
-    json_object_set_new(o, "node", str_or_null(run->node));
-    json_object_set_new(o, "iterations", json_integer(run->iterations));
-    json_object_set_new(o, "iteration_outputs", field_or(run->iteration_outputs, json_null()));
-    json_object_set_new(o, "deliveries", field_or(run->deliveries, json_array()));
-    json_object_set_new(o, "approver", str_or_null(run->approver));
-    json_object_set_new(o, "tool_calls", field_or(run->tool_calls, json_array()));
-    json_object_set_new(o, "prompt_tokens",
-                        run->prompt_tokens < 0 ? json_null() : json_integer(run->prompt_tokens));
-    json_object_set_new(o, "completion_tokens",
-                        run->completion_tokens < 0 ? json_null()
-                                                   : json_integer(run->completion_tokens));
-    json_object_set_new(o, "created_at", symbi_json_time(run->created_at));
+    put(o, "id", json_string(run->id), &bad);
+    put(o, "job_id", json_string(run->job_id), &bad);
+    put(o, "job_name", str_or_null(run->job_name), &bad);
+    put(o, "agent", str_or_null(run->agent), &bad);
+    put(o, "trigger", json_string(symbi_trigger_name(run->trigger)), &bad);
+    put(o, "scheduled_at", symbi_json_time(run->scheduled_at), &bad);
+    put(o, "due_at", symbi_json_time(run->due_at), &bad);
+    put(o, "started_at", symbi_json_time(run->started_at), &bad);
+    put(o, "finished_at", symbi_json_time(run->finished_at), &bad);
+    put(o, "status", json_string(symbi_run_status_name(run->status)), &bad);
+    put(o, "attempt", json_integer(run->attempt), &bad);
+    put(o, "input", str_or_null(run->input), &bad);
+    put(o, "output", str_or_null(run->output), &bad);
+    put(o, "output_truncated", json_boolean(run->output_truncated), &bad);
+    put(o, "stderr", str_or_null(run->stderr_text), &bad);
+    put(o, "summary", str_or_null(run->summary), &bad);
+    put(o, "error_message", str_or_null(run->error_message), &bad);
+    put(o, "exit_code", run->has_exit_code ? json_integer(run->exit_code) : json_null(), &bad);
+    put(o, "execution_time_ms",
+        run->execution_time_ms < 0 ? json_null() : json_integer(run->execution_time_ms), &bad);
+    put(o, "jitter_ms", json_integer(run->jitter_ms), &bad);
+    put(o, "node", str_or_null(run->node), &bad);
+    put(o, "iterations", json_integer(run->iterations), &bad);
+    put(o, "iteration_outputs", field_or(run->iteration_outputs, json_null()), &bad);
+    put(o, "deliveries", field_or(run->deliveries, json_array()), &bad);
+    put(o, "approver", str_or_null(run->approver), &bad);
+    put(o, "tool_calls", field_or(run->tool_calls, json_array()), &bad);
+    put(o, "prompt_tokens", run->prompt_tokens < 0 ? json_null() : json_integer(run->prompt_tokens),
+        &bad);
+    put(o, "completion_tokens",
+        run->completion_tokens < 0 ? json_null() : json_integer(run->completion_tokens), &bad);
+    put(o, "created_at", symbi_json_time(run->created_at), &bad);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -526,30 +548,34 @@ json_t *symbi_agent_def_to_json(const struct symbi_agent_def *a)
     json_t *o = json_object();
     if (o == NULL)
         return NULL;
-    json_object_set_new(o, "name", str_or_null(a->name));
-    json_object_set_new(o, "runner", json_string(symbi_runner_name(a->runner)));
-    json_object_set_new(o, "command", str_or_null(a->command));
-    json_object_set_new(o, "exec", field_or(a->exec, json_null()));
-    json_object_set_new(o, "model", str_or_null(a->model));
-    json_object_set_new(o, "system_prompt", str_or_null(a->system_prompt));
-    json_object_set_new(o, "builtin", str_or_null(a->builtin));
-    json_object_set_new(o, "capabilities", field_or(a->capabilities, json_array()));
-    json_object_set_new(o, "env", field_or(a->env, json_object()));
-    json_object_set_new(o, "workdir", str_or_null(a->workdir));
-    json_object_set_new(o, "timeout", duration_or_null(a->timeout_ms));
-    json_object_set_new(o, "endpoint", str_or_null(a->endpoint));
-    json_object_set_new(o, "api_key_env", str_or_null(a->api_key_env));
-    json_object_set_new(o, "temperature",
-                        a->temperature < 0 || isnan(a->temperature) ? json_null()
-                                                                    : json_real(a->temperature));
-    json_object_set_new(o, "max_tokens",
-                        a->max_tokens > 0 ? json_integer(a->max_tokens) : json_null());
-    json_object_set_new(o, "api", str_or_null(a->api));
-    json_object_set_new(o, "tools", field_or(a->tools, json_object()));
-    json_object_set_new(o, "max_tool_calls",
-                        a->max_tool_calls >= 0 ? json_integer(a->max_tool_calls) : json_null());
-    json_object_set_new(o, "sandbox", field_or(a->sandbox, json_null()));
-    json_object_set_new(o, "source", str_or_null(a->source));
+    bool bad = false;
+    put(o, "name", str_or_null(a->name), &bad);
+    put(o, "runner", json_string(symbi_runner_name(a->runner)), &bad);
+    put(o, "command", str_or_null(a->command), &bad);
+    put(o, "exec", field_or(a->exec, json_null()), &bad);
+    put(o, "model", str_or_null(a->model), &bad);
+    put(o, "system_prompt", str_or_null(a->system_prompt), &bad);
+    put(o, "builtin", str_or_null(a->builtin), &bad);
+    put(o, "capabilities", field_or(a->capabilities, json_array()), &bad);
+    put(o, "env", field_or(a->env, json_object()), &bad);
+    put(o, "workdir", str_or_null(a->workdir), &bad);
+    put(o, "timeout", duration_or_null(a->timeout_ms), &bad);
+    put(o, "endpoint", str_or_null(a->endpoint), &bad);
+    put(o, "api_key_env", str_or_null(a->api_key_env), &bad);
+    put(o, "temperature",
+        a->temperature < 0 || isnan(a->temperature) ? json_null() : json_real(a->temperature),
+        &bad);
+    put(o, "max_tokens", a->max_tokens > 0 ? json_integer(a->max_tokens) : json_null(), &bad);
+    put(o, "api", str_or_null(a->api), &bad);
+    put(o, "tools", field_or(a->tools, json_object()), &bad);
+    put(o, "max_tool_calls", a->max_tool_calls >= 0 ? json_integer(a->max_tool_calls) : json_null(),
+        &bad);
+    put(o, "sandbox", field_or(a->sandbox, json_null()), &bad);
+    put(o, "source", str_or_null(a->source), &bad);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -558,13 +584,18 @@ json_t *symbi_audit_event_to_json(const struct symbi_audit_event *e)
     json_t *o = json_object();
     if (o == NULL)
         return NULL;
-    json_object_set_new(o, "id", json_integer(e->id));
-    json_object_set_new(o, "time", symbi_json_time(e->at));
-    json_object_set_new(o, "type", str_or_null(e->type));
-    json_object_set_new(o, "job_id", e->job_id[0] ? json_string(e->job_id) : json_null());
-    json_object_set_new(o, "job_name", str_or_null(e->job_name));
-    json_object_set_new(o, "run_id", e->run_id[0] ? json_string(e->run_id) : json_null());
-    json_object_set_new(o, "actor", str_or_null(e->actor));
-    json_object_set_new(o, "details", field_or(e->details, json_object()));
+    bool bad = false;
+    put(o, "id", json_integer(e->id), &bad);
+    put(o, "time", symbi_json_time(e->at), &bad);
+    put(o, "type", str_or_null(e->type), &bad);
+    put(o, "job_id", e->job_id[0] ? json_string(e->job_id) : json_null(), &bad);
+    put(o, "job_name", str_or_null(e->job_name), &bad);
+    put(o, "run_id", e->run_id[0] ? json_string(e->run_id) : json_null(), &bad);
+    put(o, "actor", str_or_null(e->actor), &bad);
+    put(o, "details", field_or(e->details, json_object()), &bad);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }

@@ -21,14 +21,32 @@ static bool token_like(const char *s, size_t n)
     return n >= 16 && alpha && digit;
 }
 
-static void put(struct symbi_buf *b, const char *s, size_t n)
+/* The masked URL being built; a failed append is remembered so that a
+ * partial URL is never returned (the torture test found "example.com/h"
+ * for "https://example.com/h"). */
+struct mask_buf {
+    struct symbi_buf buf;
+    bool bad;
+};
+
+static void put(struct mask_buf *b, const char *s, size_t n)
 {
-    symbi_buf_append(b, s, n);
+    if (symbi_buf_append(&b->buf, s, n) != 0)
+        b->bad = true;
+}
+
+static char *mask_steal(struct mask_buf *b)
+{
+    if (b->bad) {
+        symbi_buf_cleanup(&b->buf);
+        return NULL;
+    }
+    return symbi_buf_steal(&b->buf);
 }
 
 /* The path and what follows it, masked: token-like segments, every query
  * value, the fragment. */
-static void mask_rest(struct symbi_buf *b, const char *p)
+static void mask_rest(struct mask_buf *b, const char *p)
 {
     const char *q = p + strcspn(p, "?#");
     while (p < q) { /* path: "/seg/seg" */
@@ -65,8 +83,8 @@ char *symbi_url_mask(const char *url)
 {
     if (url == NULL)
         return NULL;
-    struct symbi_buf b;
-    symbi_buf_init(&b, 0);
+    struct mask_buf b = {.bad = false};
+    symbi_buf_init(&b.buf, 0);
     const char *scheme = strstr(url, "://");
     if (scheme == NULL) {
         /* not a URL (an unexpanded "${VAR}" reference is no secret) */
@@ -74,7 +92,7 @@ char *symbi_url_mask(const char *url)
             put(&b, url, strlen(url));
         else
             put(&b, MASK, 3);
-        return symbi_buf_steal(&b);
+        return mask_steal(&b);
     }
     const char *auth = scheme + 3;
     size_t alen = strcspn(auth, "/?#");
@@ -90,5 +108,5 @@ char *symbi_url_mask(const char *url)
         put(&b, auth, alen);
     }
     mask_rest(&b, auth + alen);
-    return symbi_buf_steal(&b);
+    return mask_steal(&b);
 }

@@ -18,6 +18,10 @@
 #define TZ_NAME_MAX        255
 #define TZ_TABLE_LAST_YEAR 2200 /* the footer rule is tabulated up to here */
 #define DAY                86400
+/* No real zone changes after year 9999 (zic writes up to 2037 plus the
+ * footer rule): a later transition is malformed data, and would carry the
+ * rule's computations past int64 (fuzzing found periods running backwards). */
+#define TZ_LAST_INSTANT 253402300799LL /* 9999-12-31T23:59:59Z */
 
 /* One date of a POSIX TZ rule: Jn (kind 'J'), n ('N') or Mm.w.d ('M'),
  * with its local time of day in seconds. */
@@ -335,23 +339,24 @@ static size_t tzif_block_size(const struct tzif_counts *c, size_t tsize)
            c->isut;
 }
 
-/* Appends a transition when it changes the offset. */
+/* Appends a transition when it changes the offset: 0, SYMBI_EINVAL when
+ * out of order, SYMBI_ENOMEM. */
 static int push_transition(struct symbi_zone *z, size_t *cap, int64_t t, int32_t off)
 {
     int32_t last = z->n > 0 ? z->off[z->n - 1] : z->off0;
     if (off == last)
         return 0;
     if (z->n > 0 && t <= z->at[z->n - 1])
-        return -1;
+        return SYMBI_EINVAL;
     if (z->n == *cap) {
         size_t nc = *cap ? *cap * 2 : 64;
         int64_t *a = realloc(z->at, nc * sizeof *a);
         if (a == NULL)
-            return -1;
+            return SYMBI_ENOMEM;
         z->at = a;
         int32_t *o = realloc(z->off, nc * sizeof *o);
         if (o == NULL)
-            return -1;
+            return SYMBI_ENOMEM;
         z->off = o;
         *cap = nc;
     }
@@ -366,9 +371,12 @@ static bool sane_offset(int64_t off)
     return off > -26 * 3600 && off < 26 * 3600;
 }
 
-/* Fills z from TZif data. Returns false on malformed data. */
-static bool tzif_parse(const unsigned char *d, size_t len, struct symbi_zone *z)
+/* Fills z from TZif data. Returns false on malformed data, or with *oom
+ * set when an allocation failed (not the file's fault: the torture test
+ * found it reported as an unknown zone). */
+static bool tzif_parse(const unsigned char *d, size_t len, struct symbi_zone *z, bool *oom)
 {
+    *oom = false;
     struct tzif_counts c;
     if (!tzif_header(d, len, 0, &c))
         return false;
@@ -409,11 +417,14 @@ static bool tzif_parse(const unsigned char *d, size_t len, struct symbi_zone *z)
     int64_t prev = INT64_MIN;
     for (uint32_t i = 0; i < c.time; i++) {
         int64_t t = tsize == 8 ? be64(times + 8 * i) : (int32_t)be32(times + 4 * i);
-        if (idx[i] >= c.type || (i > 0 && t <= prev))
+        if (idx[i] >= c.type || (i > 0 && t <= prev) || t > TZ_LAST_INSTANT)
             return false;
         prev = t;
-        if (push_transition(z, &cap, t, (int32_t)be32(types + 6 * idx[i])) != 0)
+        int prc = push_transition(z, &cap, t, (int32_t)be32(types + 6 * idx[i]));
+        if (prc != 0) {
+            *oom = prc == SYMBI_ENOMEM;
             return false;
+        }
     }
     z->dyn_from = INT64_MAX;
     if (footer == NULL || footer_len == 0 || footer_len > 128)
@@ -441,21 +452,25 @@ static bool tzif_parse(const unsigned char *d, size_t len, struct symbi_zone *z)
     if (y0 < 1) /* a bogus early last transition: no rule table before year 1 */
         y0 = 1;
     struct tz_event *ev = malloc((size_t)(TZ_TABLE_LAST_YEAR - y0 + 1) * 2 * sizeof *ev);
-    if (ev == NULL)
+    if (ev == NULL) {
+        *oom = true;
         return false;
+    }
     int32_t initial;
     size_t n = rule_events(&z->rule, y0, TZ_TABLE_LAST_YEAR, ev, &initial);
     if (z->n == 0)
         z->off0 = initial;
-    bool ok = true;
-    for (size_t i = 0; i < n && ok; i++) {
+    int prc = 0;
+    for (size_t i = 0; i < n && prc == 0; i++) {
         if (z->n > 0 && ev[i].t <= z->at[z->n - 1])
             continue;
-        ok = push_transition(z, &cap, ev[i].t, ev[i].off) == 0;
+        prc = push_transition(z, &cap, ev[i].t, ev[i].off);
     }
     free(ev);
-    if (!ok)
+    if (prc != 0) {
+        *oom = prc == SYMBI_ENOMEM;
         return false;
+    }
     if (z->n > 0)
         z->dyn_from = z->at[z->n - 1];
     return true;
@@ -481,9 +496,10 @@ int symbi_zone_from_tzif(const unsigned char *data, size_t len, struct symbi_zon
         zone_free(z);
         return SYMBI_ENOMEM;
     }
-    if (len > TZ_FILE_MAX || !tzif_parse(data, len, z)) {
+    bool oom = false;
+    if (len > TZ_FILE_MAX || !tzif_parse(data, len, z, &oom)) {
         zone_free(z);
-        return SYMBI_EINVAL;
+        return oom ? SYMBI_ENOMEM : SYMBI_EINVAL;
     }
     *out = z;
     return 0;
@@ -565,11 +581,13 @@ static int zone_load(const char *dir, const char *name, struct symbi_zone **out,
     close(fd);
     struct symbi_zone *z = calloc(1, sizeof *z);
     int rc = 0;
+    bool oom = false;
     if (z == NULL || (z->dir = symbi_strdup(dir)) == NULL ||
         (z->name = symbi_strdup(name)) == NULL) {
         rc = symbi_err_set(err, SYMBI_ENOMEM, "out of memory loading time zone");
-    } else if (got != len || !tzif_parse(data, len, z)) {
-        rc = unknown_zone(name, err);
+    } else if (got != len || !tzif_parse(data, len, z, &oom)) {
+        rc = oom ? symbi_err_set(err, SYMBI_ENOMEM, "out of memory loading time zone")
+                 : unknown_zone(name, err);
     }
     free(data);
     if (rc != 0) {

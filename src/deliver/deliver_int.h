@@ -72,6 +72,9 @@ char *symbi_dlv_expand(struct dlv_secrets *s, const char *tmpl, bool whole);
 /* Replaces every remembered value in text (NUL-terminated, cap bytes) by
  * "***". */
 void symbi_dlv_redact(const struct dlv_secrets *s, char *text, size_t cap);
+/* Whether a Slack Web API answer (len bytes, untrusted) says "ok": true;
+ * when not, why (cap >= 1 bytes) gets its "error" or a description. */
+bool symbi_dlv_slack_ok(const char *body, size_t len, char *why, size_t cap);
 /* true when s holds CR, LF or another control character but TAB. */
 bool symbi_dlv_has_ctl(const char *s);
 /* true when url is http:// or https:// with a host. */

@@ -498,16 +498,11 @@ static int route_slack(struct symbi_delivery_ctx *ctx, const char *channel,
         rc = symbi_dlv_http_post(d, url, h, hook ? 0 : 1, body, &sec, r, res);
     }
     if (rc == 0 && !hook) {
-        /* the Web API answers 200 with {"ok": false, "error": "..."} */
-        json_t *ans = json_loadb(res->body, res->body_len, 0, NULL);
-        json_t *ok = json_object_get(ans, "ok");
-        if (!json_is_true(ok)) {
-            const char *e = json_string_value(json_object_get(ans, "error"));
-            rc = symbi_dlv_fail(r, "slack: chat.postMessage answered %s",
-                                e != NULL ? e : "without \"ok\": true");
+        char why[160];
+        if (!symbi_dlv_slack_ok(res->body, res->body_len, why, sizeof why)) {
+            rc = symbi_dlv_fail(r, "slack: chat.postMessage answered %s", why);
             symbi_dlv_redact(&sec, r->error, sizeof r->error);
         }
-        json_decref(ans);
     }
     free(res);
     free(text);
@@ -517,6 +512,20 @@ static int route_slack(struct symbi_delivery_ctx *ctx, const char *channel,
     free(chan);
     symbi_dlv_secrets_cleanup(&sec);
     return rc;
+}
+
+bool symbi_dlv_slack_ok(const char *body, size_t len, char *why, size_t cap)
+{
+    /* the Web API answers 200 with {"ok": false, "error": "..."} */
+    json_t *ans = json_loadb(body, len, 0, NULL);
+    bool ok = json_is_true(json_object_get(ans, "ok"));
+    if (!ok) {
+        const char *e = json_string_value(json_object_get(ans, "error"));
+        snprintf(why, cap, "%s", e != NULL ? e : "without \"ok\": true");
+        why[symbi_dlv_cut(why, strlen(why), cap - 1)] = '\0';
+    }
+    json_decref(ans);
+    return ok;
 }
 
 const struct symbi_delivery_router symbi_dlv_slack = {route_slack, NULL};

@@ -614,6 +614,10 @@ struct each_ctx {
 static void each_error(void *ud, const char *field, const struct symbi_err *err)
 {
     struct each_ctx *ec = ud;
+    if (err->code == SYMBI_ENOMEM) {
+        ec->c->p->oom = true; /* the parse fails with SYMBI_ENOMEM, not a diagnostic */
+        return;
+    }
     if (field != NULL) {
         size_t n = strcspn(field, ".");
         for (int k = 0; k < J_COUNT; k++)

@@ -160,7 +160,10 @@ void dsl_build_agent(struct dsl_parser *p, const struct dsl_block *b, bool dup)
                  a.name);
     if (c.errors == 0 && !p->oom) {
         struct symbi_err err;
-        if (symbi_agent_def_validate(&a, b->upstream, &err) != 0) {
+        int vrc = symbi_agent_def_validate(&a, b->upstream, &err);
+        if (vrc == SYMBI_ENOMEM) {
+            p->oom = true; /* not the file's fault: SYMBI_ENOMEM, no diagnostic */
+        } else if (vrc != 0) {
             /* the message starts with the field name */
             char field[32];
             size_t n = strcspn(err.msg, ":");

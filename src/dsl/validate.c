@@ -110,12 +110,22 @@ static bool env_name_ok(const char *s)
     return strlen(s) <= 128;
 }
 
+/* A json_loads that failed for want of memory: SYMBI_ENOMEM, never
+ * reported as a bad value (the torture test found "capabilities: must be an
+ * array of strings" for an allocation failure). */
+static bool loads_oom(const json_t *v, const json_error_t *je)
+{
+    return v == NULL && json_error_code(je) == json_error_out_of_memory;
+}
+
 /* JSON text of an array of strings (1..max items when nonempty). */
 static int check_str_array(const char *text, const char *f, size_t max, bool nonempty, json_t **out,
                            const char **field, struct symbi_err *err)
 {
     json_error_t je;
     json_t *a = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (loads_oom(a, &je))
+        return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
     if (a == NULL || !json_is_array(a)) {
         json_decref(a);
         return symbi_err_field(field, f, err, "must be an array of strings");
@@ -188,6 +198,8 @@ static int check_headers(const char *text, const char **field, struct symbi_err 
     json_error_t je;
     json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     int rc = 0;
+    if (loads_oom(o, &je))
+        return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
     if (o == NULL || !json_is_object(o)) {
         json_decref(o);
         return symbi_err_field(field, "webhook_headers", err,
@@ -254,7 +266,10 @@ static int check_recipients(const char *text, const char **field, struct symbi_e
  * values are checked by the typed parser (policy module). */
 static int check_policy(const char *text, const char **field, struct symbi_err *err)
 {
-    json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    json_error_t je;
+    json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (loads_oom(o, &je))
+        return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v)
@@ -315,7 +330,9 @@ int symbi_job_validate_field(const struct symbi_job *job, const char **field, st
     if (job->cron_expr != NULL) {
         struct symbi_err ce;
         symbi_err_clear(&ce);
-        if (symbi_cron_validate(job->cron_expr, &ce) != 0) {
+        if ((rc = symbi_cron_validate(job->cron_expr, &ce)) != 0) {
+            if (rc == SYMBI_ENOMEM)
+                return symbi_err_set(err, rc, "out of memory");
             if (field != NULL)
                 *field = "cron";
             if (strncmp(ce.msg, "cron:", 5) == 0)
@@ -328,7 +345,9 @@ int symbi_job_validate_field(const struct symbi_job *job, const char **field, st
         symbi_err_clear(&ze);
         if (*job->timezone == '\0')
             return symbi_err_field(field, "timezone", err, "must not be empty");
-        if (symbi_zone_validate(job->timezone, &ze) != 0)
+        if ((rc = symbi_zone_validate(job->timezone, &ze)) == SYMBI_ENOMEM)
+            return symbi_err_set(err, rc, "out of memory");
+        if (rc != 0)
             return symbi_err_field(field, "timezone", err, "%s", ze.msg);
     }
     if ((unsigned)job->session_mode > SYMBI_SESSION_FULLY_EPHEMERAL)
@@ -401,6 +420,8 @@ static int check_env_map(const char *text, const char **field, struct symbi_err 
 {
     json_error_t je;
     json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (loads_oom(o, &je))
+        return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
     if (o == NULL || !json_is_object(o)) {
         json_decref(o);
         return symbi_err_field(field, "env", err, "must be a map of variable names to strings");
@@ -511,6 +532,8 @@ static int check_tools(const struct symbi_agent_def *a, const char **field, stru
         return symbi_err_field(field, "tools", err, "only a model agent has tools");
     json_error_t je;
     json_t *o = json_loads(a->tools, JSON_REJECT_DUPLICATES, &je);
+    if (loads_oom(o, &je))
+        return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
     if (!json_is_object(o)) {
         json_decref(o);
         return symbi_err_field(field, "tools", err,

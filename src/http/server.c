@@ -537,6 +537,9 @@ static const char *const noisy[] = {"Server reached connection limit",
 static _Atomic int64_t noisy_seen[SYMBI_ARRAY_LEN(noisy)];
 static _Atomic int64_t noisy_last[SYMBI_ARRAY_LEN(noisy)];
 
+/* the format comes from microhttpd (MHD_OPTION_EXTERNAL_LOGGER): declared as
+ * one so the compiler accepts handing it on to vsnprintf */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;

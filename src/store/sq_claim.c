@@ -197,6 +197,13 @@ int sq_claim_due(struct symbi_store *st, int64_t now, size_t limit, const char *
     for (size_t i = 0; i < njobs; i++) {
         struct symbi_err perr = {0};
         int prc = plan(ud, &jobs[i], now, p);
+        if (prc == SYMBI_ENOMEM) {
+            /* out of memory is the moment's, not the job's: failing the job
+             * would lose its schedule for good (the torture test found it),
+             * so the whole claim is undone and tried again next tick */
+            rc = oom(err);
+            goto rollback;
+        }
         if (prc != 0) {
             plan_reset(p, &jobs[i], true);
             symbi_err_set(&perr, prc, "planning the job's fires failed: %s", symbi_strerror(prc));

@@ -6,6 +6,8 @@ import json
 import re
 import time
 
+from conftest import SLOW
+
 ERROR_KEYS = {"error", "code", "details"}
 
 
@@ -21,7 +23,7 @@ def start_api(symbi, daemons, *args, env=None, listen="127.0.0.1:0"):
 
 class Api:
     def __init__(self, port, host="127.0.0.1", key=None, timeout=10):
-        self.host, self.port, self.key, self.timeout = host, port, key, timeout
+        self.host, self.port, self.key, self.timeout = host, port, key, timeout * SLOW
 
     def raw(self, method, path, body=None, headers=None):
         """Sends body (bytes/str/None) as is; returns (status, headers, text)."""
@@ -79,7 +81,7 @@ def assert_error(status, body, want_status=None):
 
 def wait_until(fn, timeout=10.0, interval=0.05):
     """Polls fn until it returns a truthy value; returns it."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * SLOW
     last = None
     while time.monotonic() < deadline:
         last = fn()

@@ -20,6 +20,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("SYMBI_BIN", str(ROOT / "build" / "symbi"))
+# SYMBI_TEST_SLOW=N stretches every readiness wait and command timeout N
+# times, for runs under valgrind (tests/valgrind.sh) or another slow wrapper.
+SLOW = max(1.0, float(os.environ.get("SYMBI_TEST_SLOW", "1")))
 
 
 # data directory -> the PostgreSQL URL of its store (SYMBI_E2E_STORE)
@@ -83,7 +86,7 @@ class Symbi:
         if env:
             e.update(env)
         p = subprocess.run([BIN, *[str(a) for a in args]], input=input, capture_output=True,
-                           text=True, timeout=timeout, env=e, cwd=cwd or self.data_dir)
+                           text=True, timeout=timeout * SLOW, env=e, cwd=cwd or self.data_dir)
         if check and p.returncode != 0:
             raise AssertionError(f"symbi {' '.join(map(str, args))} exited {p.returncode}:\n"
                                  f"{p.stdout}\n{p.stderr}")
@@ -112,7 +115,7 @@ class Daemon:
 
     def wait_for(self, text: str, timeout: float = 10.0) -> str:
         """Waits until `text` appears in the daemon's output (readiness, not sleep)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * SLOW
         while time.monotonic() < deadline:
             out = self.output()
             if text in out:
@@ -126,13 +129,13 @@ class Daemon:
         self.proc.send_signal(sig)
 
     def wait(self, timeout=30):
-        return self.proc.wait(timeout=timeout)
+        return self.proc.wait(timeout=timeout * SLOW)
 
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=40)
+                self.proc.wait(timeout=40 * SLOW)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()

@@ -10,6 +10,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from conftest import SLOW
+
 
 def write_agents(data_dir: Path, text: str, name: str = "jobs.symbi") -> Path:
     d = data_dir / "agents"
@@ -156,7 +158,7 @@ def store_check(symbi):
 
 
 def wait_until(cond, timeout=20.0, every=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * SLOW
     while time.monotonic() < deadline:
         v = cond()
         if v:

@@ -1,0 +1,33 @@
+# analysers.mk - sanitisers and analysers beyond `make test`'s ASan pass
+# (docs/testing.md): ThreadSanitizer, valgrind, the clang -Werror check and
+# the allocation-failure torture binary's link.
+#   make test-tsan       unit + e2e under ThreadSanitizer (build-tsan)
+#   make test-valgrind   e2e with the daemon and CLI under valgrind (VALGRIND_TESTS=...)
+#   make clang-check     every C file through clang -Werror (syntax and warnings only)
+
+.PHONY: test-tsan test-valgrind clang-check
+
+# The torture test reroutes symbi's own allocations through its failing
+# allocator (tests/unit/test_torture.c).
+$(BUILD)/tests/test_torture: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
+TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+test-tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1 -g $(TSAN_FLAGS)" \
+	    LDSAN="$(TSAN_FLAGS)" tests
+	@TSAN_OPTIONS="$${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/mk/tsan.supp}" \
+	    tests/run.sh build-tsan
+
+# clang's warnings differ from gcc's: every source, test, fuzz target and
+# benchmark through clang with the same flags, no code generated.
+CLANG_FILES = $(LIB_SRCS) $(MAIN_SRC) $(UNIT_SRCS) $(UNIT_SUPPORT) $(FUZZ_SRCS) fuzz/replay.c \
+    $(BENCH_SRCS)
+clang-check:
+	@command -v clang >/dev/null || { echo "clang-check: clang missing"; exit 1; }
+	$(Q)printf '%s\n' $(CLANG_FILES) | xargs -P2 -n16 clang -fsyntax-only -std=c11 $(WARN) \
+	    -Werror $(CPPFLAGS) -Itests/unit $(PC_CFLAGS)
+
+VALGRIND_TESTS ?= tests/e2e
+test-valgrind: deps
+	@$(MAKE) --no-print-directory BUILD=build-valgrind OPT="-O1 -g" $(BIN)
+	@tests/valgrind.sh build-valgrind $(VALGRIND_TESTS)
