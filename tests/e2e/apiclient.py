@@ -6,7 +6,7 @@ import json
 import re
 import time
 
-from conftest import SLOW
+from slowness import SLOW
 
 ERROR_KEYS = {"error", "code", "details"}
 

@@ -20,9 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("SYMBI_BIN", str(ROOT / "build" / "symbi"))
-# SYMBI_TEST_SLOW=N stretches every readiness wait and command timeout N
-# times, for runs under valgrind (tests/valgrind.sh) or another slow wrapper.
-SLOW = max(1.0, float(os.environ.get("SYMBI_TEST_SLOW", "1")))
+from slowness import SLOW  # noqa: E402  (SYMBI_TEST_SLOW)
 
 
 # data directory -> the PostgreSQL URL of its store (SYMBI_E2E_STORE)

@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from conftest import SLOW
+from slowness import SLOW
 
 
 def write_agents(data_dir: Path, text: str, name: str = "jobs.symbi") -> Path:
