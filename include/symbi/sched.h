@@ -133,6 +133,8 @@ struct symbi_sched_config {
     int max_concurrent_jobs;         /* global limit (10) */
     int64_t shutdown_timeout_ms;     /* graceful wait before killing (30000) */
     int64_t lease_ms;                /* node lease (15000) */
+    int64_t max_held;                /* fires claimed and not started held at once
+                                        (0: max(10,000, 16 x max_concurrent_jobs)) */
     int64_t max_output_bytes;        /* per run (1 MiB) */
     int64_t kill_grace_ms;           /* SIGTERM -> SIGKILL at max_runtime (5000) */
     int64_t approval_timeout_ms;     /* pending_approval runs unanswered this long are

@@ -198,19 +198,59 @@ static void claim_succeeded(struct symbi_sched *s, int64_t now)
     sched_recorder_poke(s);
 }
 
+/* Back-pressure on an overloaded machine: the fires claimed and not yet
+ * started live in memory (about 1 KB each). Past max_held the loop claims
+ * no more; the rest stay due in the store, where nothing is lost, and are
+ * claimed late once runs drain, when the planner's catch-up rules decide
+ * them (missed, catch_up) as for any late claim. Returns the room left
+ * (held stays within max_held and the few fires of one claim). */
+static size_t claim_room(struct symbi_sched *s, int64_t now)
+{
+    int64_t max = s->cfg.max_held;
+    if (max <= 0) {
+        max = 16 * (int64_t)s->cfg.max_concurrent_jobs;
+        if (max < 10000)
+            max = 10000;
+    }
+    size_t held = s->ready.n + s->timers.n;
+    size_t room = held >= (size_t)max ? 0 : (size_t)max - held;
+    if ((room == 0) != s->held_full) {
+        s->held_full = room == 0;
+        if (s->held_full)
+            symbi_log(SYMBI_LOG_WARN, "scheduler",
+                      "claims paused: %zu fires held, not yet started (max_held=%lld); the "
+                      "rest wait in the store",
+                      held, (long long)max);
+        else
+            symbi_log(SYMBI_LOG_INFO, "scheduler", "claims resume: %zu fires held", held);
+    }
+    if (room == 0) /* look again soon: finished runs free room */
+        s->claim_at = now + (s->cfg.tick_interval_ms < 100 ? s->cfg.tick_interval_ms : 100);
+    return room;
+}
+
 void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force)
 {
     if (mono < s->claim_after_mono || (!force && now < s->claim_at))
         return;
     if (!sched_lease_held(s, mono))
         return; /* the store may give these fires to another node */
+    size_t room = claim_room(s, now);
+    if (room == 0)
+        return;
+    /* a job claimed late can bring three fires (its catch-up run, its
+     * current instant and the next within the look-ahead): a third of the
+     * room keeps the overshoot to a few fires */
+    size_t limit = room > 2 ? room / 3 : 1;
+    if (limit > CLAIM_LIMIT)
+        limit = CLAIM_LIMIT;
     struct symbi_run *runs = NULL;
     size_t n = 0;
     struct symbi_err err;
     sched_infos_clear(s);
     s->planner.real_now = now;
-    int rc = symbi_store_claim_due(s->st, now + lookahead(s), CLAIM_LIMIT, s->node, plan_and_note,
-                                   s, &runs, &n, &err);
+    int rc = symbi_store_claim_due(s->st, now + lookahead(s), limit, s->node, plan_and_note, s,
+                                   &runs, &n, &err);
     if (rc != 0) {
         sched_infos_clear(s);
         claim_failed(s, "claim", err.msg, now, mono);
@@ -218,12 +258,15 @@ void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force)
     }
     adopt_runs(s, runs, n, now);
     sched_infos_clear(s);
+    limit = n < limit ? limit - n : 0;
     runs = NULL;
     n = 0;
     /* queued runs too are taken ahead (a released fire waiting out its
      * jitter, a retry's backoff), so that they start at their instant and
      * a clean stop gives the fires back */
-    rc = symbi_store_claim_queued(s->st, now + lookahead(s), CLAIM_LIMIT, s->node, &runs, &n, &err);
+    rc = limit > 0
+             ? symbi_store_claim_queued(s->st, now + lookahead(s), limit, s->node, &runs, &n, &err)
+             : 0;
     if (rc != 0) {
         claim_failed(s, "claim of queued runs", err.msg, now, mono);
         return;

@@ -199,6 +199,7 @@ struct symbi_sched {
     int64_t approvals_checked; /* wall ms of the last approval-timeout sweep */
     int64_t claim_at;          /* wall: the next claim is due then */
     int64_t claim_after_mono;  /* back-off: no claim before this */
+    bool held_full;            /* claims paused: max_held fires held (said once) */
     int64_t claim_failures;    /* consecutive failed claims */
     int64_t claim_failed_since;
     int64_t lease_failures;
