@@ -1,6 +1,7 @@
 /* pg_jobs.c - jobs in the PostgreSQL backend: create (one or a batch),
  * upsert by name, update, lookup, delete, pause/resume/reset, listing and
  * counts. Every change and its audit event commit in one transaction. */
+#include "store/common.h"
 #include "store/pg.h"
 
 #include <stdio.h>
@@ -67,15 +68,13 @@ int pg_job_create_many(struct symbi_store *st, struct symbi_job *jobs, size_t n,
         if ((rc = insert_job(s, &jobs[i], now, actor, err)) != 0) {
             pg_rollback(s);
             /* nothing of the batch stays: clear the ids handed out */
-            for (size_t k = 0; k <= i; k++)
-                jobs[k].id[0] = '\0';
+            symbi_common_jobs_clear_ids(jobs, i + 1);
             return rc;
         }
     }
     s->dirty = true;
     if ((rc = pg_commit(s, err)) != 0) {
-        for (size_t k = 0; k < n; k++)
-            jobs[k].id[0] = '\0';
+        symbi_common_jobs_clear_ids(jobs, n);
         return rc;
     }
     return 0;

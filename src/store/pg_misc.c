@@ -146,10 +146,9 @@ int pg_audit_append(struct symbi_store *st, const struct symbi_audit_event *e,
                     struct symbi_err *err)
 {
     struct pg_store *s = pg_of(st);
-    if (e->type == NULL || e->type[0] == '\0')
-        return symbi_err_set(err, SYMBI_EINVAL, "an audit event needs a type");
-    return pg_audit(s, e->at == SYMBI_TIME_NONE ? symbi_now_wall_ms() : e->at, e->type, e->job_id,
-                    e->job_name, e->run_id, e->actor, e->details, err);
+    /* store.c checked the type and filled in the time */
+    return pg_audit(s, e->at, e->type, e->job_id, e->job_name, e->run_id, e->actor, e->details,
+                    err);
 }
 
 int pg_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,

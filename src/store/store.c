@@ -266,7 +266,14 @@ void symbi_agent_list_free(struct symbi_agent_def *agents, size_t n)
 int symbi_store_audit_append(struct symbi_store *st, const struct symbi_audit_event *e,
                              struct symbi_err *err)
 {
-    return st->ops->audit_append(st, e, err);
+    /* the backends only write: the check and the default time are here */
+    if (e->type == NULL || e->type[0] == '\0')
+        return symbi_err_set(err, SYMBI_EINVAL, "an audit event needs a type");
+    if (e->at != SYMBI_TIME_NONE)
+        return st->ops->audit_append(st, e, err);
+    struct symbi_audit_event stamped = *e;
+    stamped.at = symbi_now_wall_ms();
+    return st->ops->audit_append(st, &stamped, err);
 }
 
 int symbi_store_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,

@@ -1,0 +1,40 @@
+/* common.h - private to the store: the backend-neutral steps both backends
+ * share around their SQL (reference resolution, fire plans, batch ids). Pure. */
+#ifndef SYMBI_STORE_COMMON_H
+#define SYMBI_STORE_COMMON_H
+
+#include "symbi/store.h"
+
+/* Whether ref (len characters) can be an id or an id prefix (hex digits and
+ * '-', at most SYMBI_UUID_LEN); if so low holds it in lower case. */
+bool symbi_common_id_like(const char *ref, size_t len, char low[SYMBI_UUID_LEN + 1]);
+
+/* The upper end of the index range of the ids starting with low (len
+ * characters): low followed by '~', after every hex digit and '-'. */
+void symbi_common_prefix_hi(const char *low, size_t len, char hi[SYMBI_UUID_LEN + 2]);
+
+/* The answer of a reference lookup once exact id and name missed: rows is
+ * how many ids the prefix range matched (0 when it was not queried), first
+ * and second the first two of them. Returns 0 with id set on one match,
+ * SYMBI_EAMBIGUOUS on several, SYMBI_ENOTFOUND on none. */
+int symbi_common_resolve_end(const char *what, const char *ref, bool idish, size_t len, int rows,
+                             const char *first, const char *second, char id[SYMBI_UUID_LEN + 1],
+                             struct symbi_err *err);
+
+/* Caps the planner's run count at SYMBI_PLAN_MAX_RUNS. */
+void symbi_common_plan_clamp(struct symbi_fire_plan *p);
+
+/* Empties a plan for the next job; slots past n_runs + 1 were left untouched
+ * by the planner unless it failed (all: clean every slot). */
+void symbi_common_plan_reset(struct symbi_fire_plan *p, const struct symbi_job *job, bool all);
+
+/* Fills the fields of a planned run that the planner left to the store:
+ * the job's id, name, agent and input, the claiming node, created_at and
+ * the claim epoch; clears the id. Returns 0 or SYMBI_ENOMEM. */
+int symbi_common_plan_run_fill(struct symbi_run *r, const struct symbi_job *job, const char *node,
+                               int64_t now, int64_t epoch);
+
+/* Clears the ids of jobs[0..n) after a batch that did not commit. */
+void symbi_common_jobs_clear_ids(struct symbi_job *jobs, size_t n);
+
+#endif
