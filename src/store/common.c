@@ -1,7 +1,10 @@
 /* common.c - the backend-neutral steps of the store (common.h) that both
- * backends run around their own SQL: reference resolution, fire plans. Pure. */
+ * backends run around their own SQL: reference resolution, fire plans,
+ * retention cut, the give-back loop (its writes are the backend's). */
 #include "store/common.h"
+#include "store/rules.h"
 
+#include <stdint.h>
 #include <string.h>
 
 bool symbi_common_id_like(const char *ref, size_t len, char low[SYMBI_UUID_LEN + 1])
@@ -76,6 +79,33 @@ int symbi_common_plan_run_fill(struct symbi_run *r, const struct symbi_job *job,
     r->created_at = now;
     r->epoch = epoch;
     return 0;
+}
+
+int symbi_common_give_back_each(void *s, const struct symbi_common_give_back_ops *ops,
+                                const struct symbi_run *runs, size_t n, const char *node,
+                                size_t *given, size_t *released, struct symbi_err *err)
+{
+    size_t g = 0, rel = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const struct symbi_run *r = &runs[i];
+        if (symbi_rules_fire_given_back(r)) {
+            bool done = false;
+            rc = ops->give(s, r, node, &done, err);
+            g += done;
+        } else {
+            rc = ops->release(s, r, node, err);
+            rel += rc == 0;
+        }
+    }
+    *given = g;
+    *released = rel;
+    return rc;
+}
+
+int64_t symbi_common_prune_cut(const struct symbi_retention *r)
+{
+    return r->keep_runs_ms > 0 ? r->now - r->keep_runs_ms : INT64_MIN;
 }
 
 void symbi_common_jobs_clear_ids(struct symbi_job *jobs, size_t n)

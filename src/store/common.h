@@ -1,5 +1,6 @@
 /* common.h - private to the store: the backend-neutral steps both backends
- * share around their SQL (reference resolution, fire plans, batch ids). Pure. */
+ * share around their SQL (reference resolution, fire plans, batch ids). No
+ * I/O of their own: where a step writes, the backend passes the write in. */
 #ifndef SYMBI_STORE_COMMON_H
 #define SYMBI_STORE_COMMON_H
 
@@ -33,6 +34,25 @@ void symbi_common_plan_reset(struct symbi_fire_plan *p, const struct symbi_job *
  * the claim epoch; clears the id. Returns 0 or SYMBI_ENOMEM. */
 int symbi_common_plan_run_fill(struct symbi_run *r, const struct symbi_job *job, const char *node,
                                int64_t now, int64_t epoch);
+
+/* The instant before which finished runs may go (INT64_MIN: no run age limit). */
+int64_t symbi_common_prune_cut(const struct symbi_retention *r);
+
+/* The two writes of runs_give_back, on the backend's handle s: give a fire
+ * back (*done: it was), or release a queued run to the pool. */
+struct symbi_common_give_back_ops {
+    int (*give)(void *s, const struct symbi_run *r, const char *node, bool *done,
+                struct symbi_err *err);
+    int (*release)(void *s, const struct symbi_run *r, const char *node, struct symbi_err *err);
+};
+
+/* Inside the backend's transaction: hands back each of runs[0..n) the way
+ * symbi_rules_fire_given_back says, stopping at the first failure, and
+ * counts fires given back (*given) and runs released (*released). Returns 0
+ * or the failed write's code. */
+int symbi_common_give_back_each(void *s, const struct symbi_common_give_back_ops *ops,
+                                const struct symbi_run *runs, size_t n, const char *node,
+                                size_t *given, size_t *released, struct symbi_err *err);
 
 /* Clears the ids of jobs[0..n) after a batch that did not commit. */
 void symbi_common_jobs_clear_ids(struct symbi_job *jobs, size_t n);

@@ -331,8 +331,7 @@ int pg_node_heartbeat(struct symbi_store *st, const char *node, int64_t now, int
                       struct symbi_err *err)
 {
     struct pg_store *s = pg_of(st);
-    if (node == NULL || node[0] == '\0')
-        return symbi_err_set(err, SYMBI_EINVAL, "a node needs a name");
+    /* store.c checked the name */
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) != 0)
         host[0] = '\0';

@@ -49,7 +49,8 @@ void symbi_store_set_lock_wait(struct symbi_store *st, int64_t ms)
 int symbi_store_prune(struct symbi_store *st, const struct symbi_retention *r, int64_t batch,
                       bool dry_run, struct symbi_prune_counts *out, struct symbi_err *err)
 {
-    return st->ops->prune(st, r, batch, dry_run, out, err);
+    memset(out, 0, sizeof *out);
+    return st->ops->prune(st, r, batch > 0 ? batch : 500, dry_run, out, err);
 }
 
 int symbi_store_begin(struct symbi_store *st, struct symbi_err *err)
@@ -383,6 +384,8 @@ int symbi_store_api_key_revoke(struct symbi_store *st, const char *ref, int64_t 
 int symbi_store_node_heartbeat(struct symbi_store *st, const char *node, int64_t now,
                                int64_t lease_ms, struct symbi_err *err)
 {
+    if (node == NULL || node[0] == '\0')
+        return symbi_err_set(err, SYMBI_EINVAL, "a node needs a name");
     return st->ops->node_heartbeat(st, node, now, lease_ms, err);
 }
 
