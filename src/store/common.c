@@ -5,6 +5,7 @@
 #include "store/rules.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 bool symbi_common_id_like(const char *ref, size_t len, char low[SYMBI_UUID_LEN + 1])
@@ -106,6 +107,46 @@ int symbi_common_give_back_each(void *s, const struct symbi_common_give_back_ops
 int64_t symbi_common_prune_cut(const struct symbi_retention *r)
 {
     return r->keep_runs_ms > 0 ? r->now - r->keep_runs_ms : INT64_MIN;
+}
+
+const struct symbi_audit_filter *symbi_common_audit_filter(const struct symbi_audit_filter *f)
+{
+    static const struct symbi_audit_filter none = {NULL, NULL, SYMBI_TIME_NONE, SYMBI_TIME_NONE, 0};
+    return f != NULL ? f : &none;
+}
+
+int64_t symbi_common_audit_limit(const struct symbi_audit_filter *f)
+{
+    return f->limit > 0 ? f->limit : 100;
+}
+
+void symbi_common_audit_sql(const struct symbi_audit_filter *f, char mark, bool has_where,
+                            char *sql, size_t len, size_t cap)
+{
+    /* '#' stands for the parameter mark */
+    const char *parts[4];
+    size_t np = 0;
+    if (f->type != NULL)
+        parts[np++] = "type = #1";
+    if (f->job != NULL)
+        parts[np++] = "(job_id = #2 OR job_name = #2)";
+    if (f->since != SYMBI_TIME_NONE)
+        parts[np++] = "at >= #3";
+    if (f->until != SYMBI_TIME_NONE)
+        parts[np++] = "at < #4";
+    char text[160];
+    for (size_t i = 0; i <= np; i++) {
+        const char *join = i == np ? " " : i == 0 && !has_where ? " WHERE " : " AND ";
+        const char *part = i == np ? "ORDER BY at DESC, id DESC LIMIT #5" : parts[i];
+        size_t k = 0;
+        for (const char *c = join; *c != '\0' && k < sizeof text - 1; c++)
+            text[k++] = *c;
+        for (const char *c = part; *c != '\0' && k < sizeof text - 1; c++)
+            text[k++] = *c == '#' ? mark : *c;
+        text[k] = '\0';
+        if (len < cap)
+            len += (size_t)snprintf(sql + len, cap - len, "%s", text);
+    }
 }
 
 void symbi_common_jobs_clear_ids(struct symbi_job *jobs, size_t n)

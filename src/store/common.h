@@ -54,6 +54,19 @@ int symbi_common_give_back_each(void *s, const struct symbi_common_give_back_ops
                                 const struct symbi_run *runs, size_t n, const char *node,
                                 size_t *given, size_t *released, struct symbi_err *err);
 
+/* The filter an audit query applies: f, or every event when f is NULL. */
+const struct symbi_audit_filter *symbi_common_audit_filter(const struct symbi_audit_filter *f);
+
+/* How many events an audit query returns at most (100 unless f says). */
+int64_t symbi_common_audit_limit(const struct symbi_audit_filter *f);
+
+/* Appends to sql (len characters so far, cap in all) the conditions of f
+ * on parameters 1-4 (type, job id or name, since, until) and the order and
+ * LIMIT on parameter 5, each parameter written as mark followed by its
+ * number; joined with AND, the first with WHERE unless sql has its own. */
+void symbi_common_audit_sql(const struct symbi_audit_filter *f, char mark, bool has_where,
+                            char *sql, size_t len, size_t cap);
+
 /* Clears the ids of jobs[0..n) after a batch that did not commit. */
 void symbi_common_jobs_clear_ids(struct symbi_job *jobs, size_t n);
 
