@@ -118,8 +118,9 @@ int pg_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now, co
                   bool *created, struct symbi_err *err)
 {
     struct pg_store *s = pg_of(st);
-    int rc = symbi_rules_job_check(job, err);
-    if (rc != 0 || (rc = pg_begin(s, err)) != 0)
+    /* store.c checked the definition (symbi_rules_job_check) */
+    int rc = pg_begin(s, err);
+    if (rc != 0)
         return rc;
     struct pg_params p;
     pgp_init(&p);
@@ -160,8 +161,9 @@ int pg_job_update(struct symbi_store *st, struct symbi_job *job, int64_t now, co
                   struct symbi_err *err)
 {
     struct pg_store *s = pg_of(st);
-    int rc = symbi_rules_job_check(job, err);
-    if (rc != 0 || (rc = pg_begin(s, err)) != 0)
+    /* store.c checked the definition (symbi_rules_job_check) */
+    int rc = pg_begin(s, err);
+    if (rc != 0)
         return rc;
     char id[SYMBI_UUID_LEN + 1];
     struct symbi_job cur;

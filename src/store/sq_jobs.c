@@ -135,8 +135,9 @@ int sq_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now, co
                   bool *created, struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    int rc = symbi_rules_job_check(job, err);
-    if (rc != 0 || (rc = sq_begin(s, err)) != 0)
+    /* store.c checked the definition (symbi_rules_job_check) */
+    int rc = sq_begin(s, err);
+    if (rc != 0)
         return rc;
     sqlite3_stmt *q = sq_prep(s, SELECT_JOB " WHERE name = ?1", err);
     if (q == NULL) {
@@ -178,8 +179,9 @@ int sq_job_update(struct symbi_store *st, struct symbi_job *job, int64_t now, co
                   struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    int rc = symbi_rules_job_check(job, err);
-    if (rc != 0 || (rc = sq_begin(s, err)) != 0)
+    /* store.c checked the definition (symbi_rules_job_check) */
+    int rc = sq_begin(s, err);
+    if (rc != 0)
         return rc;
     char id[SYMBI_UUID_LEN + 1];
     struct symbi_job cur;

@@ -83,12 +83,19 @@ int symbi_store_job_create_many(struct symbi_store *st, struct symbi_job *jobs, 
 int symbi_store_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now,
                            const char *actor, bool *created, struct symbi_err *err)
 {
+    /* the definition is checked once, above the backends */
+    int rc = symbi_rules_job_check(job, err);
+    if (rc != 0)
+        return rc;
     return st->ops->job_upsert(st, job, now, actor, created, err);
 }
 
 int symbi_store_job_update(struct symbi_store *st, struct symbi_job *job, int64_t now,
                            const char *actor, struct symbi_err *err)
 {
+    int rc = symbi_rules_job_check(job, err);
+    if (rc != 0)
+        return rc;
     return st->ops->job_update(st, job, now, actor, err);
 }
 
