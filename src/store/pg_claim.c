@@ -2,6 +2,7 @@
  * claiming due fires with row locks that other nodes skip (SPEC §5.1, §13),
  * taking unowned queued runs, recording a finished run with the job's
  * counters, and recovering the runs of nodes whose lease expired. */
+#include "store/common.h"
 #include "store/pg.h"
 
 #include <stdio.h>
@@ -136,19 +137,11 @@ static int record_plan(struct pg_store *s, const struct symbi_job *job, struct s
                        int64_t now, const char *node, struct symbi_run **out, size_t *n,
                        size_t *cap, struct symbi_err *err)
 {
-    if (p->n_runs > SYMBI_PLAN_MAX_RUNS)
-        p->n_runs = SYMBI_PLAN_MAX_RUNS;
+    symbi_common_plan_clamp(p);
     for (size_t i = 0; i < p->n_runs; i++) {
         struct symbi_run *r = &p->runs[i];
-        r->id[0] = '\0';
-        memcpy(r->job_id, job->id, sizeof r->job_id);
-        if ((r->job_name == NULL && symbi_set_str(&r->job_name, job->name) != 0) ||
-            (r->agent == NULL && symbi_set_str(&r->agent, job->agent) != 0) ||
-            (r->node == NULL && symbi_set_str(&r->node, node) != 0) ||
-            (r->input == NULL && job->input != NULL && symbi_set_str(&r->input, job->input) != 0))
+        if (symbi_common_plan_run_fill(r, job, node, now, s->claim_epoch) != 0)
             return pg_oom(err);
-        r->created_at = now;
-        r->epoch = s->claim_epoch;
         int rc = pg_run_insert_row(s, r, err);
         if (rc == SYMBI_EEXIST) {
             /* this instant is already in the ledger: never fire it twice */
@@ -165,20 +158,6 @@ static int record_plan(struct pg_store *s, const struct symbi_job *job, struct s
         }
     }
     return set_job_schedule(s, job, p->next_run, p->status, err);
-}
-
-/* Empties the plan for the next job; slots past n_runs + 1 were left
- * untouched by the planner unless it failed. */
-static void plan_reset(struct symbi_fire_plan *p, const struct symbi_job *job, bool all)
-{
-    size_t used = all ? SYMBI_PLAN_MAX_RUNS : p->n_runs + 1;
-    if (used > SYMBI_PLAN_MAX_RUNS)
-        used = SYMBI_PLAN_MAX_RUNS;
-    for (size_t i = 0; i < used; i++)
-        symbi_run_cleanup(&p->runs[i]);
-    p->n_runs = 0;
-    p->next_run = SYMBI_TIME_NONE;
-    p->status = job ? job->status : SYMBI_JOB_ACTIVE;
 }
 
 /* The due jobs, locked; jobs another node is claiming are skipped. */
@@ -209,17 +188,17 @@ static int plan_all(struct pg_store *s, PGresult *due, int64_t now, const char *
         struct symbi_job job;
         if (pg_job_read(due, i, &job) != 0)
             return pg_oom(err);
-        plan_reset(p, &job, false);
+        symbi_common_plan_reset(p, &job, false);
         int prc = plan(ud, &job, now, p);
         if (prc != 0) {
             struct symbi_err perr = {0};
-            plan_reset(p, &job, true);
+            symbi_common_plan_reset(p, &job, true);
             symbi_err_set(&perr, prc, "planning the job's fires failed: %s", symbi_strerror(prc));
             rc = fail_job(s, &job, now, prc, perr.msg, err);
         } else {
             rc = record_plan(s, &job, p, now, node, out, nout, cap, err);
         }
-        plan_reset(p, NULL, false);
+        symbi_common_plan_reset(p, NULL, false);
         symbi_job_cleanup(&job);
     }
     return rc;
@@ -261,7 +240,7 @@ int pg_claim_due(struct symbi_store *st, int64_t now, size_t limit, const char *
     nout = 0;
 done:
     PQclear(due);
-    plan_reset(p, NULL, true);
+    symbi_common_plan_reset(p, NULL, true);
     free(p);
     symbi_run_list_free(out, nout);
     return rc;

@@ -1,6 +1,7 @@
 /* pg_jobs.c - jobs in the PostgreSQL backend: create (one or a batch),
  * upsert by name, update, lookup, delete, pause/resume/reset, listing and
  * counts. Every change and its audit event commit in one transaction. */
+#include "store/common.h"
 #include "store/pg.h"
 
 #include <stdio.h>
@@ -67,15 +68,13 @@ int pg_job_create_many(struct symbi_store *st, struct symbi_job *jobs, size_t n,
         if ((rc = insert_job(s, &jobs[i], now, actor, err)) != 0) {
             pg_rollback(s);
             /* nothing of the batch stays: clear the ids handed out */
-            for (size_t k = 0; k <= i; k++)
-                jobs[k].id[0] = '\0';
+            symbi_common_jobs_clear_ids(jobs, i + 1);
             return rc;
         }
     }
     s->dirty = true;
     if ((rc = pg_commit(s, err)) != 0) {
-        for (size_t k = 0; k < n; k++)
-            jobs[k].id[0] = '\0';
+        symbi_common_jobs_clear_ids(jobs, n);
         return rc;
     }
     return 0;
@@ -119,8 +118,9 @@ int pg_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now, co
                   bool *created, struct symbi_err *err)
 {
     struct pg_store *s = pg_of(st);
-    int rc = symbi_rules_job_check(job, err);
-    if (rc != 0 || (rc = pg_begin(s, err)) != 0)
+    /* store.c checked the definition (symbi_rules_job_check) */
+    int rc = pg_begin(s, err);
+    if (rc != 0)
         return rc;
     struct pg_params p;
     pgp_init(&p);
@@ -161,8 +161,9 @@ int pg_job_update(struct symbi_store *st, struct symbi_job *job, int64_t now, co
                   struct symbi_err *err)
 {
     struct pg_store *s = pg_of(st);
-    int rc = symbi_rules_job_check(job, err);
-    if (rc != 0 || (rc = pg_begin(s, err)) != 0)
+    /* store.c checked the definition (symbi_rules_job_check) */
+    int rc = pg_begin(s, err);
+    if (rc != 0)
         return rc;
     char id[SYMBI_UUID_LEN + 1];
     struct symbi_job cur;

@@ -11,10 +11,7 @@ int pg_node_lease(struct symbi_store *st, const char *node, int64_t now, int64_t
                   int64_t *epoch, struct symbi_err *err)
 {
     struct pg_store *s = pg_of(st);
-    if (node == NULL || node[0] == '\0')
-        return symbi_err_set(err, SYMBI_EINVAL, "a node needs a name");
-    if (lease_ms <= 0)
-        return symbi_err_set(err, SYMBI_EINVAL, "a lease needs a positive duration");
+    /* store_nodes.c checked the name and the duration */
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) != 0)
         host[0] = '\0';

@@ -1,13 +1,12 @@
 /* pg_misc.c - the PostgreSQL backend's smaller tables: agent definitions,
  * audit events, API keys and scheduler nodes (contexts: pg_context.c). */
+#include "store/common.h"
 #include "store/pg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define AUDIT_DEFAULT_LIMIT 100
 
 /* ---- agents ---- */
 
@@ -146,29 +145,16 @@ int pg_audit_append(struct symbi_store *st, const struct symbi_audit_event *e,
                     struct symbi_err *err)
 {
     struct pg_store *s = pg_of(st);
-    if (e->type == NULL || e->type[0] == '\0')
-        return symbi_err_set(err, SYMBI_EINVAL, "an audit event needs a type");
-    return pg_audit(s, e->at == SYMBI_TIME_NONE ? symbi_now_wall_ms() : e->at, e->type, e->job_id,
-                    e->job_name, e->run_id, e->actor, e->details, err);
+    /* store.c checked the type and filled in the time */
+    return pg_audit(s, e->at, e->type, e->job_id, e->job_name, e->run_id, e->actor, e->details,
+                    err);
 }
 
 int pg_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
                    struct symbi_audit_event **events, size_t *n, struct symbi_err *err)
 {
     struct pg_store *s = pg_of(st);
-    static const struct symbi_audit_filter none = {NULL, NULL, SYMBI_TIME_NONE, SYMBI_TIME_NONE, 0};
-    if (f == NULL)
-        f = &none;
-    const char *parts[4];
-    size_t np = 0;
-    if (f->type != NULL)
-        parts[np++] = "type = $1";
-    if (f->job != NULL)
-        parts[np++] = "(job_id = $2 OR job_name = $2)";
-    if (f->since != SYMBI_TIME_NONE)
-        parts[np++] = "at >= $3";
-    if (f->until != SYMBI_TIME_NONE)
-        parts[np++] = "at < $4";
+    f = symbi_common_audit_filter(f);
     char sql[768];
     /* every parameter is referenced so that each gets its type */
     size_t len = (size_t)snprintf(sql, sizeof sql,
@@ -176,16 +162,14 @@ int pg_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
                                   "FROM audit_events WHERE ($1::text IS NULL OR TRUE) AND "
                                   "($2::text IS NULL OR TRUE) AND ($3::bigint IS NULL OR TRUE) "
                                   "AND ($4::bigint IS NULL OR TRUE)");
-    for (size_t i = 0; i < np; i++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, " AND %s", parts[i]);
-    snprintf(sql + len, sizeof sql - len, " ORDER BY at DESC, id DESC LIMIT $5");
+    symbi_common_audit_sql(f, '$', true, sql, len, sizeof sql);
     struct pg_params p;
     pgp_init(&p);
     pgp_text(&p, f->type);
     pgp_text(&p, f->job);
     pgp_time(&p, f->since);
     pgp_time(&p, f->until);
-    pgp_i64(&p, f->limit > 0 ? f->limit : AUDIT_DEFAULT_LIMIT);
+    pgp_i64(&p, symbi_common_audit_limit(f));
     PGresult *r = NULL;
     int rc = pg_qt(s, sql, &p, &r, "querying audit events", err);
     if (rc != 0)
@@ -332,8 +316,7 @@ int pg_node_heartbeat(struct symbi_store *st, const char *node, int64_t now, int
                       struct symbi_err *err)
 {
     struct pg_store *s = pg_of(st);
-    if (node == NULL || node[0] == '\0')
-        return symbi_err_set(err, SYMBI_EINVAL, "a node needs a name");
+    /* store.c checked the name */
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) != 0)
         host[0] = '\0';

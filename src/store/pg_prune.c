@@ -1,6 +1,7 @@
 /* pg_prune.c - retention in the PostgreSQL backend (SPEC §13.1): terminal
  * runs past keep_runs or beyond keep_runs_per_job, archived context entries
  * past keep_runs and old audit events, a small batch per transaction. */
+#include "store/common.h"
 #include "store/pg.h"
 
 #include <string.h>
@@ -151,14 +152,14 @@ int pg_prune(struct symbi_store *st, const struct symbi_retention *r, int64_t ba
              struct symbi_prune_counts *out, struct symbi_err *err)
 {
     struct pg_store *s = pg_of(st);
-    memset(out, 0, sizeof *out);
-    int64_t cut = r->keep_runs_ms > 0 ? r->now - r->keep_runs_ms : INT64_MIN;
+    /* store.c zeroed out and chose the batch */
+    int64_t cut = symbi_common_prune_cut(r);
     if (dry_run)
         return dry_counts(s, r, cut, out, err);
     int rc = pg_begin(s, err);
     if (rc != 0)
         return rc;
-    rc = prune_batch(s, r, cut, batch > 0 ? batch : 500, out, err);
+    rc = prune_batch(s, r, cut, batch, out, err);
     if ((rc = pg_end(s, rc, err)) != 0)
         memset(out, 0, sizeof *out);
     return rc;

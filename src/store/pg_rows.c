@@ -1,5 +1,6 @@
 /* pg_rows.c - the PostgreSQL backend's conversions between rows (text
  * values) and the model structs, reference resolution and audit rows. */
+#include "store/common.h"
 #include "store/pg.h"
 
 #include <stdlib.h>
@@ -282,24 +283,6 @@ int pg_runs_collect(PGresult *res, struct symbi_run **runs, size_t *n, struct sy
 
 /* ---- references ---- */
 
-/* Whether ref can be (a prefix of) a UUID in any case; its lowercase form,
- * the form ids are stored in, goes to low. */
-static bool id_like(const char *ref, size_t len, char low[SYMBI_UUID_LEN + 1])
-{
-    if (len > SYMBI_UUID_LEN)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = ref[i];
-        if (c >= 'A' && c <= 'F')
-            c = (char)(c - 'A' + 'a');
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-'))
-            return false;
-        low[i] = c;
-    }
-    low[len] = '\0';
-    return true;
-}
-
 /* The id of the single row a lookup returned: 0, 1 (found) or < 0. */
 static int lookup(struct pg_store *s, const char *sql, const char *key, char id[SYMBI_UUID_LEN + 1],
                   struct symbi_err *err)
@@ -328,7 +311,7 @@ static int resolve(struct pg_store *s, const char *ref, const char *by_id, const
         return symbi_err_set(err, SYMBI_EINVAL, "no %s given", what);
     size_t len = strlen(ref);
     char low[SYMBI_UUID_LEN + 1];
-    bool idish = id_like(ref, len, low);
+    bool idish = symbi_common_id_like(ref, len, low);
     int rc;
     if ((rc = lookup(s, by_id, idish ? low : ref, id, err)) != 0)
         return rc < 0 ? rc : 0;
@@ -336,9 +319,7 @@ static int resolve(struct pg_store *s, const char *ref, const char *by_id, const
         return rc < 0 ? rc : 0;
     if (idish && len >= 8) {
         char hi[SYMBI_UUID_LEN + 2];
-        memcpy(hi, low, len);
-        hi[len] = '~';
-        hi[len + 1] = '\0';
+        symbi_common_prefix_hi(low, len, hi);
         struct pg_params p;
         pgp_init(&p);
         pgp_text(&p, low);
@@ -353,19 +334,9 @@ static int resolve(struct pg_store *s, const char *ref, const char *by_id, const
         if (rows > 1)
             pgc_id(r, 1, 0, second);
         PQclear(r);
-        if (rows == 1) {
-            memcpy(id, first, sizeof first);
-            return 0;
-        }
-        if (rows > 1)
-            return symbi_err_set(err, SYMBI_EAMBIGUOUS,
-                                 "%s id prefix \"%s\" is ambiguous: it matches %s and %s", what,
-                                 ref, first, second);
+        return symbi_common_resolve_end(what, ref, idish, len, rows, first, second, id, err);
     }
-    if (idish && len < 8)
-        return symbi_err_set(err, SYMBI_ENOTFOUND,
-                             "no %s \"%s\" (an id prefix needs at least 8 characters)", what, ref);
-    return symbi_err_set(err, SYMBI_ENOTFOUND, "no %s \"%s\"", what, ref);
+    return symbi_common_resolve_end(what, ref, idish, len, 0, "", "", id, err);
 }
 
 int pg_job_resolve(struct pg_store *s, const char *ref, char id[SYMBI_UUID_LEN + 1],

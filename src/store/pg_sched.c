@@ -1,6 +1,7 @@
 /* pg_sched.c - the PostgreSQL side of recording a finished run with its
  * job's counters, settling a stopped job's waiting runs, giving claimed
  * fires back at a clean stop, and which runs still wait (SPEC §5.5, §5.6). */
+#include "store/common.h"
 #include "store/pg.h"
 
 #include <stdio.h>
@@ -189,6 +190,17 @@ static int release_one(struct pg_store *s, const struct symbi_run *r, const char
                 &p, NULL, "releasing a queued run", err);
 }
 
+static int give_back_v(void *s, const struct symbi_run *r, const char *node, bool *done,
+                       struct symbi_err *err)
+{
+    return give_back_one(s, r, node, done, err);
+}
+
+static int release_v(void *s, const struct symbi_run *r, const char *node, struct symbi_err *err)
+{
+    return release_one(s, r, node, err);
+}
+
 int pg_runs_give_back(struct symbi_store *st, const struct symbi_run *runs, size_t n,
                       const char *node, size_t *given, size_t *released, struct symbi_err *err)
 {
@@ -197,17 +209,8 @@ int pg_runs_give_back(struct symbi_store *st, const struct symbi_run *runs, size
     int rc = pg_begin(s, err);
     if (rc != 0)
         return rc;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        const struct symbi_run *r = &runs[i];
-        if (symbi_rules_fire_given_back(r)) {
-            bool done = false;
-            rc = give_back_one(s, r, node, &done, err);
-            g += done;
-        } else {
-            rc = release_one(s, r, node, err);
-            rel += rc == 0;
-        }
-    }
+    static const struct symbi_common_give_back_ops writes = {give_back_v, release_v};
+    rc = symbi_common_give_back_each(s, &writes, runs, n, node, &g, &rel, err);
     s->dirty = s->dirty || g > 0 || rel > 0;
     if ((rc = pg_end(s, rc, err)) != 0)
         return rc;

@@ -2,6 +2,7 @@
  * due fires (SPEC §5.1), taking unowned queued runs, recording a finished
  * run with the job's counters, and recovering runs of dead nodes. Each is
  * one BEGIN IMMEDIATE transaction: all of it commits, or none. */
+#include "store/common.h"
 #include "store/sq.h"
 
 #include <stdio.h>
@@ -121,19 +122,11 @@ static int record_plan(struct sq_store *s, const struct symbi_job *job, int64_t 
                        struct symbi_fire_plan *p, int64_t now, const char *node,
                        struct symbi_run **out, size_t *n, size_t *cap, struct symbi_err *err)
 {
-    if (p->n_runs > SYMBI_PLAN_MAX_RUNS)
-        p->n_runs = SYMBI_PLAN_MAX_RUNS;
+    symbi_common_plan_clamp(p);
     for (size_t i = 0; i < p->n_runs; i++) {
         struct symbi_run *r = &p->runs[i];
-        r->id[0] = '\0';
-        memcpy(r->job_id, job->id, sizeof r->job_id);
-        if ((r->job_name == NULL && symbi_set_str(&r->job_name, job->name) != 0) ||
-            (r->agent == NULL && symbi_set_str(&r->agent, job->agent) != 0) ||
-            (r->node == NULL && symbi_set_str(&r->node, node) != 0) ||
-            (r->input == NULL && job->input != NULL && symbi_set_str(&r->input, job->input) != 0))
+        if (symbi_common_plan_run_fill(r, job, node, now, s->claim_epoch) != 0)
             return oom(err);
-        r->created_at = now;
-        r->epoch = s->claim_epoch;
         int rc = sq_run_insert_row(s, r, err);
         if (rc == SYMBI_EEXIST) {
             /* this instant is already in the ledger: never fire it twice */
@@ -150,20 +143,6 @@ static int record_plan(struct sq_store *s, const struct symbi_job *job, int64_t 
         }
     }
     return set_job_schedule(s, job, rowid, p->next_run, p->status, err);
-}
-
-/* Empties the plan for the next job; slots past n_runs + 1 were left
- * untouched by the planner unless it failed. */
-static void plan_reset(struct symbi_fire_plan *p, const struct symbi_job *job, bool all)
-{
-    size_t used = all ? SYMBI_PLAN_MAX_RUNS : p->n_runs + 1;
-    if (used > SYMBI_PLAN_MAX_RUNS)
-        used = SYMBI_PLAN_MAX_RUNS;
-    for (size_t i = 0; i < used; i++)
-        symbi_run_cleanup(&p->runs[i]);
-    p->n_runs = 0;
-    p->next_run = SYMBI_TIME_NONE;
-    p->status = job ? job->status : SYMBI_JOB_ACTIVE;
 }
 
 int sq_claim_due(struct symbi_store *st, int64_t now, size_t limit, const char *node,
@@ -193,7 +172,7 @@ int sq_claim_due(struct symbi_store *st, int64_t now, size_t limit, const char *
         (rc = due_jobs(s, now, limit, &jobs, &rowids, &njobs, err)) != 0)
         goto rollback;
     if (njobs > 0)
-        plan_reset(p, &jobs[0], false);
+        symbi_common_plan_reset(p, &jobs[0], false);
     for (size_t i = 0; i < njobs; i++) {
         struct symbi_err perr = {0};
         int prc = plan(ud, &jobs[i], now, p);
@@ -205,13 +184,13 @@ int sq_claim_due(struct symbi_store *st, int64_t now, size_t limit, const char *
             goto rollback;
         }
         if (prc != 0) {
-            plan_reset(p, &jobs[i], true);
+            symbi_common_plan_reset(p, &jobs[i], true);
             symbi_err_set(&perr, prc, "planning the job's fires failed: %s", symbi_strerror(prc));
             rc = fail_job(s, &jobs[i], rowids[i], now, prc, perr.msg, err);
         } else {
             rc = record_plan(s, &jobs[i], rowids[i], p, now, node, &out, &nout, &cap, err);
         }
-        plan_reset(p, i + 1 < njobs ? &jobs[i + 1] : NULL, false);
+        symbi_common_plan_reset(p, i + 1 < njobs ? &jobs[i + 1] : NULL, false);
         if (rc != 0)
             goto rollback;
     }
@@ -225,7 +204,7 @@ int sq_claim_due(struct symbi_store *st, int64_t now, size_t limit, const char *
 rollback:
     sq_rollback(s);
 done:
-    plan_reset(p, NULL, true);
+    symbi_common_plan_reset(p, NULL, true);
     free(p);
     symbi_job_list_free(jobs, njobs);
     free(rowids);

@@ -1,6 +1,7 @@
 /* sq_jobs.c - jobs in the SQLite backend: create (one or a batch), upsert
  * by name, update, lookup, delete, pause/resume/reset, listing and counts.
  * Every change and its audit event commit in one transaction. */
+#include "store/common.h"
 #include "store/sq.h"
 
 #include <stdio.h>
@@ -77,14 +78,12 @@ int sq_job_create_many(struct symbi_store *st, struct symbi_job *jobs, size_t n,
         if ((rc = insert_job(s, &jobs[i], now, actor, err)) != 0) {
             sq_rollback(s);
             /* nothing of the batch stays: clear the ids handed out */
-            for (size_t k = 0; k <= i; k++)
-                jobs[k].id[0] = '\0';
+            symbi_common_jobs_clear_ids(jobs, i + 1);
             return rc;
         }
     }
     if ((rc = sq_commit(s, err)) != 0) {
-        for (size_t k = 0; k < n; k++)
-            jobs[k].id[0] = '\0';
+        symbi_common_jobs_clear_ids(jobs, n);
         return rc;
     }
     s->local_changes++;
@@ -136,8 +135,9 @@ int sq_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now, co
                   bool *created, struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    int rc = symbi_rules_job_check(job, err);
-    if (rc != 0 || (rc = sq_begin(s, err)) != 0)
+    /* store.c checked the definition (symbi_rules_job_check) */
+    int rc = sq_begin(s, err);
+    if (rc != 0)
         return rc;
     sqlite3_stmt *q = sq_prep(s, SELECT_JOB " WHERE name = ?1", err);
     if (q == NULL) {
@@ -179,8 +179,9 @@ int sq_job_update(struct symbi_store *st, struct symbi_job *job, int64_t now, co
                   struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    int rc = symbi_rules_job_check(job, err);
-    if (rc != 0 || (rc = sq_begin(s, err)) != 0)
+    /* store.c checked the definition (symbi_rules_job_check) */
+    int rc = sq_begin(s, err);
+    if (rc != 0)
         return rc;
     char id[SYMBI_UUID_LEN + 1];
     struct symbi_job cur;

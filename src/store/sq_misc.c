@@ -1,13 +1,12 @@
 /* sq_misc.c - the SQLite backend's smaller tables: agent definitions,
  * audit events, API keys and scheduler nodes (contexts: sq_context.c). */
+#include "store/common.h"
 #include "store/sq.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define AUDIT_DEFAULT_LIMIT 100
 
 static int prep_fail(struct symbi_err *err)
 {
@@ -172,38 +171,22 @@ int sq_audit_append(struct symbi_store *st, const struct symbi_audit_event *e,
                     struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    if (e->type == NULL || e->type[0] == '\0')
-        return symbi_err_set(err, SYMBI_EINVAL, "an audit event needs a type");
-    return sq_audit(s, e->at == SYMBI_TIME_NONE ? symbi_now_wall_ms() : e->at, e->type, e->job_id,
-                    e->job_name, e->run_id, e->actor, e->details, err);
+    /* store.c checked the type and filled in the time */
+    return sq_audit(s, e->at, e->type, e->job_id, e->job_name, e->run_id, e->actor, e->details,
+                    err);
 }
 
 int sq_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
                    struct symbi_audit_event **events, size_t *n, struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    static const struct symbi_audit_filter none = {NULL, NULL, SYMBI_TIME_NONE, SYMBI_TIME_NONE, 0};
-    if (f == NULL)
-        f = &none;
-    const char *parts[4];
-    size_t np = 0;
-    if (f->type != NULL)
-        parts[np++] = "type = ?1";
-    if (f->job != NULL)
-        parts[np++] = "(job_id = ?2 OR job_name = ?2)";
-    if (f->since != SYMBI_TIME_NONE)
-        parts[np++] = "at >= ?3";
-    if (f->until != SYMBI_TIME_NONE)
-        parts[np++] = "at < ?4";
+    f = symbi_common_audit_filter(f);
     char sql[512];
     size_t len =
         (size_t)snprintf(sql, sizeof sql,
                          "SELECT id, at, type, job_id, job_name, run_id, actor, details FROM "
                          "audit_events");
-    for (size_t i = 0; i < np; i++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s", i ? " AND " : " WHERE ",
-                                parts[i]);
-    snprintf(sql + len, sizeof sql - len, " ORDER BY at DESC, id DESC LIMIT ?5");
+    symbi_common_audit_sql(f, '?', false, sql, len, sizeof sql);
     sqlite3_stmt *q = sq_prep_text(s, sql, err);
     if (q == NULL)
         return prep_fail(err);
@@ -211,7 +194,7 @@ int sq_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
     sq_bind_text(q, 2, f->job);
     sq_bind_time(q, 3, f->since);
     sq_bind_time(q, 4, f->until);
-    sqlite3_bind_int64(q, 5, f->limit > 0 ? f->limit : AUDIT_DEFAULT_LIMIT);
+    sqlite3_bind_int64(q, 5, symbi_common_audit_limit(f));
     struct symbi_audit_event *arr = NULL;
     size_t cnt = 0, cap = 0;
     int rc;
@@ -387,8 +370,7 @@ int sq_node_heartbeat(struct symbi_store *st, const char *node, int64_t now, int
                       struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    if (node == NULL || node[0] == '\0')
-        return symbi_err_set(err, SYMBI_EINVAL, "a node needs a name");
+    /* store.c checked the name */
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) != 0)
         host[0] = '\0';

@@ -2,6 +2,7 @@
  * terminal runs past keep_runs or beyond keep_runs_per_job, archived session
  * context entries past keep_runs, and old audit events, a small batch per
  * transaction; never a queued/running/pending run, never a live context. */
+#include "store/common.h"
 #include "store/sq.h"
 
 #include <string.h>
@@ -183,14 +184,14 @@ int sq_prune(struct symbi_store *st, const struct symbi_retention *r, int64_t ba
              struct symbi_prune_counts *out, struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    memset(out, 0, sizeof *out);
-    int64_t cut = r->keep_runs_ms > 0 ? r->now - r->keep_runs_ms : INT64_MIN;
+    /* store.c zeroed out and chose the batch */
+    int64_t cut = symbi_common_prune_cut(r);
     if (dry_run)
         return dry_counts(s, r, cut, out, err);
     int rc = sq_begin(s, err);
     if (rc != 0)
         return rc;
-    rc = prune_batch(s, r, cut, batch > 0 ? batch : 500, out, err);
+    rc = prune_batch(s, r, cut, batch, out, err);
     if (rc == 0)
         return sq_commit(s, err);
     sq_rollback(s);

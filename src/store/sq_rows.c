@@ -1,6 +1,7 @@
 /* sq_rows.c - the SQLite backend's conversions between rows and the model
  * structs, reference resolution (id, prefix, name), audit rows and small
  * JSON texts for audit details. */
+#include "store/common.h"
 #include "store/sq.h"
 
 #include <stdio.h>
@@ -291,24 +292,6 @@ int sq_runs_collect(struct sq_store *s, sqlite3_stmt *st, struct symbi_run **run
 
 /* ---- references ---- */
 
-/* Whether ref can be (a prefix of) a UUID in any case; its lowercase form,
- * the form ids are stored in, goes to low. */
-static bool id_like(const char *ref, size_t len, char low[SYMBI_UUID_LEN + 1])
-{
-    if (len > SYMBI_UUID_LEN)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = ref[i];
-        if (c >= 'A' && c <= 'F')
-            c = (char)(c - 'A' + 'a');
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-'))
-            return false;
-        low[i] = c;
-    }
-    low[len] = '\0';
-    return true;
-}
-
 /* Looks up ref by exact id, then (jobs) exact name, then id prefix of at
  * least 8 characters. Ids match in any case. */
 static int resolve(struct sq_store *s, const char *ref, const char *by_id, const char *by_name,
@@ -319,7 +302,7 @@ static int resolve(struct sq_store *s, const char *ref, const char *by_id, const
         return symbi_err_set(err, SYMBI_EINVAL, "no %s given", what);
     size_t len = strlen(ref);
     char low[SYMBI_UUID_LEN + 1];
-    bool idish = id_like(ref, len, low);
+    bool idish = symbi_common_id_like(ref, len, low);
     const char *queries[2] = {by_id, by_name};
     const char *keys[2] = {idish ? low : ref, ref};
     for (size_t q = 0; q < 2; q++) {
@@ -345,9 +328,7 @@ static int resolve(struct sq_store *s, const char *ref, const char *by_id, const
         /* ids between the prefix and the prefix followed by '~' (after every
          * hex digit and '-') start with it: an index range, not a scan */
         char hi[SYMBI_UUID_LEN + 2];
-        memcpy(hi, low, len);
-        hi[len] = '~';
-        hi[len + 1] = '\0';
+        symbi_common_prefix_hi(low, len, hi);
         sq_bind_text(st, 1, low);
         sqlite3_bind_text(st, 2, hi, -1, SQLITE_TRANSIENT);
         char first[SYMBI_UUID_LEN + 1] = "", second[SYMBI_UUID_LEN + 1] = "";
@@ -357,19 +338,9 @@ static int resolve(struct sq_store *s, const char *ref, const char *by_id, const
         sqlite3_reset(st);
         if (rc < 0)
             return rc;
-        if (rows == 1) {
-            memcpy(id, first, sizeof first);
-            return 0;
-        }
-        if (rows > 1)
-            return symbi_err_set(err, SYMBI_EAMBIGUOUS,
-                                 "%s id prefix \"%s\" is ambiguous: it matches %s and %s", what,
-                                 ref, first, second);
+        return symbi_common_resolve_end(what, ref, idish, len, rows, first, second, id, err);
     }
-    if (idish && len < 8)
-        return symbi_err_set(err, SYMBI_ENOTFOUND,
-                             "no %s \"%s\" (an id prefix needs at least 8 characters)", what, ref);
-    return symbi_err_set(err, SYMBI_ENOTFOUND, "no %s \"%s\"", what, ref);
+    return symbi_common_resolve_end(what, ref, idish, len, 0, "", "", id, err);
 }
 
 int sq_job_resolve(struct sq_store *s, const char *ref, char id[SYMBI_UUID_LEN + 1],

@@ -2,6 +2,7 @@
  * stops (paused, dead letter, failed) settles its waiting runs, a clean stop
  * gives claimed fires back to their jobs, and the loop asks which runs are
  * still waiting before it starts them (SPEC §5.6, issue 10). */
+#include "store/common.h"
 #include "store/sq.h"
 
 #include <stdlib.h>
@@ -80,6 +81,17 @@ static int release_one(struct sq_store *s, const struct symbi_run *r, const char
     return rc == SQLITE_DONE ? 0 : rc;
 }
 
+static int give_back_v(void *s, const struct symbi_run *r, const char *node, bool *done,
+                       struct symbi_err *err)
+{
+    return give_back_one(s, r, node, done, err);
+}
+
+static int release_v(void *s, const struct symbi_run *r, const char *node, struct symbi_err *err)
+{
+    return release_one(s, r, node, err);
+}
+
 int sq_runs_give_back(struct symbi_store *st, const struct symbi_run *runs, size_t n,
                       const char *node, size_t *given, size_t *released, struct symbi_err *err)
 {
@@ -88,17 +100,8 @@ int sq_runs_give_back(struct symbi_store *st, const struct symbi_run *runs, size
     int rc = sq_begin(s, err);
     if (rc != 0)
         return rc;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        const struct symbi_run *r = &runs[i];
-        if (symbi_rules_fire_given_back(r)) {
-            bool done = false;
-            rc = give_back_one(s, r, node, &done, err);
-            g += done;
-        } else {
-            rc = release_one(s, r, node, err);
-            rel += rc == 0;
-        }
-    }
+    static const struct symbi_common_give_back_ops writes = {give_back_v, release_v};
+    rc = symbi_common_give_back_each(s, &writes, runs, n, node, &g, &rel, err);
     if (rc == 0)
         rc = sq_commit(s, err);
     else

@@ -49,7 +49,8 @@ void symbi_store_set_lock_wait(struct symbi_store *st, int64_t ms)
 int symbi_store_prune(struct symbi_store *st, const struct symbi_retention *r, int64_t batch,
                       bool dry_run, struct symbi_prune_counts *out, struct symbi_err *err)
 {
-    return st->ops->prune(st, r, batch, dry_run, out, err);
+    memset(out, 0, sizeof *out);
+    return st->ops->prune(st, r, batch > 0 ? batch : 500, dry_run, out, err);
 }
 
 int symbi_store_begin(struct symbi_store *st, struct symbi_err *err)
@@ -82,12 +83,19 @@ int symbi_store_job_create_many(struct symbi_store *st, struct symbi_job *jobs, 
 int symbi_store_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now,
                            const char *actor, bool *created, struct symbi_err *err)
 {
+    /* the definition is checked once, above the backends */
+    int rc = symbi_rules_job_check(job, err);
+    if (rc != 0)
+        return rc;
     return st->ops->job_upsert(st, job, now, actor, created, err);
 }
 
 int symbi_store_job_update(struct symbi_store *st, struct symbi_job *job, int64_t now,
                            const char *actor, struct symbi_err *err)
 {
+    int rc = symbi_rules_job_check(job, err);
+    if (rc != 0)
+        return rc;
     return st->ops->job_update(st, job, now, actor, err);
 }
 
@@ -266,7 +274,14 @@ void symbi_agent_list_free(struct symbi_agent_def *agents, size_t n)
 int symbi_store_audit_append(struct symbi_store *st, const struct symbi_audit_event *e,
                              struct symbi_err *err)
 {
-    return st->ops->audit_append(st, e, err);
+    /* the backends only write: the check and the default time are here */
+    if (e->type == NULL || e->type[0] == '\0')
+        return symbi_err_set(err, SYMBI_EINVAL, "an audit event needs a type");
+    if (e->at != SYMBI_TIME_NONE)
+        return st->ops->audit_append(st, e, err);
+    struct symbi_audit_event stamped = *e;
+    stamped.at = symbi_now_wall_ms();
+    return st->ops->audit_append(st, &stamped, err);
 }
 
 int symbi_store_audit_query(struct symbi_store *st, const struct symbi_audit_filter *f,
@@ -376,6 +391,8 @@ int symbi_store_api_key_revoke(struct symbi_store *st, const char *ref, int64_t 
 int symbi_store_node_heartbeat(struct symbi_store *st, const char *node, int64_t now,
                                int64_t lease_ms, struct symbi_err *err)
 {
+    if (node == NULL || node[0] == '\0')
+        return symbi_err_set(err, SYMBI_EINVAL, "a node needs a name");
     return st->ops->node_heartbeat(st, node, now, lease_ms, err);
 }
 

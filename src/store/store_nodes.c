@@ -6,8 +6,13 @@
 int symbi_store_node_lease(struct symbi_store *st, const char *node, int64_t now, int64_t lease_ms,
                            int64_t *epoch, struct symbi_err *err)
 {
-    if (st->ops->node_lease != NULL)
+    if (node == NULL || node[0] == '\0')
+        return symbi_err_set(err, SYMBI_EINVAL, "a node needs a name");
+    if (st->ops->node_lease != NULL) {
+        if (lease_ms <= 0)
+            return symbi_err_set(err, SYMBI_EINVAL, "a lease needs a positive duration");
         return st->ops->node_lease(st, node, now, lease_ms, epoch, err);
+    }
     int rc = st->ops->node_heartbeat(st, node, now, lease_ms, err);
     if (rc == 0)
         *epoch = 0;
