@@ -33,13 +33,11 @@ WHY = {
     "validation, an audit event per job).",
     ("burst", "pg-boss"): "pg-boss marks a whole fetched batch started with one UPDATE "
     "(batchSize 10,000: one statement sets started_on for all, before its handler has seen "
-    "any), so its 'all started' is one statement's time. symbi claims at most 1,000 fires a "
-    "transaction and commits each claim (a sync) before those runs start (persist before "
-    "promise), so 10,000 fires are ten commits in a row, begun up to half a tick before the "
-    "instant, while the runs' records compete for the same write lock. On the shared "
-    "machine these runs were made on, that took from under 1 s to over 5 s (the figures "
-    "are the run's own); pg-boss's single statement is not slowed the same way. Claiming "
-    "more than 1,000 fires a transaction when a burst is due is the change to try.",
+    "any), so its 'all started' is one statement's time. symbi commits each claim (a sync) "
+    "before those runs start (persist before promise): up to max_concurrent_jobs fires "
+    "(here 10,000) in one claim transaction, begun up to half a tick before the instant, "
+    "while the runs' records (512 a transaction) compete for the same write lock; on a "
+    "loaded shared machine that claim and its sync are slowed more than one UPDATE.",
     ("burst", "BullMQ"): "BullMQ's worker moves jobs to active one Lua script call at a time.",
     ("nodes", "pg-boss"): "symbi's PostgreSQL backend and several-node support were not in "
     "this build (branches pg-store and pg-cluster), so the three-node row has no symbi figure.",

@@ -111,7 +111,8 @@ static int apply_file(struct symbi_store *st, struct symbi_dsl_file *f, const ch
                                   f->agents[i].name, err.msg);
         }
     }
-    int rc = symbi_store_begin(st, &err);
+    /* all or nothing: no savepoint per job (a failure rolls the file back) */
+    int rc = symbi_store_begin_atomic(st, &err);
     for (size_t i = 0; rc == 0 && i < f->n_agents; i++)
         rc = symbi_store_agent_upsert(st, &f->agents[i], now, &err);
     for (size_t i = 0; rc == 0 && i < f->n_jobs; i++) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define CLAIM_LIMIT      1000
+#define CLAIM_BURST_MAX  10000
 #define LOOKAHEAD_MAX_MS 500
 
 /* How far ahead of their instant fires are claimed: enough to absorb a
@@ -17,6 +18,19 @@ static int64_t lookahead(const struct symbi_sched *s)
 {
     int64_t l = s->cfg.tick_interval_ms / 2;
     return l < LOOKAHEAD_MAX_MS ? l : LOOKAHEAD_MAX_MS;
+}
+
+/* Fires claimed per transaction: CLAIM_LIMIT, or as many as the node can
+ * start at once (max_concurrent_jobs, at most CLAIM_BURST_MAX), so that a
+ * burst due at one instant is one commit (one sync) instead of a chain of
+ * them competing with the recorder for the write lock; a node never claims
+ * more at once than it can start, which leaves the rest to its peers. */
+static size_t claim_limit(const struct symbi_sched *s)
+{
+    int c = s->cfg.max_concurrent_jobs;
+    if (c <= CLAIM_LIMIT)
+        return CLAIM_LIMIT;
+    return c < CLAIM_BURST_MAX ? (size_t)c : CLAIM_BURST_MAX;
 }
 
 /* ---- agents cache ---- */
@@ -242,8 +256,8 @@ void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force)
      * current instant and the next within the look-ahead): a third of the
      * room keeps the overshoot to a few fires */
     size_t limit = room > 2 ? room / 3 : 1;
-    if (limit > CLAIM_LIMIT)
-        limit = CLAIM_LIMIT;
+    if (limit > claim_limit(s))
+        limit = claim_limit(s);
     struct symbi_run *runs = NULL;
     size_t n = 0;
     struct symbi_err err;

@@ -31,6 +31,8 @@ struct sq_store {
     int depth;             /* open transaction levels (savepoints past 1) */
     int64_t claim_epoch;   /* the claiming node's lease epoch (sq_claim_due) */
     int64_t begin_wait_ms; /* how long sq_begin keeps retrying a busy BEGIN */
+    bool atomic;           /* levels past 1 without savepoints (begin_atomic) */
+    bool spoiled;          /* a level of an atomic transaction failed */
     struct sq_slot cache[SQ_CACHE_SLOTS];
     struct sq_fast fast[SQ_FAST_SLOTS];
 };

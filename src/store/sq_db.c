@@ -135,6 +135,10 @@ static int step_raw(struct sq_store *s, const char *sql)
 
 int sq_begin(struct sq_store *s, struct symbi_err *err)
 {
+    if (s->depth > 0 && s->atomic) {
+        s->depth++; /* joins the caller's all-or-nothing transaction */
+        return 0;
+    }
     if (s->depth > 0) {
         /* inside a caller's transaction: a savepoint, so that this
          * operation can fail alone */
@@ -153,6 +157,8 @@ int sq_begin(struct sq_store *s, struct symbi_err *err)
         sqlite3_reset(st);
         if (rc == SQLITE_DONE) {
             s->depth = 1;
+            s->atomic = false;
+            s->spoiled = false;
             return 0;
         }
         int prim = sqlite3_extended_errcode(s->db) & 0xff;
@@ -170,6 +176,10 @@ int sq_begin(struct sq_store *s, struct symbi_err *err)
 
 int sq_commit(struct sq_store *s, struct symbi_err *err)
 {
+    if (s->depth > 1 && s->atomic) {
+        s->depth--;
+        return 0;
+    }
     if (s->depth > 1) {
         if (step_raw(s, "RELEASE sq") != SQLITE_DONE) {
             int rc = sq_fail(s, err, "ending a nested transaction");
@@ -181,6 +191,11 @@ int sq_commit(struct sq_store *s, struct symbi_err *err)
     }
     if (s->depth == 0)
         return symbi_err_set(err, SYMBI_ESTORE, "store: commit without a transaction");
+    if (s->spoiled) {
+        sq_rollback(s);
+        return symbi_err_set(err, SYMBI_ESTORE,
+                             "store: an operation of the transaction failed: rolled back");
+    }
     if (step_raw(s, "COMMIT") == SQLITE_DONE) {
         s->depth = 0;
         return 0;
@@ -192,6 +207,11 @@ int sq_commit(struct sq_store *s, struct symbi_err *err)
 
 void sq_rollback(struct sq_store *s)
 {
+    if (s->depth > 1 && s->atomic) {
+        s->spoiled = true; /* no savepoint to go back to: the outer commit refuses */
+        s->depth--;
+        return;
+    }
     if (s->depth > 1) {
         step_raw(s, "ROLLBACK TO sq");
         step_raw(s, "RELEASE sq");
@@ -334,6 +354,17 @@ static int sq_tx_begin(struct symbi_store *st, struct symbi_err *err)
     return sq_begin(sq_of(st), err);
 }
 
+static int sq_tx_begin_atomic(struct symbi_store *st, struct symbi_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    if (s->depth > 0) /* nested in another transaction: an ordinary level */
+        return sq_begin(s, err);
+    int rc = sq_begin(s, err);
+    if (rc == 0)
+        s->atomic = true;
+    return rc;
+}
+
 static int sq_tx_commit(struct symbi_store *st, struct symbi_err *err)
 {
     return sq_commit(sq_of(st), err);
@@ -362,6 +393,7 @@ const struct symbi_store_ops symbi_sq_ops = {
     .prune = sq_prune,
     .run_activity = sq_run_activity,
     .tx_begin = sq_tx_begin,
+    .tx_begin_atomic = sq_tx_begin_atomic,
     .tx_commit = sq_tx_commit,
     .tx_rollback = sq_tx_rollback,
     .job_create = sq_job_create,

@@ -58,6 +58,13 @@ int symbi_store_begin(struct symbi_store *st, struct symbi_err *err)
     return st->ops->tx_begin(st, err);
 }
 
+int symbi_store_begin_atomic(struct symbi_store *st, struct symbi_err *err)
+{
+    if (st->ops->tx_begin_atomic == NULL)
+        return st->ops->tx_begin(st, err);
+    return st->ops->tx_begin_atomic(st, err);
+}
+
 int symbi_store_commit(struct symbi_store *st, struct symbi_err *err)
 {
     return st->ops->tx_commit(st, err);

@@ -10,6 +10,7 @@ struct symbi_store_ops {
     void (*close)(struct symbi_store *st);
     int (*check)(struct symbi_store *st, struct symbi_err *err);
     int (*tx_begin)(struct symbi_store *st, struct symbi_err *err);
+    int (*tx_begin_atomic)(struct symbi_store *st, struct symbi_err *err); /* NULL: tx_begin */
     int (*tx_commit)(struct symbi_store *st, struct symbi_err *err);
     void (*tx_rollback)(struct symbi_store *st);
 

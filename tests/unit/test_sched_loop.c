@@ -303,6 +303,51 @@ static void test_global_queue(void **state)
     env_free(v);
 }
 
+/* A burst due at one instant, larger than the default claim (1,000
+ * fires), on a node that can start all of it: one claim (one transaction)
+ * takes all and the same tick starts all; every run recorded once. */
+static void test_burst_one_claim(void **state)
+{
+    (void)state;
+    enum { BURST = 1200 };
+    struct env *v = env_new(BURST);
+    struct symbi_err err = {0};
+    assert_int_equal(symbi_store_begin_atomic(v->fx->st, &err), 0);
+    for (int i = 0; i < BURST; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "b%04d", i);
+        struct symbi_job j;
+        fixture_at_job(&j, name, T0 + SEC);
+        add_job(v, &j);
+        symbi_job_cleanup(&j);
+    }
+    assert_int_equal(symbi_store_commit(v->fx->st, &err), 0);
+    advance_to(v, T0 + SEC);
+    tick(v);
+    struct symbi_sched_stats st;
+    symbi_sched_get_stats(v->s, &st);
+    assert_int_equal(st.in_flight, BURST);
+    assert_int_equal(st.queued, 0);
+    sched_work_run(v->s, BURST);
+    sched_drain_done(v->s);
+    assert_int_equal(sched_recorder_flush(v->s), 0);
+    assert_int_equal(v->n_calls, BURST);
+    for (int i = 0; i < BURST; i++)
+        assert_int_equal(v->calls[i].started, T0 + SEC);
+    int64_t n = 0;
+    struct symbi_run_filter f = {.due_before = SYMBI_TIME_NONE};
+    struct symbi_run *runs = NULL;
+    size_t nr = 0;
+    f.limit = 2 * BURST;
+    assert_int_equal(symbi_store_run_list(v->fx->st, &f, &runs, &nr, &err), 0);
+    for (size_t i = 0; i < nr; i++)
+        n += runs[i].status == SYMBI_RUN_SUCCEEDED;
+    symbi_run_list_free(runs, nr);
+    assert_int_equal(nr, BURST);
+    assert_int_equal(n, BURST);
+    env_free(v);
+}
+
 /* A failed run is retried after the backoff (30 s), attempt 2, trigger
  * retry, and not a moment earlier. */
 static void test_retry_backoff(void **state)
@@ -662,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_retry_backoff),
         cmocka_unit_test(test_catch_up_modes),
         cmocka_unit_test(test_pause_stops_claimed_fires),
+        cmocka_unit_test(test_burst_one_claim),
         cmocka_unit_test(test_shutdown),
         cmocka_unit_test(test_clock_step_forward),
         cmocka_unit_test(test_clock_step_back),

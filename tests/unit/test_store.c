@@ -715,6 +715,45 @@ static void test_grouped_transaction(void **state)
     symbi_job_cleanup(&a);
 }
 
+/* begin_atomic: operations join without savepoints, so one failing
+ * spoils the group: its commit is refused and nothing of it stays. */
+static void test_atomic_transaction(void **state)
+{
+    struct symbi_store *st = st_of(state);
+    struct symbi_err err = {0};
+    struct symbi_job a, b, dup;
+    int64_t counts[5];
+    assert_int_equal(symbi_store_begin_atomic(st, &err), 0);
+    create_at(st, &a, "a1", T0 + 1000);
+    create_at(st, &b, "a2", T0 + 1000);
+    assert_int_equal(symbi_store_commit(st, &err), 0);
+    assert_int_equal(symbi_store_job_counts(st, counts, &err), 0);
+    assert_int_equal(counts[SYMBI_JOB_ACTIVE], 2);
+    assert_int_equal(audit_count(st, NULL, NULL), 2);
+    symbi_job_cleanup(&a);
+    symbi_job_cleanup(&b);
+    assert_int_equal(symbi_store_begin_atomic(st, &err), 0);
+    create_at(st, &a, "a3", T0 + 1000);
+    fixture_at_job(&dup, "a1", T0 + 1000);
+    assert_int_equal(symbi_store_job_create(st, &dup, T0, "t", &err), SYMBI_EEXIST);
+    assert_int_equal(symbi_store_commit(st, &err), SYMBI_ESTORE);
+    assert_int_equal(symbi_store_job_counts(st, counts, &err), 0);
+    assert_int_equal(counts[SYMBI_JOB_ACTIVE], 2);
+    assert_int_equal(audit_count(st, NULL, NULL), 2);
+    symbi_job_cleanup(&a);
+    symbi_job_cleanup(&dup);
+    /* the next ordinary group has its savepoints again */
+    assert_int_equal(symbi_store_begin(st, &err), 0);
+    create_at(st, &a, "a4", T0 + 1000);
+    fixture_at_job(&dup, "a1", T0 + 1000);
+    assert_int_equal(symbi_store_job_create(st, &dup, T0, "t", &err), SYMBI_EEXIST);
+    assert_int_equal(symbi_store_commit(st, &err), 0);
+    assert_int_equal(symbi_store_job_counts(st, counts, &err), 0);
+    assert_int_equal(counts[SYMBI_JOB_ACTIVE], 3);
+    symbi_job_cleanup(&a);
+    symbi_job_cleanup(&dup);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -733,6 +772,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_change_mark, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_many_all_or_none, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grouped_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_atomic_transaction, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
