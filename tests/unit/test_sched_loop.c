@@ -651,7 +651,7 @@ static void test_overload_holds_at_most_max_held(void **state)
 {
     (void)state;
     struct env *v = env_new_held(1, 8);
-    char names[30][8];
+    char names[30][16];
     for (int i = 0; i < 30; i++) {
         snprintf(names[i], sizeof names[i], "o%02d", i);
         cron_job(v, names[i], "* * * * * *", 1);
