@@ -34,6 +34,8 @@ struct pg_store {
     int depth;             /* open transaction levels (savepoints past 1) */
     int64_t local_changes; /* changes committed through this handle */
     bool dirty;            /* the open transaction changed what other nodes watch */
+    bool atomic;           /* levels past 1 without savepoints (begin_atomic) */
+    bool spoiled;          /* a level of an atomic transaction failed */
     bool touched;          /* it changed jobs' counters: the change mark moves (the
                               API's cached job list), no node need wake */
     int64_t retry_at;      /* monotonic ms before which no reconnect is tried */

@@ -286,6 +286,10 @@ static int command(struct pg_store *s, const char *sql, const char *what, struct
 
 int pg_begin(struct pg_store *s, struct symbi_err *err)
 {
+    if (s->depth > 0 && s->atomic) {
+        s->depth++; /* joins the caller's all-or-nothing transaction */
+        return 0;
+    }
     if (s->depth > 0) {
         int rc = command(s, "SAVEPOINT sp", "starting a nested transaction", err);
         if (rc == 0)
@@ -297,6 +301,8 @@ int pg_begin(struct pg_store *s, struct symbi_err *err)
         s->depth = 1;
         s->dirty = false;
         s->touched = false;
+        s->atomic = false;
+        s->spoiled = false;
     }
     return rc;
 }
@@ -317,6 +323,10 @@ static void announce(struct pg_store *s, bool wake)
 
 int pg_commit(struct pg_store *s, struct symbi_err *err)
 {
+    if (s->depth > 1 && s->atomic) {
+        s->depth--;
+        return 0;
+    }
     if (s->depth > 1) {
         int rc = command(s, "RELEASE SAVEPOINT sp", "ending a nested transaction", err);
         if (rc != 0) {
@@ -328,6 +338,11 @@ int pg_commit(struct pg_store *s, struct symbi_err *err)
     }
     if (s->depth == 0)
         return symbi_err_set(err, SYMBI_ESTORE, "store: commit without a transaction");
+    if (s->spoiled) {
+        pg_rollback(s);
+        return symbi_err_set(err, SYMBI_ESTORE,
+                             "store: an operation of the transaction failed: rolled back");
+    }
     int rc = command(s, "COMMIT", "committing", err);
     if (rc != 0) {
         pg_rollback(s);
@@ -344,6 +359,11 @@ int pg_commit(struct pg_store *s, struct symbi_err *err)
 
 void pg_rollback(struct pg_store *s)
 {
+    if (s->depth > 1 && s->atomic) {
+        s->spoiled = true; /* no savepoint to go back to: the outer commit refuses */
+        s->depth--;
+        return;
+    }
     if (s->depth > 1) {
         command(s, "ROLLBACK TO SAVEPOINT sp", "undoing a nested transaction", NULL);
         command(s, "RELEASE SAVEPOINT sp", "ending a nested transaction", NULL);
@@ -443,6 +463,19 @@ static int pg_tx_begin(struct symbi_store *st, struct symbi_err *err)
     return pg_begin(pg_of(st), err);
 }
 
+/* All or nothing: operations inside join without savepoints; one that
+ * fails spoils the transaction and its commit rolls back (as SQLite's). */
+static int pg_tx_begin_atomic(struct symbi_store *st, struct symbi_err *err)
+{
+    struct pg_store *s = pg_of(st);
+    if (s->depth > 0) /* nested in another transaction: an ordinary level */
+        return pg_begin(s, err);
+    int rc = pg_begin(s, err);
+    if (rc == 0)
+        s->atomic = true;
+    return rc;
+}
+
 static int pg_tx_commit(struct symbi_store *st, struct symbi_err *err)
 {
     return pg_commit(pg_of(st), err);
@@ -460,6 +493,7 @@ const struct symbi_store_ops symbi_pg_ops = {
     .check = pg_check,
     .prune = pg_prune,
     .tx_begin = pg_tx_begin,
+    .tx_begin_atomic = pg_tx_begin_atomic,
     .tx_commit = pg_tx_commit,
     .tx_rollback = pg_tx_rollback,
     .job_create = pg_job_create,
