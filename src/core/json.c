@@ -10,6 +10,7 @@
 
 #define MAX_TEXT_FIELD  (1024 * 1024) /* input */
 #define MAX_SHORT_FIELD 8192          /* names, urls, jwt */
+#define MASK_TEXT       "***"         /* what answers show for a secret */
 
 json_t *symbi_json_time(int64_t ms)
 {
@@ -131,7 +132,7 @@ json_t *symbi_job_to_json(const struct symbi_job *job, bool mask_secrets)
         json_t *v;
         json_object_foreach(headers, k, v)
         {
-            if (json_object_set_new(headers, k, json_string("***")) != 0)
+            if (json_object_set_new(headers, k, json_string(MASK_TEXT)) != 0)
                 bad = true; /* never the secret itself */
         }
     }
@@ -159,7 +160,7 @@ json_t *symbi_job_to_json(const struct symbi_job *job, bool mask_secrets)
     put(o, "dst_overlap", json_string(symbi_dst_overlap_name(job->dst_overlap)), &bad);
     put(o, "input", str_or_null(job->input), &bad);
     if (job->agent_pin_jwt != NULL)
-        put(o, "agent_pin_jwt", json_string(mask_secrets ? "***" : job->agent_pin_jwt), &bad);
+        put(o, "agent_pin_jwt", json_string(mask_secrets ? MASK_TEXT : job->agent_pin_jwt), &bad);
     else
         put(o, "agent_pin_jwt", json_null(), &bad);
     put(o, "one_shot", json_boolean(job->one_shot), &bad);
@@ -206,41 +207,42 @@ struct job_field {
     size_t offset; /* into struct symbi_job */
     int64_t lo, hi;
     size_t max_len;
+    bool secret; /* answers mask it: a masked value sent back keeps the stored one */
 };
 
 #define OFF(f) offsetof(struct symbi_job, f)
 static const struct job_field job_fields[] = {
-    {"name", F_STRING, OFF(name), 0, 0, 256},
-    {"agent_id", F_AGENT, OFF(agent), 0, 0, 256},
-    {"agent", F_AGENT, OFF(agent), 0, 0, 256},
-    {"agent_name", F_AGENT, OFF(agent), 0, 0, 256},
-    {"cron_expr", F_CRON, OFF(cron_expr), 0, 0, 256},
-    {"cron", F_CRON, OFF(cron_expr), 0, 0, 256},
-    {"cron_expression", F_CRON, OFF(cron_expr), 0, 0, 256},
-    {"at", F_AT, OFF(at), 0, 0, 64},
-    {"timezone", F_STRING, OFF(timezone), 0, 0, 128},
-    {"session_mode", F_SESSION, OFF(session_mode), 0, 0, 0},
-    {"delivery", F_STR_ARRAY, OFF(delivery), 0, 64, 128},
-    {"webhook_url", F_STRING, OFF(webhook_url), 0, 0, MAX_SHORT_FIELD},
-    {"webhook_headers", F_STR_MAP, OFF(webhook_headers), 0, 64, MAX_SHORT_FIELD},
-    {"slack_channel", F_STRING, OFF(slack_channel), 0, 0, 256},
-    {"slack_webhook_url", F_STRING, OFF(slack_webhook_url), 0, 0, MAX_SHORT_FIELD},
-    {"email_recipients", F_STR_ARRAY, OFF(email_recipients), 0, 256, 320},
-    {"log_file", F_STRING, OFF(log_file), 0, 0, 4096},
-    {"policy", F_OBJECT, OFF(policy), 0, 0, 65536},
-    {"heartbeat", F_HEARTBEAT, OFF(heartbeat), 0, 0, 0},
-    {"max_concurrent", F_INT, OFF(max_concurrent), 1, 10000, 0},
-    {"max_retries", F_INT_OR_NULL, OFF(max_retries), 0, 1000, 0},
-    {"jitter", F_DURATION, OFF(jitter_ms), 0, 0, 0},
-    {"catch_up", F_CATCH_UP, OFF(catch_up), 0, 0, 0},
-    {"starting_deadline", F_DURATION, OFF(starting_deadline_ms), 0, 0, 0},
-    {"dst_gap", F_DST_GAP, OFF(dst_gap), 0, 0, 0},
-    {"dst_overlap", F_DST_OVERLAP, OFF(dst_overlap), 0, 0, 0},
-    {"input", F_STRING, OFF(input), 0, 0, MAX_TEXT_FIELD},
-    {"agent_pin_jwt", F_STRING, OFF(agent_pin_jwt), 0, 0, MAX_SHORT_FIELD},
-    {"one_shot", F_BOOL, OFF(one_shot), 0, 0, 0},
-    {"deliver", F_STRING, OFF(deliver), 0, 0, 4096},
-    {"audit", F_STRING, OFF(audit), 0, 0, 4096},
+    {"name", F_STRING, OFF(name), 0, 0, 256, false},
+    {"agent_id", F_AGENT, OFF(agent), 0, 0, 256, false},
+    {"agent", F_AGENT, OFF(agent), 0, 0, 256, false},
+    {"agent_name", F_AGENT, OFF(agent), 0, 0, 256, false},
+    {"cron_expr", F_CRON, OFF(cron_expr), 0, 0, 256, false},
+    {"cron", F_CRON, OFF(cron_expr), 0, 0, 256, false},
+    {"cron_expression", F_CRON, OFF(cron_expr), 0, 0, 256, false},
+    {"at", F_AT, OFF(at), 0, 0, 64, false},
+    {"timezone", F_STRING, OFF(timezone), 0, 0, 128, false},
+    {"session_mode", F_SESSION, OFF(session_mode), 0, 0, 0, false},
+    {"delivery", F_STR_ARRAY, OFF(delivery), 0, 64, 128, false},
+    {"webhook_url", F_STRING, OFF(webhook_url), 0, 0, MAX_SHORT_FIELD, true},
+    {"webhook_headers", F_STR_MAP, OFF(webhook_headers), 0, 64, MAX_SHORT_FIELD, true},
+    {"slack_channel", F_STRING, OFF(slack_channel), 0, 0, 256, false},
+    {"slack_webhook_url", F_STRING, OFF(slack_webhook_url), 0, 0, MAX_SHORT_FIELD, true},
+    {"email_recipients", F_STR_ARRAY, OFF(email_recipients), 0, 256, 320, false},
+    {"log_file", F_STRING, OFF(log_file), 0, 0, 4096, false},
+    {"policy", F_OBJECT, OFF(policy), 0, 0, 65536, false},
+    {"heartbeat", F_HEARTBEAT, OFF(heartbeat), 0, 0, 0, false},
+    {"max_concurrent", F_INT, OFF(max_concurrent), 1, 10000, 0, false},
+    {"max_retries", F_INT_OR_NULL, OFF(max_retries), 0, 1000, 0, false},
+    {"jitter", F_DURATION, OFF(jitter_ms), 0, 0, 0, false},
+    {"catch_up", F_CATCH_UP, OFF(catch_up), 0, 0, 0, false},
+    {"starting_deadline", F_DURATION, OFF(starting_deadline_ms), 0, 0, 0, false},
+    {"dst_gap", F_DST_GAP, OFF(dst_gap), 0, 0, 0, false},
+    {"dst_overlap", F_DST_OVERLAP, OFF(dst_overlap), 0, 0, 0, false},
+    {"input", F_STRING, OFF(input), 0, 0, MAX_TEXT_FIELD, false},
+    {"agent_pin_jwt", F_STRING, OFF(agent_pin_jwt), 0, 0, MAX_SHORT_FIELD, true},
+    {"one_shot", F_BOOL, OFF(one_shot), 0, 0, 0, false},
+    {"deliver", F_STRING, OFF(deliver), 0, 0, 4096, false},
+    {"audit", F_STRING, OFF(audit), 0, 0, 4096, false},
 };
 #undef OFF
 
@@ -283,11 +285,82 @@ static int enum_error(struct symbi_err *err, const char **bad, const struct job_
     return symbi_err_set(err, SYMBI_EINVAL, "field \"%s\": must be one of %s", f->name, allowed);
 }
 
+/* ---- secrets read back ----
+ * A job read through the API shows its secrets masked ("***", SPEC §16). A
+ * client that edits the document it read and sends it back (PUT) must not
+ * replace a webhook token with the mask: a value equal to what the answer
+ * showed for the stored one keeps the stored one. Any other value holding
+ * the mask is refused, as it could only store a broken secret. */
+
+
+/* The masked form of a stored secret, as symbi_job_to_json shows it. */
+static char *masked_as_shown(const struct job_field *f, const char *stored)
+{
+    if (stored == NULL)
+        return NULL;
+    if (strcmp(f->name, "agent_pin_jwt") == 0)
+        return strdup(MASK_TEXT);
+    return symbi_url_mask(stored);
+}
+
+/* 1: v is the mask of the stored value (keep it); 0: v is a new value;
+ * negative: v holds a mask that matches nothing stored. */
+static int secret_read_back(const struct job_field *f, const char *stored, const json_t *v,
+                            const char **bad, struct symbi_err *err)
+{
+    if (!json_is_string(v) || strstr(json_string_value(v), MASK_TEXT) == NULL)
+        return 0;
+    char *shown = masked_as_shown(f, stored);
+    if (stored != NULL && shown == NULL)
+        return SYMBI_ENOMEM;
+    bool same = shown != NULL && strcmp(shown, json_string_value(v)) == 0;
+    free(shown);
+    if (same)
+        return 1;
+    return field_error(err, bad, f,
+                       "holds a masked value (\"" MASK_TEXT "\") that is not the stored one's; "
+                       "send the secret itself, or the value as read to keep it");
+}
+
+/* The headers object v with every "***" value replaced by the stored
+ * header of that name (stored_text: the job's headers as JSON text). */
+static int headers_read_back(const struct job_field *f, const char *stored_text, json_t *v,
+                             const char **bad, struct symbi_err *err)
+{
+    json_t *stored = stored_text != NULL ? json_loads(stored_text, 0, NULL) : NULL;
+    const char *k;
+    json_t *e;
+    int rc = 0;
+    json_object_foreach(v, k, e)
+    {
+        if (strstr(json_string_value(e), MASK_TEXT) == NULL)
+            continue;
+        json_t *old = json_is_object(stored) ? json_object_get(stored, k) : NULL;
+        if (strcmp(json_string_value(e), MASK_TEXT) != 0 || !json_is_string(old)) {
+            rc = field_error(err, bad, f,
+                             "a header holds a masked value (\"" MASK_TEXT "\") the job does "
+                             "not have; send the header itself, or the value as read to keep it");
+            break;
+        }
+        if (json_object_set(v, k, old) != 0) {
+            rc = SYMBI_ENOMEM;
+            break;
+        }
+    }
+    json_decref(stored);
+    return rc;
+}
+
 static int apply_field(struct symbi_job *job, const struct job_field *f, const json_t *v,
                        const json_t *obj, const char **bad, struct symbi_err *err)
 {
     char *base = (char *)job;
     char **slot = (char **)(base + f->offset);
+    if (f->secret && f->kind == F_STRING) {
+        int kept = secret_read_back(f, *slot, v, bad, err);
+        if (kept != 0)
+            return kept > 0 ? 0 : kept;
+    }
     switch (f->kind) {
     case F_STRING:
         return set_string_field(slot, v, f, bad, err, strcmp(f->name, "name") != 0);
@@ -347,7 +420,14 @@ static int apply_field(struct symbi_job *job, const struct job_field *f, const j
             if (!json_is_string(e) || json_string_length(e) > f->max_len || *k == '\0')
                 return field_error(err, bad, f, "must be an object of strings");
         }
-        return set_json_text(slot, v);
+        if (!f->secret)
+            return set_json_text(slot, v);
+        json_t *copy = json_deep_copy(v);
+        int rc = copy != NULL ? headers_read_back(f, *slot, copy, bad, err) : SYMBI_ENOMEM;
+        if (rc == 0)
+            rc = set_json_text(slot, copy);
+        json_decref(copy);
+        return rc;
     }
     case F_OBJECT: {
         if (json_is_null(v))

@@ -477,3 +477,41 @@ schedule { name: "arch" agent: "reporter" cron: "0 0 1 1 *" delivery: ["archive"
     assert receipts(two)["archive"]["ok"], two
     assert [json.loads(x)["run_id"] for x in first.read_text().split("\n") if x] == [one["id"]]
     assert [json.loads(x)["run_id"] for x in second.read_text().split("\n") if x] == [two["id"]]
+
+
+def test_masked_secrets_sent_back_keep_the_stored_ones(symbi, daemons, receiver):
+    """A client that sends back the masked secrets it read (GET, edit, PUT)
+    keeps the stored webhook token and header; a mask that matches nothing
+    stored is refused (src/core/json.c, SPEC §16)."""
+    write_config(symbi.data_dir, {})
+    write_agents(symbi.data_dir, AGENT)
+    d, api = up(symbi, daemons)
+    token = "tok0SECRET0abcdefghijklmnopqrst"
+    url = receiver.url(f"/hook/{token}?sig=q-SECRET-2")
+    st, _ = api.post("/api/v1/schedule", {
+        "name": "hooked", "agent_id": "reporter", "cron_expr": "0 0 1 1 *",
+        "delivery": ["webhook"], "webhook_url": url,
+        "webhook_headers": {"Authorization": "Bearer h-SECRET-3", "X-Team": "ops"}})
+    assert st == 201
+    shown = api.get("/api/v1/schedule/hooked")[1]
+    assert shown["webhook_url"] == receiver.url("/hook/***?sig=***")
+    assert shown["webhook_headers"] == {"Authorization": "***", "X-Team": "***"}
+    # the document as read, with one real change and one header edited
+    back = {k: shown[k] for k in ("webhook_url", "webhook_headers", "delivery")}
+    back["webhook_headers"]["X-Team"] = "platform"
+    back["input"] = "edited"
+    st, body = api.put("/api/v1/schedule/hooked", back)
+    assert st == 200, body
+    # masks that are not the stored value's: refused, nothing changed
+    for bad in ({"webhook_url": receiver.url("/other/***")},
+                {"webhook_headers": {"X-New": "***"}},
+                {"agent_pin_jwt": "***"}):
+        st, body = api.put("/api/v1/schedule/hooked", bad)
+        assert st == 400 and "masked value" in json.dumps(body), (bad, body)
+    run = manual_run(symbi, "hooked")
+    assert run["status"] == "succeeded" and receipts(run)["webhook"]["ok"], run
+    hooks = receiver.at(f"/hook/{token}?sig=q-SECRET-2")
+    assert len(hooks) == 1, [r["path"] for r in receiver.requests]
+    h = {k.lower(): v for k, v in hooks[0]["headers"].items()}
+    assert h["authorization"] == "Bearer h-SECRET-3" and h["x-team"] == "platform"
+    assert api.get("/api/v1/schedule/hooked")[1]["input"] == "edited"
