@@ -1,6 +1,7 @@
 /* common.c - the backend-neutral steps of the store (common.h) that both
  * backends run around their own SQL: reference resolution, fire plans,
- * retention cut, the give-back loop (its writes are the backend's). */
+ * retention cut, the give-back loop (its writes are the backend's), the
+ * transaction levels. */
 #include "store/common.h"
 #include "store/rules.h"
 
@@ -153,4 +154,52 @@ void symbi_common_jobs_clear_ids(struct symbi_job *jobs, size_t n)
 {
     for (size_t k = 0; k < n; k++)
         jobs[k].id[0] = '\0';
+}
+
+enum symbi_common_step symbi_common_level_step(struct symbi_common_levels *l,
+                                               enum symbi_common_level_op op)
+{
+    bool joined = l->depth > 0 && l->atomic; /* inside an all-or-nothing one */
+    switch (op) {
+    case SYMBI_LEVEL_BEGIN:
+        if (joined) {
+            l->depth++; /* joins the caller's all-or-nothing transaction */
+            return SYMBI_STEP_DONE;
+        }
+        /* inside a caller's transaction: a savepoint, so that this level
+         * can fail alone */
+        return l->depth > 0 ? SYMBI_STEP_SAVEPOINT : SYMBI_STEP_OUTER;
+    case SYMBI_LEVEL_COMMIT:
+        if (l->depth > 1 && joined) {
+            l->depth--;
+            return SYMBI_STEP_DONE;
+        }
+        if (l->depth > 1)
+            return SYMBI_STEP_SAVEPOINT;
+        if (l->depth == 0)
+            return SYMBI_STEP_NONE;
+        return l->spoiled ? SYMBI_STEP_SPOILED : SYMBI_STEP_OUTER;
+    case SYMBI_LEVEL_ROLLBACK:
+        if (l->depth > 1 && joined) {
+            l->spoiled = true; /* no savepoint to go back to: the outer commit refuses */
+            l->depth--;
+            return SYMBI_STEP_DONE;
+        }
+        return l->depth > 1 ? SYMBI_STEP_SAVEPOINT : SYMBI_STEP_OUTER;
+    }
+    return SYMBI_STEP_NONE;
+}
+
+void symbi_common_level_done(struct symbi_common_levels *l, enum symbi_common_level_op op,
+                             enum symbi_common_step step)
+{
+    if (step == SYMBI_STEP_SAVEPOINT) {
+        l->depth += op == SYMBI_LEVEL_BEGIN ? 1 : -1;
+    } else if (step == SYMBI_STEP_OUTER && op == SYMBI_LEVEL_BEGIN) {
+        l->depth = 1;
+        l->atomic = false;
+        l->spoiled = false;
+    } else if (step == SYMBI_STEP_OUTER) {
+        l->depth = 0;
+    }
 }

@@ -67,6 +67,35 @@ int64_t symbi_common_audit_limit(const struct symbi_audit_filter *f);
 void symbi_common_audit_sql(const struct symbi_audit_filter *f, char mark, bool has_where,
                             char *sql, size_t len, size_t cap);
 
+/* The transaction levels of a backend's handle, and the decisions both
+ * backends make on them (sq_db.c, pg_db.c): a step says what SQL, if any,
+ * the backend sends; after that SQL succeeded, symbi_common_level_done. */
+struct symbi_common_levels {
+    int depth;    /* open levels: 1 the outer transaction, more nested ones */
+    bool atomic;  /* the outer one is all or nothing (begin_atomic): nested
+                     levels join it without savepoints */
+    bool spoiled; /* a nested level of an atomic transaction failed */
+};
+
+enum symbi_common_step {
+    SYMBI_STEP_DONE,      /* bookkeeping only: nothing to send */
+    SYMBI_STEP_OUTER,     /* BEGIN, COMMIT or ROLLBACK of the outer transaction */
+    SYMBI_STEP_SAVEPOINT, /* SAVEPOINT, RELEASE or ROLLBACK TO of a nested level */
+    SYMBI_STEP_NONE,      /* commit without a transaction: an error */
+    SYMBI_STEP_SPOILED,   /* commit of a spoiled atomic transaction: roll back instead */
+};
+
+enum symbi_common_level_op { SYMBI_LEVEL_BEGIN, SYMBI_LEVEL_COMMIT, SYMBI_LEVEL_ROLLBACK };
+
+/* What op on the levels l needs; a DONE step has already been counted. */
+enum symbi_common_step symbi_common_level_step(struct symbi_common_levels *l,
+                                               enum symbi_common_level_op op);
+
+/* Counts the level that op's SAVEPOINT or OUTER step opened or closed
+ * (for rollback: whether or not its SQL succeeded). */
+void symbi_common_level_done(struct symbi_common_levels *l, enum symbi_common_level_op op,
+                             enum symbi_common_step step);
+
 /* Clears the ids of jobs[0..n) after a batch that did not commit. */
 void symbi_common_jobs_clear_ids(struct symbi_job *jobs, size_t n);
 

@@ -3,6 +3,7 @@
 #ifndef SYMBI_PG_H
 #define SYMBI_PG_H
 
+#include "store/common.h"
 #include "store/rules.h"
 #include "store/store_ops.h"
 
@@ -31,11 +32,9 @@ struct pg_store {
     struct symbi_store base;
     PGconn *conn;
     char *url;
-    int depth;             /* open transaction levels (savepoints past 1) */
+    struct symbi_common_levels lv; /* open transaction levels (common.h) */
     int64_t local_changes; /* changes committed through this handle */
     bool dirty;            /* the open transaction changed what other nodes watch */
-    bool atomic;           /* levels past 1 without savepoints (begin_atomic) */
-    bool spoiled;          /* a level of an atomic transaction failed */
     bool touched;          /* it changed jobs' counters: the change mark moves (the
                               API's cached job list), no node need wake */
     int64_t retry_at;      /* monotonic ms before which no reconnect is tried */

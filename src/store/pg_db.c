@@ -126,12 +126,12 @@ int pg_ready(struct pg_store *s, struct symbi_err *err)
      * backend) is noticed before a statement is sent on it (one
      * non-blocking reads), so the statement goes on a new connection
      * instead of failing once (pg_lease.c's cluster tests) */
-    for (int i = 0; s->conn != NULL && s->depth == 0 && i < 2; i++)
+    for (int i = 0; s->conn != NULL && s->lv.depth == 0 && i < 2; i++)
         if (PQconsumeInput(s->conn) == 0 || PQstatus(s->conn) != CONNECTION_OK)
             drop_conn(s); /* the server's goodbye, then its end of file */
     if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK)
         return 0;
-    if (s->depth > 0)
+    if (s->lv.depth > 0)
         return symbi_err_set(err, SYMBI_EIO,
                              "store: the connection to PostgreSQL was lost in a transaction");
     drop_conn(s);
@@ -213,7 +213,7 @@ static const char *statement(struct pg_store *s, const char *sql, int nparams, c
  * nothing yet. A write or a COMMIT is never repeated (it may have landed). */
 static bool again_ok(const struct pg_store *s, const char *sql, int rc, int tries)
 {
-    return rc == SYMBI_EIO && s->conn == NULL && s->depth == 0 && tries == 0 &&
+    return rc == SYMBI_EIO && s->conn == NULL && s->lv.depth == 0 && tries == 0 &&
            (strncmp(sql, "SELECT", 6) == 0 || strcmp(sql, "BEGIN") == 0);
 }
 
@@ -286,25 +286,20 @@ static int command(struct pg_store *s, const char *sql, const char *what, struct
 
 int pg_begin(struct pg_store *s, struct symbi_err *err)
 {
-    if (s->depth > 0 && s->atomic) {
-        s->depth++; /* joins the caller's all-or-nothing transaction */
-        return 0;
-    }
-    if (s->depth > 0) {
-        int rc = command(s, "SAVEPOINT sp", "starting a nested transaction", err);
-        if (rc == 0)
-            s->depth++;
+    enum symbi_common_step step = symbi_common_level_step(&s->lv, SYMBI_LEVEL_BEGIN);
+    int rc = 0;
+    if (step == SYMBI_STEP_SAVEPOINT)
+        rc = command(s, "SAVEPOINT sp", "starting a nested transaction", err);
+    else if (step == SYMBI_STEP_OUTER)
+        rc = command(s, "BEGIN", "starting a transaction", err);
+    if (rc != 0)
         return rc;
-    }
-    int rc = command(s, "BEGIN", "starting a transaction", err);
-    if (rc == 0) {
-        s->depth = 1;
+    symbi_common_level_done(&s->lv, SYMBI_LEVEL_BEGIN, step);
+    if (step == SYMBI_STEP_OUTER) {
         s->dirty = false;
         s->touched = false;
-        s->atomic = false;
-        s->spoiled = false;
     }
-    return rc;
+    return 0;
 }
 
 /* Tells every node that jobs or queued runs changed: the sequence moves
@@ -323,33 +318,29 @@ static void announce(struct pg_store *s, bool wake)
 
 int pg_commit(struct pg_store *s, struct symbi_err *err)
 {
-    if (s->depth > 1 && s->atomic) {
-        s->depth--;
+    enum symbi_common_step step = symbi_common_level_step(&s->lv, SYMBI_LEVEL_COMMIT);
+    switch (step) {
+    case SYMBI_STEP_DONE:
         return 0;
-    }
-    if (s->depth > 1) {
-        int rc = command(s, "RELEASE SAVEPOINT sp", "ending a nested transaction", err);
-        if (rc != 0) {
-            pg_rollback(s);
-            return rc;
-        }
-        s->depth--;
-        return 0;
-    }
-    if (s->depth == 0)
+    case SYMBI_STEP_NONE:
         return symbi_err_set(err, SYMBI_ESTORE, "store: commit without a transaction");
-    if (s->spoiled) {
+    case SYMBI_STEP_SPOILED:
         pg_rollback(s);
         return symbi_err_set(err, SYMBI_ESTORE,
                              "store: an operation of the transaction failed: rolled back");
+    case SYMBI_STEP_SAVEPOINT:
+    case SYMBI_STEP_OUTER:
+        break;
     }
-    int rc = command(s, "COMMIT", "committing", err);
+    int rc = step == SYMBI_STEP_SAVEPOINT
+                 ? command(s, "RELEASE SAVEPOINT sp", "ending a nested transaction", err)
+                 : command(s, "COMMIT", "committing", err);
     if (rc != 0) {
         pg_rollback(s);
         return rc;
     }
-    s->depth = 0;
-    if (s->dirty || s->touched) {
+    symbi_common_level_done(&s->lv, SYMBI_LEVEL_COMMIT, step);
+    if (step == SYMBI_STEP_OUTER && (s->dirty || s->touched)) {
         announce(s, s->dirty);
         s->dirty = false;
         s->touched = false;
@@ -359,23 +350,20 @@ int pg_commit(struct pg_store *s, struct symbi_err *err)
 
 void pg_rollback(struct pg_store *s)
 {
-    if (s->depth > 1 && s->atomic) {
-        s->spoiled = true; /* no savepoint to go back to: the outer commit refuses */
-        s->depth--;
+    enum symbi_common_step step = symbi_common_level_step(&s->lv, SYMBI_LEVEL_ROLLBACK);
+    if (step == SYMBI_STEP_DONE)
         return;
-    }
-    if (s->depth > 1) {
+    if (step == SYMBI_STEP_SAVEPOINT) {
         command(s, "ROLLBACK TO SAVEPOINT sp", "undoing a nested transaction", NULL);
         command(s, "RELEASE SAVEPOINT sp", "ending a nested transaction", NULL);
-        s->depth--;
-        return;
+    } else {
+        s->dirty = false;
+        s->touched = false;
+        if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK &&
+            PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+            command(s, "ROLLBACK", "rolling back", NULL);
     }
-    s->depth = 0;
-    s->dirty = false;
-    s->touched = false;
-    if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK &&
-        PQtransactionStatus(s->conn) != PQTRANS_IDLE)
-        command(s, "ROLLBACK", "rolling back", NULL);
+    symbi_common_level_done(&s->lv, SYMBI_LEVEL_ROLLBACK, step);
 }
 
 int pg_end(struct pg_store *s, int rc, struct symbi_err *err)
@@ -389,8 +377,8 @@ int pg_end(struct pg_store *s, int rc, struct symbi_err *err)
 static void pg_close(struct symbi_store *st)
 {
     struct pg_store *s = pg_of(st);
-    if (s->depth > 0) {
-        s->depth = 1;
+    if (s->lv.depth > 0) {
+        s->lv.depth = 1;
         pg_rollback(s);
     }
     drop_conn(s);
@@ -468,11 +456,11 @@ static int pg_tx_begin(struct symbi_store *st, struct symbi_err *err)
 static int pg_tx_begin_atomic(struct symbi_store *st, struct symbi_err *err)
 {
     struct pg_store *s = pg_of(st);
-    if (s->depth > 0) /* nested in another transaction: an ordinary level */
+    if (s->lv.depth > 0) /* nested in another transaction: an ordinary level */
         return pg_begin(s, err);
     int rc = pg_begin(s, err);
     if (rc == 0)
-        s->atomic = true;
+        s->lv.atomic = true;
     return rc;
 }
 
@@ -483,7 +471,7 @@ static int pg_tx_commit(struct symbi_store *st, struct symbi_err *err)
 
 static void pg_tx_rollback(struct symbi_store *st)
 {
-    if (pg_of(st)->depth > 0)
+    if (pg_of(st)->lv.depth > 0)
         pg_rollback(pg_of(st));
 }
 

@@ -39,7 +39,7 @@ int pg_wait_change(struct symbi_store *st, int64_t timeout_ms, bool *changed, st
 {
     struct pg_store *s = pg_of(st);
     *changed = false;
-    if (s->depth > 0)
+    if (s->lv.depth > 0)
         return symbi_err_set(err, SYMBI_ESTATE, "store: waiting for changes inside a transaction");
     bool fresh = false;
     int rc = subscribe(s, &fresh, err);

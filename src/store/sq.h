@@ -3,6 +3,7 @@
 #ifndef SYMBI_SQ_H
 #define SYMBI_SQ_H
 
+#include "store/common.h"
 #include "store/rules.h"
 #include "store/store_ops.h"
 
@@ -28,11 +29,9 @@ struct sq_store {
     sqlite3 *db;
     char *path;
     int64_t local_changes; /* job changes committed through this handle */
-    int depth;             /* open transaction levels (savepoints past 1) */
+    struct symbi_common_levels lv; /* open transaction levels (common.h) */
     int64_t claim_epoch;   /* the claiming node's lease epoch (sq_claim_due) */
     int64_t begin_wait_ms; /* how long sq_begin keeps retrying a busy BEGIN */
-    bool atomic;           /* levels past 1 without savepoints (begin_atomic) */
-    bool spoiled;          /* a level of an atomic transaction failed */
     struct sq_slot cache[SQ_CACHE_SLOTS];
     struct sq_fast fast[SQ_FAST_SLOTS];
 };

@@ -135,16 +135,13 @@ static int step_raw(struct sq_store *s, const char *sql)
 
 int sq_begin(struct sq_store *s, struct symbi_err *err)
 {
-    if (s->depth > 0 && s->atomic) {
-        s->depth++; /* joins the caller's all-or-nothing transaction */
+    enum symbi_common_step step = symbi_common_level_step(&s->lv, SYMBI_LEVEL_BEGIN);
+    if (step == SYMBI_STEP_DONE)
         return 0;
-    }
-    if (s->depth > 0) {
-        /* inside a caller's transaction: a savepoint, so that this
-         * operation can fail alone */
+    if (step == SYMBI_STEP_SAVEPOINT) {
         if (step_raw(s, "SAVEPOINT sq") != SQLITE_DONE)
             return sq_fail(s, err, "starting a nested transaction");
-        s->depth++;
+        symbi_common_level_done(&s->lv, SYMBI_LEVEL_BEGIN, step);
         return 0;
     }
     int64_t start = symbi_now_mono_ms();
@@ -156,9 +153,7 @@ int sq_begin(struct sq_store *s, struct symbi_err *err)
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc == SQLITE_DONE) {
-            s->depth = 1;
-            s->atomic = false;
-            s->spoiled = false;
+            symbi_common_level_done(&s->lv, SYMBI_LEVEL_BEGIN, step);
             return 0;
         }
         int prim = sqlite3_extended_errcode(s->db) & 0xff;
@@ -176,58 +171,48 @@ int sq_begin(struct sq_store *s, struct symbi_err *err)
 
 int sq_commit(struct sq_store *s, struct symbi_err *err)
 {
-    if (s->depth > 1 && s->atomic) {
-        s->depth--;
+    enum symbi_common_step step = symbi_common_level_step(&s->lv, SYMBI_LEVEL_COMMIT);
+    switch (step) {
+    case SYMBI_STEP_DONE:
         return 0;
-    }
-    if (s->depth > 1) {
-        if (step_raw(s, "RELEASE sq") != SQLITE_DONE) {
-            int rc = sq_fail(s, err, "ending a nested transaction");
-            sq_rollback(s);
-            return rc;
-        }
-        s->depth--;
-        return 0;
-    }
-    if (s->depth == 0)
+    case SYMBI_STEP_NONE:
         return symbi_err_set(err, SYMBI_ESTORE, "store: commit without a transaction");
-    if (s->spoiled) {
+    case SYMBI_STEP_SPOILED:
         sq_rollback(s);
         return symbi_err_set(err, SYMBI_ESTORE,
                              "store: an operation of the transaction failed: rolled back");
+    case SYMBI_STEP_SAVEPOINT:
+    case SYMBI_STEP_OUTER:
+        break;
     }
-    if (step_raw(s, "COMMIT") == SQLITE_DONE) {
-        s->depth = 0;
+    if (step_raw(s, step == SYMBI_STEP_SAVEPOINT ? "RELEASE sq" : "COMMIT") == SQLITE_DONE) {
+        symbi_common_level_done(&s->lv, SYMBI_LEVEL_COMMIT, step);
         return 0;
     }
-    int rc = sq_fail(s, err, "committing");
+    int rc = sq_fail(s, err, step == SYMBI_STEP_SAVEPOINT ? "ending a nested transaction"
+                                                          : "committing");
     sq_rollback(s);
     return rc;
 }
 
 void sq_rollback(struct sq_store *s)
 {
-    if (s->depth > 1 && s->atomic) {
-        s->spoiled = true; /* no savepoint to go back to: the outer commit refuses */
-        s->depth--;
-        return;
-    }
-    if (s->depth > 1) {
+    enum symbi_common_step step = symbi_common_level_step(&s->lv, SYMBI_LEVEL_ROLLBACK);
+    if (step == SYMBI_STEP_SAVEPOINT) {
         step_raw(s, "ROLLBACK TO sq");
         step_raw(s, "RELEASE sq");
-        s->depth--;
-        return;
-    }
-    s->depth = 0;
-    if (!sqlite3_get_autocommit(s->db) && step_raw(s, "ROLLBACK") != SQLITE_DONE)
+    } else if (step == SYMBI_STEP_OUTER && !sqlite3_get_autocommit(s->db) &&
+               step_raw(s, "ROLLBACK") != SQLITE_DONE) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    symbi_common_level_done(&s->lv, SYMBI_LEVEL_ROLLBACK, step);
 }
 
 static void sq_close(struct symbi_store *st)
 {
     struct sq_store *s = sq_of(st);
-    if (s->depth > 0) {
-        s->depth = 1;
+    if (s->lv.depth > 0) {
+        s->lv.depth = 1;
         sq_rollback(s);
     }
     for (size_t i = 0; i < SQ_CACHE_SLOTS; i++) {
@@ -357,11 +342,11 @@ static int sq_tx_begin(struct symbi_store *st, struct symbi_err *err)
 static int sq_tx_begin_atomic(struct symbi_store *st, struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    if (s->depth > 0) /* nested in another transaction: an ordinary level */
+    if (s->lv.depth > 0) /* nested in another transaction: an ordinary level */
         return sq_begin(s, err);
     int rc = sq_begin(s, err);
     if (rc == 0)
-        s->atomic = true;
+        s->lv.atomic = true;
     return rc;
 }
 
@@ -372,7 +357,7 @@ static int sq_tx_commit(struct symbi_store *st, struct symbi_err *err)
 
 static void sq_tx_rollback(struct symbi_store *st)
 {
-    if (sq_of(st)->depth > 0)
+    if (sq_of(st)->lv.depth > 0)
         sq_rollback(sq_of(st));
 }
 
