@@ -464,8 +464,9 @@ void http_h_schedule_history(struct http_req *r)
     symbi_job_cleanup(&job);
 }
 
-int http_next_fires(const struct symbi_job *job, int64_t now, int64_t count, json_t *arr,
-                    struct symbi_err *err)
+/* Appends the next `count` fire instants of job after now to arr. */
+static int next_fires(const struct symbi_job *job, int64_t now, int64_t count, json_t *arr,
+                      struct symbi_err *err)
 {
     int64_t t = now;
     for (int64_t i = 0; i < count; i++) {
@@ -481,30 +482,37 @@ int http_next_fires(const struct symbi_job *job, int64_t now, int64_t count, jso
     return 0;
 }
 
+json_t *http_next_fires_asked(struct http_req *r, const struct symbi_job *job, int64_t dflt)
+{
+    int64_t count = dflt;
+    if (!http_query_int(r, "count", 1, HTTP_MAX_NEXT_COUNT, dflt, &count))
+        return NULL;
+    json_t *arr = json_array();
+    struct symbi_err err = {0};
+    if (arr == NULL) {
+        http_reply_error(r, 500, "INTERNAL", NULL, "out of memory");
+    } else if (next_fires(job, r->now, count, arr, &err) != 0) {
+        json_decref(arr);
+        arr = NULL;
+        http_reply_err(r, &err);
+    }
+    return arr;
+}
+
 void http_h_schedule_next_run(struct http_req *r)
 {
     struct symbi_store *st = http_store(r, true);
     struct symbi_job job;
-    int64_t count = 1;
     if (st == NULL || !http_load_job(r, st, &job))
         return;
-    if (http_query_int(r, "count", 1, HTTP_MAX_NEXT_COUNT, 1, &count)) {
-        json_t *arr = json_array();
-        struct symbi_err err = {0};
-        if (arr == NULL) {
-            http_reply_error(r, 500, "INTERNAL", NULL, "out of memory");
-        } else if (http_next_fires(&job, r->now, count, arr, &err) != 0) {
-            json_decref(arr);
-            http_reply_err(r, &err);
-        } else {
-            int64_t next = job.next_run;
-            if (next == SYMBI_TIME_NONE && job.status == SYMBI_JOB_ACTIVE &&
-                json_array_size(arr) > 0)
-                symbi_time_parse(json_string_value(json_array_get(arr, 0)), &next);
-            http_reply(r, 200,
-                       json_pack("{s:s,s:o,s:o}", "id", job.id, "next_run", symbi_json_time(next),
-                                 "next_runs", arr));
-        }
+    json_t *arr = http_next_fires_asked(r, &job, 1);
+    if (arr != NULL) {
+        int64_t next = job.next_run;
+        if (next == SYMBI_TIME_NONE && job.status == SYMBI_JOB_ACTIVE && json_array_size(arr) > 0)
+            symbi_time_parse(json_string_value(json_array_get(arr, 0)), &next);
+        http_reply(r, 200,
+                   json_pack("{s:s,s:o,s:o}", "id", job.id, "next_run", symbi_json_time(next),
+                             "next_runs", arr));
     }
     symbi_job_cleanup(&job);
 }

@@ -281,20 +281,10 @@ void http_h_up_next_runs(struct http_req *r)
 {
     struct symbi_store *st = http_store(r, true);
     struct symbi_job job;
-    int64_t count = 0;
     if (st == NULL || !http_load_job(r, st, &job))
         return;
-    if (http_query_int(r, "count", 1, HTTP_MAX_NEXT_COUNT, 5, &count)) {
-        json_t *arr = json_array();
-        struct symbi_err err = {0};
-        if (arr == NULL) {
-            http_reply_error(r, 500, "INTERNAL", NULL, "out of memory");
-        } else if (http_next_fires(&job, r->now, count, arr, &err) != 0) {
-            json_decref(arr);
-            http_reply_err(r, &err);
-        } else {
-            http_reply(r, 200, json_pack("{s:s,s:o}", "job_id", job.id, "next_runs", arr));
-        }
-    }
+    json_t *arr = http_next_fires_asked(r, &job, 5);
+    if (arr != NULL)
+        http_reply(r, 200, json_pack("{s:s,s:o}", "job_id", job.id, "next_runs", arr));
     symbi_job_cleanup(&job);
 }

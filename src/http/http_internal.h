@@ -141,9 +141,10 @@ bool http_update_job(struct http_req *r, struct symbi_store *st, const json_t *o
  * success *out holds the run and the caller replies. */
 int http_queue_manual_run(struct http_req *r, struct symbi_store *st, const struct symbi_job *job,
                           const char *input, struct symbi_run *out);
-/* Appends the next `count` fire instants of job after now to arr. */
-int http_next_fires(const struct symbi_job *job, int64_t now, int64_t count, json_t *arr,
-                    struct symbi_err *err);
+/* The next fires of job, as many as the query's `count` asks (1 to
+ * HTTP_MAX_NEXT_COUNT, dflt when absent): a new array, or NULL once the
+ * error has been answered. */
+json_t *http_next_fires_asked(struct http_req *r, const struct symbi_job *job, int64_t dflt);
 
 /* ---- handlers (one per route) ---- */
 void http_h_schedule_create(struct http_req *r);
