@@ -292,7 +292,6 @@ static int enum_error(struct symbi_err *err, const char **bad, const struct job_
  * showed for the stored one keeps the stored one. Any other value holding
  * the mask is refused, as it could only store a broken secret. */
 
-
 /* The masked form of a stored secret, as symbi_job_to_json shows it. */
 static char *masked_as_shown(const struct job_field *f, const char *stored)
 {

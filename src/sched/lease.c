@@ -21,6 +21,11 @@ bool sched_lease_held(const struct symbi_sched *s, int64_t mono)
     return s->lease_ok_mono != INT64_MIN && mono - s->lease_ok_mono < trusted_ms(s);
 }
 
+bool sched_lease_lapsed(const struct symbi_sched *s, int64_t now)
+{
+    return s->lease_until != INT64_MIN && now + s->cfg.tick_interval_ms >= s->lease_until;
+}
+
 /* Drops every held run that did not start, without a store write: the
  * store has them under the old epoch, so recovery releases them (queued,
  * unowned) for any node's claim. */
@@ -79,6 +84,7 @@ void sched_lease_renew(struct symbi_sched *s, int64_t now, int64_t mono, bool fo
     }
     /* the renewal was sent at `mono`: the lease runs from then */
     s->lease_ok_mono = mono;
+    s->lease_until = now + s->cfg.lease_ms;
     int64_t old = s->epoch;
     s->epoch = epoch;
     pthread_mutex_lock(&s->lock);

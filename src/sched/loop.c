@@ -131,9 +131,10 @@ static void expire_approvals(struct symbi_sched *s, int64_t now)
 
 int64_t sched_tick(struct symbi_sched *s, int64_t now, int64_t mono)
 {
-    /* a lease gone stale (the loop stalled, the store was away) is renewed
-     * before anything starts; otherwise the renewal follows the dispatch */
-    if (!sched_lease_held(s, mono))
+    /* a lease gone stale (the loop stalled, the store was away, the wall
+     * clock stepped past its end) is renewed before anything starts or is
+     * claimed; otherwise the renewal follows the dispatch */
+    if (!sched_lease_held(s, mono) || sched_lease_lapsed(s, now))
         sched_lease_renew(s, now, mono, true);
     sched_run_due(s, now);
     sched_lease_renew(s, now, mono, false);
@@ -265,12 +266,12 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cond, &ca);
+    pthread_cond_init(&s->rq_cond, &ca); /* the recorder's back-off, immune to wall steps */
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&s->wq_lock, NULL);
     pthread_cond_init(&s->wq_cond, NULL);
     pthread_mutex_init(&s->rq_lock, NULL);
     pthread_mutex_init(&s->journal.mu, NULL);
-    pthread_cond_init(&s->rq_cond, NULL);
     if (s->store_url == NULL || s->node == NULL || s->environment == NULL ||
         (cfg->exec.environment != NULL && s->exec_environment == NULL) ||
         (cfg->exec.data_dir != NULL && s->exec_data_dir == NULL) ||
@@ -306,6 +307,7 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
     s->change_mark = -1;
     s->claim_at = INT64_MIN;
     s->lease_ok_mono = INT64_MIN;
+    s->lease_until = INT64_MIN;
     s->stats.store_writable = true;
     s->stats.store_failing_since = SYMBI_TIME_NONE;
     *out = s;
@@ -328,6 +330,7 @@ int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err)
     if (rc == 0)
         rc = symbi_store_node_lease(s->st, s->node, now, s->cfg.lease_ms, &s->epoch, err);
     s->lease_ok_mono = s->started_mono;
+    s->lease_until = now + s->cfg.lease_ms;
     s->stats.lease_epoch = s->epoch;
     /* from now on the loop thread waits briefly for a store locked by
      * another process, then backs off: the runs it already claimed start

@@ -328,8 +328,8 @@ static void give_up(struct symbi_sched *s)
  * not up to 5 s later. */
 static void rest(struct symbi_sched *s, int64_t ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
+    struct timespec until; /* rq_cond waits on the monotonic clock (loop.c) */
+    clock_gettime(CLOCK_MONOTONIC, &until);
     int64_t ns = (int64_t)until.tv_nsec + (ms % 1000) * 1000000LL;
     until.tv_sec += (time_t)(ms / 1000 + ns / 1000000000LL);
     until.tv_nsec = (long)(ns % 1000000000LL);

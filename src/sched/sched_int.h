@@ -206,6 +206,7 @@ struct symbi_sched {
     int64_t next_heartbeat_mono;
     int64_t epoch;             /* the lease epoch this node holds (lease.c) */
     int64_t lease_ok_mono;     /* the last renewal the store confirmed */
+    int64_t lease_until;       /* wall: the end that renewal wrote (INT64_MIN: none) */
     int64_t next_recover_mono; /* the next pass over dead nodes' runs */
     int64_t recover_failures;
     int64_t started_mono;
@@ -286,6 +287,10 @@ void sched_notes_forget(struct symbi_sched *s);
 /* Whether this node may claim and start runs: its lease was confirmed by
  * the store recently enough (two thirds of lease_ms). */
 bool sched_lease_held(const struct symbi_sched *s, int64_t mono);
+/* Whether, by the wall clock now (stepped forward), the store finds within a
+ * tick the lease this node last wrote expired: it is renewed before a claim,
+ * which must never stamp a lapsed lease (lease.c). */
+bool sched_lease_lapsed(const struct symbi_sched *s, int64_t now);
 /* Renews the lease when due (or `force`); a new epoch means the lease had
  * been lost: the held runs that did not start are dropped. */
 void sched_lease_renew(struct symbi_sched *s, int64_t now, int64_t mono, bool force);

@@ -187,6 +187,7 @@ int sched_open_stepped(struct symbi_sched *s, struct symbi_err *err)
     if (rc != 0)
         return rc;
     s->lease_ok_mono = s->started_mono;
+    s->lease_until = now + s->cfg.lease_ms;
     s->stats.lease_epoch = s->epoch;
     s->stats.running = true;
     s->stats.store_writable = true;

@@ -189,8 +189,8 @@ int sq_commit(struct sq_store *s, struct symbi_err *err)
         symbi_common_level_done(&s->lv, SYMBI_LEVEL_COMMIT, step);
         return 0;
     }
-    int rc = sq_fail(s, err, step == SYMBI_STEP_SAVEPOINT ? "ending a nested transaction"
-                                                          : "committing");
+    int rc = sq_fail(s, err,
+                     step == SYMBI_STEP_SAVEPOINT ? "ending a nested transaction" : "committing");
     sq_rollback(s);
     return rc;
 }

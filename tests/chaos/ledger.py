@@ -59,6 +59,7 @@ class Report:
         self.left = []  # runs still queued/running
         self.bad_chains = []  # (job, instant, statuses by attempt)
         self.executed_twice = []  # run ids an agent saw start more than once
+        self.capped = 0  # instants of a capped window left without a record
 
     @property
     def ok(self):
@@ -69,7 +70,7 @@ class Report:
         return {"jobs": self.jobs, "records": self.records, "instants": self.instants,
                 "duplicates": len(self.duplicates), "missing": len(self.missing),
                 "left_running_or_queued": len(self.left), "bad_chains": len(self.bad_chains),
-                "executed_twice": len(self.executed_twice)}
+                "executed_twice": len(self.executed_twice), "capped": self.capped}
 
     def explain(self):
         return (f"{self.figures()}\n duplicates {self.duplicates[:5]}\n missing "
@@ -77,10 +78,13 @@ class Report:
                 f" executed twice {self.executed_twice[:5]}")
 
 
-def check(data, executions=None, jobs=None):
+def check(data, executions=None, jobs=None, capped=()):
     """Checks a dump() (jobs: only these names). executions: run ids in the
     order agents started them (an agent's own log); a run id started twice
-    is a run handed back as queued after it started (SPEC §5.6)."""
+    is a run handed back as queued after it started (SPEC §5.6). capped:
+    (from, to) ms windows of downtime longer than the missed-fire cap (SPEC
+    §5.4: at most ~100 records per job per recovery): their instants may
+    have no record (counted in `capped`), never two."""
     rep = Report()
     for name, (job, runs) in sorted(data.items()):
         if jobs is not None and name not in jobs:
@@ -99,6 +103,9 @@ def check(data, executions=None, jobs=None):
         for t in range(first, last + step, step):
             rep.instants += 1
             chain = chains.get(t)
+            if not chain and any(lo <= t <= hi for lo, hi in capped):
+                rep.capped += 1
+                continue
             if not chain:
                 rep.missing.append((name, t))
                 continue

@@ -522,11 +522,12 @@ static void test_shutdown(void **state)
     env_free(v);
 }
 
-/* The wall clock jumps (an operator, NTP); the monotonic clock moves 1 s. */
+/* The wall clock jumps (an operator, NTP) between two ticks: the
+ * monotonic clock moves 1 ms, so no renewal of the lease falls due first. */
 static void step_wall(struct env *v, int64_t delta)
 {
     v->fc.wall += delta;
-    v->fc.mono += SEC;
+    v->fc.mono += 1;
 }
 
 /* Ticks every 100 ms of both clocks for `ms`, settling each step. */
@@ -545,6 +546,21 @@ static int calls_of(const struct env *v, const char *job)
     for (int i = 0; i < v->n_calls; i++)
         n += strcmp(v->calls[i].job, job) == 0;
     return n;
+}
+
+/* No run of job whose instant has passed (by more than `grace`) is left
+ * queued or running: each was run, missed or is being run by no one. */
+static void assert_none_stuck(struct env *v, const char *job, int64_t grace)
+{
+    size_t n;
+    struct symbi_run *r = runs_of(v, job, &n);
+    for (size_t i = 0; i < n; i++)
+        if (r[i].scheduled_at < v->fc.wall - grace &&
+            (r[i].status == SYMBI_RUN_QUEUED || r[i].status == SYMBI_RUN_RUNNING))
+            fail_msg("%s: the run of %lld is still %s (node %s, epoch %lld)", job,
+                     (long long)r[i].scheduled_at, symbi_run_status_name(r[i].status),
+                     r[i].node ? r[i].node : "-", (long long)r[i].epoch);
+    symbi_run_list_free(r, n);
 }
 
 /* Each instant of [from, to) has exactly one record (attempt 1). */
@@ -612,6 +628,10 @@ static void test_clock_step_forward(void **state)
     int64_t last = ((stepped_from + 3600 * SEC) / (60 * SEC) + 1) * 60 * SEC;
     assert_ledger_whole(v, "min-once", first, last, 60 * SEC);
     assert_ledger_whole(v, "min-skip", first, last, 60 * SEC);
+    /* the step made the node's lease look expired to the store: no fire
+     * claimed across it is left owned by the node yet held by no one */
+    assert_none_stuck(v, "sec", 2 * SEC);
+    assert_none_stuck(v, "min-once", 2 * SEC);
     env_free(v);
 }
 
@@ -640,6 +660,39 @@ static void test_clock_step_back(void **state)
             assert_true(v->calls[i].scheduled_at != v->calls[k].scheduled_at);
     int64_t first = (T0 / (10 * SEC) + 1) * 10 * SEC;
     assert_ledger_whole(v, "sec", first, next + 40 * SEC, 10 * SEC);
+    env_free(v);
+}
+
+/* A forward step lands right after a lease renewal, so the next renewal
+ * is not due when the loop claims: by the stepped wall clock the store
+ * sees the node's lease expired. The claim must not stamp such a lease
+ * (no epoch: a run "held" by a live node that will drop it): the lease is
+ * renewed first, and every fire across the step ends terminal. */
+static void test_step_right_after_a_renewal(void **state)
+{
+    (void)state;
+    struct env *v = env_new(10);
+    cron_job(v, "sec", "* * * * * *", 1);
+    run_for(v, 5 * SEC);
+    /* just after a renewal: the next one is most of a tick away */
+    for (int i = 0; i < 20 && v->s->next_heartbeat_mono - v->fc.mono < 800; i++) {
+        tick(v);
+        settle(v);
+        advance_to(v, v->fc.wall + 50);
+    }
+    assert_true(v->s->next_heartbeat_mono - v->fc.mono >= 800);
+    step_wall(v, 3600 * SEC);
+    tick(v);
+    size_t n;
+    struct symbi_run *r = runs_of(v, "sec", &n);
+    for (size_t i = 0; i < n; i++)
+        if (r[i].node != NULL &&
+            (r[i].status == SYMBI_RUN_QUEUED || r[i].status == SYMBI_RUN_RUNNING))
+            assert_true(r[i].epoch > 0);
+    symbi_run_list_free(r, n);
+    settle(v);
+    run_for(v, 5 * SEC);
+    assert_none_stuck(v, "sec", 2 * SEC);
     env_free(v);
 }
 
@@ -711,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_shutdown),
         cmocka_unit_test(test_clock_step_forward),
         cmocka_unit_test(test_clock_step_back),
+        cmocka_unit_test(test_step_right_after_a_renewal),
         cmocka_unit_test(test_overload_holds_at_most_max_held),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
