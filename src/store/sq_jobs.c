@@ -48,10 +48,10 @@ static int write_job_row(struct sq_store *s, const struct symbi_job *job, struct
     return rc == SQLITE_DONE ? 0 : rc;
 }
 
-#define JOB_Q10     "?,?,?,?,?,?,?,?,?,?"
-#define JOB_ROW     "(" JOB_Q10 "," JOB_Q10 "," JOB_Q10 ",?,?,?,?,?,?,?,?,?)"
-#define JOB_ROWS4   JOB_ROW "," JOB_ROW "," JOB_ROW "," JOB_ROW
-#define JOB_ROWS16  JOB_ROWS4 "," JOB_ROWS4 "," JOB_ROWS4 "," JOB_ROWS4
+#define JOB_Q10    "?,?,?,?,?,?,?,?,?,?"
+#define JOB_ROW    "(" JOB_Q10 "," JOB_Q10 "," JOB_Q10 ",?,?,?,?,?,?,?,?,?)"
+#define JOB_ROWS4  JOB_ROW "," JOB_ROW "," JOB_ROW "," JOB_ROW
+#define JOB_ROWS16 JOB_ROWS4 "," JOB_ROWS4 "," JOB_ROWS4 "," JOB_ROWS4
 _Static_assert(SQ_JOB_NCOLS == 39 && SQ_BATCH == 32, "JOB_ROW has 39 parameters, 32 rows");
 
 /* The rows of SQ_BATCH prepared jobs in one INSERT: the statement's own

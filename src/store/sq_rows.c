@@ -388,15 +388,14 @@ int sq_audit(struct sq_store *s, int64_t at, const char *type, const char *job_i
     return rc == SQLITE_DONE ? 0 : rc;
 }
 
-#define AUDIT_ROW "(?,?,?,?,?,?,?)"
-#define AUDIT_ROWS4 AUDIT_ROW "," AUDIT_ROW "," AUDIT_ROW "," AUDIT_ROW
+#define AUDIT_ROW    "(?,?,?,?,?,?,?)"
+#define AUDIT_ROWS4  AUDIT_ROW "," AUDIT_ROW "," AUDIT_ROW "," AUDIT_ROW
 #define AUDIT_ROWS16 AUDIT_ROWS4 "," AUDIT_ROWS4 "," AUDIT_ROWS4 "," AUDIT_ROWS4
 _Static_assert(SQ_BATCH == 32, "AUDIT_ROWS32 writes SQ_BATCH rows");
 
 /* SQ_BATCH events in one INSERT statement: a statement's own cost (its
  * cursors opened and closed, its halt) is paid once for them all */
-static int audit_batch(struct sq_store *s, const struct symbi_audit_event *e,
-                       struct symbi_err *err)
+static int audit_batch(struct sq_store *s, const struct symbi_audit_event *e, struct symbi_err *err)
 {
     sqlite3_stmt *st = sq_prep(s,
                                "INSERT INTO audit_events (at, type, job_id, job_name, run_id, "

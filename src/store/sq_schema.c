@@ -8,7 +8,7 @@
 struct sq_migration {
     int version;
     const char *description;
-    const char *sql;                                    /* run first, when not NULL */
+    const char *sql;                                       /* run first, when not NULL */
     int (*run)(struct sq_store *s, struct symbi_err *err); /* then this, when not NULL */
 };
 
@@ -91,13 +91,15 @@ static const struct sq_migration migrations[] = {
      "CREATE UNIQUE INDEX api_keys_live_name ON api_keys(name) WHERE revoked_at IS NULL;"
      "CREATE TABLE nodes ("
      " name TEXT PRIMARY KEY, pid INTEGER, host TEXT, started_at INTEGER NOT NULL,"
-     " heartbeat_at INTEGER NOT NULL, lease_until INTEGER NOT NULL);", NULL},
+     " heartbeat_at INTEGER NOT NULL, lease_until INTEGER NOT NULL);",
+     NULL},
     /* measured at 1,000,000 jobs: each index costs every insert, and these
      * two served only rare filters (jobs by agent, audit by a deleted
      * job's name), which now scan */
     {2, "drop the jobs-by-agent and audit-by-job-name indexes",
      "DROP INDEX jobs_agent;"
-     "DROP INDEX audit_job_name_at;", NULL},
+     "DROP INDEX audit_job_name_at;",
+     NULL},
     /* no query reads audit_job_at: `audit query --job` matches job_id OR
      * job_name, and with job_name unindexed SQLite walks audit_at (EXPLAIN
      * QUERY PLAN) while every job insert paid a random-UUID-keyed entry */
@@ -114,7 +116,8 @@ static const struct sq_migration migrations[] = {
      "CREATE INDEX context_entries_job ON context_entries(job_id, id);"
      "CREATE INDEX context_entries_live ON context_entries(job_id, id)"
      " WHERE archived_at IS NULL;"
-     "ALTER TABLE runs ADD COLUMN iteration_outputs TEXT;", NULL},
+     "ALTER TABLE runs ADD COLUMN iteration_outputs TEXT;",
+     NULL},
     /* SPEC §9: keys carry scopes; NULL (every key made before) keeps full rights */
     {5, "api_keys.scopes", "ALTER TABLE api_keys ADD COLUMN scopes TEXT;", NULL},
     /* model agents (SPEC §6.2): the API, declared tools and their limit;
@@ -125,7 +128,8 @@ static const struct sq_migration migrations[] = {
      "ALTER TABLE agents ADD COLUMN max_tool_calls INTEGER;"
      "ALTER TABLE runs ADD COLUMN tool_calls TEXT;"
      "ALTER TABLE runs ADD COLUMN prompt_tokens INTEGER;"
-     "ALTER TABLE runs ADD COLUMN completion_tokens INTEGER;", NULL},
+     "ALTER TABLE runs ADD COLUMN completion_tokens INTEGER;",
+     NULL},
     /* sandboxed agents (SPEC §6.5): the sandbox block as JSON text */
     {7, "agents.sandbox", "ALTER TABLE agents ADD COLUMN sandbox TEXT;", NULL},
     /* several nodes (SPEC §13, docs/store.md): a node's lease carries an
@@ -137,7 +141,8 @@ static const struct sq_migration migrations[] = {
      "ALTER TABLE nodes ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE runs ADD COLUMN epoch INTEGER;"
      "CREATE TABLE lease_epochs (epoch INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT NOT NULL,"
-     " acquired_at INTEGER NOT NULL);", NULL},
+     " acquired_at INTEGER NOT NULL);",
+     NULL},
     /* the same constraints, in a form SQLite evaluates without building a
      * temporary index per statement (rewrite_status_checks) */
     {9, "status checks of jobs and runs as OR chains", NULL, rewrite_status_checks},
