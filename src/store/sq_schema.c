@@ -185,6 +185,10 @@ static int rewrite_status_checks(struct sq_store *s, struct symbi_err *err)
     if (version <= 0)
         return symbi_err_set(err, SYMBI_ESTORE, "store: %s: reading the schema version: %s",
                              s->path, sqlite3_errmsg(s->db));
+    /* a build of SQLite that is defensive by default refuses writable_schema */
+    int defensive = 0;
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, -1, &defensive);
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 0, NULL);
     if (sqlite3_exec(s->db, "PRAGMA writable_schema=ON", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
                            "UPDATE sqlite_schema SET sql = replace(sql, ?2, ?3) "
@@ -203,6 +207,7 @@ static int rewrite_status_checks(struct sq_store *s, struct symbi_err *err)
              * leave it half done (the transaction rolls back) */
             sqlite3_finalize(q);
             sqlite3_exec(s->db, "PRAGMA writable_schema=OFF", NULL, NULL, NULL);
+            sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, defensive, NULL);
             return symbi_err_set(err, SYMBI_ESTORE,
                                  "store: %s: migration 9: the %s table's status check is not "
                                  "the one migration 1 wrote",
@@ -222,6 +227,7 @@ fail:
                            sqlite3_errmsg(s->db));
     sqlite3_finalize(q);
     sqlite3_exec(s->db, "PRAGMA writable_schema=OFF", NULL, NULL, NULL);
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, defensive, NULL);
     return rc;
 }
 
