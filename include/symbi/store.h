@@ -58,6 +58,13 @@ int symbi_store_job_create_many(struct symbi_store *st, struct symbi_job *jobs, 
  * when the schedule (cron_expr, at, timezone) changed. */
 int symbi_store_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now,
                            const char *actor, bool *created, struct symbi_err *err);
+/* symbi_store_job_upsert of jobs[0 .. n) in order, in one transaction, all
+ * or none (the first failure names the job; the ids of jobs it would have
+ * created are cleared); created[i] says which (n of them). A later job of
+ * the same name updates the one before. The fast path of a .symbi file. */
+int symbi_store_job_upsert_many(struct symbi_store *st, struct symbi_job *jobs, size_t n,
+                                int64_t now, const char *actor, bool *created,
+                                struct symbi_err *err);
 /* Replaces the definition of the stored job job->id (an id, prefix or name)
  * with job's (updated_at set; SYMBI_EEXIST on a rename to a taken name).
  * status, counters, created_at and next_run stay the store's, so a

@@ -115,10 +115,12 @@ static int apply_file(struct symbi_store *st, struct symbi_dsl_file *f, const ch
     int rc = symbi_store_begin_atomic(st, &err);
     for (size_t i = 0; rc == 0 && i < f->n_agents; i++)
         rc = symbi_store_agent_upsert(st, &f->agents[i], now, &err);
-    for (size_t i = 0; rc == 0 && i < f->n_jobs; i++) {
-        if (only != NULL && strcmp(f->jobs[i].name, only) != 0)
-            continue;
-        rc = symbi_store_job_upsert(st, &f->jobs[i], now, ACTOR, &created[i], &err);
+    /* the file's jobs in one call: the store writes new ones in batches */
+    if (rc == 0 && only == NULL)
+        rc = symbi_store_job_upsert_many(st, f->jobs, f->n_jobs, now, ACTOR, created, &err);
+    for (size_t i = 0; rc == 0 && only != NULL && i < f->n_jobs; i++) {
+        if (strcmp(f->jobs[i].name, only) == 0)
+            rc = symbi_store_job_upsert(st, &f->jobs[i], now, ACTOR, &created[i], &err);
     }
     if (rc == 0)
         rc = symbi_store_commit(st, &err);

@@ -119,11 +119,17 @@ static bool load_file(struct symbi_store *st, struct symbi_dsl_file *f, const ch
         if (symbi_store_agent_upsert(st, &f->agents[i], now, &err) != 0)
             symbi_log(SYMBI_LOG_ERROR, "scheduler", "agent %s from %s: %s", f->agents[i].name,
                       f->path, err.msg);
+    /* the file's schedules in one call (the store writes new ones in
+     * batches); when one of them fails, each again alone, so that the
+     * others load and the failure is logged with its name */
+    bool *made = f->n_jobs > 1 ? calloc(f->n_jobs, sizeof *made) : NULL;
+    bool batched = made != NULL &&
+                   symbi_store_job_upsert_many(st, f->jobs, f->n_jobs, now, "dsl", made, &err) == 0;
     for (size_t i = 0; i < f->n_jobs; i++) {
-        bool created = false;
+        bool created = batched && made[i];
         struct symbi_job *j = &f->jobs[i];
         strlist_add(names, j->name);
-        if (symbi_store_job_upsert(st, j, now, "dsl", &created, &err) != 0) {
+        if (!batched && symbi_store_job_upsert(st, j, now, "dsl", &created, &err) != 0) {
             symbi_log(SYMBI_LOG_ERROR, "scheduler", "schedule %s from %s: %s", j->name, f->path,
                       err.msg);
             continue;
@@ -133,6 +139,7 @@ static bool load_file(struct symbi_store *st, struct symbi_dsl_file *f, const ch
                   created ? "created" : "loaded", j->name, symbi_job_status_name(j->status),
                   symbi_time_fmt(j->next_run, next));
     }
+    free(made);
     if (grouped && symbi_store_commit(st, &err) != 0)
         symbi_log(SYMBI_LOG_ERROR, "scheduler", "loading %s: %s", f->path, err.msg);
     return true;

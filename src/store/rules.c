@@ -23,6 +23,14 @@ void symbi_rules_events_cleanup(struct symbi_rules_events *ev)
     symbi_rules_events_init(ev);
 }
 
+/* snprintf(out, size, "%s", id) without the formatting (once per event) */
+static void copy_id(char *out, size_t size, const char *id)
+{
+    size_t n = strnlen(id, size - 1);
+    memcpy(out, id, n);
+    out[n] = '\0';
+}
+
 /* Appends one event; takes ownership of details (freed on failure too). */
 static int ev_add(struct symbi_rules_events *ev, int64_t at, const char *type, const char *job_id,
                   const char *job_name, const char *run_id, const char *actor, char *details)
@@ -44,9 +52,9 @@ static int ev_add(struct symbi_rules_events *ev, int64_t at, const char *type, c
     e->at = at;
     e->details = details;
     if (job_id != NULL)
-        snprintf(e->job_id, sizeof e->job_id, "%s", job_id);
+        copy_id(e->job_id, sizeof e->job_id, job_id);
     if (run_id != NULL)
-        snprintf(e->run_id, sizeof e->run_id, "%s", run_id);
+        copy_id(e->run_id, sizeof e->run_id, run_id);
     if (symbi_set_str(&e->type, type) != 0 || symbi_set_str(&e->job_name, job_name) != 0 ||
         symbi_set_str(&e->actor, actor) != 0) {
         symbi_audit_event_cleanup(e);
@@ -59,15 +67,23 @@ static int ev_add(struct symbi_rules_events *ev, int64_t at, const char *type, c
 static int json_str(struct symbi_buf *b, const char *v)
 {
     int rc = symbi_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)v; rc == 0 && *p; p++) {
-        if (*p == '"' || *p == '\\')
-            rc = symbi_buf_printf(b, "\\%c", *p);
-        else if (*p == '\n')
+    const unsigned char *p = (const unsigned char *)v;
+    while (rc == 0 && *p) {
+        /* the run of characters that need no escape, in one append */
+        const unsigned char *q = p;
+        while (*q >= 0x20 && *q != '"' && *q != '\\')
+            q++;
+        if (q > p)
+            rc = symbi_buf_append(b, p, (size_t)(q - p));
+        if (rc != 0 || *q == '\0')
+            break;
+        if (*q == '"' || *q == '\\')
+            rc = symbi_buf_printf(b, "\\%c", *q);
+        else if (*q == '\n')
             rc = symbi_buf_puts(b, "\\n");
-        else if (*p < 0x20)
-            rc = symbi_buf_printf(b, "\\u%04x", *p);
         else
-            rc = symbi_buf_putc(b, (char)*p);
+            rc = symbi_buf_printf(b, "\\u%04x", *q);
+        p = q + 1;
     }
     return rc ? rc : symbi_buf_putc(b, '"');
 }

@@ -92,10 +92,14 @@ void sq_col_id(sqlite3_stmt *st, int i, char out[SYMBI_UUID_LEN + 1]);
     "one_shot, deliver, audit, source, created_at, updated_at, last_run, next_run, run_count, "    \
     "failure_count"
 #define SQ_JOB_NCOLS 39
+/* rows a multi-row INSERT writes at once (jobs of a batch, audit events) */
+#define SQ_BATCH 32
 #define SQ_JOB_PARAMS                                                                              \
     "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,"  \
     "?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38,?39"
 void sq_job_bind(sqlite3_stmt *st, const struct symbi_job *job);
+/* the same, to parameters b+1 .. b+SQ_JOB_NCOLS (a row of a multi-row INSERT) */
+void sq_job_bind_at(sqlite3_stmt *st, int b, const struct symbi_job *job);
 int sq_job_read(sqlite3_stmt *st, struct symbi_job *job);
 
 #define SQ_RUN_COLS                                                                                \
@@ -150,6 +154,8 @@ int sq_job_create(struct symbi_store *st, struct symbi_job *job, int64_t now, co
                   struct symbi_err *err);
 int sq_job_create_many(struct symbi_store *st, struct symbi_job *jobs, size_t n, int64_t now,
                        const char *actor, struct symbi_err *err);
+int sq_job_upsert_many(struct symbi_store *st, struct symbi_job *jobs, size_t n, int64_t now,
+                       const char *actor, bool *created, struct symbi_err *err);
 int sq_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now, const char *actor,
                   bool *created, struct symbi_err *err);
 int sq_job_update(struct symbi_store *st, struct symbi_job *job, int64_t now, const char *actor,

@@ -384,6 +384,7 @@ const struct symbi_store_ops symbi_sq_ops = {
     .job_create = sq_job_create,
     .job_create_many = sq_job_create_many,
     .job_upsert = sq_job_upsert,
+    .job_upsert_many = sq_job_upsert_many,
     .job_update = sq_job_update,
     .job_get = sq_job_get,
     .job_delete = sq_job_delete,

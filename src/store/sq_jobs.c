@@ -33,32 +33,85 @@ static int load_job(struct sq_store *s, const char *id, struct symbi_job *out,
     return rc;
 }
 
-/* Inserts job (inside a transaction): id, times and next_run filled in and
- * CronJobCreated written, as symbi_rules_job_insert says. */
-static int insert_job(struct sq_store *s, struct symbi_job *job, int64_t now, const char *actor,
-                      struct symbi_err *err)
+/* Writes the row of a job that symbi_rules_job_insert prepared. */
+static int write_job_row(struct sq_store *s, const struct symbi_job *job, struct symbi_err *err)
 {
-    struct symbi_rules_events ev;
-    symbi_rules_events_init(&ev);
-    int rc = symbi_rules_job_insert(job, now, actor, &ev, err);
-    if (rc != 0)
-        goto out;
     sqlite3_stmt *st =
         sq_prep(s, "INSERT INTO jobs (" SQ_JOB_COLS ") VALUES (" SQ_JOB_PARAMS ")", err);
-    if (st == NULL) {
-        rc = prep_fail(err);
-        goto out;
-    }
+    if (st == NULL)
+        return prep_fail(err);
     sq_job_bind(st, job);
-    rc = sq_step(s, st, err, "inserting a job");
+    int rc = sq_step(s, st, err, "inserting a job");
     sqlite3_reset(st);
     if (rc == SYMBI_EEXIST)
-        rc = symbi_err_set(err, SYMBI_EEXIST, "a job named \"%s\" already exists", job->name);
-    else if (rc == SQLITE_DONE)
-        rc = sq_audit_events(s, &ev, err);
-out:
-    symbi_rules_events_cleanup(&ev);
+        return symbi_err_set(err, SYMBI_EEXIST, "a job named \"%s\" already exists", job->name);
+    return rc == SQLITE_DONE ? 0 : rc;
+}
+
+#define JOB_Q10    "?,?,?,?,?,?,?,?,?,?"
+#define JOB_ROW    "(" JOB_Q10 "," JOB_Q10 "," JOB_Q10 ",?,?,?,?,?,?,?,?,?)"
+#define JOB_ROWS4  JOB_ROW "," JOB_ROW "," JOB_ROW "," JOB_ROW
+#define JOB_ROWS16 JOB_ROWS4 "," JOB_ROWS4 "," JOB_ROWS4 "," JOB_ROWS4
+_Static_assert(SQ_JOB_NCOLS == 39 && SQ_BATCH == 32, "JOB_ROW has 39 parameters, 32 rows");
+
+/* The rows of SQ_BATCH prepared jobs in one INSERT: the statement's own
+ * cost (five cursors opened and closed, its halt) is paid once for them
+ * all. A failed statement has written none of them (ABORT), so on a taken
+ * name or id they are written one by one again, for the error that names
+ * the job. */
+static int write_job_rows(struct sq_store *s, struct symbi_job *const *jobs, struct symbi_err *err)
+{
+    sqlite3_stmt *st =
+        sq_prep(s, "INSERT INTO jobs (" SQ_JOB_COLS ") VALUES " JOB_ROWS16 "," JOB_ROWS16, err);
+    if (st == NULL)
+        return prep_fail(err);
+    for (int i = 0; i < SQ_BATCH; i++)
+        sq_job_bind_at(st, i * SQ_JOB_NCOLS, jobs[i]);
+    int rc = sq_step(s, st, err, "inserting jobs");
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SYMBI_EEXIST)
+        return rc;
+    for (int i = 0; i < SQ_BATCH; i++)
+        if ((rc = write_job_row(s, jobs[i], err)) != 0)
+            return rc;
+    return 0;
+}
+
+/* Jobs that symbi_rules_job_insert prepared, their rows not yet written:
+ * a batch of up to SQ_BATCH and their CronJobCreated events. */
+struct pending {
+    struct symbi_job *job[SQ_BATCH];
+    size_t n;
+    struct symbi_rules_events ev;
+};
+
+/* Writes the rows, then the events, of p (inside a transaction). */
+static int pending_flush(struct sq_store *s, struct pending *p, struct symbi_err *err)
+{
+    int rc = 0;
+    if (p->n == SQ_BATCH)
+        rc = write_job_rows(s, p->job, err);
+    for (size_t i = 0; rc == 0 && p->n < SQ_BATCH && i < p->n; i++)
+        rc = write_job_row(s, p->job[i], err);
+    if (rc == 0)
+        rc = sq_audit_events(s, &p->ev, err);
+    symbi_rules_events_cleanup(&p->ev);
+    p->n = 0;
     return rc;
+}
+
+/* Prepares job as symbi_rules_job_insert says (id, times, next_run, its
+ * event) and adds it to p; a full batch is written. */
+static int pending_add(struct sq_store *s, struct pending *p, struct symbi_job *job, int64_t now,
+                       const char *actor, struct symbi_err *err)
+{
+    int rc = symbi_rules_job_insert(job, now, actor, &p->ev, err);
+    if (rc != 0)
+        return rc;
+    p->job[p->n++] = job;
+    return p->n == SQ_BATCH ? pending_flush(s, p, err) : 0;
 }
 
 int sq_job_create(struct symbi_store *st, struct symbi_job *job, int64_t now, const char *actor,
@@ -74,13 +127,18 @@ int sq_job_create_many(struct symbi_store *st, struct symbi_job *jobs, size_t n,
     int rc = sq_begin(s, err);
     if (rc != 0)
         return rc;
-    for (size_t i = 0; i < n; i++) {
-        if ((rc = insert_job(s, &jobs[i], now, actor, err)) != 0) {
-            sq_rollback(s);
-            /* nothing of the batch stays: clear the ids handed out */
-            symbi_common_jobs_clear_ids(jobs, i + 1);
-            return rc;
-        }
+    struct pending p = {.n = 0};
+    size_t i = 0;
+    for (; rc == 0 && i < n; i++)
+        rc = pending_add(s, &p, &jobs[i], now, actor, err);
+    if (rc == 0)
+        rc = pending_flush(s, &p, err);
+    symbi_rules_events_cleanup(&p.ev);
+    if (rc != 0) {
+        sq_rollback(s);
+        /* nothing of the batch stays: clear the ids handed out */
+        symbi_common_jobs_clear_ids(jobs, i);
+        return rc;
     }
     if ((rc = sq_commit(s, err)) != 0) {
         symbi_common_jobs_clear_ids(jobs, n);
@@ -131,47 +189,91 @@ out:
     return rc;
 }
 
-int sq_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now, const char *actor,
-                  bool *created, struct symbi_err *err)
+/* Reads the job named name into cur, when there is one. */
+static int lookup_name(struct sq_store *s, const char *name, struct symbi_job *cur, bool *exists,
+                       struct symbi_err *err)
+{
+    sqlite3_stmt *q = sq_prep(s, SELECT_JOB " WHERE name = ?1", err);
+    if (q == NULL)
+        return prep_fail(err);
+    sq_bind_text(q, 1, name);
+    int rc = sq_step(s, q, err, "reading a job");
+    *exists = rc == SQLITE_ROW;
+    if (*exists && sq_job_read(q, cur) != 0)
+        rc = symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
+    sqlite3_reset(q);
+    return rc < 0 ? rc : 0;
+}
+
+/* Upserts job (inside a transaction): a new one joins the batch p, an
+ * existing one is rewritten in place after p is written (so that the
+ * events keep the jobs' order). *fresh says it was new. */
+static int upsert_one(struct sq_store *s, struct pending *p, struct symbi_job *job, int64_t now,
+                      const char *actor, bool *fresh, struct symbi_err *err)
+{
+    int rc = 0;
+    /* a name of the batch not yet written: written first, so that the
+     * lookup finds it and this definition updates it */
+    for (size_t k = 0; rc == 0 && k < p->n; k++)
+        if (strcmp(p->job[k]->name, job->name) == 0)
+            rc = pending_flush(s, p, err);
+    struct symbi_job cur;
+    symbi_job_init(&cur);
+    bool exists = false;
+    if (rc == 0)
+        rc = lookup_name(s, job->name, &cur, &exists, err);
+    if (rc == 0 && exists) {
+        if (p->n > 0)
+            rc = pending_flush(s, p, err);
+        if (rc == 0)
+            rc = rewrite_job(s, job, &cur, now, actor, err);
+    } else if (rc == 0) {
+        *fresh = true;
+        rc = pending_add(s, p, job, now, actor, err);
+    }
+    symbi_job_cleanup(&cur);
+    return rc;
+}
+
+int sq_job_upsert_many(struct symbi_store *st, struct symbi_job *jobs, size_t n, int64_t now,
+                       const char *actor, bool *created, struct symbi_err *err)
 {
     struct sq_store *s = sq_of(st);
-    /* store.c checked the definition (symbi_rules_job_check) */
+    /* store.c checked the definitions (symbi_rules_job_check) */
+    for (size_t i = 0; i < n; i++)
+        created[i] = false;
     int rc = sq_begin(s, err);
     if (rc != 0)
         return rc;
-    sqlite3_stmt *q = sq_prep(s, SELECT_JOB " WHERE name = ?1", err);
-    if (q == NULL) {
-        sq_rollback(s);
-        return prep_fail(err);
-    }
-    sq_bind_text(q, 1, job->name);
-    struct symbi_job cur;
-    symbi_job_init(&cur);
-    rc = sq_step(s, q, err, "reading a job");
-    bool exists = rc == SQLITE_ROW;
-    if (exists && sq_job_read(q, &cur) != 0)
-        rc = symbi_err_set(err, SYMBI_ENOMEM, "store: out of memory");
-    sqlite3_reset(q);
-    if (rc < 0) {
-        sq_rollback(s);
-        return rc;
-    }
-    if (exists)
-        rc = rewrite_job(s, job, &cur, now, actor, err);
-    else
-        rc = insert_job(s, job, now, actor, err);
-    symbi_job_cleanup(&cur);
+    struct pending p = {.n = 0};
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = upsert_one(s, &p, &jobs[i], now, actor, &created[i], err);
+    if (rc == 0)
+        rc = pending_flush(s, &p, err);
+    symbi_rules_events_cleanup(&p.ev);
     if (rc == 0)
         rc = sq_commit(s, err);
     else
         sq_rollback(s);
     if (rc == 0) {
         s->local_changes++;
-        if (created != NULL)
-            *created = !exists;
-    } else if (!exists) {
-        job->id[0] = '\0';
+        return 0;
     }
+    for (size_t i = 0; i < n; i++) {
+        if (created[i])
+            jobs[i].id[0] = '\0';
+        created[i] = false;
+    }
+    return rc;
+}
+
+int sq_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_t now, const char *actor,
+                  bool *created, struct symbi_err *err)
+{
+    bool c = false;
+    int rc = sq_job_upsert_many(st, job, 1, now, actor, &c, err);
+    if (rc == 0 && created != NULL)
+        *created = c;
     return rc;
 }
 

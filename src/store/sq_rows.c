@@ -73,47 +73,52 @@ static int col_int(sqlite3_stmt *st, int i)
 
 /* ---- jobs ---- */
 
+void sq_job_bind_at(sqlite3_stmt *st, int b, const struct symbi_job *j)
+{
+    sq_bind_text(st, b + 1, j->id);
+    sq_bind_text(st, b + 2, j->name);
+    sq_bind_text(st, b + 3, j->agent);
+    sq_bind_text(st, b + 4, j->cron_expr);
+    sq_bind_time(st, b + 5, j->at);
+    sq_bind_text(st, b + 6, j->timezone);
+    sq_bind_text(st, b + 7, symbi_job_status_name(j->status));
+    sq_bind_text(st, b + 8, symbi_session_mode_name(j->session_mode));
+    sq_bind_text(st, b + 9, j->delivery);
+    sq_bind_text(st, b + 10, j->webhook_url);
+    sq_bind_text(st, b + 11, j->webhook_headers);
+    sq_bind_text(st, b + 12, j->slack_channel);
+    sq_bind_text(st, b + 13, j->slack_webhook_url);
+    sq_bind_text(st, b + 14, j->email_recipients);
+    sq_bind_text(st, b + 15, j->log_file);
+    sq_bind_text(st, b + 16, j->policy);
+    sqlite3_bind_int(st, b + 17, j->heartbeat.set);
+    sqlite3_bind_int(st, b + 18, j->heartbeat.enabled);
+    sq_bind_text(st, b + 19, symbi_session_mode_name(j->heartbeat.context_mode));
+    sqlite3_bind_int(st, b + 20, j->heartbeat.max_iterations);
+    sqlite3_bind_int(st, b + 21, j->max_concurrent);
+    sq_bind_opt(st, b + 22, j->max_retries);
+    sq_bind_opt(st, b + 23, j->jitter_ms);
+    sq_bind_text(st, b + 24, symbi_catch_up_name(j->catch_up));
+    sq_bind_opt(st, b + 25, j->starting_deadline_ms);
+    sq_bind_text(st, b + 26, symbi_dst_gap_name(j->dst_gap));
+    sq_bind_text(st, b + 27, symbi_dst_overlap_name(j->dst_overlap));
+    sq_bind_text(st, b + 28, j->input);
+    sq_bind_text(st, b + 29, j->agent_pin_jwt);
+    sqlite3_bind_int(st, b + 30, j->one_shot);
+    sq_bind_text(st, b + 31, j->deliver);
+    sq_bind_text(st, b + 32, j->audit);
+    sq_bind_text(st, b + 33, j->source);
+    sq_bind_time(st, b + 34, j->created_at);
+    sq_bind_time(st, b + 35, j->updated_at);
+    sq_bind_time(st, b + 36, j->last_run);
+    sq_bind_time(st, b + 37, j->next_run);
+    sqlite3_bind_int64(st, b + 38, j->run_count);
+    sqlite3_bind_int64(st, b + 39, j->failure_count);
+}
+
 void sq_job_bind(sqlite3_stmt *st, const struct symbi_job *j)
 {
-    sq_bind_text(st, 1, j->id);
-    sq_bind_text(st, 2, j->name);
-    sq_bind_text(st, 3, j->agent);
-    sq_bind_text(st, 4, j->cron_expr);
-    sq_bind_time(st, 5, j->at);
-    sq_bind_text(st, 6, j->timezone);
-    sq_bind_text(st, 7, symbi_job_status_name(j->status));
-    sq_bind_text(st, 8, symbi_session_mode_name(j->session_mode));
-    sq_bind_text(st, 9, j->delivery);
-    sq_bind_text(st, 10, j->webhook_url);
-    sq_bind_text(st, 11, j->webhook_headers);
-    sq_bind_text(st, 12, j->slack_channel);
-    sq_bind_text(st, 13, j->slack_webhook_url);
-    sq_bind_text(st, 14, j->email_recipients);
-    sq_bind_text(st, 15, j->log_file);
-    sq_bind_text(st, 16, j->policy);
-    sqlite3_bind_int(st, 17, j->heartbeat.set);
-    sqlite3_bind_int(st, 18, j->heartbeat.enabled);
-    sq_bind_text(st, 19, symbi_session_mode_name(j->heartbeat.context_mode));
-    sqlite3_bind_int(st, 20, j->heartbeat.max_iterations);
-    sqlite3_bind_int(st, 21, j->max_concurrent);
-    sq_bind_opt(st, 22, j->max_retries);
-    sq_bind_opt(st, 23, j->jitter_ms);
-    sq_bind_text(st, 24, symbi_catch_up_name(j->catch_up));
-    sq_bind_opt(st, 25, j->starting_deadline_ms);
-    sq_bind_text(st, 26, symbi_dst_gap_name(j->dst_gap));
-    sq_bind_text(st, 27, symbi_dst_overlap_name(j->dst_overlap));
-    sq_bind_text(st, 28, j->input);
-    sq_bind_text(st, 29, j->agent_pin_jwt);
-    sqlite3_bind_int(st, 30, j->one_shot);
-    sq_bind_text(st, 31, j->deliver);
-    sq_bind_text(st, 32, j->audit);
-    sq_bind_text(st, 33, j->source);
-    sq_bind_time(st, 34, j->created_at);
-    sq_bind_time(st, 35, j->updated_at);
-    sq_bind_time(st, 36, j->last_run);
-    sq_bind_time(st, 37, j->next_run);
-    sqlite3_bind_int64(st, 38, j->run_count);
-    sqlite3_bind_int64(st, 39, j->failure_count);
+    sq_job_bind_at(st, 0, j);
 }
 
 int sq_job_read(sqlite3_stmt *st, struct symbi_job *j)
@@ -383,9 +388,45 @@ int sq_audit(struct sq_store *s, int64_t at, const char *type, const char *job_i
     return rc == SQLITE_DONE ? 0 : rc;
 }
 
+#define AUDIT_ROW    "(?,?,?,?,?,?,?)"
+#define AUDIT_ROWS4  AUDIT_ROW "," AUDIT_ROW "," AUDIT_ROW "," AUDIT_ROW
+#define AUDIT_ROWS16 AUDIT_ROWS4 "," AUDIT_ROWS4 "," AUDIT_ROWS4 "," AUDIT_ROWS4
+_Static_assert(SQ_BATCH == 32, "AUDIT_ROWS32 writes SQ_BATCH rows");
+
+/* SQ_BATCH events in one INSERT statement: a statement's own cost (its
+ * cursors opened and closed, its halt) is paid once for them all */
+static int audit_batch(struct sq_store *s, const struct symbi_audit_event *e, struct symbi_err *err)
+{
+    sqlite3_stmt *st = sq_prep(s,
+                               "INSERT INTO audit_events (at, type, job_id, job_name, run_id, "
+                               "actor, details) VALUES " AUDIT_ROWS16 "," AUDIT_ROWS16,
+                               err);
+    if (st == NULL)
+        return err ? err->code : SYMBI_ESTORE;
+    for (int i = 0; i < SQ_BATCH; i++, e++) {
+        int b = i * 7;
+        sqlite3_bind_int64(st, b + 1, e->at);
+        sq_bind_text(st, b + 2, e->type);
+        sq_bind_text(st, b + 3, e->job_id[0] != '\0' ? e->job_id : NULL);
+        sq_bind_text(st, b + 4, e->job_name);
+        sq_bind_text(st, b + 5, e->run_id[0] != '\0' ? e->run_id : NULL);
+        sq_bind_text(st, b + 6, e->actor);
+        sq_bind_text(st, b + 7, e->details);
+    }
+    int rc = sq_step(s, st, err, "writing audit events");
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : rc;
+}
+
 int sq_audit_events(struct sq_store *s, const struct symbi_rules_events *ev, struct symbi_err *err)
 {
-    for (size_t i = 0; i < ev->n; i++) {
+    size_t i = 0;
+    for (; i + SQ_BATCH <= ev->n; i += SQ_BATCH) {
+        int rc = audit_batch(s, &ev->v[i], err);
+        if (rc != 0)
+            return rc;
+    }
+    for (; i < ev->n; i++) {
         const struct symbi_audit_event *e = &ev->v[i];
         int rc = sq_audit(s, e->at, e->type, e->job_id, e->job_name, e->run_id, e->actor,
                           e->details, err);

@@ -97,6 +97,38 @@ int symbi_store_job_upsert(struct symbi_store *st, struct symbi_job *job, int64_
     return st->ops->job_upsert(st, job, now, actor, created, err);
 }
 
+int symbi_store_job_upsert_many(struct symbi_store *st, struct symbi_job *jobs, size_t n,
+                                int64_t now, const char *actor, bool *created,
+                                struct symbi_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        created[i] = false;
+        rc = symbi_rules_job_check(&jobs[i], err);
+    }
+    if (rc != 0)
+        return rc;
+    if (st->ops->job_upsert_many != NULL)
+        return st->ops->job_upsert_many(st, jobs, n, now, actor, created, err);
+    if ((rc = symbi_store_begin_atomic(st, err)) != 0)
+        return rc;
+    size_t i = 0;
+    for (; rc == 0 && i < n; i++)
+        rc = st->ops->job_upsert(st, &jobs[i], now, actor, &created[i], err);
+    if (rc == 0)
+        rc = symbi_store_commit(st, err); /* a failed commit has rolled back */
+    else
+        symbi_store_rollback(st);
+    if (rc == 0)
+        return 0;
+    for (size_t k = 0; k < n; k++) {
+        if (created[k])
+            jobs[k].id[0] = '\0';
+        created[k] = false;
+    }
+    return rc;
+}
+
 int symbi_store_job_update(struct symbi_store *st, struct symbi_job *job, int64_t now,
                            const char *actor, struct symbi_err *err)
 {

@@ -20,6 +20,9 @@ struct symbi_store_ops {
                            const char *actor, struct symbi_err *err);
     int (*job_upsert)(struct symbi_store *st, struct symbi_job *job, int64_t now, const char *actor,
                       bool *created, struct symbi_err *err);
+    /* NULL: job_upsert for each, in one all-or-nothing transaction */
+    int (*job_upsert_many)(struct symbi_store *st, struct symbi_job *jobs, size_t n, int64_t now,
+                           const char *actor, bool *created, struct symbi_err *err);
     int (*job_update)(struct symbi_store *st, struct symbi_job *job, int64_t now, const char *actor,
                       struct symbi_err *err);
     int (*job_get)(struct symbi_store *st, const char *ref, struct symbi_job *out,

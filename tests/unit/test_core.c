@@ -120,6 +120,12 @@ static void test_time_fmt_parse(void **state)
     assert_string_equal(symbi_time_fmt(1774747800000, out), "2026-03-29T01:30:00Z");
     assert_string_equal(symbi_time_fmt(1774747800123, out), "2026-03-29T01:30:00.123Z");
     assert_string_equal(symbi_time_fmt(-1, out), "1969-12-31T23:59:59.999Z");
+    assert_string_equal(symbi_time_fmt(1774747800005, out), "2026-03-29T01:30:00.005Z");
+    assert_string_equal(symbi_time_fmt(1774747800050, out), "2026-03-29T01:30:00.050Z");
+    assert_string_equal(symbi_time_fmt(-59040129294000, out), "0099-02-03T04:05:06Z");
+    assert_string_equal(symbi_time_fmt(253402300799999, out), "9999-12-31T23:59:59.999Z");
+    /* past the by-hand digits: snprintf's */
+    assert_string_equal(symbi_time_fmt(253402300800000, out), "10000-01-01T00:00:00Z");
     assert_string_equal(symbi_time_fmt(SYMBI_TIME_NONE, out), "");
     int64_t t;
     assert_int_equal(symbi_time_parse("2026-03-29T01:30:00Z", &t), 0);
