@@ -108,6 +108,17 @@ enum symbi_sched_verdict symbi_sched_on_due(const struct symbi_sched_held *h);
  * START. */
 enum symbi_sched_verdict symbi_sched_on_slot(const struct symbi_sched_held *h, int64_t now);
 
+/* A scheduled fire taken from the pool (recovery gave it back when its
+ * node died or lost its lease before starting it) at `now`: later than
+ * catch_up_after_ms it is a missed fire of that downtime and follows the
+ * job's catch_up (SPEC §5.4): skip: MISS; all: READY; once: MISS when the
+ * job's next instant after it (`next`, SYMBI_TIME_NONE: none) is a missed
+ * fire too, as the claim's catch-up run covers the downtime then, else
+ * READY (it is the downtime's one run). On time: READY. */
+enum symbi_sched_verdict symbi_sched_on_released(const struct symbi_sched_policy *p,
+                                                 enum symbi_catch_up catch_up, int64_t scheduled_at,
+                                                 int64_t next, int64_t now);
+
 /* The claim's back-off after `failures` consecutive failed claims (>= 1):
  * 100 ms doubling, capped at 5 s; 0 for none. */
 int64_t symbi_sched_claim_backoff_ms(int64_t failures);

@@ -138,7 +138,26 @@ static void entry_from_job(struct symbi_sched *s, struct sched_entry *e,
 
 /* Takes the claimed runs (their array is freed here) into the heaps. The
  * jobs of the runs come from the planner's notes, else the store. */
-static void adopt_runs(struct symbi_sched *s, struct symbi_run *runs, size_t n, int64_t now)
+/* Whether e, a scheduled fire taken from the pool late, is a missed fire
+ * its job's catch_up does not run (symbi_sched_on_released). */
+static bool released_missed(struct symbi_sched *s, const struct sched_entry *e,
+                            const struct symbi_job *job, int64_t now)
+{
+    if (e->run.trigger != SYMBI_TRIGGER_SCHEDULE || job == NULL)
+        return false;
+    int64_t next = SYMBI_TIME_NONE;
+    struct symbi_err err;
+    if (job->catch_up == SYMBI_CATCH_UP_ONCE && s->cfg.next_fire != NULL &&
+        s->cfg.next_fire(job, e->run.scheduled_at, &next, &err) != 0)
+        next = SYMBI_TIME_NONE;
+    return symbi_sched_on_released(&s->cfg.policy, job->catch_up, e->run.scheduled_at, next, now) ==
+           SYMBI_SCHED_MISS;
+}
+
+/* Takes claimed runs into the heaps; pooled: they came from the pool
+ * (claim_queued), where recovery leaves the fires of nodes that died. */
+static void adopt_runs(struct symbi_sched *s, struct symbi_run *runs, size_t n, int64_t now,
+                       bool pooled)
 {
     struct symbi_job job;
     char last_id[SYMBI_UUID_LEN + 1] = "";
@@ -168,15 +187,18 @@ static void adopt_runs(struct symbi_sched *s, struct symbi_run *runs, size_t n, 
                           e->run.job_id, err.msg);
             snprintf(last_id, sizeof last_id, "%s", e->run.job_id);
         }
-        if (noted != NULL)
-            entry_from_job(s, e, noted);
-        else if (have_job)
-            entry_from_job(s, e, &job);
+        const struct symbi_job *of = noted != NULL ? noted : have_job ? &job : NULL;
+        if (of != NULL)
+            entry_from_job(s, e, of);
         else
             e->max_concurrent = 1;
         if (e->run.due_at == SYMBI_TIME_NONE)
             e->run.due_at = e->run.scheduled_at;
-        sched_adopt(s, e, now);
+        if (pooled && released_missed(s, e, of, now))
+            sched_settle(s, e, SYMBI_RUN_MISSED,
+                         "missed: its node stopped before starting it (catch_up)", now);
+        else
+            sched_adopt(s, e, now);
     }
     symbi_job_cleanup(&job);
     free(runs);
@@ -270,7 +292,7 @@ void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force)
         claim_failed(s, "claim", err.msg, now, mono);
         return;
     }
-    adopt_runs(s, runs, n, now);
+    adopt_runs(s, runs, n, now, false);
     sched_infos_clear(s);
     limit = n < limit ? limit - n : 0;
     runs = NULL;
@@ -288,7 +310,7 @@ void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force)
     claim_succeeded(s, now);
     if (n > 0)
         symbi_log(SYMBI_LOG_DEBUG, "scheduler", "picked up queued runs n=%zu", n);
-    adopt_runs(s, runs, n, now);
+    adopt_runs(s, runs, n, now, true);
 
     /* the next claim: the next fire (minus the look-ahead), a tick, or a
      * retry queued meanwhile (sched_tick lowers claim_at for those) */

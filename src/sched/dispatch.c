@@ -62,9 +62,8 @@ void sched_set_in_flight_stats(struct symbi_sched *s)
     symbi_metrics_set_in_flight(s->running);
 }
 
-/* Records e as settled without running (skipped, missed, failed). */
-static void settle(struct symbi_sched *s, struct sched_entry *e, enum symbi_run_status status,
-                   const char *why, int64_t now)
+void sched_settle(struct symbi_sched *s, struct sched_entry *e, enum symbi_run_status status,
+                  const char *why, int64_t now)
 {
     e->run.status = status;
     e->run.finished_at = now;
@@ -78,14 +77,14 @@ static void make_ready(struct symbi_sched *s, struct sched_entry *e, int64_t now
 {
     struct symbi_sched_held h = held_of(s, e);
     if (symbi_sched_on_due(&h) == SYMBI_SCHED_SKIP) {
-        settle(s, e, SYMBI_RUN_SKIPPED, "skipped: max_concurrent runs of the job were running",
-               now);
+        sched_settle(s, e, SYMBI_RUN_SKIPPED,
+                     "skipped: max_concurrent runs of the job were running", now);
         return;
     }
     count_in(s, e);
     if (sched_heap_push(&s->ready, e) != 0) {
         count_out(s, e, false);
-        settle(s, e, SYMBI_RUN_FAILED, "scheduler out of memory", now);
+        sched_settle(s, e, SYMBI_RUN_FAILED, "scheduler out of memory", now);
     }
 }
 
@@ -185,8 +184,8 @@ static void dispatch(struct symbi_sched *s, int64_t now)
             enum symbi_sched_verdict v = symbi_sched_on_slot(&h, now);
             if (v == SYMBI_SCHED_MISS) {
                 count_out(s, e, false);
-                settle(s, e, SYMBI_RUN_MISSED,
-                       "missed: waited for a slot past its starting_deadline", now);
+                sched_settle(s, e, SYMBI_RUN_MISSED,
+                             "missed: waited for a slot past its starting_deadline", now);
             } else if (v == SYMBI_SCHED_WAIT) {
                 if (n_held == SYMBI_ARRAY_LEN(held)) {
                     sched_heap_push(&s->ready, e);

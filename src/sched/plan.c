@@ -249,6 +249,18 @@ enum symbi_sched_verdict symbi_sched_on_slot(const struct symbi_sched_held *h, i
     return h->job_running >= limit ? SYMBI_SCHED_WAIT : SYMBI_SCHED_START;
 }
 
+enum symbi_sched_verdict symbi_sched_on_released(const struct symbi_sched_policy *p,
+                                                 enum symbi_catch_up catch_up, int64_t scheduled_at,
+                                                 int64_t next, int64_t now)
+{
+    if (now - scheduled_at <= p->catch_up_after_ms || catch_up == SYMBI_CATCH_UP_ALL)
+        return SYMBI_SCHED_READY;
+    if (catch_up == SYMBI_CATCH_UP_SKIP)
+        return SYMBI_SCHED_MISS;
+    bool later_missed = next != SYMBI_TIME_NONE && now - next > p->catch_up_after_ms;
+    return later_missed ? SYMBI_SCHED_MISS : SYMBI_SCHED_READY;
+}
+
 #define CLAIM_BACKOFF_FIRST_MS 100
 #define CLAIM_BACKOFF_MAX_MS   5000
 

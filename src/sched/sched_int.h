@@ -245,6 +245,10 @@ void sched_infos_clear(struct symbi_sched *s);
 void sched_run_due(struct symbi_sched *s, int64_t now);
 /* A claimed run enters the timers (due later) or is decided due now. */
 void sched_adopt(struct symbi_sched *s, struct sched_entry *e, int64_t now);
+/* Records e (not counted in) as settled without running (skipped,
+ * missed, failed), with why as its error_message. */
+void sched_settle(struct symbi_sched *s, struct sched_entry *e, enum symbi_run_status status,
+                  const char *why, int64_t now);
 int sched_drain_done(struct symbi_sched *s);
 void sched_set_in_flight_stats(struct symbi_sched *s);
 

@@ -696,6 +696,66 @@ static void test_step_right_after_a_renewal(void **state)
     env_free(v);
 }
 
+/* Another node claims the next fire of three jobs under its lease and dies
+ * before starting them (kill -9: no give-back). This node goes on; once
+ * that lease expired, recovery puts the fires back in the pool and the
+ * claim takes them, seconds late: missed fires of that node's downtime,
+ * which follow each job's catch_up (skip: `missed`; once and all: the
+ * fire runs, once). The later instants run on time, each once. */
+static void test_a_dead_nodes_fire_follows_catch_up(void **state)
+{
+    (void)state;
+    struct env *v = env_new(10);
+    const char *names[] = {"rel-once", "rel-skip", "rel-all"};
+    const enum symbi_catch_up modes[] = {SYMBI_CATCH_UP_ONCE, SYMBI_CATCH_UP_SKIP,
+                                         SYMBI_CATCH_UP_ALL};
+    for (int i = 0; i < 3; i++) {
+        struct symbi_job j;
+        fixture_cron_job(&j, names[i], "*/10 * * * * *");
+        j.catch_up = modes[i];
+        add_job(v, &j);
+        symbi_job_cleanup(&j);
+    }
+    run_for(v, 25 * SEC);
+    struct symbi_err err = {0};
+    int64_t epoch = 0, lease_end = v->fc.wall + 15 * SEC;
+    assert_int_equal(
+        symbi_store_node_lease(v->fx->st, "dead-node", v->fc.wall, 15 * SEC, &epoch, &err), 0);
+    int64_t t = next_run_of(v, "rel-once");
+    struct symbi_run *claimed = NULL;
+    size_t n = 0;
+    assert_int_equal(symbi_store_claim_due(v->fx->st, t, 10, "dead-node", symbi_sched_plan,
+                                           &v->s->planner, &claimed, &n, &err),
+                     0);
+    assert_int_equal(n, 3);
+    symbi_run_list_free(claimed, n);
+    run_for(v, 40 * SEC);
+    for (int i = 0; i < 3; i++) {
+        size_t k;
+        struct symbi_run *r = runs_of(v, names[i], &k);
+        int ran = 0;
+        for (int c = 0; c < v->n_calls; c++)
+            ran += strcmp(v->calls[c].job, names[i]) == 0 && v->calls[c].scheduled_at == t;
+        for (size_t x = 0; x < k; x++) {
+            if (r[x].scheduled_at != t)
+                continue;
+            if (modes[i] == SYMBI_CATCH_UP_SKIP) {
+                assert_int_equal(r[x].status, SYMBI_RUN_MISSED);
+                assert_int_equal(ran, 0);
+            } else {
+                assert_int_equal(r[x].status, SYMBI_RUN_SUCCEEDED);
+                assert_int_equal(ran, 1);
+                /* late: after the dead node's lease ran out */
+                assert_true(r[x].started_at >= lease_end && r[x].started_at - t > 2 * SEC);
+            }
+        }
+        symbi_run_list_free(r, k);
+        assert_none_stuck(v, names[i], 2 * SEC);
+        assert_ledger_whole(v, names[i], t - 20 * SEC, t + 40 * SEC, 10 * SEC);
+    }
+    env_free(v);
+}
+
 /* Overload: 30 every-second jobs, one slot, runs that take their time (the
  * work runs every 2 s): the fires held in memory stay within max_held, the
  * rest wait in the store; once the overload ends every instant of every
@@ -765,6 +825,7 @@ int main(void)
         cmocka_unit_test(test_clock_step_forward),
         cmocka_unit_test(test_clock_step_back),
         cmocka_unit_test(test_step_right_after_a_renewal),
+        cmocka_unit_test(test_a_dead_nodes_fire_follows_catch_up),
         cmocka_unit_test(test_overload_holds_at_most_max_held),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -477,6 +477,39 @@ static void test_retry_and_dead_letter(void **state)
     symbi_job_cleanup(&j);
 }
 
+/* A fire another node claimed and never started, taken from the pool:
+ * on time it runs; late it follows catch_up (SPEC §5.4). */
+static void test_released_fire_follows_catch_up(void **state)
+{
+    (void)state;
+    struct symbi_sched_policy p;
+    symbi_sched_policy_init(&p);
+    const int64_t t = T0, late = T0 + 20 * SEC;
+    for (int m = 0; m < 3; m++) {
+        enum symbi_catch_up c = m == 0   ? SYMBI_CATCH_UP_ONCE
+                                : m == 1 ? SYMBI_CATCH_UP_SKIP
+                                         : SYMBI_CATCH_UP_ALL;
+        /* within catch_up_after: an ordinary (slightly late) start */
+        assert_int_equal(symbi_sched_on_released(&p, c, t, t + 60 * SEC, t + 1500),
+                         SYMBI_SCHED_READY);
+    }
+    /* skip: missed however it came; all: every missed instant runs */
+    assert_int_equal(symbi_sched_on_released(&p, SYMBI_CATCH_UP_SKIP, t, t + 60 * SEC, late),
+                     SYMBI_SCHED_MISS);
+    assert_int_equal(symbi_sched_on_released(&p, SYMBI_CATCH_UP_ALL, t, t + SEC, late),
+                     SYMBI_SCHED_READY);
+    /* once: the downtime's one run, unless a later instant was missed too
+     * (the claim ran that one as catch_up) */
+    assert_int_equal(symbi_sched_on_released(&p, SYMBI_CATCH_UP_ONCE, t, t + 60 * SEC, late),
+                     SYMBI_SCHED_READY);
+    assert_int_equal(symbi_sched_on_released(&p, SYMBI_CATCH_UP_ONCE, t, late - 1000, late),
+                     SYMBI_SCHED_READY); /* the next one was on time */
+    assert_int_equal(symbi_sched_on_released(&p, SYMBI_CATCH_UP_ONCE, t, t + 10 * SEC, late),
+                     SYMBI_SCHED_MISS);
+    assert_int_equal(symbi_sched_on_released(&p, SYMBI_CATCH_UP_ONCE, t, SYMBI_TIME_NONE, late),
+                     SYMBI_SCHED_READY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_one_shot),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_retry_and_dead_letter),
+        cmocka_unit_test(test_released_fire_follows_catch_up),
     };
     return cmocka_run_group_tests_name("sched_plan", tests, NULL, NULL);
 }
