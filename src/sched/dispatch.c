@@ -200,8 +200,14 @@ static void dispatch(struct symbi_sched *s, int64_t now)
         if (n == 0)
             break;
         n = keep_waiting(s, batch, n);
+        /* started_at is read now, not the tick's `now`: a run that ended
+         * after `now` was read (its finished_at later) may have freed this
+         * slot, and the two records must not overlap */
+        int64_t at = sched_wall(s);
+        if (at < now)
+            at = now;
         for (size_t i = 0; i < n; i++)
-            start_run(s, batch[i], now);
+            start_run(s, batch[i], at);
         pthread_mutex_lock(&s->wq_lock);
         pthread_cond_broadcast(&s->wq_cond);
         pthread_mutex_unlock(&s->wq_lock);
