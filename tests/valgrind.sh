@@ -13,17 +13,22 @@ shift
 [ $# -gt 0 ] || set -- tests/e2e
 dir="$PWD/$build/valgrind"
 fds=${VALGRIND_FDS:-no}
+vg=$(command -v valgrind) || { echo "valgrind.sh: valgrind missing"; exit 1; }
 rm -rf "$dir"
 mkdir -p "$dir/logs"
+# tests run symbi as nobody too (setpriv): its valgrind writes its log here
+chmod 1777 "$dir/logs"
+# valgrind by its path: tests run symbi with PATH emptied (bwrap absent)
 cat >"$dir/symbi" <<WRAP
 #!/bin/sh
-exec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \\
+exec $vg -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \\
     --show-leak-kinds=definite --track-fds=$fds --child-silent-after-fork=yes \\
     --suppressions=$PWD/mk/valgrind.supp --log-file=$dir/logs/vg.%p.log \\
     $PWD/$build/symbi "\$@"
 WRAP
 chmod +x "$dir/symbi"
 SYMBI_BIN="$dir/symbi" SYMBI_BUILD="$PWD/$build" SYMBI_TEST_SLOW=${SYMBI_TEST_SLOW:-10} \
+    SYMBI_TEST_VALGRIND=1 \
     nice -n 19 /usr/bin/python3 -m pytest -q -p no:cacheprovider -rfE "$@"
 rc=$?
 errs=0 fdl=0 procs=0
