@@ -242,14 +242,6 @@ void sched_run_due(struct symbi_sched *s, int64_t now)
     /* finished runs first: a fire is judged against the runs running at
      * its instant, not against one that ended before it (issue 10 #6) */
     sched_drain_done(s);
-    /* and the clock read after them: a run that ended after the caller read
-     * `now` (its finished_at later) freed its slot, and the run started in
-     * it, or a fire skipped against the runs still in flight, must not be
-     * recorded before that end (with max_concurrent 1 the two records
-     * overlapped by a few ms on a slow machine) */
-    int64_t t = sched_wall(s);
-    if (t > now)
-        now = t;
     for (struct sched_entry *e; (e = sched_heap_top(&s->timers)) != NULL && e->run.due_at <= now;) {
         sched_heap_pop(&s->timers);
         make_ready(s, e, now);
