@@ -2,10 +2,12 @@
 # (docs/testing.md): ThreadSanitizer, valgrind, the clang -Werror check and
 # the allocation-failure torture binary's link.
 #   make test-tsan       unit + e2e under ThreadSanitizer (build-tsan)
-#   make test-valgrind   e2e with the daemon and CLI under valgrind (VALGRIND_TESTS=...)
+#   make test-valgrind   e2e with the daemon and CLI under valgrind (VALGRIND_TESTS=...,
+#                        VALGRIND_FDS=yes also fails descriptors left open at exit)
+#   make test-valgrind-unit  unit binaries and fuzz-corpus replays under valgrind
 #   make clang-check     every C file through clang -Werror (syntax and warnings only)
 
-.PHONY: test-tsan test-valgrind clang-check
+.PHONY: test-tsan test-valgrind test-valgrind-unit clang-check
 
 # The torture test reroutes symbi's own allocations through its failing
 # allocator (tests/unit/test_torture.c).
@@ -31,3 +33,10 @@ VALGRIND_TESTS ?= tests/e2e
 test-valgrind: deps
 	@$(MAKE) --no-print-directory BUILD=build-valgrind OPT="-O1 -g" $(BIN)
 	@tests/valgrind.sh build-valgrind $(VALGRIND_TESTS)
+
+# the same build's unit tests and corpus replays, each binary under memcheck
+# with --track-fds=yes (VALGRIND_UNIT="test_json cron_parse_replay" for some)
+VALGRIND_UNIT ?=
+test-valgrind-unit: deps
+	@$(MAKE) --no-print-directory BUILD=build-valgrind OPT="-O1 -g" tests
+	@tests/valgrind-unit.sh build-valgrind $(VALGRIND_UNIT)

@@ -112,17 +112,21 @@ static bool env_name_ok(const char *s)
 
 /* A json_loads that failed for want of memory: SYMBI_ENOMEM, never
  * reported as a bad value (the torture test found "capabilities: must be an
- * array of strings" for an allocation failure). */
+ * array of strings" for an allocation failure). `je` must be zeroed before
+ * the call: jansson does not set the error's code (its text's last byte)
+ * when its lexer's first allocation fails, and returns NULL with no error
+ * text then, the one way it fails without one (valgrind found the code read
+ * uninitialised under the torture test). */
 static bool loads_oom(const json_t *v, const json_error_t *je)
 {
-    return v == NULL && json_error_code(je) == json_error_out_of_memory;
+    return v == NULL && (json_error_code(je) == json_error_out_of_memory || je->text[0] == '\0');
 }
 
 /* JSON text of an array of strings (1..max items when nonempty). */
 static int check_str_array(const char *text, const char *f, size_t max, bool nonempty, json_t **out,
                            const char **field, struct symbi_err *err)
 {
-    json_error_t je;
+    json_error_t je = {0};
     json_t *a = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     if (loads_oom(a, &je))
         return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
@@ -195,7 +199,7 @@ static int check_delivery(const struct symbi_job *job, const char **field, struc
 
 static int check_headers(const char *text, const char **field, struct symbi_err *err)
 {
-    json_error_t je;
+    json_error_t je = {0};
     json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     int rc = 0;
     if (loads_oom(o, &je))
@@ -266,7 +270,7 @@ static int check_recipients(const char *text, const char **field, struct symbi_e
  * values are checked by the typed parser (policy module). */
 static int check_policy(const char *text, const char **field, struct symbi_err *err)
 {
-    json_error_t je;
+    json_error_t je = {0};
     json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     if (loads_oom(o, &je))
         return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
@@ -418,7 +422,7 @@ int symbi_job_validate(const struct symbi_job *job, struct symbi_err *err)
 
 static int check_env_map(const char *text, const char **field, struct symbi_err *err)
 {
-    json_error_t je;
+    json_error_t je = {0};
     json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     if (loads_oom(o, &je))
         return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");
@@ -530,7 +534,7 @@ static int check_tools(const struct symbi_agent_def *a, const char **field, stru
 {
     if (a->runner != SYMBI_RUNNER_MODEL)
         return symbi_err_field(field, "tools", err, "only a model agent has tools");
-    json_error_t je;
+    json_error_t je = {0};
     json_t *o = json_loads(a->tools, JSON_REJECT_DUPLICATES, &je);
     if (loads_oom(o, &je))
         return symbi_err_set(err, SYMBI_ENOMEM, "out of memory");

@@ -9,6 +9,24 @@
 
 /* ---- workers ---- */
 
+/* A worker's stack: a run's deepest path (the agent runner's frames, ~135 KB,
+ * then getpwnam_r and NSS for a sandbox user) fits 512 KB with room. glibc
+ * carves a thread's static TLS out of the stack it is given, and
+ * ThreadSanitizer's runtime keeps ~770 KB of per-thread state there (its
+ * pthread_create then raises a smaller stack to TLS + 128 KB only), so under
+ * TSan the stack gets that much more; no other build changes. */
+#if defined(__SANITIZE_THREAD__)
+#define WORKER_TLS_ROOM (1024 * 1024)
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WORKER_TLS_ROOM (1024 * 1024)
+#endif
+#endif
+#ifndef WORKER_TLS_ROOM
+#define WORKER_TLS_ROOM 0
+#endif
+#define WORKER_STACK (512 * 1024 + WORKER_TLS_ROOM)
+
 /* Executes e through the run pipeline (symbi_exec_run: steps 2-6) with its
  * job as claimed (read now when the claim could not copy it) and the
  * workers' shared store handles, filling e->out: the one call a worker
@@ -104,7 +122,7 @@ int sched_add_workers(struct symbi_sched *s, int want)
         want = SCHED_MAX_WORKERS;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 512 * 1024);
+    pthread_attr_setstacksize(&attr, WORKER_STACK);
     int rc = 0;
     while (s->n_workers < want) {
         if (pthread_create(&s->workers[s->n_workers], &attr, worker_main, s) != 0) {

@@ -9,6 +9,7 @@ import time
 from conftest import BIN
 
 from sched_util import job, jobs, run_by_id, runs, start, wait_until, write_agents
+from slowness import SLOW
 
 AGENTS = """
 agent echoer { command: "echo got: $(cat)" }
@@ -147,7 +148,7 @@ def test_local_run_is_not_recovered_by_a_scheduler_starting_meanwhile(symbi, dae
     as a live scheduler for other CLI calls."""
     marker = symbi.data_dir / "marker"
     write_agents(symbi.data_dir, f"""
-agent slow {{ command: "sleep 3; echo done-$SYMBI_TRIGGER-$SYMBI_ATTEMPT >> {marker}" }}
+agent slow {{ command: "sleep {3 * SLOW:g}; echo done-$SYMBI_TRIGGER-$SYMBI_ATTEMPT >> {marker}" }}
 schedule {{ name: "rare" agent: "slow" cron: "0 0 1 1 *" }}
 """)
     symbi.run("cron", "add", "--file", symbi.data_dir / "agents" / "jobs.symbi", check=True)
@@ -160,7 +161,7 @@ schedule {{ name: "rare" agent: "slow" cron: "0 0 1 1 *" }}
     assert p.returncode == 3, "a local run is not a live scheduler"
     d = start(symbi, daemons)
     d.wait_for("scheduler started")
-    out, err = local.communicate(timeout=30)
+    out, err = local.communicate(timeout=30 * SLOW)
     assert local.returncode == 0, err
     time.sleep(1.5)  # a wrongly queued retry would be due at once
     assert marker.read_text() == "done-manual-1\n"
