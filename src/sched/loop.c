@@ -271,6 +271,7 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
     pthread_mutex_init(&s->rq_lock, NULL);
     pthread_mutex_init(&s->journal.mu, NULL);
     pthread_cond_init(&s->rq_cond, NULL);
+    pthread_cond_init(&s->start_cond, NULL);
     if (s->store_url == NULL || s->node == NULL || s->environment == NULL ||
         (cfg->exec.environment != NULL && s->exec_environment == NULL) ||
         (cfg->exec.data_dir != NULL && s->exec_data_dir == NULL) ||
@@ -317,6 +318,7 @@ int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err)
     int rc = symbi_store_open(s->store_url, &s->st, err);
     if (rc != 0)
         return rc;
+    s->start_first = symbi_store_shared(s->st);
     int64_t now = sched_wall(s);
     s->started_mono = sched_mono(s);
     sched_kill_orphans(s);
@@ -445,6 +447,7 @@ void symbi_sched_free(struct symbi_sched *s)
     sched_journal_close(s);
     pthread_mutex_destroy(&s->journal.mu);
     pthread_cond_destroy(&s->rq_cond);
+    pthread_cond_destroy(&s->start_cond);
     free(s->store_url);
     free(s->node);
     free(s->environment);

@@ -47,6 +47,13 @@ void sched_note_store(struct symbi_sched *s, bool claim, bool failing, const cha
     pthread_mutex_unlock(&s->lock);
 }
 
+/* The queue r goes to: the START records of a start-before-exec store
+ * have their own, written before anything else (a worker waits on them). */
+static bool to_start_queue(const struct symbi_sched *s, const struct sched_rec *r)
+{
+    return s->start_first && r->kind == REC_START;
+}
+
 void sched_record(struct symbi_sched *s, struct sched_entry *e, enum rec_kind kind)
 {
     struct sched_rec *r = kind == REC_START ? &e->start_rec : &e->final_rec;
@@ -54,11 +61,13 @@ void sched_record(struct symbi_sched *s, struct sched_entry *e, enum rec_kind ki
     r->kind = kind;
     r->next = NULL;
     pthread_mutex_lock(&s->rq_lock);
-    if (s->rec_tail != NULL)
-        s->rec_tail->next = r;
+    struct sched_rec **head = to_start_queue(s, r) ? &s->start_head : &s->rec_head;
+    struct sched_rec **tail = to_start_queue(s, r) ? &s->start_tail : &s->rec_tail;
+    if (*tail != NULL)
+        (*tail)->next = r;
     else
-        s->rec_head = r;
-    s->rec_tail = r;
+        *head = r;
+    *tail = r;
     s->rec_queued++;
     pthread_cond_signal(&s->rq_cond);
     pthread_mutex_unlock(&s->rq_lock);
@@ -153,11 +162,25 @@ static int write_one(struct symbi_sched *s, struct sched_rec *r,
     switch (r->kind) {
     case REC_START:
         /* a run that already finished is recorded once, with its
-         * outcome; its FINISH follows in this queue */
+         * outcome; its FINISH follows in this queue. Start-before-exec: a
+         * worker that gave up waiting (a stop) did not execute it */
+        e->start_refused = false;
+        if (s->start_first && atomic_load(&e->start_state) != START_PENDING)
+            break;
         if (!atomic_load(&e->done))
             rc = symbi_store_run_update(s->rst, &e->run, err);
+        if (rc != 0 && !sched_store_transient(rc))
+            e->start_refused = true;
         break;
     case REC_FINISH:
+        if (s->start_first && atomic_load(&e->start_state) != START_WRITTEN) {
+            /* it never executed: the store has it as claimed (queued) or
+             * another node's, and recovery releases what is left */
+            symbi_log(SYMBI_LOG_WARN, "scheduler",
+                      "run %s job=%s not started: its start was not recorded", e->run.id,
+                      e->run.job_name ? e->run.job_name : "");
+            return 0;
+        }
         return finish_write(s, e, pol, err);
     default:
         rc = symbi_store_run_update(s->rst, &e->run, err);
@@ -179,27 +202,57 @@ static void requeue(struct symbi_sched *s, struct sched_rec *r)
     while (last->next != NULL)
         last = last->next;
     pthread_mutex_lock(&s->rq_lock);
-    last->next = s->rec_head;
-    s->rec_head = r;
-    if (s->rec_tail == NULL)
-        s->rec_tail = last;
+    /* a batch is all START records of the start queue, or none */
+    struct sched_rec **head = to_start_queue(s, r) ? &s->start_head : &s->rec_head;
+    struct sched_rec **tail = to_start_queue(s, r) ? &s->start_tail : &s->rec_tail;
+    last->next = *head;
+    *head = r;
+    if (*tail == NULL)
+        *tail = last;
     pthread_mutex_unlock(&s->rq_lock);
 }
 
-/* Takes at most REC_BATCH records off the queue's head. */
+/* Takes at most REC_BATCH records off the head of the start queue when it
+ * has any (workers wait on them: a batch of starts only, one short
+ * commit), else off the main queue's. */
 static struct sched_rec *take_batch(struct symbi_sched *s, struct symbi_sched_policy *pol)
 {
-    struct sched_rec *r = s->rec_head, *last = r;
+    bool starts = s->start_head != NULL;
+    struct sched_rec **head = starts ? &s->start_head : &s->rec_head;
+    struct sched_rec **tail = starts ? &s->start_tail : &s->rec_tail;
+    struct sched_rec *r = *head, *last = r;
     for (int k = 1; last != NULL && last->next != NULL && k < REC_BATCH; k++)
         last = last->next;
     if (last != NULL) {
-        s->rec_head = last->next;
-        if (s->rec_head == NULL)
-            s->rec_tail = NULL;
+        *head = last->next;
+        if (*head == NULL)
+            *tail = NULL;
         last->next = NULL;
     }
     *pol = s->rpolicy;
     return r;
+}
+
+/* After a batch's commit (or at a stop's give-up): its START records are
+ * settled for the workers that wait on them. */
+static void starts_settled(struct symbi_sched *s, struct sched_rec *batch, bool written)
+{
+    if (!s->start_first)
+        return;
+    bool any = false;
+    for (struct sched_rec *r = batch; r != NULL; r = r->next)
+        if (r->kind == REC_START) {
+            bool ok = written && !r->e->start_refused;
+            int want = START_PENDING;
+            atomic_compare_exchange_strong(&r->e->start_state, &want,
+                                           ok ? START_WRITTEN : START_NOT_WRITTEN);
+            any = true;
+        }
+    if (any) {
+        pthread_mutex_lock(&s->rq_lock);
+        pthread_cond_broadcast(&s->start_cond);
+        pthread_mutex_unlock(&s->rq_lock);
+    }
 }
 
 /* Orders a batch by job id, stably (a run's START stays before its
@@ -268,13 +321,17 @@ static int write_batch(struct symbi_sched *s)
         s->rec_failures = 0;
         sched_note_store(s, false, false, NULL);
     }
+    starts_settled(s, batch, true);
     bool retries = false;
     int64_t n = 0;
     for (struct sched_rec *r = batch; r != NULL;) {
         struct sched_rec *next = r->next; /* r may be freed below */
         struct sched_entry *e = r->e;
         n++;
-        if (r->kind == REC_FINISH) {
+        if (r->kind == REC_FINISH && s->start_first &&
+            atomic_load(&e->start_state) != START_WRITTEN) {
+            sched_note_recorded(s, e); /* not started: nothing to say */
+        } else if (r->kind == REC_FINISH) {
             finish_noted(s, e);
             sched_note_recorded(s, e); /* its outcome is in the store */
             retries |= e->rec_retry_queued;
@@ -295,6 +352,19 @@ static int write_batch(struct symbi_sched *s)
 static void give_up(struct symbi_sched *s)
 {
     pthread_mutex_lock(&s->rq_lock);
+    struct sched_rec *starts = s->start_head;
+    s->start_head = s->start_tail = NULL;
+    pthread_mutex_unlock(&s->rq_lock);
+    /* the workers waiting on these do not execute their runs */
+    starts_settled(s, starts, false);
+    pthread_mutex_lock(&s->rq_lock);
+    if (starts != NULL) {
+        struct sched_rec *last = starts;
+        while (last->next != NULL)
+            last = last->next;
+        last->next = s->rec_head;
+        s->rec_head = starts;
+    }
     struct sched_rec *r = s->rec_head;
     s->rec_head = s->rec_tail = NULL;
     int64_t n = s->rec_queued;
@@ -307,7 +377,7 @@ static void give_up(struct symbi_sched *s)
         struct sched_rec *next = r->next;
         struct sched_entry *e = r->e;
         if (r->kind == REC_START) {
-            if (!atomic_load(&e->done))
+            if (!atomic_load(&e->done) && !s->start_first)
                 symbi_log(SYMBI_LOG_ERROR, "scheduler", "NOT WRITTEN: run %s job=%s started",
                           e->run.id, e->run.job_name ? e->run.job_name : "");
         } else {
@@ -354,9 +424,9 @@ static void *recorder_main(void *arg)
     struct symbi_sched *s = arg;
     for (;;) {
         pthread_mutex_lock(&s->rq_lock);
-        while (s->rec_head == NULL && !s->rq_quit)
+        while (s->rec_head == NULL && s->start_head == NULL && !s->rq_quit)
             pthread_cond_wait(&s->rq_cond, &s->rq_lock);
-        bool empty = s->rec_head == NULL, quit = s->rq_quit;
+        bool empty = s->rec_head == NULL && s->start_head == NULL, quit = s->rq_quit;
         int64_t deadline = s->rq_flush_deadline_mono;
         pthread_mutex_unlock(&s->rq_lock);
         if (empty)
@@ -414,7 +484,7 @@ int64_t sched_recorder_flush(struct symbi_sched *s)
 {
     for (;;) {
         pthread_mutex_lock(&s->rq_lock);
-        bool empty = s->rec_head == NULL;
+        bool empty = s->rec_head == NULL && s->start_head == NULL;
         pthread_mutex_unlock(&s->rq_lock);
         if (empty || write_batch(s) != 0)
             break;

@@ -46,8 +46,15 @@ struct sched_entry {
     int64_t rec_retry_due;
     struct sched_rec start_rec, final_rec;
     int journal_gen;          /* its journal file (notes.c), -1 when none */
+    /* start-before-exec (shared stores): START_PENDING until the recorder's
+     * batch with its `running` mark committed (START_WRITTEN) or it was not
+     * written (START_NOT_WRITTEN: refused, or given up at a stop) */
+    atomic_int start_state;
+    bool start_refused; /* the recorder's: the START write was refused */
     struct sched_entry *next; /* work / done lists */
 };
+
+enum start_state { START_PENDING = 0, START_WRITTEN, START_NOT_WRITTEN };
 
 /* what the recorder thread writes for an entry */
 enum rec_kind {
@@ -168,6 +175,13 @@ struct symbi_sched {
     pthread_mutex_t rq_lock; /* the recorder's queue */
     pthread_cond_t rq_cond;
     struct sched_rec *rec_head, *rec_tail;
+    /* start-before-exec (docs/cluster.md): on a store several nodes share
+     * a worker executes a run only once its `running` mark is committed;
+     * those START records have their own queue, written first, and the
+     * workers wait on start_cond (rq_lock) */
+    bool start_first;
+    struct sched_rec *start_head, *start_tail;
+    pthread_cond_t start_cond;
     int64_t rec_queued; /* records in the queue */
     bool rq_quit;
     int64_t rq_flush_deadline_mono; /* after rq_quit: give up writing then */

@@ -177,6 +177,7 @@ int sched_open_stepped(struct symbi_sched *s, struct symbi_err *err)
     if (rc != 0)
         return rc;
     s->rpolicy = s->cfg.policy;
+    s->start_first = symbi_store_shared(s->st);
     int64_t now = sched_wall(s);
     s->started_mono = sched_mono(s);
     rc = symbi_store_node_heartbeat(s->st, s->node, now, -1, err);
