@@ -3,7 +3,9 @@
  * and its retry, skipped/missed runs) through its own store handle, so that
  * no database write ever delays a dispatch. A write the store cannot make
  * yet (disk full, busy) is retried with back-off until it is made, never
- * dropped (SPEC §5.6, issue 10 #1). */
+ * dropped (SPEC §5.6, issue 10 #1). On a store several nodes share, the
+ * starter thread (its own handle) writes the `running` marks the workers
+ * wait for before executing (docs/cluster.md "The start before the agent"). */
 #include "sched/sched_int.h"
 
 #include "symbi/metrics.h"
@@ -69,7 +71,7 @@ void sched_record(struct symbi_sched *s, struct sched_entry *e, enum rec_kind ki
         *head = r;
     *tail = r;
     s->rec_queued++;
-    pthread_cond_signal(&s->rq_cond);
+    pthread_cond_broadcast(&s->rq_cond); /* the recorder or the starter */
     pthread_mutex_unlock(&s->rq_lock);
 }
 
@@ -154,7 +156,7 @@ static void finish_noted(struct symbi_sched *s, struct sched_entry *e)
 
 /* Writes one record inside the batch's transaction; 0 when written or
  * refused for good (logged), else the store's transient error. */
-static int write_one(struct symbi_sched *s, struct sched_rec *r,
+static int write_one(struct symbi_sched *s, struct symbi_store *st, struct sched_rec *r,
                      const struct symbi_sched_policy *pol, struct symbi_err *err)
 {
     struct sched_entry *e = r->e;
@@ -168,7 +170,7 @@ static int write_one(struct symbi_sched *s, struct sched_rec *r,
         if (s->start_first && atomic_load(&e->start_state) != START_PENDING)
             break;
         if (!atomic_load(&e->done))
-            rc = symbi_store_run_update(s->rst, &e->run, err);
+            rc = symbi_store_run_update(st, &e->run, err);
         if (rc != 0 && !sched_store_transient(rc))
             e->start_refused = true;
         break;
@@ -212,12 +214,13 @@ static void requeue(struct symbi_sched *s, struct sched_rec *r)
     pthread_mutex_unlock(&s->rq_lock);
 }
 
-/* Takes at most REC_BATCH records off the head of the start queue when it
- * has any (workers wait on them: a batch of starts only, one short
- * commit), else off the main queue's. */
-static struct sched_rec *take_batch(struct symbi_sched *s, struct symbi_sched_policy *pol)
+/* Takes at most REC_BATCH records off the head of the start queue (the
+ * starter's: workers wait on them, a batch of `running` marks only, one
+ * short commit that never waits behind an outcome batch's job locks) or
+ * of the main queue (the recorder's). */
+static struct sched_rec *take_batch(struct symbi_sched *s, bool starts,
+                                    struct symbi_sched_policy *pol)
 {
-    bool starts = s->start_head != NULL;
     struct sched_rec **head = starts ? &s->start_head : &s->rec_head;
     struct sched_rec **tail = starts ? &s->start_tail : &s->rec_tail;
     struct sched_rec *r = *head, *last = r;
@@ -283,25 +286,27 @@ static struct sched_rec *by_job(struct sched_rec *batch)
 /* One batch: a transaction (one sync) for up to REC_BATCH records, each
  * write its own savepoint. A transient failure rolls the batch back and
  * puts it back at the head of the queue. 0: written; else the error. */
-static int write_batch(struct symbi_sched *s)
+static int write_batch(struct symbi_sched *s, bool starts)
 {
     struct symbi_sched_policy pol;
     pthread_mutex_lock(&s->rq_lock);
-    struct sched_rec *batch = by_job(take_batch(s, &pol));
+    struct sched_rec *batch = by_job(take_batch(s, starts, &pol));
     pthread_mutex_unlock(&s->rq_lock);
     if (batch == NULL)
         return 0;
+    struct symbi_store *st = starts && s->sst != NULL ? s->sst : s->rst;
+    int64_t *failures = starts ? &s->start_failures : &s->rec_failures;
     struct symbi_err err = {0};
-    int rc = symbi_store_begin(s->rst, &err);
+    int rc = symbi_store_begin(st, &err);
     for (struct sched_rec *r = batch; rc == 0 && r != NULL; r = r->next)
-        rc = write_one(s, r, &pol, &err);
+        rc = write_one(s, st, r, &pol, &err);
     if (rc == 0)
-        rc = symbi_store_commit(s->rst, &err);
+        rc = symbi_store_commit(st, &err);
     if (rc != 0) {
-        symbi_store_rollback(s->rst);
+        symbi_store_rollback(st);
         if (!sched_store_transient(rc))
             rc = SYMBI_EIO; /* a failed begin or commit is never a refusal */
-        if (s->rec_failures++ == 0) {
+        if ((*failures)++ == 0) {
             pthread_mutex_lock(&s->rq_lock);
             long long queued = (long long)s->rec_queued;
             pthread_mutex_unlock(&s->rq_lock);
@@ -314,11 +319,11 @@ static int write_batch(struct symbi_sched *s)
         requeue(s, batch);
         return rc;
     }
-    if (s->rec_failures > 0) {
+    if (*failures > 0) {
         symbi_log(SYMBI_LOG_WARN, "scheduler",
                   "the store writes again: waiting run records written failed_attempts=%lld",
-                  (long long)s->rec_failures);
-        s->rec_failures = 0;
+                  (long long)*failures);
+        *failures = 0;
         sched_note_store(s, false, false, NULL);
     }
     starts_settled(s, batch, true);
@@ -348,28 +353,28 @@ static int write_batch(struct symbi_sched *s)
     return 0;
 }
 
-/* At the stop's deadline: says, loudly, what could not be written. */
-static void give_up(struct symbi_sched *s)
+/* At the stop's deadline: says, loudly, what could not be written (the
+ * starter: its queue, whose waiting workers then do not execute). */
+static void give_up(struct symbi_sched *s, bool starts)
 {
     pthread_mutex_lock(&s->rq_lock);
-    struct sched_rec *starts = s->start_head;
-    s->start_head = s->start_tail = NULL;
+    struct sched_rec **head = starts ? &s->start_head : &s->rec_head;
+    struct sched_rec **tail = starts ? &s->start_tail : &s->rec_tail;
+    struct sched_rec *r = *head;
+    *head = *tail = NULL;
+    int64_t n = 0;
+    for (struct sched_rec *x = r; x != NULL; x = x->next)
+        n++;
+    s->rec_queued -= n;
     pthread_mutex_unlock(&s->rq_lock);
-    /* the workers waiting on these do not execute their runs */
-    starts_settled(s, starts, false);
-    pthread_mutex_lock(&s->rq_lock);
-    if (starts != NULL) {
-        struct sched_rec *last = starts;
-        while (last->next != NULL)
-            last = last->next;
-        last->next = s->rec_head;
-        s->rec_head = starts;
+    if (starts) {
+        starts_settled(s, r, false);
+        if (n > 0)
+            symbi_log(SYMBI_LOG_ERROR, "scheduler",
+                      "stopping with %lld run(s) not started: their start could not be recorded",
+                      (long long)n);
+        return;
     }
-    struct sched_rec *r = s->rec_head;
-    s->rec_head = s->rec_tail = NULL;
-    int64_t n = s->rec_queued;
-    s->rec_queued = 0;
-    pthread_mutex_unlock(&s->rq_lock);
     if (n > 0)
         symbi_log(SYMBI_LOG_ERROR, "scheduler",
                   "stopping with %lld run record(s) the store could not write", (long long)n);
@@ -377,7 +382,7 @@ static void give_up(struct symbi_sched *s)
         struct sched_rec *next = r->next;
         struct sched_entry *e = r->e;
         if (r->kind == REC_START) {
-            if (!atomic_load(&e->done) && !s->start_first)
+            if (!atomic_load(&e->done))
                 symbi_log(SYMBI_LOG_ERROR, "scheduler", "NOT WRITTEN: run %s job=%s started",
                           e->run.id, e->run.job_name ? e->run.job_name : "");
         } else {
@@ -415,32 +420,34 @@ void sched_recorder_poke(struct symbi_sched *s)
 {
     pthread_mutex_lock(&s->rq_lock);
     s->rq_poked = true;
-    pthread_cond_signal(&s->rq_cond);
+    pthread_cond_broadcast(&s->rq_cond);
     pthread_mutex_unlock(&s->rq_lock);
 }
 
-static void *recorder_main(void *arg)
+/* The recorder's loop (starts: the starter's, over the start queue). */
+static void writer_loop(struct symbi_sched *s, bool starts)
 {
-    struct symbi_sched *s = arg;
+    struct sched_rec **head = starts ? &s->start_head : &s->rec_head;
     for (;;) {
         pthread_mutex_lock(&s->rq_lock);
-        while (s->rec_head == NULL && s->start_head == NULL && !s->rq_quit)
+        while (*head == NULL && !s->rq_quit)
             pthread_cond_wait(&s->rq_cond, &s->rq_lock);
-        bool empty = s->rec_head == NULL && s->start_head == NULL, quit = s->rq_quit;
+        bool empty = *head == NULL, quit = s->rq_quit;
         int64_t deadline = s->rq_flush_deadline_mono;
         pthread_mutex_unlock(&s->rq_lock);
         if (empty)
-            return NULL;
-        if (write_batch(s) == 0) {
+            return;
+        if (write_batch(s, starts) == 0) {
             sched_yield(); /* let a waiting claim take the lock */
             continue;
         }
-        int64_t wait = symbi_sched_claim_backoff_ms(s->rec_failures);
+        int64_t wait =
+            symbi_sched_claim_backoff_ms(starts ? s->start_failures : s->rec_failures);
         if (quit) {
             int64_t left = deadline - sched_mono(s);
             if (left <= 0) {
-                give_up(s);
-                return NULL;
+                give_up(s, starts);
+                return;
             }
             wait = wait < left ? wait : left;
         }
@@ -448,18 +455,43 @@ static void *recorder_main(void *arg)
     }
 }
 
+static void *recorder_main(void *arg)
+{
+    writer_loop(arg, false);
+    return NULL;
+}
+
+static void *starter_main(void *arg)
+{
+    writer_loop(arg, true);
+    return NULL;
+}
+
 int sched_recorder_start(struct symbi_sched *s, struct symbi_err *err)
 {
     s->rpolicy = s->cfg.policy;
     int rc = symbi_store_open(s->store_url, &s->rst, err);
-    if (rc != 0)
-        return rc;
-    if (pthread_create(&s->recorder, NULL, recorder_main, s) != 0) {
+    if (rc == 0 && s->start_first)
+        rc = symbi_store_open(s->store_url, &s->sst, err);
+    if (rc != 0) {
         symbi_store_close(s->rst);
         s->rst = NULL;
+        return rc;
+    }
+    if (pthread_create(&s->recorder, NULL, recorder_main, s) != 0) {
+        symbi_store_close(s->rst);
+        symbi_store_close(s->sst);
+        s->rst = s->sst = NULL;
         return symbi_err_set(err, SYMBI_ENOMEM, "scheduler: cannot start the recorder thread");
     }
     s->have_recorder = true;
+    if (s->sst != NULL) {
+        if (pthread_create(&s->starter, NULL, starter_main, s) != 0) {
+            sched_recorder_stop(s, sched_mono(s));
+            return symbi_err_set(err, SYMBI_ENOMEM, "scheduler: cannot start the starter thread");
+        }
+        s->have_starter = true;
+    }
     return 0;
 }
 
@@ -467,15 +499,23 @@ void sched_recorder_stop(struct symbi_sched *s, int64_t deadline_mono)
 {
     if (s->rst == NULL)
         return;
-    if (s->have_recorder) {
+    if (s->have_recorder || s->have_starter) {
         pthread_mutex_lock(&s->rq_lock);
         s->rq_quit = true;
         s->rq_flush_deadline_mono = deadline_mono;
-        pthread_cond_signal(&s->rq_cond);
+        pthread_cond_broadcast(&s->rq_cond);
         pthread_mutex_unlock(&s->rq_lock);
+    }
+    if (s->have_starter) {
+        pthread_join(s->starter, NULL);
+        s->have_starter = false;
+    }
+    if (s->have_recorder) {
         pthread_join(s->recorder, NULL);
         s->have_recorder = false;
     }
+    symbi_store_close(s->sst);
+    s->sst = NULL;
     symbi_store_close(s->rst);
     s->rst = NULL;
 }
@@ -484,9 +524,10 @@ int64_t sched_recorder_flush(struct symbi_sched *s)
 {
     for (;;) {
         pthread_mutex_lock(&s->rq_lock);
-        bool empty = s->rec_head == NULL && s->start_head == NULL;
+        bool starts = s->start_head != NULL;
+        bool empty = s->rec_head == NULL && !starts;
         pthread_mutex_unlock(&s->rq_lock);
-        if (empty || write_batch(s) != 0)
+        if (empty || write_batch(s, starts) != 0)
             break;
     }
     pthread_mutex_lock(&s->rq_lock);

@@ -182,6 +182,10 @@ struct symbi_sched {
     bool start_first;
     struct sched_rec *start_head, *start_tail;
     pthread_cond_t start_cond;
+    pthread_t starter; /* writes the start queue, its own handle */
+    bool have_starter;
+    struct symbi_store *sst;
+    int64_t start_failures;
     int64_t rec_queued; /* records in the queue */
     bool rq_quit;
     int64_t rq_flush_deadline_mono; /* after rq_quit: give up writing then */
