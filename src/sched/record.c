@@ -409,17 +409,17 @@ static void rest(struct symbi_sched *s, int64_t ms)
     until.tv_sec += (time_t)(ms / 1000 + ns / 1000000000LL);
     until.tv_nsec = (long)(ns % 1000000000LL);
     pthread_mutex_lock(&s->rq_lock);
-    while (!s->rq_poked)
+    int64_t pokes = s->rq_pokes; /* a poke wakes the recorder and the starter */
+    while (s->rq_pokes == pokes)
         if (pthread_cond_timedwait(&s->rq_cond, &s->rq_lock, &until) != 0)
             break;
-    s->rq_poked = false;
     pthread_mutex_unlock(&s->rq_lock);
 }
 
 void sched_recorder_poke(struct symbi_sched *s)
 {
     pthread_mutex_lock(&s->rq_lock);
-    s->rq_poked = true;
+    s->rq_pokes++;
     pthread_cond_broadcast(&s->rq_cond);
     pthread_mutex_unlock(&s->rq_lock);
 }

@@ -194,7 +194,7 @@ struct symbi_sched {
     struct symbi_store *rst; /* the recorder's handle */
     struct symbi_sched_policy rpolicy;
     int64_t rec_failures; /* consecutive failed write batches */
-    bool rq_poked;        /* the store writes again: retry now (rq_lock) */
+    int64_t rq_pokes;     /* the store writes again: retry now (rq_lock) */
 
     pthread_t loop_thread;
     /* change notifications (notify.c): their own handle and thread */
