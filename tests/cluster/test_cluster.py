@@ -267,18 +267,27 @@ def test_postgres_away_and_back(make_cluster, pg):
         time.sleep(0.1)
     time.sleep(2)
     C.wait_quiet(c, timeout=60)
+    stopping = time.time()
     assert c.stop_all() == [0, 0, 0]
     runs = c.runs_cli()
     rep = C.check_ledger(runs, c.executed())
     assert not rep["problems"], rep["problems"][:20]
     # per job: one catch_up run for the outage, the instants before it missed
     lo, hi = int(stopped + 1) * 1000, int(back) * 1000
+    stop_cu = 0
     for name in {r["job_name"] for r in runs}:
         mine = [r for r in runs if r["job_name"] == name]
         # catch_up: once (the default): one run for the outage, the other
-        # missed instants recorded missed
-        cu = [r for r in mine if r["trigger"] == "catch_up"]
-        assert len(cu) == 1, (name, len(cu))
+        # missed instants recorded missed. (The final stop can add one: a
+        # node that stops gives its held fires back, next_run moved back,
+        # and a node still running claims them late: SPEC §5.6's
+        # give-back, not the outage; counted apart.)
+        cu_all = [r for r in mine if r["trigger"] == "catch_up"]
+        cu = [r for r in cu_all if C.parse_time(r["scheduled_at"]) < (stopping - 1) * 1000]
+        assert len(cu) == 1, (name, len(cu), [x["scheduled_at"] for x in cu_all])
+        assert lo - 1000 <= C.parse_time(cu[0]["scheduled_at"]) <= (back + 30) * 1000, cu[0]
+        assert len(cu_all) - len(cu) <= 1, (name, [x["scheduled_at"] for x in cu_all])
+        stop_cu += len(cu_all) - len(cu)
         assert all(r["status"] == "succeeded" for r in cu), cu
         gap = [r for r in mine if lo <= C.parse_time(r["scheduled_at"]) < hi]
         # besides: runs that had started as it went away, failed for the
@@ -303,7 +312,8 @@ def test_postgres_away_and_back(make_cluster, pg):
     say(f"postgres away {away} s: reconnected after {sorted(round(v, 1) for v in reconnect.values())}"
         f" s, {rep['missed']} missed, {rep['catch_up']} catch_up, {failed} failed for the store "
         f"and retried, {rep['records']} records, executed twice {rep['executed_twice']}, given back "
-        f"{rep.get('given_back', 0)}, shares {C.shares(rep)}")
+        f"{rep.get('given_back', 0)}, catch_up after the final stop's give-back {stop_cu}, "
+        f"shares {C.shares(rep)}")
 
 
 @pytest.mark.skipif(not FULL and os.environ.get("CLUSTER_CHAOS") is None,
