@@ -274,7 +274,8 @@ def test_postgres_away_and_back(make_cluster, pg):
     assert not rep["problems"], rep["problems"][:20]
     # per job: one catch_up run for the outage, the instants before it missed
     lo, hi = int(stopped + 1) * 1000, int(back) * 1000
-    stop_cu = 0
+    stop_cu = late_cu = 0
+    resumed = back + max(reconnect.values())
     for name in {r["job_name"] for r in runs}:
         mine = [r for r in runs if r["job_name"] == name]
         # catch_up: once (the default): one run for the outage, the other
@@ -282,13 +283,23 @@ def test_postgres_away_and_back(make_cluster, pg):
         # node that stops gives its held fires back, next_run moved back,
         # and a node still running claims them late: SPEC §5.6's
         # give-back, not the outage; counted apart.)
+        # At full length the claims that catch 200 jobs up (each a dozen
+        # records) can take long enough on this machine that a job's next
+        # fire is found more than catch_up_after (2 s) late once more, a
+        # few seconds after the claims resumed: a second late claim,
+        # caught up once by the same rule (counted and printed; at most
+        # one; never in the short version).
         cu_all = [r for r in mine if r["trigger"] == "catch_up"]
-        cu = [r for r in cu_all if C.parse_time(r["scheduled_at"]) < (stopping - 1) * 1000]
-        assert len(cu) == 1, (name, len(cu), [x["scheduled_at"] for x in cu_all])
-        assert lo - 1000 <= C.parse_time(cu[0]["scheduled_at"]) <= (back + 30) * 1000, cu[0]
-        assert len(cu_all) - len(cu) <= 1, (name, [x["scheduled_at"] for x in cu_all])
-        stop_cu += len(cu_all) - len(cu)
-        assert all(r["status"] == "succeeded" for r in cu), cu
+        t_cu = sorted(C.parse_time(r["scheduled_at"]) for r in cu_all)
+        outage = [t for t in t_cu if t <= resumed * 1000]
+        late = [t for t in t_cu if resumed * 1000 < t < (stopping - 1) * 1000]
+        assert len(outage) == 1, (name, [x["scheduled_at"] for x in cu_all])
+        assert lo - 1000 <= outage[0], (name, outage)
+        assert len(late) <= (1 if FULL else 0), (name, [x["scheduled_at"] for x in cu_all])
+        assert len(t_cu) - len(outage) - len(late) <= 1, (name, t_cu)
+        late_cu += len(late)
+        stop_cu += len(t_cu) - len(outage) - len(late)
+        assert all(r["status"] == "succeeded" for r in cu_all), cu_all
         gap = [r for r in mine if lo <= C.parse_time(r["scheduled_at"]) < hi]
         # besides: runs that had started as it went away, failed for the
         # store and retried (check_ledger: each retried, once)
@@ -312,7 +323,8 @@ def test_postgres_away_and_back(make_cluster, pg):
     say(f"postgres away {away} s: reconnected after {sorted(round(v, 1) for v in reconnect.values())}"
         f" s, {rep['missed']} missed, {rep['catch_up']} catch_up, {failed} failed for the store "
         f"and retried, {rep['records']} records, executed twice {rep['executed_twice']}, given back "
-        f"{rep.get('given_back', 0)}, catch_up after the final stop's give-back {stop_cu}, "
+        f"{rep.get('given_back', 0)}, catch_up after the final stop's give-back {stop_cu}, jobs caught up a "
+        f"second time after the claims resumed {late_cu}, "
         f"shares {C.shares(rep)}")
 
 
