@@ -441,8 +441,7 @@ static void writer_loop(struct symbi_sched *s, bool starts)
             sched_yield(); /* let a waiting claim take the lock */
             continue;
         }
-        int64_t wait =
-            symbi_sched_claim_backoff_ms(starts ? s->start_failures : s->rec_failures);
+        int64_t wait = symbi_sched_claim_backoff_ms(starts ? s->start_failures : s->rec_failures);
         if (quit) {
             int64_t left = deadline - sched_mono(s);
             if (left <= 0) {

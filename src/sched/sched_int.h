@@ -45,12 +45,12 @@ struct sched_entry {
     int rec_max_retries;
     int64_t rec_retry_due;
     struct sched_rec start_rec, final_rec;
-    int journal_gen;          /* its journal file (notes.c), -1 when none */
+    int journal_gen; /* its journal file (notes.c), -1 when none */
     /* start-before-exec (shared stores): START_PENDING until the recorder's
      * batch with its `running` mark committed (START_WRITTEN) or it was not
      * written (START_NOT_WRITTEN: refused, or given up at a stop) */
     atomic_int start_state;
-    bool start_refused; /* the recorder's: the START write was refused */
+    bool start_refused;       /* the recorder's: the START write was refused */
     struct sched_entry *next; /* work / done lists */
 };
 

@@ -107,7 +107,8 @@ static int by_job_id(const void *a, const void *b)
     const struct sched_entry *y = *(struct sched_entry *const *)b;
     int c = strcmp(x->run.job_id, y->run.job_id);
     if (c == 0)
-        c = (x->run.scheduled_at > y->run.scheduled_at) - (x->run.scheduled_at < y->run.scheduled_at);
+        c = (x->run.scheduled_at > y->run.scheduled_at) -
+            (x->run.scheduled_at < y->run.scheduled_at);
     return c;
 }
 
