@@ -17,6 +17,11 @@ int symbi_store_open(const char *url, struct symbi_store **out, struct symbi_err
 void symbi_store_close(struct symbi_store *st); /* NULL is a no-op */
 /* "sqlite" (or "postgres"). */
 const char *symbi_store_backend(const struct symbi_store *st);
+/* Whether several nodes on several machines may share this store
+ * (PostgreSQL: true; SQLite, one machine's file: false). A fact of the
+ * backend; what the scheduler makes of it is the scheduler's (docs/cluster.md
+ * "The start before the agent"). */
+bool symbi_store_shared(const struct symbi_store *st);
 /* Verifies the store's consistency (SQLite: PRAGMA integrity_check and
  * foreign_key_check). SYMBI_ESTORE with the first problem in err->msg. */
 int symbi_store_check(struct symbi_store *st, struct symbi_err *err);

@@ -292,6 +292,13 @@ void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force)
         claim_failed(s, "claim", err.msg, now, mono);
         return;
     }
+    /* the store took the claim: it writes again. Said now, not after the
+     * claim of queued runs: a failure of that one after a long outage
+     * would otherwise back off as the outage's 7th failure (5 s) while the
+     * fires this node did not take (the claim's share) and the next
+     * instants of those it took fell late again, each job catching up a
+     * second time (measured: two catch_up runs 5 s apart after 10 s away) */
+    claim_succeeded(s, now);
     adopt_runs(s, runs, n, now, false);
     sched_infos_clear(s);
     limit = n < limit ? limit - n : 0;
@@ -307,7 +314,6 @@ void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force)
         claim_failed(s, "claim of queued runs", err.msg, now, mono);
         return;
     }
-    claim_succeeded(s, now);
     if (n > 0)
         symbi_log(SYMBI_LOG_DEBUG, "scheduler", "picked up queued runs n=%zu", n);
     adopt_runs(s, runs, n, now, true);

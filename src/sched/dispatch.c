@@ -201,11 +201,14 @@ static void dispatch(struct symbi_sched *s, int64_t now)
         n = keep_waiting(s, batch, n);
         for (size_t i = 0; i < n; i++)
             start_run(s, batch[i], now);
+        /* `running` is persisted after the agents are on their way; on a
+         * shared store the workers wait for it (worker.c), so it goes first */
+        for (size_t i = 0; s->start_first && i < n; i++)
+            sched_record(s, batch[i], REC_START);
         pthread_mutex_lock(&s->wq_lock);
         pthread_cond_broadcast(&s->wq_cond);
         pthread_mutex_unlock(&s->wq_lock);
-        /* `running` is persisted after the agents are on their way */
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; !s->start_first && i < n; i++)
             sched_record(s, batch[i], REC_START);
         if (n_held == SYMBI_ARRAY_LEN(held))
             break;

@@ -266,7 +266,9 @@ int symbi_sched_new(const struct symbi_sched_config *cfg, struct symbi_sched **o
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cond, &ca);
-    pthread_cond_init(&s->rq_cond, &ca); /* the recorder's back-off, immune to wall steps */
+    /* the recorder's back-off and the start marks' waits: immune to wall steps */
+    pthread_cond_init(&s->rq_cond, &ca);
+    pthread_cond_init(&s->start_cond, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&s->wq_lock, NULL);
     pthread_cond_init(&s->wq_cond, NULL);
@@ -319,6 +321,7 @@ int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err)
     int rc = symbi_store_open(s->store_url, &s->st, err);
     if (rc != 0)
         return rc;
+    s->start_first = symbi_store_shared(s->st);
     int64_t now = sched_wall(s);
     s->started_mono = sched_mono(s);
     sched_kill_orphans(s);
@@ -448,6 +451,7 @@ void symbi_sched_free(struct symbi_sched *s)
     sched_journal_close(s);
     pthread_mutex_destroy(&s->journal.mu);
     pthread_cond_destroy(&s->rq_cond);
+    pthread_cond_destroy(&s->start_cond);
     free(s->store_url);
     free(s->node);
     free(s->environment);

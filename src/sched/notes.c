@@ -105,6 +105,30 @@ void sched_note_recorded(struct symbi_sched *s, struct sched_entry *e)
     pthread_mutex_unlock(&j->mu);
 }
 
+/* The debug knob SYMBI_DEBUG_KILL_AFTER_START=N (docs/cluster.md, for the
+ * cluster tests): the process kills itself (SIGKILL) right after its N-th
+ * agent process started, its group noted; off when unset. */
+static atomic_long kill_after = -1;
+
+static void debug_kill_point(const char *run_id)
+{
+    long left = atomic_load(&kill_after);
+    if (left < 0) {
+        const char *v = getenv("SYMBI_DEBUG_KILL_AFTER_START");
+        long n = v != NULL ? strtol(v, NULL, 10) : 0;
+        long unset = -1;
+        atomic_compare_exchange_strong(&kill_after, &unset, n > 0 ? n : 0);
+    }
+    long cur = atomic_load(&kill_after);
+    while (cur > 0 && !atomic_compare_exchange_weak(&kill_after, &cur, cur - 1))
+        ;
+    if (cur == 1) {
+        fprintf(stderr, "SYMBI_DEBUG_KILL_AFTER_START: killing this process after run %s started\n",
+                run_id);
+        raise(SIGKILL);
+    }
+}
+
 void sched_note_group(void *ud, int pgid)
 {
     const struct sched_group_note *n = ud;
@@ -120,6 +144,7 @@ void sched_note_group(void *ud, int pgid)
         fprintf(f, "%d\n", pgid);
         fclose(f);
     }
+    debug_kill_point(n->run_id);
 }
 
 /* true when process pid has SYMBI_RUN_ID=run_id in its environment */

@@ -3,7 +3,9 @@
  * and its retry, skipped/missed runs) through its own store handle, so that
  * no database write ever delays a dispatch. A write the store cannot make
  * yet (disk full, busy) is retried with back-off until it is made, never
- * dropped (SPEC §5.6, issue 10 #1). */
+ * dropped (SPEC §5.6, issue 10 #1). On a store several nodes share, the
+ * starter thread (its own handle) writes the `running` marks the workers
+ * wait for before executing (docs/cluster.md "The start before the agent"). */
 #include "sched/sched_int.h"
 
 #include "symbi/metrics.h"
@@ -47,6 +49,13 @@ void sched_note_store(struct symbi_sched *s, bool claim, bool failing, const cha
     pthread_mutex_unlock(&s->lock);
 }
 
+/* The queue r goes to: the START records of a start-before-exec store
+ * have their own, written before anything else (a worker waits on them). */
+static bool to_start_queue(const struct symbi_sched *s, const struct sched_rec *r)
+{
+    return s->start_first && r->kind == REC_START;
+}
+
 void sched_record(struct symbi_sched *s, struct sched_entry *e, enum rec_kind kind)
 {
     struct sched_rec *r = kind == REC_START ? &e->start_rec : &e->final_rec;
@@ -54,13 +63,15 @@ void sched_record(struct symbi_sched *s, struct sched_entry *e, enum rec_kind ki
     r->kind = kind;
     r->next = NULL;
     pthread_mutex_lock(&s->rq_lock);
-    if (s->rec_tail != NULL)
-        s->rec_tail->next = r;
+    struct sched_rec **head = to_start_queue(s, r) ? &s->start_head : &s->rec_head;
+    struct sched_rec **tail = to_start_queue(s, r) ? &s->start_tail : &s->rec_tail;
+    if (*tail != NULL)
+        (*tail)->next = r;
     else
-        s->rec_head = r;
-    s->rec_tail = r;
+        *head = r;
+    *tail = r;
     s->rec_queued++;
-    pthread_cond_signal(&s->rq_cond);
+    pthread_cond_broadcast(&s->rq_cond); /* the recorder or the starter */
     pthread_mutex_unlock(&s->rq_lock);
 }
 
@@ -145,7 +156,7 @@ static void finish_noted(struct symbi_sched *s, struct sched_entry *e)
 
 /* Writes one record inside the batch's transaction; 0 when written or
  * refused for good (logged), else the store's transient error. */
-static int write_one(struct symbi_sched *s, struct sched_rec *r,
+static int write_one(struct symbi_sched *s, struct symbi_store *st, struct sched_rec *r,
                      const struct symbi_sched_policy *pol, struct symbi_err *err)
 {
     struct sched_entry *e = r->e;
@@ -153,11 +164,25 @@ static int write_one(struct symbi_sched *s, struct sched_rec *r,
     switch (r->kind) {
     case REC_START:
         /* a run that already finished is recorded once, with its
-         * outcome; its FINISH follows in this queue */
+         * outcome; its FINISH follows in this queue. Start-before-exec: a
+         * worker that gave up waiting (a stop) did not execute it */
+        e->start_refused = false;
+        if (s->start_first && atomic_load(&e->start_state) != START_PENDING)
+            break;
         if (!atomic_load(&e->done))
-            rc = symbi_store_run_update(s->rst, &e->run, err);
+            rc = symbi_store_run_update(st, &e->run, err);
+        if (rc != 0 && !sched_store_transient(rc))
+            e->start_refused = true;
         break;
     case REC_FINISH:
+        if (s->start_first && atomic_load(&e->start_state) != START_WRITTEN) {
+            /* it never executed: the store has it as claimed (queued) or
+             * another node's, and recovery releases what is left */
+            symbi_log(SYMBI_LOG_WARN, "scheduler",
+                      "run %s job=%s not started: its start was not recorded", e->run.id,
+                      e->run.job_name ? e->run.job_name : "");
+            return 0;
+        }
         return finish_write(s, e, pol, err);
     default:
         rc = symbi_store_run_update(s->rst, &e->run, err);
@@ -179,27 +204,58 @@ static void requeue(struct symbi_sched *s, struct sched_rec *r)
     while (last->next != NULL)
         last = last->next;
     pthread_mutex_lock(&s->rq_lock);
-    last->next = s->rec_head;
-    s->rec_head = r;
-    if (s->rec_tail == NULL)
-        s->rec_tail = last;
+    /* a batch is all START records of the start queue, or none */
+    struct sched_rec **head = to_start_queue(s, r) ? &s->start_head : &s->rec_head;
+    struct sched_rec **tail = to_start_queue(s, r) ? &s->start_tail : &s->rec_tail;
+    last->next = *head;
+    *head = r;
+    if (*tail == NULL)
+        *tail = last;
     pthread_mutex_unlock(&s->rq_lock);
 }
 
-/* Takes at most REC_BATCH records off the queue's head. */
-static struct sched_rec *take_batch(struct symbi_sched *s, struct symbi_sched_policy *pol)
+/* Takes at most REC_BATCH records off the head of the start queue (the
+ * starter's: workers wait on them, a batch of `running` marks only, one
+ * short commit that never waits behind an outcome batch's job locks) or
+ * of the main queue (the recorder's). */
+static struct sched_rec *take_batch(struct symbi_sched *s, bool starts,
+                                    struct symbi_sched_policy *pol)
 {
-    struct sched_rec *r = s->rec_head, *last = r;
+    struct sched_rec **head = starts ? &s->start_head : &s->rec_head;
+    struct sched_rec **tail = starts ? &s->start_tail : &s->rec_tail;
+    struct sched_rec *r = *head, *last = r;
     for (int k = 1; last != NULL && last->next != NULL && k < REC_BATCH; k++)
         last = last->next;
     if (last != NULL) {
-        s->rec_head = last->next;
-        if (s->rec_head == NULL)
-            s->rec_tail = NULL;
+        *head = last->next;
+        if (*head == NULL)
+            *tail = NULL;
         last->next = NULL;
     }
     *pol = s->rpolicy;
     return r;
+}
+
+/* After a batch's commit (or at a stop's give-up): its START records are
+ * settled for the workers that wait on them. */
+static void starts_settled(struct symbi_sched *s, struct sched_rec *batch, bool written)
+{
+    if (!s->start_first)
+        return;
+    bool any = false;
+    for (struct sched_rec *r = batch; r != NULL; r = r->next)
+        if (r->kind == REC_START) {
+            bool ok = written && !r->e->start_refused;
+            int want = START_PENDING;
+            atomic_compare_exchange_strong(&r->e->start_state, &want,
+                                           ok ? START_WRITTEN : START_NOT_WRITTEN);
+            any = true;
+        }
+    if (any) {
+        pthread_mutex_lock(&s->rq_lock);
+        pthread_cond_broadcast(&s->start_cond);
+        pthread_mutex_unlock(&s->rq_lock);
+    }
 }
 
 /* Orders a batch by job id, stably (a run's START stays before its
@@ -230,25 +286,27 @@ static struct sched_rec *by_job(struct sched_rec *batch)
 /* One batch: a transaction (one sync) for up to REC_BATCH records, each
  * write its own savepoint. A transient failure rolls the batch back and
  * puts it back at the head of the queue. 0: written; else the error. */
-static int write_batch(struct symbi_sched *s)
+static int write_batch(struct symbi_sched *s, bool starts)
 {
     struct symbi_sched_policy pol;
     pthread_mutex_lock(&s->rq_lock);
-    struct sched_rec *batch = by_job(take_batch(s, &pol));
+    struct sched_rec *batch = by_job(take_batch(s, starts, &pol));
     pthread_mutex_unlock(&s->rq_lock);
     if (batch == NULL)
         return 0;
+    struct symbi_store *st = starts && s->sst != NULL ? s->sst : s->rst;
+    int64_t *failures = starts ? &s->start_failures : &s->rec_failures;
     struct symbi_err err = {0};
-    int rc = symbi_store_begin(s->rst, &err);
+    int rc = symbi_store_begin(st, &err);
     for (struct sched_rec *r = batch; rc == 0 && r != NULL; r = r->next)
-        rc = write_one(s, r, &pol, &err);
+        rc = write_one(s, st, r, &pol, &err);
     if (rc == 0)
-        rc = symbi_store_commit(s->rst, &err);
+        rc = symbi_store_commit(st, &err);
     if (rc != 0) {
-        symbi_store_rollback(s->rst);
+        symbi_store_rollback(st);
         if (!sched_store_transient(rc))
             rc = SYMBI_EIO; /* a failed begin or commit is never a refusal */
-        if (s->rec_failures++ == 0) {
+        if ((*failures)++ == 0) {
             pthread_mutex_lock(&s->rq_lock);
             long long queued = (long long)s->rec_queued;
             pthread_mutex_unlock(&s->rq_lock);
@@ -261,20 +319,24 @@ static int write_batch(struct symbi_sched *s)
         requeue(s, batch);
         return rc;
     }
-    if (s->rec_failures > 0) {
+    if (*failures > 0) {
         symbi_log(SYMBI_LOG_WARN, "scheduler",
                   "the store writes again: waiting run records written failed_attempts=%lld",
-                  (long long)s->rec_failures);
-        s->rec_failures = 0;
+                  (long long)*failures);
+        *failures = 0;
         sched_note_store(s, false, false, NULL);
     }
+    starts_settled(s, batch, true);
     bool retries = false;
     int64_t n = 0;
     for (struct sched_rec *r = batch; r != NULL;) {
         struct sched_rec *next = r->next; /* r may be freed below */
         struct sched_entry *e = r->e;
         n++;
-        if (r->kind == REC_FINISH) {
+        if (r->kind == REC_FINISH && s->start_first &&
+            atomic_load(&e->start_state) != START_WRITTEN) {
+            sched_note_recorded(s, e); /* not started: nothing to say */
+        } else if (r->kind == REC_FINISH) {
             finish_noted(s, e);
             sched_note_recorded(s, e); /* its outcome is in the store */
             retries |= e->rec_retry_queued;
@@ -291,15 +353,28 @@ static int write_batch(struct symbi_sched *s)
     return 0;
 }
 
-/* At the stop's deadline: says, loudly, what could not be written. */
-static void give_up(struct symbi_sched *s)
+/* At the stop's deadline: says, loudly, what could not be written (the
+ * starter: its queue, whose waiting workers then do not execute). */
+static void give_up(struct symbi_sched *s, bool starts)
 {
     pthread_mutex_lock(&s->rq_lock);
-    struct sched_rec *r = s->rec_head;
-    s->rec_head = s->rec_tail = NULL;
-    int64_t n = s->rec_queued;
-    s->rec_queued = 0;
+    struct sched_rec **head = starts ? &s->start_head : &s->rec_head;
+    struct sched_rec **tail = starts ? &s->start_tail : &s->rec_tail;
+    struct sched_rec *r = *head;
+    *head = *tail = NULL;
+    int64_t n = 0;
+    for (struct sched_rec *x = r; x != NULL; x = x->next)
+        n++;
+    s->rec_queued -= n;
     pthread_mutex_unlock(&s->rq_lock);
+    if (starts) {
+        starts_settled(s, r, false);
+        if (n > 0)
+            symbi_log(SYMBI_LOG_ERROR, "scheduler",
+                      "stopping with %lld run(s) not started: their start could not be recorded",
+                      (long long)n);
+        return;
+    }
     if (n > 0)
         symbi_log(SYMBI_LOG_ERROR, "scheduler",
                   "stopping with %lld run record(s) the store could not write", (long long)n);
@@ -334,43 +409,44 @@ static void rest(struct symbi_sched *s, int64_t ms)
     until.tv_sec += (time_t)(ms / 1000 + ns / 1000000000LL);
     until.tv_nsec = (long)(ns % 1000000000LL);
     pthread_mutex_lock(&s->rq_lock);
-    while (!s->rq_poked)
+    int64_t pokes = s->rq_pokes; /* a poke wakes the recorder and the starter */
+    while (s->rq_pokes == pokes)
         if (pthread_cond_timedwait(&s->rq_cond, &s->rq_lock, &until) != 0)
             break;
-    s->rq_poked = false;
     pthread_mutex_unlock(&s->rq_lock);
 }
 
 void sched_recorder_poke(struct symbi_sched *s)
 {
     pthread_mutex_lock(&s->rq_lock);
-    s->rq_poked = true;
-    pthread_cond_signal(&s->rq_cond);
+    s->rq_pokes++;
+    pthread_cond_broadcast(&s->rq_cond);
     pthread_mutex_unlock(&s->rq_lock);
 }
 
-static void *recorder_main(void *arg)
+/* The recorder's loop (starts: the starter's, over the start queue). */
+static void writer_loop(struct symbi_sched *s, bool starts)
 {
-    struct symbi_sched *s = arg;
+    struct sched_rec **head = starts ? &s->start_head : &s->rec_head;
     for (;;) {
         pthread_mutex_lock(&s->rq_lock);
-        while (s->rec_head == NULL && !s->rq_quit)
+        while (*head == NULL && !s->rq_quit)
             pthread_cond_wait(&s->rq_cond, &s->rq_lock);
-        bool empty = s->rec_head == NULL, quit = s->rq_quit;
+        bool empty = *head == NULL, quit = s->rq_quit;
         int64_t deadline = s->rq_flush_deadline_mono;
         pthread_mutex_unlock(&s->rq_lock);
         if (empty)
-            return NULL;
-        if (write_batch(s) == 0) {
+            return;
+        if (write_batch(s, starts) == 0) {
             sched_yield(); /* let a waiting claim take the lock */
             continue;
         }
-        int64_t wait = symbi_sched_claim_backoff_ms(s->rec_failures);
+        int64_t wait = symbi_sched_claim_backoff_ms(starts ? s->start_failures : s->rec_failures);
         if (quit) {
             int64_t left = deadline - sched_mono(s);
             if (left <= 0) {
-                give_up(s);
-                return NULL;
+                give_up(s, starts);
+                return;
             }
             wait = wait < left ? wait : left;
         }
@@ -378,18 +454,43 @@ static void *recorder_main(void *arg)
     }
 }
 
+static void *recorder_main(void *arg)
+{
+    writer_loop(arg, false);
+    return NULL;
+}
+
+static void *starter_main(void *arg)
+{
+    writer_loop(arg, true);
+    return NULL;
+}
+
 int sched_recorder_start(struct symbi_sched *s, struct symbi_err *err)
 {
     s->rpolicy = s->cfg.policy;
     int rc = symbi_store_open(s->store_url, &s->rst, err);
-    if (rc != 0)
-        return rc;
-    if (pthread_create(&s->recorder, NULL, recorder_main, s) != 0) {
+    if (rc == 0 && s->start_first)
+        rc = symbi_store_open(s->store_url, &s->sst, err);
+    if (rc != 0) {
         symbi_store_close(s->rst);
         s->rst = NULL;
+        return rc;
+    }
+    if (pthread_create(&s->recorder, NULL, recorder_main, s) != 0) {
+        symbi_store_close(s->rst);
+        symbi_store_close(s->sst);
+        s->rst = s->sst = NULL;
         return symbi_err_set(err, SYMBI_ENOMEM, "scheduler: cannot start the recorder thread");
     }
     s->have_recorder = true;
+    if (s->sst != NULL) {
+        if (pthread_create(&s->starter, NULL, starter_main, s) != 0) {
+            sched_recorder_stop(s, sched_mono(s));
+            return symbi_err_set(err, SYMBI_ENOMEM, "scheduler: cannot start the starter thread");
+        }
+        s->have_starter = true;
+    }
     return 0;
 }
 
@@ -397,15 +498,23 @@ void sched_recorder_stop(struct symbi_sched *s, int64_t deadline_mono)
 {
     if (s->rst == NULL)
         return;
-    if (s->have_recorder) {
+    if (s->have_recorder || s->have_starter) {
         pthread_mutex_lock(&s->rq_lock);
         s->rq_quit = true;
         s->rq_flush_deadline_mono = deadline_mono;
-        pthread_cond_signal(&s->rq_cond);
+        pthread_cond_broadcast(&s->rq_cond);
         pthread_mutex_unlock(&s->rq_lock);
+    }
+    if (s->have_starter) {
+        pthread_join(s->starter, NULL);
+        s->have_starter = false;
+    }
+    if (s->have_recorder) {
         pthread_join(s->recorder, NULL);
         s->have_recorder = false;
     }
+    symbi_store_close(s->sst);
+    s->sst = NULL;
     symbi_store_close(s->rst);
     s->rst = NULL;
 }
@@ -414,9 +523,10 @@ int64_t sched_recorder_flush(struct symbi_sched *s)
 {
     for (;;) {
         pthread_mutex_lock(&s->rq_lock);
-        bool empty = s->rec_head == NULL;
+        bool starts = s->start_head != NULL;
+        bool empty = s->rec_head == NULL && !starts;
         pthread_mutex_unlock(&s->rq_lock);
-        if (empty || write_batch(s) != 0)
+        if (empty || write_batch(s, starts) != 0)
             break;
     }
     pthread_mutex_lock(&s->rq_lock);

@@ -45,9 +45,16 @@ struct sched_entry {
     int rec_max_retries;
     int64_t rec_retry_due;
     struct sched_rec start_rec, final_rec;
-    int journal_gen;          /* its journal file (notes.c), -1 when none */
+    int journal_gen; /* its journal file (notes.c), -1 when none */
+    /* start-before-exec (shared stores): START_PENDING until the recorder's
+     * batch with its `running` mark committed (START_WRITTEN) or it was not
+     * written (START_NOT_WRITTEN: refused, or given up at a stop) */
+    atomic_int start_state;
+    bool start_refused;       /* the recorder's: the START write was refused */
     struct sched_entry *next; /* work / done lists */
 };
+
+enum start_state { START_PENDING = 0, START_WRITTEN, START_NOT_WRITTEN };
 
 /* what the recorder thread writes for an entry */
 enum rec_kind {
@@ -168,6 +175,17 @@ struct symbi_sched {
     pthread_mutex_t rq_lock; /* the recorder's queue */
     pthread_cond_t rq_cond;
     struct sched_rec *rec_head, *rec_tail;
+    /* start-before-exec (docs/cluster.md): on a store several nodes share
+     * a worker executes a run only once its `running` mark is committed;
+     * those START records have their own queue, written first, and the
+     * workers wait on start_cond (rq_lock) */
+    bool start_first;
+    struct sched_rec *start_head, *start_tail;
+    pthread_cond_t start_cond;
+    pthread_t starter; /* writes the start queue, its own handle */
+    bool have_starter;
+    struct symbi_store *sst;
+    int64_t start_failures;
     int64_t rec_queued; /* records in the queue */
     bool rq_quit;
     int64_t rq_flush_deadline_mono; /* after rq_quit: give up writing then */
@@ -176,7 +194,7 @@ struct symbi_sched {
     struct symbi_store *rst; /* the recorder's handle */
     struct symbi_sched_policy rpolicy;
     int64_t rec_failures; /* consecutive failed write batches */
-    bool rq_poked;        /* the store writes again: retry now (rq_lock) */
+    int64_t rq_pokes;     /* the store writes again: retry now (rq_lock) */
 
     pthread_t loop_thread;
     /* change notifications (notify.c): their own handle and thread */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- workers ---- */
 
@@ -70,10 +71,48 @@ static void execute_run(struct symbi_sched *s, struct sched_entry *e)
     }
 }
 
+/* Start-before-exec (docs/cluster.md): on a store several nodes share, the
+ * run executes only once the recorder committed its `running` mark (with
+ * this node's lease epoch), so that a node dying from then on leaves a run
+ * recovery interrupts and retries, never one that looks unstarted and
+ * runs again under the same id. The wait ends unwritten when the mark is
+ * refused (the run is no longer this node's) or the stop's cancellation
+ * fires first. Whether the run executes. */
+static bool start_recorded(struct symbi_sched *s, struct sched_entry *e)
+{
+    if (!s->start_first)
+        return true;
+    if (s->stepped)
+        sched_recorder_flush(s); /* the caller's thread writes */
+    pthread_mutex_lock(&s->rq_lock);
+    while (atomic_load(&e->start_state) == START_PENDING && !atomic_load(&s->cancel.cancelled)) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until); /* start_cond: monotonic (loop.c) */
+        until.tv_nsec += 100 * 1000000L; /* the cancellation is polled */
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->start_cond, &s->rq_lock, &until);
+        if (s->stepped)
+            break;
+    }
+    pthread_mutex_unlock(&s->rq_lock);
+    int want = START_PENDING;
+    atomic_compare_exchange_strong(&e->start_state, &want, START_NOT_WRITTEN);
+    return atomic_load(&e->start_state) == START_WRITTEN;
+}
+
 void sched_work_one(struct symbi_sched *s, struct sched_entry *e)
 {
-    sched_note_started(s, e); /* before anything of the run happens */
-    execute_run(s, e);
+    if (start_recorded(s, e)) {
+        sched_note_started(s, e); /* before anything of the run happens */
+        execute_run(s, e);
+    } else {
+        e->journal_gen = -1;
+        symbi_run_init(&e->out);
+        e->out.status = SYMBI_RUN_FAILED; /* not written: the recorder drops it */
+    }
     e->finished_wall = sched_wall(s);
     atomic_store(&e->done, true);
     pthread_mutex_lock(&s->lock);

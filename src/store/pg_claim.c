@@ -323,7 +323,12 @@ int pg_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **r
         return rc;
     /* A node with no row or an expired lease is dead. Its queued runs never
      * started: they go back to the pool, unowned; only its running runs
-     * were interrupted. Rows another node is recovering are skipped. */
+     * were interrupted. Rows another node is recovering are skipped. The
+     * running runs come in job order, so that what the caller then locks
+     * of their jobs (the retries' inserts) comes in the order every
+     * recorder locks job rows: measured before, with a 15 s lease and 80
+     * runs to recover, a deadlock with two nodes' recorders that held the
+     * recovery (and the loop) for seconds. */
     struct symbi_run *arr = NULL;
     size_t len = 0;
     struct pg_params p;
@@ -337,7 +342,7 @@ int pg_recover_expired(struct symbi_store *st, int64_t now, struct symbi_run **r
                    &p, NULL, "releasing queued runs of expired nodes", err)) != 0 ||
         (rc = pg_q(s,
                    "SELECT " PG_RUN_COLS " FROM runs WHERE status = 'running' AND node IS NOT "
-                   "NULL AND NOT " PG_LEASE_HELD " FOR UPDATE SKIP LOCKED",
+                   "NULL AND NOT " PG_LEASE_HELD " ORDER BY job_id FOR UPDATE SKIP LOCKED",
                    &p, &r, "finding runs of expired nodes", err)) != 0 ||
         (rc = pg_runs_collect(r, &arr, &len, err)) != 0)
         goto fail;

@@ -477,6 +477,7 @@ static void pg_tx_rollback(struct symbi_store *st)
 
 const struct symbi_store_ops symbi_pg_ops = {
     .name = "postgres",
+    .shared = true,
     .close = pg_close,
     .check = pg_check,
     .prune = pg_prune,

@@ -35,6 +35,11 @@ const char *symbi_store_backend(const struct symbi_store *st)
     return st->ops->name;
 }
 
+bool symbi_store_shared(const struct symbi_store *st)
+{
+    return st->ops->shared;
+}
+
 int symbi_store_check(struct symbi_store *st, struct symbi_err *err)
 {
     return st->ops->check(st, err);

@@ -7,6 +7,7 @@
 
 struct symbi_store_ops {
     const char *name; /* "sqlite", "postgres" */
+    bool shared;      /* symbi_store_shared */
     void (*close)(struct symbi_store *st);
     int (*check)(struct symbi_store *st, struct symbi_err *err);
     int (*tx_begin)(struct symbi_store *st, struct symbi_err *err);

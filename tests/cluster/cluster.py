@@ -257,11 +257,12 @@ def check_ledger(runs, executed=None, step_ms=1000, max_retries=3, window=None,
     last fire has records for attempts 1..k, exactly one each, all
     terminal, each with one node when it executed; an interrupted attempt
     is followed by a retry (unless the retries ran out); a succeeded run
-    executed (the agents' log), and with strict_exec at most once. Without
-    it a run executed twice is counted (`executed_twice`): a node killed
-    (or cut off from the store past its lease) after starting an agent and
-    before recording `running` leaves a run that looks unstarted, and the
-    run it is handed to executes it again (docs/cluster.md)."""
+    executed (the agents' log), and with strict_exec (the default) at most
+    once: on PostgreSQL a run's `running` mark is committed before its agent
+    starts, so a node killed or cut off after that leaves a run recovery
+    interrupts and retries under a new id, never one that runs again under
+    its own (docs/cluster.md "The start before the agent"). Without
+    strict_exec a run executed twice is only counted (`executed_twice`)."""
     by_job = {}
     for r in runs:
         by_job.setdefault(r["job_name"], []).append(r)

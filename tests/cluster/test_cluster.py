@@ -43,6 +43,12 @@ def say(*a):
     print("cluster:", *a, flush=True)
 
 
+def running_runs(api):
+    st, b = api.get("/api/v1/runs?status=running&limit=10000")
+    assert st == 200, b
+    return b if isinstance(b, list) else b.get("runs", [])
+
+
 def log_time(line):
     m = re.match(r"(\S+Z) ", line)
     return C.parse_time(m.group(1)) if m else None
@@ -96,12 +102,14 @@ def test_kill_9_node_runs_recovered_by_another(make_cluster):
     time.sleep(before)
     # the victim: a node with runs in flight (the claims do not share the
     # fires evenly), killed 0.3 s into a second, while the fires it
-    # started at that second run
+    # started at that second run. One request for the running runs: the
+    # history of every job took seconds at full length, and the runs it
+    # saw running had finished before the kill (which then waited for
+    # their `interrupted` in vain)
     for _ in range(20):
         time.sleep(1.3 - (time.time() % 1.0))
-        running = [r for r in c.runs() if r["status"] == "running"]
         per = {}
-        for r in running:
+        for r in running_runs(c.api()):
             per[r["node"]] = per.get(r["node"], 0) + 1
         if per:
             break
@@ -109,10 +117,12 @@ def test_kill_9_node_runs_recovered_by_another(make_cluster):
     others = [n for n in c.nodes if n is not victim]
     victim.kill9()
     killed = time.time()
-    running = [r for r in running if r["node"] == victim.name]
+    api = others[0].api
+    # what recovery has to interrupt: the dead node's runs the store has
+    # running once it is dead
+    running = [r for r in running_runs(api) if r["node"] == victim.name]
     assert running, "no run in flight"
     ids = {r["id"] for r in running}
-    api = others[0].api
 
     def recovered():
         got = [api.get(f"/api/v1/runs/{i}")[1] for i in ids]
@@ -126,7 +136,7 @@ def test_kill_9_node_runs_recovered_by_another(make_cluster):
     C.wait_quiet(c, timeout=60)
     assert c.stop_all() == [0, 0]
     runs = c.runs_cli()
-    rep = C.check_ledger(runs, c.executed(), strict_exec=False)
+    rep = C.check_ledger(runs, c.executed())
     assert not rep["problems"], rep["problems"][:20]
     byid = {r["id"]: r for r in runs}
     for i in ids:
@@ -160,6 +170,72 @@ def test_kill_9_node_runs_recovered_by_another(make_cluster):
     assert took <= lease + 3, took
 
 
+def test_killed_after_agent_started_runs_once(make_cluster):
+    """e. (issue 16, the at-least-once window) a node killed right after an
+    agent started (SYMBI_DEBUG_KILL_AFTER_START): the `running` mark was
+    committed before the agent (docs/cluster.md "The start before the
+    agent"), so the run is interrupted through another node and retried,
+    and no run id ever executes twice. Without that order the run looked
+    unstarted, was released and executed again under the same id."""
+    lease = 3
+    c = make_cluster(config={"lease_seconds": lease, "max_concurrent_jobs": 32},
+                     agent_cmd='echo "$SYMBI_RUN_ID $SYMBI_SCHEDULED_AT $SYMBI_ATTEMPT" >> %s; '
+                               "sleep 0.3")
+    victim, others = c.nodes[0], c.nodes[1:]
+    victim.symbi.env["SYMBI_DEBUG_KILL_AFTER_START"] = "4"
+    c.start()
+    c.add_jobs(12)
+    api = others[0].api
+    # several rounds: the kill races the recorder's commit, so that one
+    # round without the order would pass about half the time
+    rounds = 5 if FULL else 4
+    killed_ids, tooks = [], []
+    for k in range(rounds):
+        if k > 0:
+            victim.start()
+        deadline = time.time() + 60
+        while victim.alive():
+            assert time.time() < deadline, "the kill point was not reached"
+            time.sleep(0.05)
+        killed = time.time()
+        m = re.findall(r"SYMBI_DEBUG_KILL_AFTER_START: killing this process after run (\S+) "
+                       r"started", victim.log())
+        assert m, victim.log()[-2000:]
+        rid = m[-1]
+        while True:
+            st, r = api.get(f"/api/v1/runs/{rid}")
+            assert st == 200, r
+            if r["status"] == "interrupted":
+                break
+            # without the order: queued (no mark), released, run again
+            assert r["status"] in ("running", "queued"), r
+            assert time.time() < killed + lease + 10, r
+            time.sleep(0.1)
+        tooks.append(round(time.time() - killed, 1))
+        killed_ids.append(rid)
+    time.sleep(2)
+    C.wait_quiet(c, timeout=60)
+    assert [n.stop() for n in others] == [0, 0]
+    runs = c.runs_cli()
+    executed = c.executed()
+    rep = C.check_ledger(runs, executed)
+    assert not rep["problems"], rep["problems"][:20]
+    byid = {x["id"]: x for x in runs}
+    for rid in killed_ids:
+        r = byid[rid]
+        assert "lease expired" in (r["error_message"] or ""), r
+        # its agent did run (it outlives the node), once; its retry ran once
+        assert executed.get(rid) == 1, executed.get(rid)
+        nxt = [x for x in runs if x["job_id"] == r["job_id"] and x["scheduled_at"] ==
+               r["scheduled_at"] and x["attempt"] == r["attempt"] + 1]
+        assert len(nxt) == 1 and nxt[0]["status"] == "succeeded", nxt
+        assert nxt[0]["node"] in {n.name for n in others}
+        assert executed.get(nxt[0]["id"]) == 1
+    say(f"killed after an agent started ({rounds} rounds): each run interrupted via another "
+        f"node {tooks} s after (lease {lease} s) and retried; {rep['records']} records, "
+        f"{rep['interrupted']} interrupted, executed twice {rep['executed_twice']}")
+
+
 def test_postgres_away_and_back(make_cluster, pg):
     """c. PostgreSQL stopped and started again under load: the nodes
     reconnect with back-off, nothing is lost or doubled, the missed
@@ -191,20 +267,39 @@ def test_postgres_away_and_back(make_cluster, pg):
         time.sleep(0.1)
     time.sleep(2)
     C.wait_quiet(c, timeout=60)
+    stopping = time.time()
     assert c.stop_all() == [0, 0, 0]
     runs = c.runs_cli()
-    rep = C.check_ledger(runs, c.executed(), strict_exec=False)
+    rep = C.check_ledger(runs, c.executed())
     assert not rep["problems"], rep["problems"][:20]
     # per job: one catch_up run for the outage, the instants before it missed
     lo, hi = int(stopped + 1) * 1000, int(back) * 1000
+    stop_cu = late_cu = 0
+    resumed = back + max(reconnect.values())
     for name in {r["job_name"] for r in runs}:
         mine = [r for r in runs if r["job_name"] == name]
-        # catch_up once per claim that finds the job late: one after a
-        # short outage; after a long one the claims' back-off (up to 5 s)
-        # can find it late again, each time catching up once
-        cu = [r for r in mine if r["trigger"] == "catch_up"]
-        assert 1 <= len(cu) <= (1 if not FULL else away), (name, len(cu))
-        assert all(r["status"] == "succeeded" for r in cu), cu
+        # catch_up: once (the default): one run for the outage, the other
+        # missed instants recorded missed. (The final stop can add one: a
+        # node that stops gives its held fires back, next_run moved back,
+        # and a node still running claims them late: SPEC §5.6's
+        # give-back, not the outage; counted apart.)
+        # At full length the claims that catch 200 jobs up (each a dozen
+        # records) can take long enough on this machine that a job's next
+        # fire is found more than catch_up_after (2 s) late once more, a
+        # few seconds after the claims resumed: a second late claim,
+        # caught up once by the same rule (counted and printed; at most
+        # one; never in the short version).
+        cu_all = [r for r in mine if r["trigger"] == "catch_up"]
+        t_cu = sorted(C.parse_time(r["scheduled_at"]) for r in cu_all)
+        outage = [t for t in t_cu if t <= resumed * 1000]
+        late = [t for t in t_cu if resumed * 1000 < t < (stopping - 1) * 1000]
+        assert len(outage) == 1, (name, [x["scheduled_at"] for x in cu_all])
+        assert lo - 1000 <= outage[0], (name, outage)
+        assert len(late) <= (1 if FULL else 0), (name, [x["scheduled_at"] for x in cu_all])
+        assert len(t_cu) - len(outage) - len(late) <= 1, (name, t_cu)
+        late_cu += len(late)
+        stop_cu += len(t_cu) - len(outage) - len(late)
+        assert all(r["status"] == "succeeded" for r in cu_all), cu_all
         gap = [r for r in mine if lo <= C.parse_time(r["scheduled_at"]) < hi]
         # besides: runs that had started as it went away, failed for the
         # store and retried (check_ledger: each retried, once)
@@ -228,7 +323,9 @@ def test_postgres_away_and_back(make_cluster, pg):
     say(f"postgres away {away} s: reconnected after {sorted(round(v, 1) for v in reconnect.values())}"
         f" s, {rep['missed']} missed, {rep['catch_up']} catch_up, {failed} failed for the store "
         f"and retried, {rep['records']} records, executed twice {rep['executed_twice']}, given back "
-        f"{rep.get('given_back', 0)}, shares {C.shares(rep)}")
+        f"{rep.get('given_back', 0)}, catch_up after the final stop's give-back {stop_cu}, jobs caught up a "
+        f"second time after the claims resumed {late_cu}, "
+        f"shares {C.shares(rep)}")
 
 
 @pytest.mark.skipif(not FULL and os.environ.get("CLUSTER_CHAOS") is None,
@@ -261,7 +358,7 @@ def test_chaos_kill_9_at_random_points(make_cluster):
     left = [r for r in runs if r["status"] == "running" or
             (r["status"] == "queued" and (r["node"] or r["trigger"] not in ("retry", "manual")))]
     assert not left, left[:5]
-    rep = C.check_ledger(runs, c.executed(), strict_exec=False)
+    rep = C.check_ledger(runs, c.executed())
     assert not rep["problems"], rep["problems"][:20]
     say(f"chaos: {iterations} kill -9 iterations, {rep['records']} records, {rep['instants']} "
         f"instants, {rep['interrupted']} interrupted, {rep['retried']} retries, "
