@@ -60,11 +60,17 @@ def test_clean_stop_leaves_nothing_queued(symbi, daemons):
     left = [r for r in runs(symbi) if r["status"] in ("queued", "running")]
     assert left == [], left[:10]
     assert "claimed runs handed back" in d.output()
-    # every given-back instant is the job's next_run again
+    # every given-back instant is the job's next_run again: the instant after
+    # the last record, or an earlier one without a record (a fire that was
+    # waiting for its job's slot while the next instant was recorded, say
+    # `skipped`; the restart fires it and never the recorded one again)
     for i in range(0, 200, 37):
         name = f"j{i:03d}"
-        last = max(r["scheduled_at"] for r in runs(symbi, name))
-        assert job(symbi, name)["next_run"] == last + 1000, name
+        mine = runs(symbi, name)
+        last = max(r["scheduled_at"] for r in mine)
+        nxt = job(symbi, name)["next_run"]
+        assert nxt == last + 1000 or (nxt < last and nxt not in
+                                      {r["scheduled_at"] for r in mine}), (name, nxt, last)
     restarted = int(time.time() * 1000)
     d2 = start(symbi, daemons)
     time.sleep(3)
