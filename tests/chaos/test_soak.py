@@ -6,6 +6,7 @@ maximum of the first third. Every instant is recorded once (the ledger
 checker) and nothing is left queued or running after the stop."""
 import os
 import time
+from collections import Counter
 
 import pytest
 
@@ -49,13 +50,24 @@ def test_soak_memory_and_fds_flat(symbi, daemons, chaos):
     first, last = body[:third], body[-third:]
     rss_first, rss_last = max(s[1] for s in first), max(s[1] for s in last)
     fd_first, fd_last = max(s[2] for s in first), max(s[2] for s in last)
-    rep = ledger.check(ledger.dump(symbi))
+    data = ledger.dump(symbi)
+    rep = ledger.check(data)
+    # what was executed against what was offered (jobs x seconds)
+    statuses = Counter(r["status"] for _, runs in data.values() for r in runs)
+    triggers = Counter(r["trigger"] for _, runs in data.values() for r in runs)
+    executed = sum(n for st, n in statuses.items() if st != "skipped")
+    mid = samples[len(samples) // 2]
     figures("soak", seconds=secs, samples=len(samples),
             rss_kib={"min": min(s[1] for s in samples), "max": max(s[1] for s in samples),
                      "first_third_max": rss_first, "last_third_max": rss_last},
             fds={"min": min(s[2] for s in samples), "max": max(s[2] for s in samples),
                  "first_third_max": fd_first, "last_third_max": fd_last},
+            start_mid_end={"rss_kib": [samples[0][1], mid[1], samples[-1][1]],
+                           "fds": [samples[0][2], mid[2], samples[-1][2]]},
             curve_rss_kib=[s[1] for s in samples[::max(1, len(samples) // 20)]],
+            curve_fds=[s[2] for s in samples[::max(1, len(samples) // 20)]],
+            statuses=dict(statuses), triggers=dict(triggers),
+            runs_per_s={"offered": jobs, "executed": round(executed / secs, 1)},
             **rep.figures())
     assert rep.ok, rep.explain()
     assert rep.instants >= jobs * (secs - 3), rep.figures()
