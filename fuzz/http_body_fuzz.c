@@ -71,8 +71,8 @@ static void setup(void)
     if (mkdtemp(dir) == NULL)
         abort();
     snprintf(db, sizeof db, "%s/store.db", dir);
-    struct symbi_http_config cfg = {.listen = "127.0.0.1:0", .store_url = db,
-                                    .mode = SYMBI_HTTP_EPOLL, .threads = 1};
+    struct symbi_http_config cfg = {
+        .listen = "127.0.0.1:0", .store_url = db, .mode = SYMBI_HTTP_EPOLL, .threads = 1};
     struct symbi_err err = {0};
     if (symbi_http_start(&cfg, &srv, &err) != 0) {
         fprintf(stderr, "http_body_fuzz: %s\n", err.msg);
