@@ -27,6 +27,10 @@ mkdir -p "$out/gen" "$out/obj/gen"
 /usr/bin/python3 mk/openapi_embed.py docs/openapi.yaml "$out/gen/openapi.c" "$out/gen/openapi.json"
 clang $flags $pcflags -c "$out/gen/openapi.c" -o "$out/obj/gen/openapi.o"
 objs+=("$out/obj/gen/openapi.o")
+# and the dashboard's files (mk/ui.mk)
+/usr/bin/python3 mk/ui_embed.py "$out/gen/ui_files.c" $(ls ui/*.html ui/*.css ui/*.js ui/*.svg 2>/dev/null | sort)
+clang $flags $pcflags -c "$out/gen/ui_files.c" -o "$out/obj/gen/ui_files.o"
+objs+=("$out/obj/gen/ui_files.o")
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
     for target in fuzz/*_fuzz.c; do names+=("$(basename "$target" _fuzz.c)"); done

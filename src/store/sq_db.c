@@ -16,6 +16,14 @@
  * and how long sq_begin keeps retrying BEGIN IMMEDIATE beyond that. */
 #define SQ_BUSY_TIMEOUT_MS 5000
 #define SQ_BEGIN_RETRY_MS  60000
+/* What SQLite may hold in all of a process's handles before their page
+ * caches recycle pages rather than grow. Each handle's cache_size allows
+ * 64 MiB, and a daemon has a handle per API thread besides the loop's and
+ * the recorder's: without a bound shared by all, the soak's caches (8
+ * handles, a store growing ~1 GB an hour) filled with cold pages and RSS
+ * rose 16 -> 104 MB in 10 minutes (docs/reliability.md). A soft limit
+ * never fails an allocation. */
+#define SQ_HEAP_SOFT_LIMIT (32LL * 1024 * 1024)
 
 int sq_fail(struct sq_store *s, struct symbi_err *err, const char *what)
 {
@@ -265,6 +273,7 @@ int symbi_sq_open(const char *path, struct symbi_store **out, struct symbi_err *
     }
     s->base.ops = &symbi_sq_ops;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    sqlite3_soft_heap_limit64(SQ_HEAP_SOFT_LIMIT);
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
         int rc = symbi_err_set(err, SYMBI_EIO, "store: cannot open %s: %s", path,
                                s->db ? sqlite3_errmsg(s->db) : "out of memory");
