@@ -281,11 +281,21 @@ void http_h_schedule_delete(struct http_req *r)
 
 /* pause / resume / reset: the store applies the transition, the answer is
  * the job as it is now. */
+bool http_body_fieldless(struct http_req *r)
+{
+    if (r->json == NULL || !json_is_object(r->json) || json_object_size(r->json) == 0)
+        return true;
+    const char *key = json_object_iter_key(json_object_iter(r->json));
+    http_reply_error(r, 400, "INVALID_FIELD", json_pack("{s:s}", "field", key),
+                     "unknown field \"%.64s\" (this action takes no fields)", key);
+    return false;
+}
+
 static void change_status(struct http_req *r, int what)
 {
     struct symbi_store *st = http_store(r, true);
     struct symbi_job job;
-    if (st == NULL || !http_load_job(r, st, &job))
+    if (!http_body_fieldless(r) || st == NULL || !http_load_job(r, st, &job))
         return;
     struct symbi_err err = {0};
     int rc;

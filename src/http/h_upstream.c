@@ -193,7 +193,7 @@ static void up_action(struct http_req *r, const char *action)
 {
     struct symbi_store *st = http_store(r, true);
     struct symbi_job job;
-    if (st == NULL || !http_load_job(r, st, &job))
+    if (!http_body_fieldless(r) || st == NULL || !http_load_job(r, st, &job))
         return;
     struct symbi_err err = {0};
     const char *status = NULL;

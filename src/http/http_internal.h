@@ -141,6 +141,11 @@ bool http_update_job(struct http_req *r, struct symbi_store *st, const json_t *o
  * success *out holds the run and the caller replies. */
 int http_queue_manual_run(struct http_req *r, struct symbi_store *st, const struct symbi_job *job,
                           const char *input, struct symbi_run *out);
+/* For the actions that take no fields (pause, resume, reset, trigger):
+ * true when the body is absent or {}; else replies 400 naming the first
+ * field (a field accepted and ignored would be a silent no-op). */
+bool http_body_fieldless(struct http_req *r);
+
 /* The next fires of job, as many as the query's `count` asks (1 to
  * HTTP_MAX_NEXT_COUNT, dflt when absent): a new array, or NULL once the
  * error has been answered. */

@@ -161,6 +161,17 @@ def test_validation_statuses(api):
     assert b["cron_expr"] == "0 9 * * *"  # a rejected request changes nothing
     st, b = a.post("/api/v1/schedule/nope/pause")
     assert_error(st, b, 404)
+    # the actions take no fields: one would be accepted and ignored
+    for action in ("pause", "resume", "reset"):
+        st, b = a.post(f"/api/v1/schedule/v1/{action}", {"reason": "maintenance"})
+        assert_error(st, b, 400)
+        assert b["details"]["field"] == "reason", b
+        # {} is no field (reset answers 409 for a job not in dead letter)
+        assert a.post(f"/api/v1/schedule/v1/{action}", {})[0] in (200, 409)
+    for action in ("pause", "resume", "trigger"):
+        st, b = a.post(f"/api/v1/schedules/v1/{action}", {"force": True})
+        assert_error(st, b, 400)
+    assert a.get("/api/v1/schedule/v1")[1]["status"] == "active"
     st, b = a.get("/api/v1/schedule?status=sleeping")
     assert_error(st, b, 400)
     st, b = a.get("/api/v1/schedule?limit=abc")
