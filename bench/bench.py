@@ -303,7 +303,16 @@ def area_nodes(redis_port, pg_url):
             [r["duplicates"] for r in res], "", "lower")
         put("nodes", "losses (jobs that never ran)", system, [r["lost"] for r in res], "", "lower")
 
+    def sweep():
+        env = dict(os.environ, BENCH_NODES_JSON="1", SYMBI_BIN=str(NODES_BIN))
+        out = run_text([PY, HERE / "bench_nodes.py", str(Path(NODES_BIN).parent)], env=env)
+        rows = [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
+        if not rows:
+            raise RuntimeError("bench_nodes.py printed no figures: " + out.strip()[-300:])
+        R["sweep"] = rows
+
     safely("nodes", "symbi", symbi)
+    safely("nodes", "symbi node sweep", sweep)
     safely("nodes", "pg-boss", lambda: record("pg-boss", repeat(
         [NODE, PEERS / "pgboss.mjs", pg_url, "multi", str(NODES_N), "3", "64"])))
     safely("nodes", "BullMQ", lambda: record("BullMQ", repeat(

@@ -30,6 +30,7 @@ import cluster as C  # noqa: E402
 RUNS = int(os.environ.get("BENCH_NODES_RUNS", "2000"))
 JOBS = int(os.environ.get("BENCH_NODES_JOBS", "100"))
 SECS = int(os.environ.get("BENCH_NODES_SECS", "15"))
+JSON = os.environ.get("BENCH_NODES_JSON") == "1"  # JSON lines instead of text
 AGENTS = 'agent w { builtin: "noop" }\n'
 CONFIG = {"max_concurrent_jobs": 64}
 
@@ -77,15 +78,23 @@ def latency(c):
     return C.percentile(lags, 50), C.percentile(lags, 99), len(lags)
 
 
-def bench(label, base, url, n):
+def bench(label, base, url, n, store):
     c = C.Cluster(base, url, n, config=CONFIG, agents_text=AGENTS)
     try:
         c.start()
         rate, late = throughput(c)
         med, p99, count = latency(c)
-        print(f"  {label:<14} {rate:9.0f} runs/s   lag median {med} ms  p99 {p99} ms "
-              f"({count} starts)  load {os.getloadavg()[0]:.1f}"
-              + ("  (jobs made after their instant: catch_up)" if late > 0 else ""), flush=True)
+        load = os.getloadavg()[0]
+        if JSON:  # one line for bench/bench.py (area 6's node sweep)
+            import json
+            print(json.dumps({"store": store, "nodes": n, "runs_per_s": rate, "lag_median_ms": med,
+                              "lag_p99_ms": p99, "starts": count, "load": load,
+                              "late": late > 0}), flush=True)
+        else:
+            print(f"  {label:<14} {rate:9.0f} runs/s   lag median {med} ms  p99 {p99} ms "
+                  f"({count} starts)  load {load:.1f}"
+                  + ("  (jobs made after their instant: catch_up)" if late > 0 else ""),
+                  flush=True)
         c.stop_all()
     finally:
         c.kill_all()
@@ -93,18 +102,20 @@ def bench(label, base, url, n):
 
 def main():
     why = C.postgres_support()
-    print(f"bench_nodes: {RUNS} one-shots due at one instant; {JOBS} jobs every second for "
-          f"{SECS} s; max_concurrent_jobs {CONFIG['max_concurrent_jobs']} per node; "
-          f"load {os.getloadavg()[0]:.1f}")
+    if not JSON:
+        print(f"bench_nodes: {RUNS} one-shots due at one instant; {JOBS} jobs every second for "
+              f"{SECS} s; max_concurrent_jobs {CONFIG['max_concurrent_jobs']} per node; "
+              f"load {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory(prefix="symbi-bench-nodes-") as tmp:
-        bench("sqlite 1 node", Path(tmp) / "sqlite", str(Path(tmp) / "sqlite" / "symbi.db"), 1)
+        bench("sqlite 1 node", Path(tmp) / "sqlite", str(Path(tmp) / "sqlite" / "symbi.db"), 1,
+              "SQLite")
         if why is not None:
-            print(f"  postgres: skipped ({why})")
+            print(f"  postgres: skipped ({why})", file=sys.stderr if JSON else sys.stdout)
             return 0
         with C.pg_server.PgServer() as pg:
             for n in (1, 2, 3):
                 bench(f"postgres {n} node{'s' if n > 1 else ''}", Path(tmp) / f"pg{n}",
-                      pg.fresh_url(), n)
+                      pg.fresh_url(), n, "PostgreSQL")
     return 0
 
 

@@ -242,6 +242,20 @@ def scaling(R):
     return "\n".join(lines)
 
 
+def sweep_table(rows):
+    """symbi alone on 1-3 nodes (bench/bench_nodes.py, issue 16 item 6)."""
+    out = ["Node sweep (bench/bench_nodes.py, symbi alone): 2,000 one-shot jobs due at one "
+           "instant, runs/s until all are recorded (each run claimed, started and recorded); "
+           "then 100 jobs firing every second for 15 s, start lag (started_at - instant).", "",
+           "| store | nodes | runs/s | lag median (ms) | lag p99 (ms) | starts | load |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        out.append(f"| {r['store']} | {r['nodes']} | {r['runs_per_s']:,.0f} | "
+                   f"{r['lag_median_ms']} | {r['lag_p99_ms']} | {r['starts']:,} | "
+                   f"{r['load']:.1f} |")
+    return "\n".join(out)
+
+
 def write(R, path: Path):
     m, v = R["machine"], R["versions"]
     ls, le = R["load_start"], R["load_end"]
@@ -270,6 +284,8 @@ def write(R, path: Path):
         for n in R["notes"].get(key, []):
             doc += [f"- {n}"]
         doc += [""]
+        if key == "nodes" and R.get("sweep"):
+            doc += [sweep_table(R["sweep"]), ""]
     doc += ["## 8. Beyond one machine: a scaling model on paper", "", scaling(R), "",
             "## Targets", "", targets(R), "",
             "## Where symbi does not lead (areas 2-6)", "", trailing(R), "",
