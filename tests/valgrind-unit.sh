@@ -21,6 +21,10 @@ for b in "$build"/tests/test_* "$build"/fuzz/*_replay; do
     if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then continue; fi
     bins+=("$b")
 done
+if [ ${#bins[@]} -eq 0 ]; then
+    echo "valgrind-unit: no unit or replay binaries under $build (build them first: make tests)" >&2
+    exit 1
+fi
 passed=0 failed=0
 for b in "${bins[@]}"; do
     name=$(basename "$b")

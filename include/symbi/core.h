@@ -123,6 +123,12 @@ void symbi_fake_clock_advance(struct symbi_fake_clock *fc, int64_t ms);
 
 int64_t symbi_now_wall_ms(void);
 int64_t symbi_now_mono_ms(void);
+/* Sets *out to the monotonic instant ms from now: the deadline of a
+ * pthread_cond_timedwait on a condition variable made with
+ * pthread_condattr_setclock(CLOCK_MONOTONIC), so a wall step never
+ * stretches or cuts the wait. */
+struct timespec;
+void symbi_mono_deadline(int64_t ms, struct timespec *out);
 
 /* "no time" in int64 time fields */
 #define SYMBI_TIME_NONE INT64_MIN

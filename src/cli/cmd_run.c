@@ -215,8 +215,7 @@ static void *lease_main(void *arg)
     pthread_mutex_lock(&l->lock);
     while (!l->stop) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += LOCAL_RENEW_MS / 1000;
+        symbi_mono_deadline(LOCAL_RENEW_MS, &ts);
         pthread_cond_timedwait(&l->cond, &l->lock, &ts);
         if (l->stop)
             break;

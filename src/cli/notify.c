@@ -57,13 +57,7 @@ static void *watchdog_main(void *arg)
     pthread_mutex_lock(&wd.lock);
     while (!wd.stop) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t)(wd.every_ms / 1000);
-        ts.tv_nsec += (long)(wd.every_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        symbi_mono_deadline(wd.every_ms, &ts);
         if (pthread_cond_timedwait(&wd.cond, &wd.lock, &ts) == 0 || wd.stop)
             continue;
         pthread_mutex_unlock(&wd.lock);

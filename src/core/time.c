@@ -34,6 +34,16 @@ int64_t symbi_now_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void symbi_mono_deadline(int64_t ms, struct timespec *out)
+{
+    clock_gettime(CLOCK_MONOTONIC, out);
+    if (ms < 0)
+        ms = 0;
+    int64_t ns = (int64_t)out->tv_nsec + (ms % 1000) * 1000000LL;
+    out->tv_sec += (time_t)(ms / 1000 + ns / 1000000000LL);
+    out->tv_nsec = (long)(ns % 1000000000LL);
+}
+
 static int64_t fake_wall_ms(const struct symbi_clock *c)
 {
     return ((const struct symbi_fake_clock *)c)->wall;

@@ -74,13 +74,7 @@ static void *reaper(void *p)
     pthread_mutex_lock(&cs->mu);
     while (!cs->stop) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t)(period / 1000);
-        ts.tv_nsec += (long)(period % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        symbi_mono_deadline(period, &ts);
         pthread_cond_timedwait(&cs->cv, &cs->mu, &ts);
         if (cs->stop)
             break;

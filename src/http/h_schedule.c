@@ -283,8 +283,13 @@ void http_h_schedule_delete(struct http_req *r)
  * the job as it is now. */
 bool http_body_fieldless(struct http_req *r)
 {
-    if (r->json == NULL || !json_is_object(r->json) || json_object_size(r->json) == 0)
+    if (r->json == NULL || (json_is_object(r->json) && json_object_size(r->json) == 0))
         return true;
+    if (!json_is_object(r->json)) {
+        http_reply_error(r, 400, "INVALID_JSON", NULL,
+                         "this action takes no body, or {} (not another JSON value)");
+        return false;
+    }
     const char *key = json_object_iter_key(json_object_iter(r->json));
     http_reply_error(r, 400, "INVALID_FIELD", json_pack("{s:s}", "field", key),
                      "unknown field \"%.64s\" (this action takes no fields)", key);

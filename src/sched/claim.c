@@ -269,8 +269,10 @@ void sched_claim(struct symbi_sched *s, int64_t now, int64_t mono, bool force)
 {
     if (mono < s->claim_after_mono || (!force && now < s->claim_at))
         return;
-    if (!sched_lease_held(s, mono))
-        return; /* the store may give these fires to another node */
+    /* the store may give these fires to another node; and a lease the
+     * wall clock says has lapsed (its renewal failed) stamps no epoch */
+    if (!sched_lease_held(s, mono) || sched_lease_lapsed(s, now))
+        return;
     size_t room = claim_room(s, now);
     if (room == 0)
         return;

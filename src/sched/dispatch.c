@@ -166,7 +166,7 @@ static size_t keep_waiting(struct symbi_sched *s, struct sched_entry **v, size_t
 static void dispatch(struct symbi_sched *s, int64_t now)
 {
     int limit = s->cfg.max_concurrent_jobs > 0 ? s->cfg.max_concurrent_jobs : 1;
-    if (!sched_lease_held(s, sched_mono(s)))
+    if (!sched_lease_held(s, sched_mono(s)) || sched_lease_lapsed(s, now))
         return; /* not sure these are still ours: wait for the renewal */
     struct sched_entry *held[256];
     size_t n_held = 0;

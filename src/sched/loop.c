@@ -185,11 +185,8 @@ static void sleep_until(struct symbi_sched *s, int64_t wake_at)
     int64_t delta_ms = wake_at - sched_wall(s);
     pthread_mutex_lock(&s->lock);
     if (delta_ms > 0 && !s->woken && !s->stopping) {
-        struct timespec mono;
-        clock_gettime(CLOCK_MONOTONIC, &mono);
-        int64_t t = (int64_t)mono.tv_sec * 1000000000LL + mono.tv_nsec + delta_ms * 1000000LL;
-        struct timespec until = {.tv_sec = (time_t)(t / 1000000000LL),
-                                 .tv_nsec = (long)(t % 1000000000LL)};
+        struct timespec until;
+        symbi_mono_deadline(delta_ms, &until);
         while (!s->woken && !s->stopping)
             if (pthread_cond_timedwait(&s->cond, &s->lock, &until) == ETIMEDOUT)
                 break;
@@ -324,6 +321,10 @@ int symbi_sched_start(struct symbi_sched *s, struct symbi_err *err)
     s->start_first = symbi_store_shared(s->st);
     int64_t now = sched_wall(s);
     s->started_mono = sched_mono(s);
+    if (getenv("SYMBI_DEBUG_KILL_AFTER_START") != NULL)
+        symbi_log(SYMBI_LOG_WARN, "scheduler",
+                  "SYMBI_DEBUG_KILL_AFTER_START is set: this process kills itself after that "
+                  "many agent starts (a test knob, docs/cluster.md)");
     sched_kill_orphans(s);
     /* a previous incarnation of this node (same name: the caller holds the
      * node's lock) is dead: its lease ends now */

@@ -33,13 +33,7 @@ struct symbi_pruner {
 static bool nap(struct symbi_pruner *p, int64_t ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    symbi_mono_deadline(ms, &ts);
     pthread_mutex_lock(&p->lock);
     while (!p->stop && pthread_cond_timedwait(&p->cond, &p->lock, &ts) == 0)
         ;

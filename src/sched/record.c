@@ -56,12 +56,20 @@ static bool to_start_queue(const struct symbi_sched *s, const struct sched_rec *
     return s->start_first && r->kind == REC_START;
 }
 
+void sched_entry_put(struct sched_entry *e)
+{
+    if (atomic_load(&e->owners) == 0 || atomic_fetch_sub(&e->owners, 1) == 1)
+        sched_entry_free(e);
+}
+
 void sched_record(struct symbi_sched *s, struct sched_entry *e, enum rec_kind kind)
 {
     struct sched_rec *r = kind == REC_START ? &e->start_rec : &e->final_rec;
     r->e = e;
     r->kind = kind;
     r->next = NULL;
+    if (to_start_queue(s, r))
+        atomic_store(&e->owners, 2); /* before any outcome can exist */
     pthread_mutex_lock(&s->rq_lock);
     struct sched_rec **head = to_start_queue(s, r) ? &s->start_head : &s->rec_head;
     struct sched_rec **tail = to_start_queue(s, r) ? &s->start_tail : &s->rec_tail;
@@ -243,14 +251,18 @@ static void starts_settled(struct symbi_sched *s, struct sched_rec *batch, bool 
     if (!s->start_first)
         return;
     bool any = false;
-    for (struct sched_rec *r = batch; r != NULL; r = r->next)
-        if (r->kind == REC_START) {
-            bool ok = written && !r->e->start_refused;
-            int want = START_PENDING;
-            atomic_compare_exchange_strong(&r->e->start_state, &want,
-                                           ok ? START_WRITTEN : START_NOT_WRITTEN);
-            any = true;
-        }
+    for (struct sched_rec *r = batch, *next; r != NULL; r = next) {
+        next = r->next; /* r lives in its entry, which may go once settled */
+        if (r->kind != REC_START)
+            continue;
+        struct sched_entry *e = r->e;
+        bool ok = written && !e->start_refused;
+        int want = START_PENDING;
+        atomic_compare_exchange_strong(&e->start_state, &want,
+                                       ok ? START_WRITTEN : START_NOT_WRITTEN);
+        any = true;
+        sched_entry_put(e); /* the starter's last touch of it */
+    }
     if (any) {
         pthread_mutex_lock(&s->rq_lock);
         pthread_cond_broadcast(&s->start_cond);
@@ -326,10 +338,11 @@ static int write_batch(struct symbi_sched *s, bool starts)
         *failures = 0;
         sched_note_store(s, false, false, NULL);
     }
-    starts_settled(s, batch, true);
     bool retries = false;
     int64_t n = 0;
-    for (struct sched_rec *r = batch; r != NULL;) {
+    for (struct sched_rec *r = batch; starts && r != NULL; r = r->next)
+        n++; /* the starter's batch: START records only, settled last */
+    for (struct sched_rec *r = starts ? NULL : batch; r != NULL;) {
         struct sched_rec *next = r->next; /* r may be freed below */
         struct sched_entry *e = r->e;
         n++;
@@ -342,12 +355,14 @@ static int write_batch(struct symbi_sched *s, bool starts)
             retries |= e->rec_retry_queued;
         }
         if (r->kind != REC_START)
-            sched_entry_free(e);
+            sched_entry_put(e);
         r = next;
     }
     pthread_mutex_lock(&s->rq_lock);
     s->rec_queued -= n;
     pthread_mutex_unlock(&s->rq_lock);
+    if (starts)
+        starts_settled(s, batch, true); /* the batch's last use */
     if (retries)
         sched_signal(s, false); /* committed: the loop takes them when due */
     return 0;
@@ -392,7 +407,7 @@ static void give_up(struct symbi_sched *s, bool starts)
                       e->run.id, e->run.job_name ? e->run.job_name : "",
                       (long long)e->run.scheduled_at, symbi_run_status_name(e->run.status),
                       e->run.error_message ? e->run.error_message : "");
-            sched_entry_free(e);
+            sched_entry_put(e);
         }
         r = next;
     }
@@ -403,11 +418,8 @@ static void give_up(struct symbi_sched *s, bool starts)
  * not up to 5 s later. */
 static void rest(struct symbi_sched *s, int64_t ms)
 {
-    struct timespec until; /* rq_cond waits on the monotonic clock (loop.c) */
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    int64_t ns = (int64_t)until.tv_nsec + (ms % 1000) * 1000000LL;
-    until.tv_sec += (time_t)(ms / 1000 + ns / 1000000000LL);
-    until.tv_nsec = (long)(ns % 1000000000LL);
+    struct timespec until;
+    symbi_mono_deadline(ms, &until); /* rq_cond: monotonic (loop.c) */
     pthread_mutex_lock(&s->rq_lock);
     int64_t pokes = s->rq_pokes; /* a poke wakes the recorder and the starter */
     while (s->rq_pokes == pokes)

@@ -50,11 +50,20 @@ struct sched_entry {
      * batch with its `running` mark committed (START_WRITTEN) or it was not
      * written (START_NOT_WRITTEN: refused, or given up at a stop) */
     atomic_int start_state;
+    /* 2 while its START sits with the starter (start-before-exec): the
+     * starter, done with that record, and the recorder, done with the
+     * outcome, each give one up and the second frees the entry; 0 when no
+     * starter holds it (the recorder frees it alone) */
+    atomic_int owners;
     bool start_refused;       /* the recorder's: the START write was refused */
     struct sched_entry *next; /* work / done lists */
 };
 
 enum start_state { START_PENDING = 0, START_WRITTEN, START_NOT_WRITTEN };
+
+/* Frees e once no writer holds it any more (the `owners` rule above);
+ * the recorder's and the starter's last touch of the entry. */
+void sched_entry_put(struct sched_entry *e);
 
 /* what the recorder thread writes for an entry */
 enum rec_kind {

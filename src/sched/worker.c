@@ -86,13 +86,10 @@ static bool start_recorded(struct symbi_sched *s, struct sched_entry *e)
         sched_recorder_flush(s); /* the caller's thread writes */
     pthread_mutex_lock(&s->rq_lock);
     while (atomic_load(&e->start_state) == START_PENDING && !atomic_load(&s->cancel.cancelled)) {
+        /* start_cond waits on the monotonic clock (loop.c); the
+         * cancellation is polled */
         struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until); /* start_cond: monotonic (loop.c) */
-        until.tv_nsec += 100 * 1000000L; /* the cancellation is polled */
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        symbi_mono_deadline(100, &until);
         pthread_cond_timedwait(&s->start_cond, &s->rq_lock, &until);
         if (s->stepped)
             break;

@@ -203,3 +203,12 @@ void symbi_common_level_done(struct symbi_common_levels *l, enum symbi_common_le
         l->depth = 0;
     }
 }
+
+void symbi_common_jobs_unmake(struct symbi_job *jobs, bool *created, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (created[i])
+            jobs[i].id[0] = '\0';
+        created[i] = false;
+    }
+}

@@ -96,6 +96,10 @@ enum symbi_common_step symbi_common_level_step(struct symbi_common_levels *l,
 void symbi_common_level_done(struct symbi_common_levels *l, enum symbi_common_level_op op,
                              enum symbi_common_step step);
 
+/* Clears the ids of the jobs of jobs[0..n) an upsert batch that did not
+ * commit would have created (created[i]), and the flags. */
+void symbi_common_jobs_unmake(struct symbi_job *jobs, bool *created, size_t n);
+
 /* Clears the ids of jobs[0..n) after a batch that did not commit. */
 void symbi_common_jobs_clear_ids(struct symbi_job *jobs, size_t n);
 

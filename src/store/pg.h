@@ -33,12 +33,12 @@ struct pg_store {
     PGconn *conn;
     char *url;
     struct symbi_common_levels lv; /* open transaction levels (common.h) */
-    int64_t local_changes; /* changes committed through this handle */
-    bool dirty;            /* the open transaction changed what other nodes watch */
-    bool touched;          /* it changed jobs' counters: the change mark moves (the
-                              API's cached job list), no node need wake */
-    int64_t retry_at;      /* monotonic ms before which no reconnect is tried */
-    int64_t backoff_ms;    /* the pause after the next failed connect */
+    int64_t local_changes;         /* changes committed through this handle */
+    bool dirty;                    /* the open transaction changed what other nodes watch */
+    bool touched;                  /* it changed jobs' counters: the change mark moves (the
+                                      API's cached job list), no node need wake */
+    int64_t retry_at;              /* monotonic ms before which no reconnect is tried */
+    int64_t backoff_ms;            /* the pause after the next failed connect */
     unsigned stmt_seq;
     char sqlstate[6]; /* of the last failed statement ("" when none) */
     struct pg_stmt stmts[PG_STMT_SLOTS];

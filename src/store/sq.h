@@ -28,10 +28,11 @@ struct sq_store {
     struct symbi_store base;
     sqlite3 *db;
     char *path;
-    int64_t local_changes; /* job changes committed through this handle */
+    int64_t local_changes;         /* job changes committed through this handle */
     struct symbi_common_levels lv; /* open transaction levels (common.h) */
-    int64_t claim_epoch;   /* the claiming node's lease epoch (sq_claim_due) */
-    int64_t begin_wait_ms; /* how long sq_begin keeps retrying a busy BEGIN */
+    int64_t claim_epoch;           /* the claiming node's lease epoch (sq_claim_due) */
+    int64_t begin_wait_ms;         /* how long sq_begin keeps retrying a busy BEGIN */
+    bool wide_insert;              /* SQ_BATCH job rows fit one statement's parameters */
     struct sq_slot cache[SQ_CACHE_SLOTS];
     struct sq_fast fast[SQ_FAST_SLOTS];
 };

@@ -282,6 +282,9 @@ int symbi_sq_open(const char *path, struct symbi_store **out, struct symbi_err *
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);
+    /* SQLite before 3.32 allows 999 parameters a statement: no wide INSERT */
+    s->wide_insert =
+        sqlite3_limit(s->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1) >= SQ_BATCH * SQ_JOB_NCOLS;
     s->begin_wait_ms = SQ_BEGIN_RETRY_MS;
     int rc;
     if ((rc = pragma(s, "PRAGMA journal_mode=WAL", err)) != 0 ||

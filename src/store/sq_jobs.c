@@ -61,13 +61,20 @@ _Static_assert(SQ_JOB_NCOLS == 39 && SQ_BATCH == 32, "JOB_ROW has 39 parameters,
  * the job. */
 static int write_job_rows(struct sq_store *s, struct symbi_job *const *jobs, struct symbi_err *err)
 {
+    int rc;
+    if (!s->wide_insert) { /* an old SQLite: too many parameters */
+        for (int i = 0; i < SQ_BATCH; i++)
+            if ((rc = write_job_row(s, jobs[i], err)) != 0)
+                return rc;
+        return 0;
+    }
     sqlite3_stmt *st =
         sq_prep(s, "INSERT INTO jobs (" SQ_JOB_COLS ") VALUES " JOB_ROWS16 "," JOB_ROWS16, err);
     if (st == NULL)
         return prep_fail(err);
     for (int i = 0; i < SQ_BATCH; i++)
         sq_job_bind_at(st, i * SQ_JOB_NCOLS, jobs[i]);
-    int rc = sq_step(s, st, err, "inserting jobs");
+    rc = sq_step(s, st, err, "inserting jobs");
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
         return 0;
@@ -259,11 +266,7 @@ int sq_job_upsert_many(struct symbi_store *st, struct symbi_job *jobs, size_t n,
         s->local_changes++;
         return 0;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (created[i])
-            jobs[i].id[0] = '\0';
-        created[i] = false;
-    }
+    symbi_common_jobs_unmake(jobs, created, n);
     return rc;
 }
 

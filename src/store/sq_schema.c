@@ -156,7 +156,7 @@ static const struct sq_migration migrations[] = {
  * equalities is the same condition (status is NOT NULL) and costs a few
  * comparisons. The stored format does not change, so this is SQLite's
  * documented edit of a table's CHECK (lang_altertable.html: the table's SQL
- * text rewritten in sqlite_schema under writable_schema, the schema cookie
+ * text rewritten in sqlite_master under writable_schema, the schema cookie
  * incremented), inside the migration's transaction. */
 static const struct {
     const char *table, *from, *to;
@@ -191,7 +191,7 @@ static int rewrite_status_checks(struct sq_store *s, struct symbi_err *err)
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 0, NULL);
     if (sqlite3_exec(s->db, "PRAGMA writable_schema=ON", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
-                           "UPDATE sqlite_schema SET sql = replace(sql, ?2, ?3) "
+                           "UPDATE sqlite_master SET sql = replace(sql, ?2, ?3) "
                            "WHERE type = 'table' AND name = ?1 AND instr(sql, ?2) > 0",
                            -1, &q, NULL) != SQLITE_OK)
         goto fail;

@@ -1,6 +1,7 @@
 /* store.c - the JobStore front: chooses the backend from the URL and
  * forwards each public operation through the backend's operation table;
  * also the list-freeing helpers shared by every backend. */
+#include "store/common.h"
 #include "store/rules.h"
 #include "store/store_ops.h"
 
@@ -126,11 +127,7 @@ int symbi_store_job_upsert_many(struct symbi_store *st, struct symbi_job *jobs, 
         symbi_store_rollback(st);
     if (rc == 0)
         return 0;
-    for (size_t k = 0; k < n; k++) {
-        if (created[k])
-            jobs[k].id[0] = '\0';
-        created[k] = false;
-    }
+    symbi_common_jobs_unmake(jobs, created, n);
     return rc;
 }
 
