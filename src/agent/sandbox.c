@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -215,12 +216,15 @@ int symbi_agent__sandbox_enter(const struct symbi_agent__sandbox *sr)
     /* every agent process, sandboxed or not: no privilege gained by exec */
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         return STAGE_NNP;
+    /* the kernel's calls, not glibc's: its set*id wrappers signal every
+     * thread they know of, and the vfork child (spawn.c) shares the
+     * daemon's memory and so its thread list */
     if (sr->switch_user) {
-        if (setgroups(0, NULL) != 0)
+        if (syscall(SYS_setgroups, 0, NULL) != 0)
             return STAGE_GROUPS;
-        if (setresgid(sr->gid, sr->gid, sr->gid) != 0)
+        if (syscall(SYS_setresgid, sr->gid, sr->gid, sr->gid) != 0)
             return STAGE_GID;
-        if (setresuid(sr->uid, sr->uid, sr->uid) != 0)
+        if (syscall(SYS_setresuid, sr->uid, sr->uid, sr->uid) != 0)
             return STAGE_UID;
     }
     return 0;
