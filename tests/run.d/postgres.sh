@@ -10,7 +10,7 @@ py=/usr/bin/python3
 passed=0 failed=0 skipped=0
 
 # the unit binaries that take their store from SYMBI_TEST_STORE
-UNITS="test_store test_store_claim test_store_batch test_store_shared test_sched_loop test_exec test_policy_approve test_ui"
+UNITS="test_store test_store_claim test_store_batch test_store_shared test_sched_loop test_sched_steps test_exec test_policy_approve test_ui"
 # end-to-end tests on a PostgreSQL-backed daemon (SYMBI_E2E_STORE, conftest.py)
 # the backend's own tests restart the shared server: alone, after the rest
 OWN="tests/e2e/test_store_postgres.py"

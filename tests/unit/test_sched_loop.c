@@ -245,16 +245,8 @@ static void test_catch_up_modes(void **state)
 {
     (void)state;
     struct env *v = env_new(10);
-    const char *names[] = {"once", "skip", "all"};
-    const enum symbi_catch_up modes[] = {SYMBI_CATCH_UP_ONCE, SYMBI_CATCH_UP_SKIP,
-                                         SYMBI_CATCH_UP_ALL};
-    for (int i = 0; i < 3; i++) {
-        struct symbi_job j;
-        fixture_cron_job(&j, names[i], "*/10 * * * * *");
-        j.catch_up = modes[i];
-        add_job(v, &j);
-        symbi_job_cleanup(&j);
-    }
+    const char *const names[] = {"once", "skip", "all"};
+    catch_up_jobs(v, names, "*/10 * * * * *");
     advance_to(v, T0 + 65 * SEC);
     for (int k = 0; k < 8; k++) {
         tick(v);

@@ -139,16 +139,10 @@ static void test_a_dead_nodes_fire_follows_catch_up(void **state)
 {
     (void)state;
     struct env *v = env_new(10);
-    const char *names[] = {"rel-once", "rel-skip", "rel-all"};
+    const char *const names[] = {"rel-once", "rel-skip", "rel-all"};
     const enum symbi_catch_up modes[] = {SYMBI_CATCH_UP_ONCE, SYMBI_CATCH_UP_SKIP,
                                          SYMBI_CATCH_UP_ALL};
-    for (int i = 0; i < 3; i++) {
-        struct symbi_job j;
-        fixture_cron_job(&j, names[i], "*/10 * * * * *");
-        j.catch_up = modes[i];
-        add_job(v, &j);
-        symbi_job_cleanup(&j);
-    }
+    catch_up_jobs(v, names, "*/10 * * * * *");
     run_for(v, 25 * SEC);
     struct symbi_err err = {0};
     int64_t epoch = 0, lease_end = v->fc.wall + 15 * SEC;
@@ -160,7 +154,13 @@ static void test_a_dead_nodes_fire_follows_catch_up(void **state)
     assert_int_equal(symbi_store_claim_due(v->fx->st, t, 10, "dead-node", symbi_sched_plan,
                                            &v->s->planner, &claimed, &n, &err),
                      0);
-    assert_int_equal(n, 3);
+    /* SQLite: all three; PostgreSQL: the dead node's share of what is due
+     * among the two live leases (the others this node claims on time) */
+    assert_true(n >= 1 && n <= 3);
+    bool dead_has[3] = {false, false, false};
+    for (size_t c = 0; c < n; c++)
+        for (int i = 0; i < 3; i++)
+            dead_has[i] |= strcmp(claimed[c].job_name, names[i]) == 0;
     symbi_run_list_free(claimed, n);
     run_for(v, 40 * SEC);
     for (int i = 0; i < 3; i++) {
@@ -169,7 +169,7 @@ static void test_a_dead_nodes_fire_follows_catch_up(void **state)
         int ran = 0;
         for (int c = 0; c < v->n_calls; c++)
             ran += strcmp(v->calls[c].job, names[i]) == 0 && v->calls[c].scheduled_at == t;
-        for (size_t x = 0; x < k; x++) {
+        for (size_t x = 0; dead_has[i] && x < k; x++) {
             if (r[x].scheduled_at != t)
                 continue;
             if (modes[i] == SYMBI_CATCH_UP_SKIP) {

@@ -15,22 +15,9 @@
 
 #define T0 1774000000000LL /* 2026-03-20T09:46:40Z */
 
-static int setup(void **state)
-{
-    *state = store_fixture_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    store_fixture_free(*state);
-    return 0;
-}
-
-static struct symbi_store *st_of(void **state)
-{
-    return ((struct store_fixture *)*state)->st;
-}
+#define setup    store_fixture_setup
+#define teardown store_fixture_teardown
+#define st_of    store_fixture_st
 
 static size_t audit_count(struct symbi_store *st, const char *type, const char *job)
 {

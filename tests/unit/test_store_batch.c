@@ -18,22 +18,9 @@
 #define T0 1774000000000LL /* 2026-03-20T09:46:40Z */
 #define N  75              /* two batches of 32 and 11 more */
 
-static int setup(void **state)
-{
-    *state = store_fixture_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    store_fixture_free(*state);
-    return 0;
-}
-
-static struct symbi_store *st_of(void **state)
-{
-    return ((struct store_fixture *)*state)->st;
-}
+#define setup    store_fixture_setup
+#define teardown store_fixture_teardown
+#define st_of    store_fixture_st
 
 static void make_jobs(struct symbi_job *jobs, size_t n, const char *prefix)
 {

@@ -96,6 +96,19 @@ void add_job(struct env *v, struct symbi_job *j)
         fail_msg("create: %s", err.msg);
 }
 
+void catch_up_jobs(struct env *v, const char *const names[3], const char *expr)
+{
+    const enum symbi_catch_up modes[] = {SYMBI_CATCH_UP_ONCE, SYMBI_CATCH_UP_SKIP,
+                                         SYMBI_CATCH_UP_ALL};
+    for (int i = 0; i < 3; i++) {
+        struct symbi_job j;
+        fixture_cron_job(&j, names[i], expr);
+        j.catch_up = modes[i];
+        add_job(v, &j);
+        symbi_job_cleanup(&j);
+    }
+}
+
 void cron_job(struct env *v, const char *name, const char *expr, int max_concurrent)
 {
     struct symbi_job j;

@@ -43,6 +43,8 @@ void env_free(struct env *v);
 void env_reopen(struct env *v, int max_concurrent_jobs);
 
 void add_job(struct env *v, struct symbi_job *j);
+/* Three jobs on expr named names[0..2], under catch_up once, skip, all. */
+void catch_up_jobs(struct env *v, const char *const names[3], const char *expr);
 void cron_job(struct env *v, const char *name, const char *expr, int max_concurrent);
 
 /* One step of the loop at the fake clock's time; returns its wake-up. */

@@ -152,6 +152,23 @@ void store_fixture_free(struct store_fixture *fx)
     free(fx);
 }
 
+int store_fixture_setup(void **state)
+{
+    *state = store_fixture_new();
+    return 0;
+}
+
+int store_fixture_teardown(void **state)
+{
+    store_fixture_free(*state);
+    return 0;
+}
+
+struct symbi_store *store_fixture_st(void **state)
+{
+    return ((struct store_fixture *)*state)->st;
+}
+
 void fixture_at_job(struct symbi_job *job, const char *name, int64_t at)
 {
     symbi_job_init(job);

@@ -38,6 +38,11 @@ void store_fresh(struct store_fixture *fx, const char *spec);
 /* Closes the store, drops a PostgreSQL test database, removes the
  * directory. NULL is a no-op. */
 void store_fixture_free(struct store_fixture *fx);
+/* cmocka's per-test setup and teardown: a fresh store in *state (the
+ * backend under test), and its store. */
+int store_fixture_setup(void **state);
+int store_fixture_teardown(void **state);
+struct symbi_store *store_fixture_st(void **state);
 /* A job named name running agent "agent-1" once at `at`. */
 void fixture_at_job(struct symbi_job *job, const char *name, int64_t at);
 /* A job named name on cron expression expr. */
