@@ -162,6 +162,7 @@ enum symbi_common_step symbi_common_level_step(struct symbi_common_levels *l,
     bool joined = l->depth > 0 && l->atomic; /* inside an all-or-nothing one */
     switch (op) {
     case SYMBI_LEVEL_BEGIN:
+    case SYMBI_LEVEL_BEGIN_ATOMIC:
         if (joined) {
             l->depth++; /* joins the caller's all-or-nothing transaction */
             return SYMBI_STEP_DONE;
@@ -193,11 +194,12 @@ enum symbi_common_step symbi_common_level_step(struct symbi_common_levels *l,
 void symbi_common_level_done(struct symbi_common_levels *l, enum symbi_common_level_op op,
                              enum symbi_common_step step)
 {
+    bool begin = op == SYMBI_LEVEL_BEGIN || op == SYMBI_LEVEL_BEGIN_ATOMIC;
     if (step == SYMBI_STEP_SAVEPOINT) {
-        l->depth += op == SYMBI_LEVEL_BEGIN ? 1 : -1;
-    } else if (step == SYMBI_STEP_OUTER && op == SYMBI_LEVEL_BEGIN) {
+        l->depth += begin ? 1 : -1;
+    } else if (step == SYMBI_STEP_OUTER && begin) {
         l->depth = 1;
-        l->atomic = false;
+        l->atomic = op == SYMBI_LEVEL_BEGIN_ATOMIC;
         l->spoiled = false;
     } else if (step == SYMBI_STEP_OUTER) {
         l->depth = 0;

@@ -85,7 +85,14 @@ enum symbi_common_step {
     SYMBI_STEP_SPOILED,   /* commit of a spoiled atomic transaction: roll back instead */
 };
 
-enum symbi_common_level_op { SYMBI_LEVEL_BEGIN, SYMBI_LEVEL_COMMIT, SYMBI_LEVEL_ROLLBACK };
+/* BEGIN_ATOMIC: an all-or-nothing outer transaction (tx_begin_atomic);
+ * nested in another transaction it is an ordinary BEGIN. */
+enum symbi_common_level_op {
+    SYMBI_LEVEL_BEGIN,
+    SYMBI_LEVEL_BEGIN_ATOMIC,
+    SYMBI_LEVEL_COMMIT,
+    SYMBI_LEVEL_ROLLBACK,
+};
 
 /* What op on the levels l needs; a DONE step has already been counted. */
 enum symbi_common_step symbi_common_level_step(struct symbi_common_levels *l,

@@ -284,9 +284,10 @@ static int command(struct pg_store *s, const char *sql, const char *what, struct
     return pg_x(s, sql, NULL, NULL, what, err);
 }
 
-int pg_begin(struct pg_store *s, struct symbi_err *err)
+/* BEGIN (op SYMBI_LEVEL_BEGIN or _BEGIN_ATOMIC): a savepoint when nested. */
+static int pg_begin_op(struct pg_store *s, enum symbi_common_level_op op, struct symbi_err *err)
 {
-    enum symbi_common_step step = symbi_common_level_step(&s->lv, SYMBI_LEVEL_BEGIN);
+    enum symbi_common_step step = symbi_common_level_step(&s->lv, op);
     int rc = 0;
     if (step == SYMBI_STEP_SAVEPOINT)
         rc = command(s, "SAVEPOINT sp", "starting a nested transaction", err);
@@ -294,12 +295,17 @@ int pg_begin(struct pg_store *s, struct symbi_err *err)
         rc = command(s, "BEGIN", "starting a transaction", err);
     if (rc != 0)
         return rc;
-    symbi_common_level_done(&s->lv, SYMBI_LEVEL_BEGIN, step);
+    symbi_common_level_done(&s->lv, op, step);
     if (step == SYMBI_STEP_OUTER) {
         s->dirty = false;
         s->touched = false;
     }
     return 0;
+}
+
+int pg_begin(struct pg_store *s, struct symbi_err *err)
+{
+    return pg_begin_op(s, SYMBI_LEVEL_BEGIN, err);
 }
 
 /* Tells every node that jobs or queued runs changed: the sequence moves
@@ -455,13 +461,7 @@ static int pg_tx_begin(struct symbi_store *st, struct symbi_err *err)
  * fails spoils the transaction and its commit rolls back (as SQLite's). */
 static int pg_tx_begin_atomic(struct symbi_store *st, struct symbi_err *err)
 {
-    struct pg_store *s = pg_of(st);
-    if (s->lv.depth > 0) /* nested in another transaction: an ordinary level */
-        return pg_begin(s, err);
-    int rc = pg_begin(s, err);
-    if (rc == 0)
-        s->lv.atomic = true;
-    return rc;
+    return pg_begin_op(pg_of(st), SYMBI_LEVEL_BEGIN_ATOMIC, err);
 }
 
 static int pg_tx_commit(struct symbi_store *st, struct symbi_err *err)

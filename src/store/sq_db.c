@@ -141,15 +141,16 @@ static int step_raw(struct sq_store *s, const char *sql)
     return rc;
 }
 
-int sq_begin(struct sq_store *s, struct symbi_err *err)
+/* BEGIN (op SYMBI_LEVEL_BEGIN or _BEGIN_ATOMIC): a savepoint when nested. */
+static int sq_begin_op(struct sq_store *s, enum symbi_common_level_op op, struct symbi_err *err)
 {
-    enum symbi_common_step step = symbi_common_level_step(&s->lv, SYMBI_LEVEL_BEGIN);
+    enum symbi_common_step step = symbi_common_level_step(&s->lv, op);
     if (step == SYMBI_STEP_DONE)
         return 0;
     if (step == SYMBI_STEP_SAVEPOINT) {
         if (step_raw(s, "SAVEPOINT sq") != SQLITE_DONE)
             return sq_fail(s, err, "starting a nested transaction");
-        symbi_common_level_done(&s->lv, SYMBI_LEVEL_BEGIN, step);
+        symbi_common_level_done(&s->lv, op, step);
         return 0;
     }
     int64_t start = symbi_now_mono_ms();
@@ -161,7 +162,7 @@ int sq_begin(struct sq_store *s, struct symbi_err *err)
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc == SQLITE_DONE) {
-            symbi_common_level_done(&s->lv, SYMBI_LEVEL_BEGIN, step);
+            symbi_common_level_done(&s->lv, op, step);
             return 0;
         }
         int prim = sqlite3_extended_errcode(s->db) & 0xff;
@@ -175,6 +176,11 @@ int sq_begin(struct sq_store *s, struct symbi_err *err)
         sleep_ms(pause + r % 8);
         pause = pause < 64 ? pause * 2 : 64;
     }
+}
+
+int sq_begin(struct sq_store *s, struct symbi_err *err)
+{
+    return sq_begin_op(s, SYMBI_LEVEL_BEGIN, err);
 }
 
 int sq_commit(struct sq_store *s, struct symbi_err *err)
@@ -353,13 +359,7 @@ static int sq_tx_begin(struct symbi_store *st, struct symbi_err *err)
 
 static int sq_tx_begin_atomic(struct symbi_store *st, struct symbi_err *err)
 {
-    struct sq_store *s = sq_of(st);
-    if (s->lv.depth > 0) /* nested in another transaction: an ordinary level */
-        return sq_begin(s, err);
-    int rc = sq_begin(s, err);
-    if (rc == 0)
-        s->lv.atomic = true;
-    return rc;
+    return sq_begin_op(sq_of(st), SYMBI_LEVEL_BEGIN_ATOMIC, err);
 }
 
 static int sq_tx_commit(struct symbi_store *st, struct symbi_err *err)
