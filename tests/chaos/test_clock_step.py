@@ -23,7 +23,7 @@ import pytest
 
 import ledger
 from report import figures
-from sched_util import rows, wait_until, write_config
+from sched_util import rows, wait_until, write_config, write_every_second_jobs
 
 FAKETIME = next((str(p) for p in sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))),
                 "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
@@ -43,13 +43,7 @@ def test_wall_clock_steps_forward_and_back(symbi, daemons, chaos, tmp_path):
                     "before it (the plain pass runs this test)")
     data = symbi.data_dir
     write_config(data, {"max_concurrent_jobs": 16})
-    (data / "agents").mkdir()
-    (data / "agents" / "jobs.symbi").write_text(
-        'agent nop { builtin: "noop" }\n'
-        + "".join(f'schedule {{ name: "{m}" agent: "nop" cron: "* * * * * *" catch_up: "{m}" }}\n'
-                  for m in ("once", "skip"))
-        + "".join(f'schedule {{ name: "n{i}" agent: "nop" cron: "* * * * * *" }}\n'
-                  for i in range(4)))
+    write_every_second_jobs(data, ("once", "skip"), 4)
     clock = tmp_path / "faketime"
     clock.write_text("+0\n")
     env = {"LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": str(clock),

@@ -12,7 +12,7 @@ import time
 import ledger
 from apiclient import Api
 from report import figures
-from sched_util import rows, wait_until, write_config
+from sched_util import rows, wait_until, write_config, write_every_second_jobs
 
 HOLD = """
 import sqlite3, sys, time
@@ -29,13 +29,7 @@ def test_store_locked_for_a_while(symbi, daemons, chaos):
     hold_s = chaos.pick(8, 30)
     data = symbi.data_dir
     write_config(data, {"max_concurrent_jobs": 32})
-    (data / "agents").mkdir()
-    (data / "agents" / "jobs.symbi").write_text(
-        'agent nop { builtin: "noop" }\n'
-        + "".join(f'schedule {{ name: "{m}" agent: "nop" cron: "* * * * * *" catch_up: "{m}" }}\n'
-                  for m in ("once", "skip", "all"))
-        + "".join(f'schedule {{ name: "n{i:02d}" agent: "nop" cron: "* * * * * *" }}\n'
-                  for i in range(20)))
+    write_every_second_jobs(data, ("once", "skip", "all"), 20)
     d = symbi.start("up", "--listen", "127.0.0.1:0", "--agents", data / "agents")
     daemons.append(d)
     out = d.wait_for(" port=", timeout=30)

@@ -20,6 +20,16 @@ def write_agents(data_dir: Path, text: str, name: str = "jobs.symbi") -> Path:
     return d
 
 
+def write_every_second_jobs(data_dir: Path, catch_up_modes, plain: int) -> Path:
+    """A no-op agent, one every-second job per catch_up mode (named after it)
+    and `plain` every-second jobs with the default (n00, n01, ...)."""
+    return write_agents(data_dir, 'agent nop { builtin: "noop" }\n'
+                        + "".join(f'schedule {{ name: "{m}" agent: "nop" cron: "* * * * * *" '
+                                  f'catch_up: "{m}" }}\n' for m in catch_up_modes)
+                        + "".join(f'schedule {{ name: "n{i:02d}" agent: "nop" '
+                                  f'cron: "* * * * * *" }}\n' for i in range(plain)))
+
+
 def write_config(data_dir: Path, scheduler: dict) -> None:
     lines = ["[scheduler]"] + [f"{k} = {v}" for k, v in scheduler.items()]
     (data_dir / "symbi.toml").write_text("\n".join(lines) + "\n")
