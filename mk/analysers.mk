@@ -31,7 +31,7 @@ clang-check:
 
 VALGRIND_TESTS ?= tests/e2e
 test-valgrind: deps
-	@$(MAKE) --no-print-directory BUILD=build-valgrind OPT="-O1 -g" $(BIN)
+	@$(MAKE) --no-print-directory BUILD=build-valgrind OPT="-O1 -g" build-valgrind/symbi
 	@tests/valgrind.sh build-valgrind $(VALGRIND_TESTS)
 
 # the same build's unit tests and corpus replays, each binary under memcheck
