@@ -29,14 +29,16 @@ clang-check:
 	$(Q)printf '%s\n' $(CLANG_FILES) | xargs -P2 -n16 clang -fsyntax-only -std=c11 $(WARN) \
 	    -Werror $(CPPFLAGS) -Itests/unit $(PC_CFLAGS)
 
+# the valgrind build's own directory: $(BIN) would name this make's build/symbi
+VALGRIND_BUILD := build-valgrind
 VALGRIND_TESTS ?= tests/e2e
 test-valgrind: deps
-	@$(MAKE) --no-print-directory BUILD=build-valgrind OPT="-O1 -g" build-valgrind/symbi
-	@tests/valgrind.sh build-valgrind $(VALGRIND_TESTS)
+	@$(MAKE) --no-print-directory BUILD=$(VALGRIND_BUILD) OPT="-O1 -g" $(VALGRIND_BUILD)/symbi
+	@tests/valgrind.sh $(VALGRIND_BUILD) $(VALGRIND_TESTS)
 
 # the same build's unit tests and corpus replays, each binary under memcheck
 # with --track-fds=yes (VALGRIND_UNIT="test_json cron_parse_replay" for some)
 VALGRIND_UNIT ?=
 test-valgrind-unit: deps
-	@$(MAKE) --no-print-directory BUILD=build-valgrind OPT="-O1 -g" tests
-	@tests/valgrind-unit.sh build-valgrind $(VALGRIND_UNIT)
+	@$(MAKE) --no-print-directory BUILD=$(VALGRIND_BUILD) OPT="-O1 -g" tests
+	@tests/valgrind-unit.sh $(VALGRIND_BUILD) $(VALGRIND_UNIT)

@@ -17,13 +17,13 @@ import ledger
 from apiclient import Api
 from conftest import Symbi
 from report import figures
-from sched_util import wait_until
+from sched_util import wait_until, write_every_second_jobs
 from test_sched_disk_full import Up, mount_tmpfs, own_dir  # noqa: F401 (fixture)
 
 WRITES = [("POST", "/api/v1/schedule", {"name": "new", "agent_id": "nop", "cron_expr": "@daily"}),
-          ("PUT", "/api/v1/schedule/w0", {"cron_expr": "*/2 * * * * *"}),
-          ("POST", "/api/v1/schedule/w1/pause", None),
-          ("POST", "/api/v1/schedule/w2/run", {"input": "x"}),
+          ("PUT", "/api/v1/schedule/w00", {"cron_expr": "*/2 * * * * *"}),
+          ("POST", "/api/v1/schedule/w01/pause", None),
+          ("POST", "/api/v1/schedule/w02/run", {"input": "x"}),
           ("POST", "/api/v1/schedules", {"name": "up", "cron_expression": "@daily",
                                          "agent_name": "nop"})]
 
@@ -42,11 +42,7 @@ def test_writes_on_a_full_disk(own_dir):  # noqa: F811
     ups = []
     try:
         sym = Symbi(data)
-        (data / "agents").mkdir()
-        (data / "agents" / "jobs.symbi").write_text(
-            'agent nop { builtin: "noop" }\n' + "".join(
-                f'schedule {{ name: "w{i}" agent: "nop" cron: "* * * * * *" }}\n'
-                for i in range(5)))
+        write_every_second_jobs(data, (), 5, prefix="w")
         up = Up(sym, own_dir / "daemon.log")
         ups.append(up)
         up.wait_for("scheduler started")
@@ -88,7 +84,7 @@ def test_writes_on_a_full_disk(own_dir):  # noqa: F811
         for r in runs:
             if r["status"] not in ("queued", "running") and now.get(r["id"]) != r:
                 lost.append((name, r["id"], r["status"], now.get(r["id"], {}).get("status")))
-    rep = ledger.check({k: v for k, v in final.items() if k.startswith("w") and k != "w0"})
+    rep = ledger.check({k: v for k, v in final.items() if k.startswith("w") and k != "w00"})
     figures("disk_full_writes", api_while_full=[(m, p, s) for m, p, s, _ in full],
             api_after=[(m, p, s) for m, p, s, _ in after], cli_exit=cli.returncode,
             committed_records=sum(len(r) for _, r in committed.values()), lost=len(lost),

@@ -16,7 +16,7 @@ import pytest
 
 import ledger
 from report import figures
-from sched_util import start, write_config
+from sched_util import start, write_config, write_every_second_jobs
 
 RSS_SLACK = 0.10
 FD_SLACK = 5
@@ -35,10 +35,7 @@ def test_soak_memory_and_fds_flat(symbi, daemons, chaos):
     secs = int(os.environ.get("SYMBI_CHAOS_SOAK_SECONDS", chaos.pick(30, 600)))
     data = symbi.data_dir
     write_config(data, {"max_concurrent_jobs": 64})
-    (data / "agents").mkdir()
-    (data / "agents" / "jobs.symbi").write_text('agent nop { builtin: "noop" }\n' + "".join(
-        f'schedule {{ name: "s{i:04d}" agent: "nop" cron: "* * * * * *" }}\n'
-        for i in range(jobs)))
+    write_every_second_jobs(data, (), jobs, prefix="s")
     d = start(symbi, daemons)
     pid = d.proc.pid
     samples = []

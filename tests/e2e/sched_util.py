@@ -20,13 +20,14 @@ def write_agents(data_dir: Path, text: str, name: str = "jobs.symbi") -> Path:
     return d
 
 
-def write_every_second_jobs(data_dir: Path, catch_up_modes, plain: int) -> Path:
+def write_every_second_jobs(data_dir: Path, catch_up_modes, plain: int, prefix="n") -> Path:
     """A no-op agent, one every-second job per catch_up mode (named after it)
-    and `plain` every-second jobs with the default (n00, n01, ...)."""
+    and `plain` every-second jobs with the default catch_up, named prefix00,
+    prefix01, ... ("n" by default)."""
     return write_agents(data_dir, 'agent nop { builtin: "noop" }\n'
                         + "".join(f'schedule {{ name: "{m}" agent: "nop" cron: "* * * * * *" '
                                   f'catch_up: "{m}" }}\n' for m in catch_up_modes)
-                        + "".join(f'schedule {{ name: "n{i:02d}" agent: "nop" '
+                        + "".join(f'schedule {{ name: "{prefix}{i:02d}" agent: "nop" '
                                   f'cron: "* * * * * *" }}\n' for i in range(plain)))
 
 
